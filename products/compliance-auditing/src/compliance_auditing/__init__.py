@@ -1,0 +1,1 @@
+"""Compliance and auditing: Audit trail, lineage, access reports, retention enforcement and right-to-erasure across every product."""

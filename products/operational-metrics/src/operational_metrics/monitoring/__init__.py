@@ -1,0 +1,5 @@
+"""How operational-metrics knows it is well: its health checks."""
+
+from dataplatform.core.monitoring import lake_writable, tables_readable
+
+HEALTH_CHECKS = (lake_writable, tables_readable)

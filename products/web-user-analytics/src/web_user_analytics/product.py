@@ -1,0 +1,51 @@
+"""The web-user-analytics product: clickstream from the website: sessionisation, pages, traffic sources, funnels, devices, realtime visitors."""
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from dataplatform.core.config import ProductSettings
+from dataplatform.core.product import Product
+from web_user_analytics.ingestion import STREAMS
+from web_user_analytics.monitoring import HEALTH_CHECKS
+from web_user_analytics.serving import create_router
+from web_user_analytics.storage import TABLES
+
+
+class WebUserAnalyticsSettings(ProductSettings):
+    """Options of web-user-analytics, set in config/product_config.yaml."""
+
+    session_timeout_minutes: int = Field(
+        30, gt=0, description="Inactivity that ends a web session."
+    )
+    reporting_timezone: str = Field(
+        "UTC", description="Timezone whose midnight splits sessions and days."
+    )
+    funnel_window_days: int = Field(14, gt=0, description="Time a user has to complete a funnel.")
+    exclude_bots: bool = Field(True, description="Leave known bots out of every metric.")
+
+    @field_validator("reporting_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA timezone name such as 'Europe/Paris'"
+            ) from None
+        return value
+
+
+product = Product(
+    name="web-user-analytics",
+    owner="web-analytics-team",
+    prefix="/web",
+    description="Clickstream from the website: sessionisation, pages, traffic sources, funnels, devices, realtime visitors.",
+    config_dir=Path(__file__).resolve().parents[2] / "config",
+    settings_class=WebUserAnalyticsSettings,
+    router=create_router,
+    streams=STREAMS,
+    tables=TABLES,
+    health_checks=HEALTH_CHECKS,
+)

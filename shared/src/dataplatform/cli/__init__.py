@@ -1,0 +1,208 @@
+"""The `dataplatform` command line."""
+
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dataplatform import __version__
+from dataplatform.core.config import PlatformSettings, load_settings, redacted
+from dataplatform.core.errors import PlatformError
+from dataplatform.core.logging import configure_logging
+
+app = typer.Typer(
+    no_args_is_help=True, help="Data Platform: lakehouse, metadata store and products."
+)
+config_app = typer.Typer(no_args_is_help=True, help="Show the configuration in force.")
+snapshot_app = typer.Typer(
+    no_args_is_help=True, help="Record and restore the version of every table."
+)
+lake_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain lakehouse tables.")
+db_app = typer.Typer(no_args_is_help=True, help="Migrate the metadata store.")
+app.add_typer(config_app, name="config")
+app.add_typer(snapshot_app, name="snapshot")
+app.add_typer(lake_app, name="lake")
+app.add_typer(db_app, name="db")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning platform errors into one red line and exit code 1."""
+    try:
+        app()
+    except PlatformError as exc:
+        errors.print(f"[red]error[/red] [{exc.code}] {exc.message}", highlight=False)
+        sys.exit(1)
+
+
+def _settings() -> PlatformSettings:
+    settings = load_settings(PlatformSettings)
+    configure_logging(settings.log_level, "console")
+    return settings
+
+
+def _lake():  # type: ignore[no-untyped-def]
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+
+    settings = _settings()
+    return Lakehouse(settings.lake_root, settings.storage_options)
+
+
+def _snapshots():  # type: ignore[no-untyped-def]
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.connectors.lakehouse import Snapshots
+
+    return Snapshots(_lake(), MetadataStore(_settings().database_url))
+
+
+@app.command()
+def version() -> None:
+    """Print the platform's version."""
+    console.print(__version__)
+
+
+@config_app.command("show")
+def config_show(
+    product: Annotated[str | None, typer.Option(help="Also show this product's settings.")] = None,
+) -> None:
+    """Print the settings in force as JSON, with secrets redacted."""
+    shown = {"platform": redacted(_settings())}
+    if product:
+        from dataplatform.core.product import get_product
+
+        declared = get_product(product)
+        shown = {
+            "platform": redacted(declared.platform_settings()),
+            product: redacted(declared.settings()),
+        }
+    console.print_json(data=shown)
+
+
+@snapshot_app.command("create")
+def snapshot_create(label: str) -> None:
+    """Record the current version of every table under LABEL."""
+    snapshot = _snapshots().create(label)
+    console.print(f"snapshot [bold]{label}[/bold]: {len(snapshot.versions)} tables recorded")
+
+
+@snapshot_app.command("list")
+def snapshot_list() -> None:
+    """List the snapshots of the configured lake."""
+    table = Table("label", "created at", "tables")
+    for snapshot in _snapshots().list():
+        table.add_row(snapshot.label, snapshot.created_at.isoformat(), str(len(snapshot.versions)))
+    console.print(table)
+
+
+@snapshot_app.command("restore")
+def snapshot_restore(label: str) -> None:
+    """Bring every table recorded in LABEL back to its recorded version."""
+    result = _snapshots().restore(label)
+    for name, restored_version in result.restored.items():
+        console.print(f"restored {name} to version {restored_version}")
+    console.print(f"{len(result.restored)} restored, {len(result.unchanged)} already there")
+    if result.not_in_snapshot:
+        console.print(
+            f"left as they are (made after the snapshot): {', '.join(result.not_in_snapshot)}"
+        )
+
+
+@lake_app.command("tables")
+def lake_tables() -> None:
+    """List every table with its latest version."""
+    lake = _lake()
+    table = Table("table", "version")
+    for name in lake.tables():
+        table.add_row(str(name), str(lake.version(name)))
+    console.print(table)
+
+
+@lake_app.command("history")
+def lake_history(name: str, limit: Annotated[int, typer.Option(min=1)] = 20) -> None:
+    """Show a table's commits, newest first."""
+    table = Table("version", "time", "operation", "parameters")
+    for commit in _lake().history(name, limit):
+        when = datetime.fromtimestamp(commit["timestamp"] / 1000).isoformat(timespec="seconds")
+        table.add_row(
+            str(commit["version"]),
+            when,
+            commit["operation"],
+            str(commit.get("operationParameters", "")),
+        )
+    console.print(table)
+
+
+@lake_app.command("compact")
+def lake_compact(name: str) -> None:
+    """Rewrite a table's small files into larger ones, then checkpoint it."""
+    lake = _lake()
+    metrics = lake.compact(name)
+    lake.checkpoint(name)
+    console.print(
+        f"{name}: {metrics['numFilesRemoved']} files compacted into {metrics['numFilesAdded']}"
+    )
+
+
+@lake_app.command("vacuum")
+def lake_vacuum(
+    name: str,
+    retention_hours: Annotated[
+        int | None,
+        typer.Option(
+            help="Keep files needed by versions this recent (at least the table's retention)."
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Only list what would be deleted.")] = False,
+) -> None:
+    """Delete files no recent version and no snapshot needs."""
+    snapshots = _snapshots()
+    removed = snapshots.lake.vacuum(
+        name,
+        retention_hours=retention_hours,
+        keep_versions=snapshots.protected_versions(name),
+        dry_run=dry_run,
+    )
+    console.print(f"{name}: {len(removed)} files {'would be ' if dry_run else ''}deleted")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the metadata store's migrations up to REVISION."""
+    from dataplatform.core.connectors.db import MetadataStore
+
+    store = MetadataStore(_settings().database_url)
+    store.upgrade(revision)
+    console.print(f"{store.safe_url} is at revision {store.current_revision()}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert the metadata store's migrations down to REVISION (`base` for none)."""
+    from dataplatform.core.connectors.db import MetadataStore
+
+    store = MetadataStore(_settings().database_url)
+    store.downgrade(revision)
+    console.print(f"{store.safe_url} is at revision {store.current_revision()}")
+
+
+@app.command()
+def serve(
+    product: Annotated[str, typer.Option(help="Serve this product alone.")],
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve one product's API, health probes and metrics."""
+    import uvicorn
+
+    from dataplatform.core.product import get_product
+    from dataplatform.platform.serve import product_app
+
+    declared = get_product(product)
+    settings = declared.platform_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(product_app(declared), host=host, port=port, log_config=None)

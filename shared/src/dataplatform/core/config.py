@@ -1,0 +1,196 @@
+"""Typed, layered configuration.
+
+Each value is looked up in four layers, the later winning:
+defaults < config file (YAML) < environment file (`config/environments/<env>.env`) < `DATAPLATFORM_*`
+environment variables. A value that its type refuses stops the start with a `ConfigError` naming
+the key, the value, where it came from and why it was refused.
+"""
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from dataplatform.core.errors import ConfigError
+
+ENV_PREFIX = "DATAPLATFORM_"
+ENVIRONMENTS = ("dev", "staging", "prod")
+Environment = Literal["dev", "staging", "prod"]
+
+S = TypeVar("S", bound="LayeredSettings")
+
+
+class LayeredSettings(BaseSettings):
+    """Base of every settings class: environment variables and env file above the YAML file."""
+
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init values, so it must rank below both environment layers.
+        return env_settings, dotenv_settings, init_settings
+
+
+class PlatformSettings(LayeredSettings):
+    """Where the platform keeps its data and metadata, and how it logs."""
+
+    environment: Environment = "dev"
+    lake_root: str = Field(".data/lake", description="Local folder or s3:// URI of the lakehouse.")
+    storage_options: dict[str, str] = Field(
+        default_factory=dict, description="delta-rs storage options (credentials for s3://)."
+    )
+    database_url: str = Field(
+        "sqlite:///.data/metadata.db", description="SQLAlchemy URL of the metadata store."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+
+class SLO(BaseModel):
+    """A service-level objective: `target` share of measurements must stay within `threshold`."""
+
+    name: str
+    indicator: Literal["freshness_seconds", "latency_ms", "availability", "error_rate"]
+    threshold: float = Field(gt=0)
+    target: float = Field(gt=0, le=1)
+    description: str
+
+
+class ProductSettings(LayeredSettings):
+    """Base of a product's settings: its SLOs and how often its models run."""
+
+    slos: list[SLO] = Field(default_factory=list)
+    schedule_seconds: int = Field(60, gt=0, description="Interval of the product's model runs.")
+
+
+def current_environment() -> Environment:
+    """The environment named by `DATAPLATFORM_ENVIRONMENT` (dev when unset)."""
+    value = os.environ.get(f"{ENV_PREFIX}ENVIRONMENT", "dev")
+    if value not in ENVIRONMENTS:
+        raise ConfigError(
+            f"`{ENV_PREFIX}ENVIRONMENT` is {value!r}; it must be one of {', '.join(ENVIRONMENTS)}."
+        )
+    return value  # type: ignore[return-value]
+
+
+def load_settings(
+    settings_class: type[S],
+    *,
+    config_file: Path | None = None,
+    env_file: Path | None = None,
+    env_prefix: str = ENV_PREFIX,
+) -> S:
+    """Build `settings_class` from its layers, or raise a `ConfigError` that names the bad key."""
+    file_values = _read_yaml(config_file) if config_file else {}
+    _refuse_unknown_keys(settings_class, file_values, config_file)
+    env_file_used = env_file if env_file and env_file.exists() else None
+    try:
+        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)
+    except ValidationError as exc:
+        layers = _Layers(env_prefix, env_file_used, config_file, file_values)
+        raise ConfigError(_describe(settings_class, exc, layers)) from None
+
+
+def redacted(settings: BaseModel) -> dict[str, Any]:
+    """The settings as a dict with passwords, keys and tokens replaced by `***`."""
+    return _redact(settings.model_dump(mode="json"))
+
+
+_SECRET_NAME = re.compile(r"password|secret|token|key|credential", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(?P<head>://[^:/@]+:)[^@]+(?P<tail>@)")
+
+
+def _redact(value: Any, name: str = "") -> Any:
+    if isinstance(value, dict):
+        return {key: _redact(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, name) for item in value]
+    if isinstance(value, str):
+        if _SECRET_NAME.search(name):
+            return "***"
+        return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", value)
+    return value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(
+            f"Config file `{path}` does not exist; create it or point to another one."
+        )
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file `{path}` is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"Config file `{path}` must hold a mapping of keys to values.")
+    return loaded
+
+
+def _refuse_unknown_keys(
+    settings_class: type[BaseSettings], values: Mapping[str, Any], path: Path | None
+) -> None:
+    known = list(settings_class.model_fields)
+    for key in values:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Did you mean `{close[0]}`?" if close else f" Known keys: {', '.join(known)}."
+            raise ConfigError(f"Config file `{path}` has an unknown key `{key}`.{hint}")
+
+
+class _Layers:
+    """Answers "where did this key's value come from?" for error messages."""
+
+    def __init__(
+        self,
+        env_prefix: str,
+        env_file: Path | None,
+        config_file: Path | None,
+        file_values: dict[str, Any],
+    ) -> None:
+        self.env_prefix = env_prefix
+        self.env_file = env_file
+        self.config_file = config_file
+        self.file_values = file_values
+        self.env_file_values = dotenv_values(env_file) if env_file else {}
+
+    def origin(self, loc: tuple[Any, ...]) -> str:
+        variable = (self.env_prefix + "__".join(str(part) for part in loc)).upper()
+        if any(name.upper() == variable for name in os.environ):
+            return f"environment variable {variable}"
+        if any(name.upper() == variable for name in self.env_file_values):
+            return f"{variable} in {self.env_file}"
+        if loc and loc[0] in self.file_values:
+            return f"{self.config_file}"
+        return "defaults"
+
+    def searched(self) -> str:
+        places = [f"environment variables {self.env_prefix}*"]
+        if self.env_file:
+            places.append(str(self.env_file))
+        if self.config_file:
+            places.append(str(self.config_file))
+        return ", ".join([*places, "defaults"])
+
+
+def _describe(settings_class: type[BaseSettings], exc: ValidationError, layers: _Layers) -> str:
+    lines = [f"Invalid configuration for {settings_class.__name__}:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        shown = "(missing)" if error["type"] == "missing" else repr(error.get("input"))
+        lines.append(f"  - `{key}` = {shown} from {layers.origin(error['loc'])}: {error['msg']}")
+    lines.append(f"Looked in, highest priority first: {layers.searched()}.")
+    return "\n".join(lines)

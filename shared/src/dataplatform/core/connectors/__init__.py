@@ -1,0 +1,1 @@
+"""Connectors to the systems the platform stores in: the Delta lakehouse and the metadata store."""

@@ -1,0 +1,16 @@
+"""The Delta lakehouse: tables `<product>.<layer>.<table>` under one lake root, and snapshots of them."""
+
+from dataplatform.core.connectors.lakehouse._names import LAYERS, TableName
+from dataplatform.core.connectors.lakehouse._snapshots import RestoreResult, Snapshot, Snapshots
+from dataplatform.core.connectors.lakehouse._tables import Lakehouse, Txn, WriteResult
+
+__all__ = [
+    "LAYERS",
+    "Lakehouse",
+    "RestoreResult",
+    "Snapshot",
+    "Snapshots",
+    "TableName",
+    "Txn",
+    "WriteResult",
+]

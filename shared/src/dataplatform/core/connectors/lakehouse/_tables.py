@@ -1,0 +1,424 @@
+"""Reading and writing Delta tables under one lake root."""
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+
+from dataplatform.core.connectors.lakehouse._names import TableName
+from dataplatform.core.decorators import measure_performance, retry
+from dataplatform.core.errors import (
+    CommitConflictError,
+    InvalidNameError,
+    NotFoundError,
+    SchemaMismatchError,
+    TerminalError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Every table records its change data feed, so incremental readers can ask what changed since a version.
+_TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+_CHANGE_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+# Appends commute, so delta-rs may rebase them itself; a transactional write must instead re-check
+# its transaction version after any conflict, which only our retry loop does.
+_TRANSACTIONAL_COMMIT_RETRIES = 0
+_WRITE_ATTEMPTS = 30
+
+
+class Txn(NamedTuple):
+    """An idempotent write's identity: the writer (`app_id`) and its monotonically rising version."""
+
+    app_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: the table version it created, or `skipped` when `txn` was already there."""
+
+    table: str
+    version: int
+    rows: int
+    skipped: bool = False
+
+
+class Lakehouse:
+    """Delta tables named `<product>.<layer>.<table>` under `root` (a folder or an `s3://` URI)."""
+
+    def __init__(self, root: str | Path, storage_options: dict[str, str] | None = None) -> None:
+        self.root = str(root).rstrip("/")
+        self.storage_options = storage_options or None
+        self.is_local = "://" not in self.root
+
+    # --- addressing -----------------------------------------------------------------------------
+
+    def uri(self, name: str | TableName) -> str:
+        return f"{self.root}/{TableName.parse(name).relative_path}"
+
+    def exists(self, name: str | TableName) -> bool:
+        return DeltaTable.is_deltatable(self.uri(name), storage_options=self.storage_options)
+
+    def tables(self) -> list[TableName]:
+        """Every Delta table under the root, sorted by name."""
+        if not self.is_local:
+            raise TerminalError(
+                f"Listing tables is implemented for local lake roots only, not `{self.root}`; "
+                "address tables by name instead."
+            )
+        found = []
+        for log_dir in Path(self.root).glob("*/*/*/_delta_log"):
+            product, layer, table = log_dir.parent.relative_to(self.root).parts
+            try:
+                found.append(TableName.parse(f"{product}.{layer}.{table}"))
+            except InvalidNameError:
+                logger.warning(
+                    "ignoring a folder whose name is not a table name: %s", log_dir.parent
+                )
+        return sorted(found)
+
+    def table(
+        self, name: str | TableName, *, version: int | None = None, as_of: datetime | None = None
+    ) -> DeltaTable:
+        """The `DeltaTable` at its latest version, at `version`, or as it was at time `as_of`."""
+        uri = self.uri(name)
+        try:
+            table = DeltaTable(uri, storage_options=self.storage_options)
+        except TableNotFoundError:
+            raise NotFoundError(f"Table `{name}` does not exist (looked at `{uri}`).") from None
+        if version is not None or as_of is not None:
+            target = version if version is not None else as_of
+            try:
+                table.load_as_version(target)  # type: ignore[arg-type]
+            except (DeltaError, ValueError) as exc:
+                raise NotFoundError(f"Table `{name}` has no version at {target}: {exc}") from None
+        return table
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def version(self, name: str | TableName) -> int:
+        return self.table(name).version()
+
+    def read(
+        self,
+        name: str | TableName,
+        *,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """The table's rows as Arrow, at its latest version or a past one."""
+        snapshot = self.table(name, version=version, as_of=as_of)
+        return snapshot.to_pyarrow_table(columns=list(columns) if columns else None)
+
+    def dataset(
+        self, name: str | TableName, *, version: int | None = None, as_of: datetime | None = None
+    ) -> ds.Dataset:
+        """A lazy Arrow dataset of one snapshot, for engines that push filters down (DuckDB)."""
+        return self.table(name, version=version, as_of=as_of).to_pyarrow_dataset()
+
+    def changes_since(self, name: str | TableName, version: int) -> pa.Table:
+        """Rows changed by the commits after `version`, with `_change_type`, `_commit_version`.
+
+        Appends come as `insert`; merges add `update_preimage` / `update_postimage`; deletes
+        `delete`. Pass `version=-1` for everything since the table was created.
+        """
+        table = self.table(name)
+        schema = _arrow_schema(table)
+        if table.metadata().configuration.get("delta.enableChangeDataFeed") != "true":
+            raise TerminalError(
+                f"Table `{name}` does not record its change data feed; set the table property "
+                "`delta.enableChangeDataFeed=true` to read it incrementally."
+            )
+        change_schema = (
+            schema.append(pa.field("_change_type", pa.string()))
+            .append(pa.field("_commit_version", pa.int64()))
+            .append(pa.field("_commit_timestamp", pa.timestamp("ms")))
+        )
+        if version >= table.version():
+            return change_schema.empty_table()
+        changes = pa.table(table.load_cdf(starting_version=version + 1))
+        return changes.select(change_schema.names).cast(change_schema)
+
+    def transaction_version(self, name: str | TableName, app_id: str) -> int | None:
+        """The latest version committed by writer `app_id`, or None if it never wrote."""
+        if not self.exists(name):
+            return None
+        return self.table(name).transaction_version(app_id)
+
+    def history(self, name: str | TableName, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits, newest first: version, timestamp, operation, parameters and metrics."""
+        return self.table(name).history(limit)
+
+    # --- writing --------------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str | TableName,
+        schema: pa.Schema,
+        *,
+        partition_by: Sequence[str] = (),
+        description: str | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> None:
+        """Create an empty table, or check that the existing one has `schema`'s columns."""
+        if self.exists(name):
+            _conform(str(name), schema.empty_table(), _arrow_schema(self.table(name)), evolve=False)
+            return
+        DeltaTable.create(
+            self.uri(name),
+            schema,
+            partition_by=list(partition_by) or None,
+            name=str(name),
+            description=description,
+            configuration={**_TABLE_PROPERTIES, **(properties or {})},
+            storage_options=self.storage_options,
+        )
+
+    @measure_performance("lake.append")
+    def append(
+        self,
+        name: str | TableName,
+        data: pa.Table,
+        *,
+        txn: Txn | None = None,
+        evolve_schema: bool = False,
+        partition_by: Sequence[str] = (),
+    ) -> WriteResult:
+        """Add rows. With `txn`, a replay of an already committed (app_id, version) does nothing."""
+
+        def write(rows: pa.Table, commit: CommitProperties) -> None:
+            write_deltalake(
+                self.uri(name),
+                rows,
+                mode="append",
+                schema_mode="merge" if evolve_schema else None,
+                partition_by=list(partition_by) or None,
+                configuration=_TABLE_PROPERTIES,
+                storage_options=self.storage_options,
+                commit_properties=commit,
+            )
+
+        return self._commit(name, data, txn, evolve_schema, write)
+
+    @measure_performance("lake.overwrite")
+    def overwrite(
+        self,
+        name: str | TableName,
+        data: pa.Table,
+        *,
+        predicate: str | None = None,
+        txn: Txn | None = None,
+        evolve_schema: bool = False,
+    ) -> WriteResult:
+        """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`)."""
+
+        def write(rows: pa.Table, commit: CommitProperties) -> None:
+            write_deltalake(
+                self.uri(name),
+                rows,
+                mode="overwrite",
+                predicate=predicate,
+                schema_mode="merge" if evolve_schema else None,
+                configuration=_TABLE_PROPERTIES,
+                storage_options=self.storage_options,
+                commit_properties=commit,
+            )
+
+        return self._commit(name, data, txn, evolve_schema, write)
+
+    @measure_performance("lake.merge")
+    def merge(
+        self,
+        name: str | TableName,
+        data: pa.Table,
+        keys: Sequence[str],
+        *,
+        txn: Txn | None = None,
+        evolve_schema: bool = False,
+    ) -> WriteResult:
+        """Upsert on `keys`: rows whose keys exist replace them, the others are inserted."""
+        _refuse_duplicate_keys(str(name), data, keys)
+        if not self.exists(name):
+            return self.append(name, data, txn=txn, evolve_schema=evolve_schema)
+        predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
+
+        def write(rows: pa.Table, commit: CommitProperties) -> None:
+            (
+                self.table(name)
+                .merge(
+                    rows,
+                    predicate=predicate,
+                    source_alias="source",
+                    target_alias="target",
+                    merge_schema=evolve_schema,
+                    commit_properties=commit,
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+
+        return self._commit(name, data, txn, evolve_schema, write)
+
+    @measure_performance("lake.delete")
+    def delete(
+        self, name: str | TableName, predicate: str, *, txn: Txn | None = None
+    ) -> WriteResult:
+        """Remove the rows matching `predicate`; returns how many were removed as `rows`."""
+        removed = 0
+
+        def write(_: pa.Table, commit: CommitProperties) -> None:
+            nonlocal removed
+            metrics = self.table(name).delete(predicate, commit_properties=commit)
+            removed = int(metrics.get("num_deleted_rows", 0))
+
+        result = self._commit(name, None, txn, False, write)
+        return WriteResult(result.table, result.version, removed, result.skipped)
+
+    @retry(attempts=_WRITE_ATTEMPTS, initial_seconds=0.02, max_seconds=1.0)
+    def _commit(
+        self,
+        name: str | TableName,
+        data: pa.Table | None,
+        txn: Txn | None,
+        evolve_schema: bool,
+        write: Callable[[pa.Table, CommitProperties], None],
+    ) -> WriteResult:
+        """Conform `data`, check `txn`, and run `write`; conflicts surface as retryable errors."""
+        table_name = str(TableName.parse(name))
+        existing = self.table(name) if self.exists(name) else None
+        if txn is not None and existing is not None:
+            committed = existing.transaction_version(txn.app_id)
+            if committed is not None and committed >= txn.version:
+                logger.info(
+                    "skipped replayed write",
+                    extra={"table": table_name, "app_id": txn.app_id, "txn_version": txn.version},
+                )
+                return WriteResult(table_name, existing.version(), 0, skipped=True)
+        rows = data
+        if data is not None and existing is not None:
+            rows = _conform(table_name, data, _arrow_schema(existing), evolve=evolve_schema)
+        commit = CommitProperties(
+            app_transactions=[Transaction(txn.app_id, txn.version)] if txn else None,
+            max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txn else None,
+        )
+        try:
+            write(rows, commit)  # type: ignore[arg-type]
+        except CommitFailedError as exc:
+            raise CommitConflictError(f"Commit to `{table_name}` lost a race: {exc}") from exc
+        except DeltaError as exc:
+            if existing is None and "already exists" in str(exc).lower():
+                # Another process created the table between our check and our write.
+                raise CommitConflictError(f"`{table_name}` was created concurrently") from exc
+            raise
+        return WriteResult(table_name, self.version(name), 0 if rows is None else rows.num_rows)
+
+    # --- maintenance ----------------------------------------------------------------------------
+
+    def compact(self, name: str | TableName) -> dict[str, Any]:
+        """Rewrite small files into larger ones; returns delta-rs's metrics."""
+        return self.table(name).optimize.compact()
+
+    def vacuum(
+        self,
+        name: str | TableName,
+        *,
+        retention_hours: int | None = None,
+        keep_versions: Iterable[int] = (),
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Delete files no longer referenced by versions within the retention or in `keep_versions`.
+
+        The retention may not go below the table's `delta.deletedFileRetentionDuration`
+        (7 days unless the table says otherwise), so readers of recent versions are never broken.
+        """
+        try:
+            return self.table(name).vacuum(
+                retention_hours=retention_hours,
+                dry_run=dry_run,
+                enforce_retention_duration=True,
+                keep_versions=sorted(set(keep_versions)) or None,
+            )
+        except DeltaError as exc:
+            raise TerminalError(f"Cannot vacuum `{name}`: {exc}") from None
+
+    def checkpoint(self, name: str | TableName) -> None:
+        """Write a checkpoint so readers replay fewer log files, and drop expired log entries."""
+        table = self.table(name)
+        table.create_checkpoint()
+        table.cleanup_metadata()
+
+    def restore(self, name: str | TableName, version: int) -> None:
+        """Make `version` the table's latest state again, as a new commit."""
+        self.table(name).restore(version)
+
+
+def _arrow_schema(table: DeltaTable) -> pa.Schema:
+    return pa.schema(table.schema().to_arrow())
+
+
+def _delta_type(field: pa.Field) -> Any:
+    return Schema.from_arrow(pa.schema([field])).fields[0].type
+
+
+def _type_name(delta_type: Any) -> str:
+    return str(delta_type.to_json()).strip('"')
+
+
+def _conform(name: str, data: pa.Table, table_schema: pa.Schema, *, evolve: bool) -> pa.Table:
+    """Cast `data` to the table's schema, refusing type changes and (unless `evolve`) new columns."""
+    new_columns = [field for field in data.schema if field.name not in table_schema.names]
+    if new_columns and not evolve:
+        listed = ", ".join(f"`{field.name}`" for field in new_columns)
+        raise SchemaMismatchError(
+            f"Table `{name}` has no column {listed}; pass evolve_schema=True to add it, "
+            "or drop it from the data."
+        )
+    columns, fields = [], []
+    for field in table_schema:
+        if field.name not in data.schema.names:
+            if not field.nullable:
+                raise SchemaMismatchError(
+                    f"Column `{field.name}` of `{name}` is required (not null) but missing from the data."
+                )
+            columns.append(pa.nulls(data.num_rows, field.type))
+            fields.append(field)
+            continue
+        incoming = data.schema.field(field.name)
+        if _delta_type(incoming) != _delta_type(field):
+            raise SchemaMismatchError(
+                f"Column `{field.name}` of `{name}` is {_type_name(_delta_type(field))} in the "
+                f"table but {_type_name(_delta_type(incoming))} in the data; cast the data, or "
+                "write a new column (types never change in place)."
+            )
+        columns.append(data.column(field.name).cast(field.type))
+        fields.append(field)
+    for field in new_columns:
+        columns.append(data.column(field.name))
+        fields.append(field)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _refuse_duplicate_keys(name: str, data: pa.Table, keys: Sequence[str]) -> None:
+    missing = [key for key in keys if key not in data.schema.names]
+    if missing:
+        raise SchemaMismatchError(
+            f"Merge key `{missing[0]}` is not a column of the data for `{name}`."
+        )
+    counts = data.group_by(list(keys)).aggregate([([], "count_all")])
+    duplicated = counts.filter(pc.greater(counts["count_all"], 1))
+    if duplicated.num_rows:
+        first = {key: duplicated[key][0].as_py() for key in keys}
+        raise SchemaMismatchError(
+            f"Data merged into `{name}` has {duplicated.num_rows} duplicated key(s), "
+            f"first {first}; deduplicate on {list(keys)} before merging."
+        )

@@ -1,0 +1,30 @@
+"""The canonical event envelope every bronze event table stores (see ARCHITECTURE.md, Data flow)."""
+
+import pyarrow as pa
+
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+ENVELOPE_SCHEMA = pa.schema(
+    [
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field(
+            "type", pa.string(), nullable=False
+        ),  # track, page, screen, identify, alias, group
+        pa.field("event", pa.string()),
+        pa.field("user_id", pa.string()),
+        pa.field("anonymous_id", pa.string()),
+        # Skew-corrected: received_at - (sent_at - original_timestamp).
+        pa.field("timestamp", _UTC_MICROS, nullable=False),
+        pa.field("original_timestamp", _UTC_MICROS),
+        pa.field("sent_at", _UTC_MICROS),
+        pa.field("received_at", _UTC_MICROS, nullable=False),
+        pa.field("source_id", pa.string(), nullable=False),
+        pa.field("wire_format", pa.string(), nullable=False),
+        pa.field("context", pa.string()),  # JSON
+        pa.field("properties", pa.string()),  # JSON
+        pa.field("raw", pa.string(), nullable=False),  # the item as received, JSON
+    ]
+)
+
+# Columns that identify a person; masked unless the caller holds `pii:read`.
+ENVELOPE_PII = ("user_id", "anonymous_id", "context", "raw")

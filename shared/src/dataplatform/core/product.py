@@ -1,0 +1,169 @@
+"""The `Product` declaration, and finding the installed products through their entry points.
+
+A product's `product.py` holds one `Product(...)` value; its pyproject registers it:
+
+    [project.entry-points."dataplatform.products"]
+    mobile_user_analytics = "mobile_user_analytics.product:product"
+
+Central code (gateway, orchestrator, catalog) finds products here and never names one.
+"""
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+
+from dataplatform.core.config import (
+    ENV_PREFIX,
+    Environment,
+    PlatformSettings,
+    ProductSettings,
+    current_environment,
+    load_settings,
+)
+from dataplatform.core.connectors.lakehouse import TableName
+from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError
+from dataplatform.core.monitoring import HealthCheck
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+ENTRY_POINT_GROUP = "dataplatform.products"
+_PRODUCT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_PREFIX = re.compile(r"^/[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table the product owns, named `<layer>.<table>` within the product."""
+
+    name: str
+    description: str
+    schema: pa.Schema | None = None
+    partition_by: tuple[str, ...] = ()
+    pii: tuple[str, ...] = ()
+    retention_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream of events the product accepts, landing in one of its bronze tables."""
+
+    name: str
+    description: str
+    table: str
+    source_kinds: tuple[Literal["ios", "android", "web", "server"], ...]
+
+
+@dataclass(frozen=True)
+class Product:
+    """Everything the platform needs to know to run, serve, watch and catalogue a product."""
+
+    name: str
+    owner: str
+    prefix: str
+    description: str
+    config_dir: Path
+    settings_class: type[ProductSettings]
+    router: "Callable[[], APIRouter]"
+    streams: tuple[Stream, ...] = ()
+    tables: tuple[Table, ...] = ()
+    health_checks: tuple[HealthCheck, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not _PRODUCT_NAME.match(self.name):
+            raise InvalidNameError(
+                f"Product name `{self.name}` must be kebab-case, e.g. `web-user-analytics`."
+            )
+        if not _PREFIX.match(self.prefix):
+            raise InvalidNameError(
+                f"Product `{self.name}` prefix `{self.prefix}` must look like `/web`."
+            )
+        declared = {table.name for table in self.tables}
+        for table in self.tables:
+            TableName.parse(f"{self.namespace}.{table.name}")
+            for column in table.pii:
+                if table.schema is not None and column not in table.schema.names:
+                    raise InvalidNameError(
+                        f"Product `{self.name}` tags `{column}` of `{table.name}` as pii, "
+                        "but the table has no such column."
+                    )
+        for stream in self.streams:
+            if stream.table not in declared or not stream.table.startswith("bronze."):
+                raise InvalidNameError(
+                    f"Stream `{stream.name}` of `{self.name}` lands in `{stream.table}`, "
+                    "which must be one of the product's declared bronze tables."
+                )
+
+    @property
+    def namespace(self) -> str:
+        """The product's name in table names: `web-user-analytics` -> `web_user_analytics`."""
+        return self.name.replace("-", "_")
+
+    @property
+    def env_prefix(self) -> str:
+        return f"{ENV_PREFIX}{self.namespace.upper()}_"
+
+    def table_name(self, table: str) -> str:
+        """The fully qualified name of one of the product's tables."""
+        return f"{self.namespace}.{table}"
+
+    @cached_property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(self.table_name(table.name) for table in self.tables)
+
+    def env_file(self, environment: Environment | None = None) -> Path:
+        return self.config_dir / "environments" / f"{environment or current_environment()}.env"
+
+    def settings(self, environment: Environment | None = None) -> ProductSettings:
+        """The product's settings: defaults < product_config.yaml < `<env>.env` < variables."""
+        return load_settings(
+            self.settings_class,
+            config_file=self.config_dir / "product_config.yaml",
+            env_file=self.env_file(environment),
+            env_prefix=self.env_prefix,
+        )
+
+    def platform_settings(self, environment: Environment | None = None) -> PlatformSettings:
+        """Platform settings as this product sees them when it runs alone (its env file applies)."""
+        return load_settings(PlatformSettings, env_file=self.env_file(environment))
+
+
+def discover_products() -> list[Product]:
+    """Every installed product, sorted by name; refuses two products with one name or prefix."""
+    products: list[Product] = []
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        loaded: Any = entry_point.load()
+        if not isinstance(loaded, Product):
+            raise TerminalError(
+                f"Entry point `{entry_point.name}` = `{entry_point.value}` in group "
+                f"`{ENTRY_POINT_GROUP}` must point to a Product, not {type(loaded).__name__}."
+            )
+        products.append(loaded)
+    for attribute in ("name", "prefix"):
+        seen: dict[str, Product] = {}
+        for product in products:
+            value = getattr(product, attribute)
+            if value in seen:
+                raise TerminalError(
+                    f"Products `{seen[value].name}` and `{product.name}` share the {attribute} `{value}`."
+                )
+            seen[value] = product
+    return sorted(products, key=lambda product: product.name)
+
+
+def get_product(name: str) -> Product:
+    """The installed product called `name`, with a suggestion when it is misspelt."""
+    products = {product.name: product for product in discover_products()}
+    if name in products:
+        return products[name]
+    close = difflib.get_close_matches(name, products, n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    installed = ", ".join(products) or "none"
+    raise NotFoundError(f"No product `{name}` is installed (installed: {installed}).{hint}")

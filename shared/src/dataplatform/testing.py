@@ -1,0 +1,109 @@
+"""Pytest fixtures and markers for the platform's and every product's tests (a pytest11 plugin).
+
+Tests that need a service (marker `postgres`, `redis`) skip with a reason when it is missing,
+except under `CI=true`, where a missing service fails the test: CI must never pass by skipping.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "DATAPLATFORM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MARKERS = {
+    "postgres": "needs PostgreSQL at 127.0.0.1:5432 (DATAPLATFORM_TEST_POSTGRES_URL)",
+    "redis": "needs Redis at 127.0.0.1:6379",
+    "spark": "runs Spark in local mode (needs Java 17)",
+    "browser": "drives Chromium through Playwright",
+    "slow": "takes more than a few seconds",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+
+
+def service_missing(reason: str) -> None:
+    """Skip the test, or fail it under CI=true, because a service it needs is not there."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: a missing service fails instead of skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def lake_root(tmp_path: Path) -> Path:
+    return tmp_path / "lake"
+
+
+@pytest.fixture
+def lake(lake_root: Path):  # type: ignore[no-untyped-def]
+    """An empty lakehouse in a temporary folder."""
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+
+    return Lakehouse(lake_root)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'metadata.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of a reachable PostgreSQL, or skip/fail (see module docstring)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.OperationalError as exc:
+        service_missing(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc.orig}")
+    finally:
+        engine.dispose()
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy
+
+    name = f"dataplatform_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield (
+            sqlalchemy.make_url(postgres_server)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("sqlite_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(database_url: str):  # type: ignore[no-untyped-def]
+    """A migrated metadata store, on SQLite and on PostgreSQL."""
+    from dataplatform.core.connectors.db import MetadataStore
+
+    metadata = MetadataStore(database_url)
+    metadata.upgrade()
+    yield metadata
+    metadata.dispose()
