@@ -16,7 +16,12 @@ from typing import Any, Literal, TypeVar
 import yaml
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from dataplatform.core.errors import ConfigError
 
@@ -103,6 +108,16 @@ def load_settings(
     except ValidationError as exc:
         layers = _Layers(env_prefix, env_file_used, config_file, file_values)
         raise ConfigError(_describe(settings_class, exc, layers)) from None
+    except SettingsError as exc:
+        # Raised before validation when a complex value (list, dict) is not valid JSON.
+        layers = _Layers(env_prefix, env_file_used, config_file, file_values)
+        field = re.search(r'field "([^"]+)"', str(exc))
+        key = field.group(1) if field else "?"
+        raise ConfigError(
+            f"Invalid configuration for {settings_class.__name__}:\n"
+            f"  - `{key}` from {layers.origin((key,))}: not valid JSON ({exc.__cause__})\n"
+            f"Looked in, highest priority first: {layers.searched()}."
+        ) from None
 
 
 def redacted(settings: BaseModel) -> dict[str, Any]:

@@ -195,9 +195,9 @@ class Lakehouse:
     ) -> WriteResult:
         """Add rows. With `txn`, a replay of an already committed (app_id, version) does nothing."""
 
-        def write(rows: pa.Table, commit: CommitProperties) -> None:
+        def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
             write_deltalake(
-                self.uri(name),
+                target,
                 rows,
                 mode="append",
                 schema_mode="merge" if evolve_schema else None,
@@ -221,9 +221,9 @@ class Lakehouse:
     ) -> WriteResult:
         """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`)."""
 
-        def write(rows: pa.Table, commit: CommitProperties) -> None:
+        def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
             write_deltalake(
-                self.uri(name),
+                target,
                 rows,
                 mode="overwrite",
                 predicate=predicate,
@@ -251,9 +251,9 @@ class Lakehouse:
             return self.append(name, data, txn=txn, evolve_schema=evolve_schema)
         predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
-        def write(rows: pa.Table, commit: CommitProperties) -> None:
+        def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
             (
-                self.table(name)
+                _existing(target, name)
                 .merge(
                     rows,
                     predicate=predicate,
@@ -276,9 +276,9 @@ class Lakehouse:
         """Remove the rows matching `predicate`; returns how many were removed as `rows`."""
         removed = 0
 
-        def write(_: pa.Table, commit: CommitProperties) -> None:
+        def write(target: DeltaTable | str, _: pa.Table, commit: CommitProperties) -> None:
             nonlocal removed
-            metrics = self.table(name).delete(predicate, commit_properties=commit)
+            metrics = _existing(target, name).delete(predicate, commit_properties=commit)
             removed = int(metrics.get("num_deleted_rows", 0))
 
         result = self._commit(name, None, txn, False, write)
@@ -291,9 +291,13 @@ class Lakehouse:
         data: pa.Table | None,
         txn: Txn | None,
         evolve_schema: bool,
-        write: Callable[[pa.Table, CommitProperties], None],
+        write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
     ) -> WriteResult:
-        """Conform `data`, check `txn`, and run `write`; conflicts surface as retryable errors."""
+        """Conform `data`, check `txn`, and run `write`; conflicts surface as retryable errors.
+
+        `write` commits on top of the very snapshot whose transaction version was checked, so a
+        concurrent commit of the same transaction makes ours conflict instead of duplicating it.
+        """
         table_name = str(TableName.parse(name))
         existing = self.table(name) if self.exists(name) else None
         if txn is not None and existing is not None:
@@ -312,7 +316,7 @@ class Lakehouse:
             max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txn else None,
         )
         try:
-            write(rows, commit)  # type: ignore[arg-type]
+            write(existing if existing is not None else self.uri(name), rows, commit)  # type: ignore[arg-type]
         except CommitFailedError as exc:
             raise CommitConflictError(f"Commit to `{table_name}` lost a race: {exc}") from exc
         except DeltaError as exc:
@@ -360,6 +364,12 @@ class Lakehouse:
     def restore(self, name: str | TableName, version: int) -> None:
         """Make `version` the table's latest state again, as a new commit."""
         self.table(name).restore(version)
+
+
+def _existing(target: DeltaTable | str, name: str | TableName) -> DeltaTable:
+    if isinstance(target, str):
+        raise NotFoundError(f"Table `{name}` does not exist; write rows to it first.")
+    return target
 
 
 def _arrow_schema(table: DeltaTable) -> pa.Schema:
