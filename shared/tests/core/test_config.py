@@ -86,7 +86,9 @@ def test_misspelt_file_key_suggests_the_right_one(layers: tuple[Path, Path]) -> 
     config_file, env_file = layers
     config_file.write_text("windw_days: 3\n")
 
-    with pytest.raises(ConfigError, match="unknown key `windw_days`. Did you mean `window_days`?"):
+    with pytest.raises(
+        ConfigError, match=r"unknown key `windw_days`\. Did you mean `window_days`\?"
+    ):
         load(config_file, env_file)
 
 

@@ -161,7 +161,7 @@ def test_a_missing_required_column_is_refused(lake: Lakehouse) -> None:
     schema = pa.schema([pa.field("id", pa.string(), nullable=False), pa.field("value", pa.int64())])
     lake.create(EVENTS, schema)
 
-    with pytest.raises(SchemaMismatchError, match="Column `id` .* is required"):
+    with pytest.raises(SchemaMismatchError, match=r"Column `id` .* is required"):
         lake.append(EVENTS, pa.table({"value": [1]}))
 
 
@@ -209,7 +209,7 @@ def test_changes_since_a_version_return_only_what_came_after(lake: Lakehouse) ->
 
 
 def test_reading_a_missing_table_says_where_it_looked(lake: Lakehouse) -> None:
-    with pytest.raises(NotFoundError, match="`web_user_analytics.silver.events` does not exist"):
+    with pytest.raises(NotFoundError, match=r"`web_user_analytics\.silver\.events` does not exist"):
         lake.read(EVENTS)
 
 
