@@ -107,3 +107,27 @@ def store(database_url: str):  # type: ignore[no-untyped-def]
     metadata.upgrade()
     yield metadata
     metadata.dispose()
+
+
+def check_product_contract(product, lake) -> None:  # type: ignore[no-untyped-def]
+    """Assert what every product must satisfy, whatever its data work.
+
+    It is registered under `dataplatform.products`, its settings load in every environment, its
+    router mounts at its prefix, and its health checks pass on an empty lake.
+    """
+    from fastapi import FastAPI
+
+    from dataplatform.core.config import ENVIRONMENTS
+    from dataplatform.core.monitoring import HealthContext, HealthStatus, run_checks
+    from dataplatform.core.product import get_product
+
+    assert get_product(product.name) is product, "the entry point points to another object"
+    for environment in ENVIRONMENTS:
+        settings = product.settings(environment)
+        assert settings.slos, f"{product.name} declares no SLO in {environment}"
+        product.platform_settings(environment)
+    app = FastAPI()
+    app.include_router(product.router(), prefix=product.prefix)
+    results = run_checks(product.health_checks, HealthContext(lake, product.table_names))
+    assert results, f"{product.name} declares no health check"
+    assert all(result.status is HealthStatus.OK for result in results), results

@@ -36,7 +36,9 @@ def main() -> None:
     try:
         app()
     except PlatformError as exc:
-        errors.print(f"[red]error[/red] [{exc.code}] {exc.message}", highlight=False)
+        errors.print(
+            f"error [{exc.code}] {exc.message}", style="red", markup=False, highlight=False
+        )
         sys.exit(1)
 
 

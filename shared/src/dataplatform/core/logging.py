@@ -60,9 +60,11 @@ def configure_logging(level: str = "INFO", log_format: Literal["json", "console"
     """Route the root logger to stderr, as JSON lines or as Rich console lines."""
     handler: logging.Handler
     if log_format == "console":
+        from rich.console import Console
         from rich.logging import RichHandler
 
-        handler = RichHandler(show_path=False, rich_tracebacks=False)
+        # Logs go to stderr so that a command's output on stdout stays machine-readable.
+        handler = RichHandler(console=Console(stderr=True), show_path=False)
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())

@@ -1,0 +1,116 @@
+"""The `dataplatform` command, run as a real process the way an operator runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from dataplatform import __version__
+from dataplatform.core.connectors.lakehouse import Lakehouse
+
+CLI = str(Path(sys.executable).with_name("dataplatform"))
+TABLE = "web_user_analytics.bronze.clickstream"
+
+
+@pytest.fixture
+def run(tmp_path: Path, lake_root: Path):  # type: ignore[no-untyped-def]
+    env = {
+        **os.environ,
+        "DATAPLATFORM_LAKE_ROOT": str(lake_root),
+        "DATAPLATFORM_DATABASE_URL": f"sqlite:///{tmp_path / 'metadata.db'}",
+        "COLUMNS": "200",
+    }
+
+    def run(
+        *args: str, env_overrides: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, *args],
+            env={**env, **(env_overrides or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    return run
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_version(run) -> None:  # type: ignore[no-untyped-def]
+    assert ok(run("version")).strip() == __version__
+
+
+def test_snapshot_create_list_restore_round_trip(run, lake: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+    lake.append(TABLE, pa.table({"id": [1, 2]}))
+    ok(run("snapshot", "create", "before-change"))
+    lake.delete(TABLE, "id = 1")
+
+    listed = ok(run("snapshot", "list"))
+    restored = ok(run("snapshot", "restore", "before-change"))
+
+    assert "before-change" in listed
+    assert f"restored {TABLE} to version 0" in restored
+    assert sorted(lake.read(TABLE)["id"].to_pylist()) == [1, 2]
+
+
+def test_lake_tables_history_compact_vacuum(run, lake: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+    for value in range(3):
+        lake.append(TABLE, pa.table({"id": [value]}))
+
+    assert TABLE in ok(run("lake", "tables"))
+    assert "WRITE" in ok(run("lake", "history", TABLE, "--limit", "2"))
+    assert "3 files compacted into 1" in ok(run("lake", "compact", TABLE))
+    assert "0 files would be deleted" in ok(run("lake", "vacuum", TABLE, "--dry-run"))
+    assert sorted(lake.read(TABLE)["id"].to_pylist()) == [0, 1, 2]
+
+
+def test_config_show_redacts_secrets(run) -> None:  # type: ignore[no-untyped-def]
+    shown = ok(
+        run(
+            "config",
+            "show",
+            "--product",
+            "web-user-analytics",
+            env_overrides={"DATAPLATFORM_DATABASE_URL": "postgresql://app:hunter2@db/meta"},
+        )
+    )
+
+    settings = json.loads(shown)
+    assert settings["platform"]["database_url"] == "postgresql://app:***@db/meta"
+    assert settings["web-user-analytics"]["reporting_timezone"] == "UTC"
+    assert "hunter2" not in shown
+
+
+def test_a_bad_setting_stops_with_the_key_and_no_traceback(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("lake", "tables", env_overrides={"DATAPLATFORM_LOG_LEVEL": "LOUD"})
+
+    assert result.returncode == 1
+    assert "[config_error]" in result.stderr
+    assert "`log_level` = 'LOUD' from environment variable DATAPLATFORM_LOG_LEVEL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_snapshot_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+
+    result = run("snapshot", "restore", "nope")
+
+    assert result.returncode == 1
+    assert "No snapshot labelled `nope`" in result.stderr
+
+
+def test_db_downgrade_to_base_and_back(run) -> None:  # type: ignore[no-untyped-def]
+    assert "revision 0001" in ok(run("db", "upgrade"))
+    assert "revision None" in ok(run("db", "downgrade", "base"))
+    result = run("snapshot", "list")
+    assert result.returncode == 1 and "dataplatform db upgrade" in result.stderr
