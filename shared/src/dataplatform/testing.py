@@ -8,8 +8,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+    from dataplatform.core.product import Product
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "DATAPLATFORM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -41,7 +47,7 @@ def lake_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def lake(lake_root: Path):  # type: ignore[no-untyped-def]
+def lake(lake_root: Path) -> "Lakehouse":
     """An empty lakehouse in a temporary folder."""
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
@@ -99,7 +105,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(database_url: str):  # type: ignore[no-untyped-def]
+def store(database_url: str) -> "Iterator[MetadataStore]":
     """A migrated metadata store, on SQLite and on PostgreSQL."""
     from dataplatform.core.connectors.db import MetadataStore
 
@@ -109,7 +115,7 @@ def store(database_url: str):  # type: ignore[no-untyped-def]
     metadata.dispose()
 
 
-def check_product_contract(product, lake) -> None:  # type: ignore[no-untyped-def]
+def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
     """Assert what every product must satisfy, whatever its data work.
 
     It is registered under `dataplatform.products`, its settings load in every environment, its

@@ -2,7 +2,7 @@
 
 import sys
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from dataplatform import __version__
 from dataplatform.core.config import PlatformSettings, load_settings, redacted
 from dataplatform.core.errors import PlatformError
 from dataplatform.core.logging import configure_logging
+
+if TYPE_CHECKING:
+    from dataplatform.core.connectors.lakehouse import Lakehouse, Snapshots
 
 app = typer.Typer(
     no_args_is_help=True, help="Data Platform: lakehouse, metadata store and products."
@@ -48,14 +51,14 @@ def _settings() -> PlatformSettings:
     return settings
 
 
-def _lake():  # type: ignore[no-untyped-def]
+def _lake() -> "Lakehouse":
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
     settings = _settings()
     return Lakehouse(settings.lake_root, settings.storage_options)
 
 
-def _snapshots():  # type: ignore[no-untyped-def]
+def _snapshots() -> "Snapshots":
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Snapshots
 

@@ -26,8 +26,8 @@ from pydantic_settings import (
 from dataplatform.core.errors import ConfigError
 
 ENV_PREFIX = "DATAPLATFORM_"
-ENVIRONMENTS = ("dev", "staging", "prod")
 Environment = Literal["dev", "staging", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 
 S = TypeVar("S", bound="LayeredSettings")
 
@@ -89,7 +89,7 @@ def current_environment() -> Environment:
         raise ConfigError(
             f"`{ENV_PREFIX}ENVIRONMENT` is {value!r}; it must be one of {', '.join(ENVIRONMENTS)}."
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def load_settings(
@@ -104,7 +104,7 @@ def load_settings(
     _refuse_unknown_keys(settings_class, file_values, config_file)
     env_file_used = env_file if env_file and env_file.exists() else None
     try:
-        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)
+        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)  # type: ignore[call-arg]
     except ValidationError as exc:
         layers = _Layers(env_prefix, env_file_used, config_file, file_values)
         raise ConfigError(_describe(settings_class, exc, layers)) from None

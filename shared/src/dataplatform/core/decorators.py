@@ -25,6 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 from tenacity import retry as tenacity_retry
+from tenacity.stop import stop_base
 
 from dataplatform.core.metrics import OPERATION_SECONDS
 
@@ -108,12 +109,12 @@ def retry(
     give_up_after_seconds: float | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Retry retryable errors with exponential backoff and full jitter; re-raise the last one."""
-    stop = stop_after_attempt(attempts)
+    stop: stop_base = stop_after_attempt(attempts)
     if give_up_after_seconds is not None:
         stop = stop | stop_after_delay(give_up_after_seconds)
 
     def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        return tenacity_retry(  # type: ignore[no-any-return]
+        return tenacity_retry(
             retry=retry_if_exception(is_retryable),
             wait=wait_random_exponential(multiplier=initial_seconds, max=max_seconds),
             stop=stop,

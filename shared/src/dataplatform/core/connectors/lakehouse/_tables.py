@@ -316,7 +316,7 @@ class Lakehouse:
             max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txn else None,
         )
         try:
-            write(existing if existing is not None else self.uri(name), rows, commit)  # type: ignore[arg-type]
+            write(existing if existing is not None else self.uri(name), rows, commit)
         except CommitFailedError as exc:
             raise CommitConflictError(f"Commit to `{table_name}` lost a race: {exc}") from exc
         except DeltaError as exc:
