@@ -15,6 +15,7 @@ from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
     from dataplatform.core.connectors.lakehouse import Lakehouse, Snapshots
+    from dataplatform.platform.sources import SourceRegistry
 
 app = typer.Typer(
     no_args_is_help=True, help="Data Platform: lakehouse, metadata store and products."
@@ -25,10 +26,14 @@ snapshot_app = typer.Typer(
 )
 lake_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain lakehouse tables.")
 db_app = typer.Typer(no_args_is_help=True, help="Migrate the metadata store.")
+sources_app = typer.Typer(
+    no_args_is_help=True, help="Apps, sites and servers allowed to send events."
+)
 app.add_typer(config_app, name="config")
 app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(lake_app, name="lake")
 app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
 
 console = Console()
 errors = Console(stderr=True)
@@ -195,19 +200,74 @@ def db_downgrade(revision: str) -> None:
     console.print(f"{store.safe_url} is at revision {store.current_revision()}")
 
 
+def _sources() -> "SourceRegistry":
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.platform.sources import SourceRegistry
+
+    return SourceRegistry(MetadataStore(_settings().database_url))
+
+
+@sources_app.command("create")
+def sources_create(
+    name: str,
+    kind: Annotated[str, typer.Option(help="ios, android, web or server.")],
+    product: Annotated[str, typer.Option(help="The product its events go to.")],
+) -> None:
+    """Create a source and print its write key (shown this once only)."""
+    source, write_key = _sources().create(name, kind, product)
+    console.print(f"source [bold]{source.name}[/bold] ({source.kind} -> {source.product})")
+    console.print(f"write key: {write_key}", highlight=False)
+    console.print("Keep it now: only its hash is stored.")
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List sources with their kind, product, key prefix and state."""
+    table = Table("name", "kind", "product", "key", "created", "state")
+    for source in _sources().list():
+        state = "active" if source.active else f"revoked {source.revoked_at:%Y-%m-%d %H:%M}"
+        table.add_row(
+            source.name,
+            source.kind,
+            source.product,
+            f"{source.key_prefix}...",
+            f"{source.created_at:%Y-%m-%d %H:%M}",
+            state,
+        )
+    console.print(table)
+
+
+@sources_app.command("revoke")
+def sources_revoke(name: str) -> None:
+    """Revoke a source's write key; the collector refuses it within seconds."""
+    source = _sources().revoke(name)
+    console.print(f"source {source.name} revoked")
+
+
 @app.command()
 def serve(
-    product: Annotated[str, typer.Option(help="Serve this product alone.")],
+    product: Annotated[str | None, typer.Option(help="Serve this product alone.")] = None,
+    collector: Annotated[bool, typer.Option(help="Serve the event collector alone.")] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
-    """Serve one product's API, health probes and metrics."""
+    """Serve one product's API, or the collector, with health probes and metrics."""
     import uvicorn
 
-    from dataplatform.core.product import get_product
-    from dataplatform.platform.serve import product_app
+    if (product is None) == (not collector):
+        raise typer.BadParameter("pass exactly one of --product NAME or --collector")
+    if collector:
+        from dataplatform.platform.collector import collector_app
 
-    declared = get_product(product)
-    settings = declared.platform_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(product_app(declared), host=host, port=port, log_config=None)
+        settings = _settings()
+        configure_logging(settings.log_level, settings.log_format)
+        application = collector_app(settings)
+    else:
+        from dataplatform.core.product import get_product
+        from dataplatform.platform.serve import product_app
+
+        declared = get_product(product)  # type: ignore[arg-type]
+        settings = declared.platform_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        application = product_app(declared)
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)

@@ -50,6 +50,19 @@ class LayeredSettings(BaseSettings):
         return env_settings, dotenv_settings, init_settings
 
 
+class CollectorLimits(BaseModel):
+    """What the collector accepts; anything over a limit is refused with 413 naming it."""
+
+    max_event_bytes: int = Field(32 * 1024, gt=0, description="Largest single event, as JSON.")
+    max_body_bytes: int = Field(
+        500 * 1024, gt=0, description="Largest Segment request body, after decompression."
+    )
+    max_posthog_batch_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest PostHog /batch body, after decompression."
+    )
+    max_batch_events: int = Field(2500, gt=0, description="Most events in one batch.")
+
+
 class PlatformSettings(LayeredSettings):
     """Where the platform keeps its data and metadata, and how it logs."""
 
@@ -63,6 +76,12 @@ class PlatformSettings(LayeredSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    bus: Literal["embedded", "redis", "kafka"] = Field(
+        "embedded", description="How collected events reach bronze."
+    )
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    collector: CollectorLimits = CollectorLimits()
 
 
 class SLO(BaseModel):
@@ -104,7 +123,7 @@ def load_settings(
     _refuse_unknown_keys(settings_class, file_values, config_file)
     env_file_used = env_file if env_file and env_file.exists() else None
     try:
-        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)  # type: ignore[call-arg]
+        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)
     except ValidationError as exc:
         layers = _Layers(env_prefix, env_file_used, config_file, file_values)
         raise ConfigError(_describe(settings_class, exc, layers)) from None

@@ -59,6 +59,9 @@ class Stream:
     description: str
     table: str
     source_kinds: tuple[Literal["ios", "android", "web", "server"], ...]
+    # Server-side events carry no device; their context says whether they are about an `app`
+    # or a `page`, and the collector routes them to the stream declaring that surface.
+    surface: Literal["app", "page"] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,5 +8,6 @@ STREAMS = (
         description="Track, screen, identify and alias events sent by the iOS and Android SDKs.",
         table="bronze.app_events",
         source_kinds=("ios", "android", "server"),
+        surface="app",
     ),
 )

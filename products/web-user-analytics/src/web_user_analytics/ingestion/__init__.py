@@ -8,5 +8,6 @@ STREAMS = (
         description="Page views, clicks and identify calls sent by analytics.js, posthog-js and servers.",
         table="bronze.clickstream",
         source_kinds=("web", "server"),
+        surface="page",
     ),
 )

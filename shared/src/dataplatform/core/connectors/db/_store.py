@@ -8,6 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -67,6 +68,12 @@ class MetadataStore:
         """Revert migrations down to `revision` (`base` removes every table)."""
         with self.engine.begin() as connection:
             command.downgrade(self._alembic_config(connection), revision)
+
+    def head_revision(self) -> str | None:
+        """The newest migration this code ships."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        return ScriptDirectory.from_config(config).get_current_head()
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:

@@ -1,0 +1,39 @@
+"""The collector: Segment / RudderStack and PostHog wire formats in, canonical envelopes out."""
+
+from fastapi import FastAPI
+
+from dataplatform.core.config import PlatformSettings
+from dataplatform.core.connectors.bus import Bus, EmbeddedBus
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.product import discover_products
+from dataplatform.platform.collector._app import Collector, create_collector_app
+from dataplatform.platform.collector._routing import EventRouter
+from dataplatform.platform.sources import SourceRegistry
+
+__all__ = ["Collector", "EventRouter", "build_bus", "collector_app", "create_collector_app"]
+
+
+def build_bus(settings: PlatformSettings) -> Bus:
+    """The bus the settings choose."""
+    if settings.bus == "redis":
+        from dataplatform.core.connectors.bus.redis import RedisStreamBus
+
+        return RedisStreamBus(settings.redis_url)
+    if settings.bus == "kafka":
+        from dataplatform.core.connectors.bus.kafka import KafkaBus
+
+        return KafkaBus(settings.kafka_bootstrap_servers)
+    return EmbeddedBus(Lakehouse(settings.lake_root, settings.storage_options))
+
+
+def collector_app(settings: PlatformSettings) -> FastAPI:
+    """The collector app wired to the configured metadata store, lake and bus."""
+    bus = build_bus(settings)
+    collector = Collector(
+        settings.collector,
+        SourceRegistry(MetadataStore(settings.database_url)),
+        bus,
+        EventRouter(discover_products()),
+    )
+    return create_collector_app(collector, on_shutdown=bus.close)

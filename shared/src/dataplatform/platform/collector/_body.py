@@ -1,0 +1,84 @@
+"""Reading a request body within limits: streamed, decompressed with a cap, parsed as JSON.
+
+A body is refused as soon as it passes its limit, compressed or not, so neither a large upload
+nor a gzip bomb can make the collector hold more than the limit in memory.
+"""
+
+import zlib
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 64 * 1024
+
+
+class RequestRefusedError(Exception):
+    """A request-level problem: the whole request is refused and nothing is stored."""
+
+    def __init__(self, status: int, code: str, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extensions = extensions
+
+
+def too_large(what: str, limit: int) -> RequestRefusedError:
+    return RequestRefusedError(
+        413,
+        "payload_too_large",
+        f"{what} is over the limit of {limit} bytes.",
+        limit=limit,
+        limit_name=what,
+    )
+
+
+async def read_json(request: Request, limit: int, limit_name: str) -> Any:
+    """The body as JSON, decompressing gzip (by header, `?compression=gzip-js` or magic bytes)."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise too_large(limit_name, limit)
+    compressed = (
+        request.headers.get("content-encoding", "").lower() == "gzip"
+        or request.query_params.get("compression") == "gzip-js"
+        or raw.startswith(GZIP_MAGIC)
+    )
+    body = _gunzip(bytes(raw), limit, limit_name) if compressed else bytes(raw)
+    if not body.strip():
+        raise RequestRefusedError(
+            400, "invalid_json", "The request body is empty; send a JSON object."
+        )
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestRefusedError(
+            400, "invalid_json", f"The request body is not valid JSON: {exc}"
+        ) from None
+
+
+def _gunzip(data: bytes, limit: int, limit_name: str) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    output = bytearray()
+    pending = data
+    try:
+        while pending:
+            output += inflater.decompress(pending, limit + 1 - len(output))
+            if len(output) > limit:
+                raise too_large(f"{limit_name} (decompressed)", limit)
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+        output += inflater.flush()
+    except zlib.error as exc:
+        raise RequestRefusedError(
+            400, "invalid_gzip", f"The gzip body cannot be read: {exc}"
+        ) from None
+    if not inflater.eof:
+        raise RequestRefusedError(400, "invalid_gzip", "The gzip body is truncated.")
+    if len(output) > limit:
+        raise too_large(f"{limit_name} (decompressed)", limit)
+    return bytes(output)
