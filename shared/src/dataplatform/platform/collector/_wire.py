@@ -192,7 +192,9 @@ def from_posthog(
     event_type = _POSTHOG_TYPES.get(name, "track")
     context, properties = _split_posthog_properties(raw_properties)
     if event_type == "identify":
-        properties = raw_properties.get("$set") or {}
+        # `$set` travels at the item's top level from server SDKs, in properties from posthog-js.
+        traits = item.get("$set", raw_properties.get("$set"))
+        properties = traits if isinstance(traits, dict) else {}
     return _envelope(
         item=item,
         event_type=event_type,
