@@ -8,7 +8,7 @@ import tracemalloc
 import httpx2 as httpx
 import pytest
 
-from .conftest import MOBILE, MOBILE_QUARANTINE, WEB, RunningCollector
+from dataplatform.testing import MOBILE, MOBILE_QUARANTINE, WEB, RunningCollector
 
 
 def track(**overrides: object) -> dict[str, object]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 
-from .conftest import MOBILE, WEB, RunningCollector
+from dataplatform.testing import MOBILE, WEB, RunningCollector
 
 
 def test_preflight_is_answered_for_any_origin(collector: RunningCollector) -> None:

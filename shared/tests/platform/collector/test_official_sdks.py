@@ -7,8 +7,7 @@ import posthog
 import segment.analytics as segment_analytics
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
-
-from .conftest import MOBILE, WEB, RunningCollector
+from dataplatform.testing import MOBILE, WEB, RunningCollector
 
 
 def rows_by_event_id(lake: Lakehouse, table: str) -> dict[str, dict]:  # type: ignore[type-arg]
