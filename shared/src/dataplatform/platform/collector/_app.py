@@ -207,6 +207,10 @@ def create_collector_app(
     if on_shutdown is not None:
         app.router.on_shutdown.append(on_shutdown)
 
+    @app.get("/health", tags=["probes"])
+    async def liveness() -> dict[str, str]:
+        return {"status": "ok"}
+
     @app.exception_handler(RequestRefusedError)
     async def _refuse(_: Request, exc: RequestRefusedError) -> JSONResponse:
         return problem(exc)

@@ -1,0 +1,119 @@
+"""kill -9 the collector while traffic flows, start it again: every acknowledged event is in
+bronze exactly once."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx2 as httpx
+
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.platform.sources import SourceRegistry
+from dataplatform.testing import MOBILE, free_port
+
+CLI = str(Path(sys.executable).with_name("dataplatform"))
+BATCH = 25
+
+
+def start_collector(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [CLI, "serve", "--collector", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("collector did not start")
+
+
+class Traffic:
+    """Clients sending batches with unique ids until stopped, remembering what was acknowledged."""
+
+    def __init__(self, url: str, key: str, clients: int = 3) -> None:
+        self.url, self.key = url, key
+        self.acknowledged: list[str] = []
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._send, args=(n,)) for n in range(clients)]
+
+    def __enter__(self) -> "Traffic":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def _send(self, client: int) -> None:
+        batch_number = 0
+        with httpx.Client(auth=(self.key, ""), timeout=10) as session:
+            while not self.stop.is_set():
+                batch_number += 1
+                ids = [f"{self.url[-5:]}-{client}-{batch_number}-{i}" for i in range(BATCH)]
+                body = {
+                    "batch": [
+                        {"type": "track", "event": "tap", "userId": "u", "messageId": m}
+                        for m in ids
+                    ]
+                }
+                try:
+                    response = session.post(f"{self.url}/v1/batch", json=body)
+                except httpx.TransportError:
+                    return  # the collector died: this batch was never acknowledged
+                if response.status_code == 200:
+                    with self._lock:
+                        self.acknowledged.extend(ids)
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + 60
+        while len(self.acknowledged) < count:
+            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} acknowledged"
+            time.sleep(0.01)
+
+
+def test_acknowledged_events_survive_kill_minus_nine_exactly_once(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'metadata.db'}"
+    store = MetadataStore(database_url)
+    store.upgrade()
+    _, key = SourceRegistry(store).create("ios-app", "ios", "mobile-user-analytics")
+    env = {
+        **os.environ,
+        "DATAPLATFORM_LAKE_ROOT": str(tmp_path / "lake"),
+        "DATAPLATFORM_DATABASE_URL": database_url,
+    }
+    acknowledged: list[str] = []
+
+    first_port = free_port()
+    first = start_collector(env, first_port)
+    with Traffic(f"http://127.0.0.1:{first_port}", key) as traffic:
+        traffic.wait_for(40 * BATCH)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    acknowledged += traffic.acknowledged
+
+    second_port = free_port()
+    second = start_collector(env, second_port)
+    try:
+        with Traffic(f"http://127.0.0.1:{second_port}", key) as traffic:
+            traffic.wait_for(20 * BATCH)
+        acknowledged += traffic.acknowledged
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+
+    stored = Counter(Lakehouse(tmp_path / "lake").read(MOBILE)["event_id"].to_pylist())
+    assert len(acknowledged) >= 60 * BATCH
+    assert [event for event in acknowledged if stored[event] != 1] == []
+    assert [event for event, count in stored.items() if count > 1] == []
