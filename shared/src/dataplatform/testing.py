@@ -46,6 +46,26 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+REDIS_TEST_URL = os.environ.get("DATAPLATFORM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database emptied before and after the test (db 15 unless told otherwise)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        client.close()
+        service_missing(f"Redis is not reachable at {REDIS_TEST_URL}: {exc}")
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
+
+
 @pytest.fixture
 def lake_root(tmp_path: Path) -> Path:
     return tmp_path / "lake"

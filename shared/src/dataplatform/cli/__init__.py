@@ -2,7 +2,7 @@
 
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ snapshot_app = typer.Typer(
 )
 lake_app = typer.Typer(no_args_is_help=True, help="Inspect and maintain lakehouse tables.")
 db_app = typer.Typer(no_args_is_help=True, help="Migrate the metadata store.")
+ingest_app = typer.Typer(no_args_is_help=True, help="Move events from the bus into bronze.")
 sources_app = typer.Typer(
     no_args_is_help=True, help="Apps, sites and servers allowed to send events."
 )
@@ -34,6 +35,7 @@ app.add_typer(snapshot_app, name="snapshot")
 app.add_typer(lake_app, name="lake")
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
+app.add_typer(ingest_app, name="ingest")
 
 console = Console()
 errors = Console(stderr=True)
@@ -242,6 +244,66 @@ def sources_revoke(name: str) -> None:
     """Revoke a source's write key; the collector refuses it within seconds."""
     source = _sources().revoke(name)
     console.print(f"source {source.name} revoked")
+
+
+@ingest_app.command("run")
+def ingest_run(
+    product: Annotated[str, typer.Option(help="Ingest this product's streams.")],
+    consumer: Annotated[
+        str, typer.Option(help="This worker's stable name in the consumer group.")
+    ] = "worker-1",
+) -> None:
+    """Write the product's streams (and their quarantine) from the bus into Delta until stopped."""
+    import signal
+    import threading
+
+    from dataplatform.core.errors import TerminalError
+    from dataplatform.core.product import get_product
+
+    declared = get_product(product)
+    settings = declared.platform_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.bus == "embedded":
+        raise TerminalError(
+            "The embedded bus writes bronze inside the collector; set DATAPLATFORM_BUS=redis "
+            "or kafka to run ingestion workers."
+        )
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+
+    lake = Lakehouse(settings.lake_root, settings.storage_options)
+    tables = [
+        name
+        for stream in declared.streams
+        for name in (
+            declared.table_name(stream.table),
+            f"{declared.namespace}.quarantine.{stream.name}",
+        )
+    ]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    workers = [_ingest_worker(settings, lake, table, consumer) for table in tables]
+    threads = [
+        threading.Thread(target=worker.run, args=(stop,), name=table)
+        for worker, table in zip(workers, tables, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    console.print(f"ingesting {', '.join(tables)} from {settings.bus}; Ctrl-C stops")
+    for thread in threads:
+        thread.join()
+
+
+def _ingest_worker(
+    settings: "PlatformSettings", lake: "Lakehouse", table: str, consumer: str
+) -> "Any":
+    if settings.bus == "redis":
+        from dataplatform.core.connectors.bus.redis import RedisIngestWorker
+
+        return RedisIngestWorker(lake, settings.redis_url, table, consumer=consumer)
+    from dataplatform.core.connectors.bus.kafka import KafkaIngestWorker
+
+    return KafkaIngestWorker(lake, settings.kafka_bootstrap_servers, table)
 
 
 @app.command()
