@@ -189,7 +189,7 @@ class Lakehouse:
         name: str | TableName,
         data: pa.Table,
         *,
-        txn: Txn | None = None,
+        txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: bool = False,
         partition_by: Sequence[str] = (),
     ) -> WriteResult:
@@ -216,7 +216,7 @@ class Lakehouse:
         data: pa.Table,
         *,
         predicate: str | None = None,
-        txn: Txn | None = None,
+        txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: bool = False,
     ) -> WriteResult:
         """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`)."""
@@ -242,7 +242,7 @@ class Lakehouse:
         data: pa.Table,
         keys: Sequence[str],
         *,
-        txn: Txn | None = None,
+        txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: bool = False,
     ) -> WriteResult:
         """Upsert on `keys`: rows whose keys exist replace them, the others are inserted."""
@@ -271,7 +271,7 @@ class Lakehouse:
 
     @measure_performance("lake.delete")
     def delete(
-        self, name: str | TableName, predicate: str, *, txn: Txn | None = None
+        self, name: str | TableName, predicate: str, *, txn: Txn | Sequence[Txn] | None = None
     ) -> WriteResult:
         """Remove the rows matching `predicate`; returns how many were removed as `rows`."""
         removed = 0
@@ -289,7 +289,7 @@ class Lakehouse:
         self,
         name: str | TableName,
         data: pa.Table | None,
-        txn: Txn | None,
+        txn: Txn | Sequence[Txn] | None,
         evolve_schema: bool,
         write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
     ) -> WriteResult:
@@ -300,20 +300,16 @@ class Lakehouse:
         """
         table_name = str(TableName.parse(name))
         existing = self.table(name) if self.exists(name) else None
-        if txn is not None and existing is not None:
-            committed = existing.transaction_version(txn.app_id)
-            if committed is not None and committed >= txn.version:
-                logger.info(
-                    "skipped replayed write",
-                    extra={"table": table_name, "app_id": txn.app_id, "txn_version": txn.version},
-                )
-                return WriteResult(table_name, existing.version(), 0, skipped=True)
+        txns = [txn] if isinstance(txn, Txn) else list(txn or ())
+        if txns and existing is not None and _already_committed(existing, txns, table_name):
+            logger.info("skipped replayed write", extra={"table": table_name, "txns": txns})
+            return WriteResult(table_name, existing.version(), 0, skipped=True)
         rows = data
         if data is not None and existing is not None:
             rows = _conform(table_name, data, _arrow_schema(existing), evolve=evolve_schema)
         commit = CommitProperties(
-            app_transactions=[Transaction(txn.app_id, txn.version)] if txn else None,
-            max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txn else None,
+            app_transactions=[Transaction(t.app_id, t.version) for t in txns] or None,
+            max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txns else None,
         )
         try:
             write(existing if existing is not None else self.uri(name), rows, commit)
@@ -364,6 +360,20 @@ class Lakehouse:
     def restore(self, name: str | TableName, version: int) -> None:
         """Make `version` the table's latest state again, as a new commit."""
         self.table(name).restore(version)
+
+
+def _already_committed(table: DeltaTable, txns: Sequence[Txn], name: str) -> bool:
+    """True when every txn is already in the table; refuses a write only some of it holds."""
+    done = [(table.transaction_version(t.app_id) or -1) >= t.version for t in txns]
+    if all(done):
+        return True
+    if any(done):
+        held = [t for t, is_done in zip(txns, done, strict=True) if is_done]
+        raise TerminalError(
+            f"`{name}` already holds {held} but not the rest of this write; drop the rows of "
+            "the committed transactions before writing the others."
+        )
+    return False
 
 
 def _existing(target: DeltaTable | str, name: str | TableName) -> DeltaTable:

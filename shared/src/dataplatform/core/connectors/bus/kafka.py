@@ -1,0 +1,212 @@
+"""Kafka: an idempotent producer in the collector, one consumer group writing bronze.
+
+Exactly once the way kafka-delta-ingest does it: the Delta commit that adds a batch's rows also
+carries one txn per partition (app id = group + topic + partition, version = last offset).
+On start and on every rebalance the consumer seeks each partition to the offset after the
+version the table holds, so Kafka's own committed offsets never decide what is written.
+"""
+
+import asyncio
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from dataplatform.core.connectors.bus._base import Row, decode_rows, encode_rows
+from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
+from dataplatform.core.errors import RetryableError
+
+logger = logging.getLogger(__name__)
+TOPIC_PREFIX = "dataplatform.bus."
+
+
+def topic_for(table: str) -> str:
+    return f"{TOPIC_PREFIX}{table}"
+
+
+class Message(Protocol):
+    """The part of confluent_kafka.Message the bookkeeping reads."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one poll adds to the table: rows, and a txn per partition they came from."""
+
+    data: pa.Table | None
+    txns: list[Txn]
+    last_offsets: dict[tuple[str, int], int]
+    skipped: int
+
+
+class PartitionOffsets:
+    """Per partition, the last offset the table holds: read from its Delta txns."""
+
+    def __init__(self, lake: Lakehouse, table: str, group: str) -> None:
+        self.lake = lake
+        self.table = table
+        self.group = group
+        self._held: dict[tuple[str, int], int] = {}
+
+    def app_id(self, topic: str, partition: int) -> str:
+        return f"kafka:{self.group}:{topic}:{partition}"
+
+    def assign(self, topic: str, partition: int) -> int | None:
+        """The offset to resume `partition` from, or None to start at its beginning."""
+        held = self.lake.transaction_version(self.table, self.app_id(topic, partition))
+        if held is None:
+            self._held.pop((topic, partition), None)
+            return None
+        self._held[(topic, partition)] = held
+        return held + 1
+
+    def revoke(self, topic: str, partition: int) -> None:
+        """Forget a partition another consumer now owns; it is read again on reassignment."""
+        self._held.pop((topic, partition), None)
+
+    def batch(self, messages: Iterable[Message]) -> Batch:
+        """The rows of `messages` the table does not hold yet, with their partitions' txns."""
+        by_partition: dict[tuple[str, int], list[Message]] = defaultdict(list)
+        skipped = 0
+        for message in messages:
+            key = (message.topic() or "", message.partition() or 0)
+            if (message.offset() or 0) <= self._held.get(key, -1):
+                skipped += 1  # redelivered after a rebalance or a restart: already in the table
+                continue
+            by_partition[key].append(message)
+        tables = [
+            decode_rows(message.value() or b"")
+            for partition_messages in by_partition.values()
+            for message in partition_messages
+        ]
+        last_offsets = {
+            key: max(m.offset() or 0 for m in partition_messages)
+            for key, partition_messages in by_partition.items()
+        }
+        txns = [Txn(self.app_id(*key), offset) for key, offset in last_offsets.items()]
+        return Batch(pa.concat_tables(tables) if tables else None, txns, last_offsets, skipped)
+
+    def committed(self, batch: Batch) -> None:
+        """Record what a successful commit of `batch` now holds."""
+        self._held.update(batch.last_offsets)
+
+
+class KafkaBus:
+    """Publishes each request's rows as one message; returns when all in-sync replicas have it."""
+
+    def __init__(self, bootstrap_servers: str) -> None:
+        from confluent_kafka import Producer
+
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+            }
+        )
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.1)
+
+    async def publish(self, table: str, schema: pa.Schema, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        loop = asyncio.get_running_loop()
+        delivered: asyncio.Future[None] = loop.create_future()
+
+        def on_delivery(error: Any, _: Any) -> None:
+            if error is None:
+                loop.call_soon_threadsafe(_settle, delivered, None)
+            else:
+                loop.call_soon_threadsafe(
+                    _settle, delivered, RetryableError(f"Kafka did not take the rows: {error}")
+                )
+
+        self._producer.produce(topic_for(table), encode_rows(schema, rows), on_delivery=on_delivery)
+        await delivered
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._producer.flush, 30)
+        self._stop.set()
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+class KafkaIngestWorker:
+    """Consumes one table's topic and writes it to the table, exactly once."""
+
+    def __init__(
+        self, lake: Lakehouse, bootstrap_servers: str, table: str, *, group: str = "bronze-writers"
+    ) -> None:
+        from confluent_kafka import Consumer
+
+        self.lake = lake
+        self.table = table
+        self.topic = topic_for(table)
+        self.offsets = PartitionOffsets(lake, table, group)
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        self._consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        from confluent_kafka import OFFSET_BEGINNING
+
+        for assigned in partitions:
+            start = self.offsets.assign(assigned.topic, assigned.partition)
+            assigned.offset = OFFSET_BEGINNING if start is None else start
+        consumer.assign(partitions)
+
+    def _on_revoke(self, _: Any, partitions: list[Any]) -> None:
+        for revoked in partitions:
+            self.offsets.revoke(revoked.topic, revoked.partition)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.step()
+        self._consumer.close()
+
+    def step(self, max_messages: int = 1000, timeout: float = 0.5) -> int:
+        """Write one poll's worth of messages; returns how many were read."""
+        messages = self._consumer.consume(num_messages=max_messages, timeout=timeout)
+        readable = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                readable.append(message)
+            elif error.fatal():
+                raise RetryableError(f"Kafka consumer failed: {error}")
+            else:
+                logger.warning("kafka: %s", error)
+        batch = self.offsets.batch(readable)
+        if batch.data is not None:
+            self.lake.append(self.table, batch.data, txn=batch.txns)
+            self.offsets.committed(batch)
+            # Kafka's offsets are only for lag dashboards; the table's txns are the truth.
+            self._consumer.commit(asynchronous=True)
+        return len(readable)
