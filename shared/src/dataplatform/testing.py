@@ -5,9 +5,6 @@ except under `CI=true`, where a missing service fails the test: CI must never pa
 """
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,22 +177,19 @@ class RunningCollector:
     server_key: str
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def collector(lake: "Lakehouse", tmp_path: Path) -> Iterator["RunningCollector"]:
     """A collector on a loopback port, embedded bus, SQLite store, with three sources."""
-    import uvicorn
-
     from dataplatform.core.config import CollectorLimits
     from dataplatform.core.connectors.bus import EmbeddedBus
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.product import discover_products
-    from dataplatform.platform.collector import Collector, EventRouter, create_collector_app
+    from dataplatform.platform.collector import (
+        Collector,
+        EventRouter,
+        create_collector_app,
+        serve_in_background,
+    )
     from dataplatform.platform.sources import SourceRegistry
 
     store = MetadataStore(f"sqlite:///{tmp_path / 'metadata.db'}")
@@ -213,15 +207,6 @@ def collector(lake: "Lakehouse", tmp_path: Path) -> Iterator["RunningCollector"]
     app = create_collector_app(
         Collector(limits, sources, EmbeddedBus(lake), EventRouter(discover_products()))
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "collector did not start"
-        time.sleep(0.01)
-    yield RunningCollector(f"http://127.0.0.1:{port}", lake, sources, ios_key, web_key, server_key)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_background(app) as url:
+        yield RunningCollector(url, lake, sources, ios_key, web_key, server_key)
     store.dispose()

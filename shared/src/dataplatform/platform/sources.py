@@ -106,6 +106,22 @@ class SourceRegistry:
                 self._cache.clear()
             return _to_source(record)
 
+    def rotate(self, name: str) -> str:
+        """Give source `name` a new write key (returned once); the old key stops working."""
+        write_key = secrets.token_urlsafe(24)
+        with self.store.session() as session:
+            record = session.scalar(select(SourceRecord).where(SourceRecord.name == name))
+            if record is None:
+                raise NotFoundError(
+                    f"No source named `{name}`; `dataplatform sources list` shows them."
+                )
+            record.key_hash = hash_key(write_key)
+            record.key_prefix = write_key[:_KEY_PREFIX_LENGTH]
+            record.revoked_at = None
+        with self._cache_lock:
+            self._cache.clear()
+        return write_key
+
     def lookup(self, write_key: str) -> Source | None:
         """The active source holding `write_key`, or None for an unknown or revoked key."""
         key_hash = hash_key(write_key)

@@ -15,8 +15,9 @@ import pytest
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.platform.collector import free_port
 from dataplatform.platform.sources import SourceRegistry
-from dataplatform.testing import MOBILE, free_port
+from dataplatform.testing import MOBILE
 
 CLI = str(Path(sys.executable).with_name("dataplatform"))
 BATCH = 25

@@ -8,10 +8,23 @@ from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector._app import Collector, create_collector_app
+from dataplatform.platform.collector._background import free_port, serve_in_background
 from dataplatform.platform.collector._routing import EventRouter
+from dataplatform.platform.collector._wire import ItemError, from_posthog, from_segment
 from dataplatform.platform.sources import SourceRegistry
 
-__all__ = ["Collector", "EventRouter", "build_bus", "collector_app", "create_collector_app"]
+__all__ = [
+    "Collector",
+    "EventRouter",
+    "ItemError",
+    "build_bus",
+    "collector_app",
+    "create_collector_app",
+    "free_port",
+    "from_posthog",
+    "from_segment",
+    "serve_in_background",
+]
 
 
 def build_bus(settings: PlatformSettings) -> Bus:
