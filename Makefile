@@ -33,8 +33,9 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+# Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream).
 bench: install
-	@echo "not yet: benchmarks arrive with the ingestion and processing issues."
+	$(BIN)/python benchmarks/ingestion.py --write docs/BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache .import_linter_cache

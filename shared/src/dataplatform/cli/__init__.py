@@ -400,6 +400,9 @@ def serve(
     collector: Annotated[bool, typer.Option(help="Serve the event collector alone.")] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Collector processes; one per core uses every core.")
+    ] = 1,
 ) -> None:
     """Serve one product's API, or the collector, with health probes and metrics."""
     import uvicorn
@@ -407,17 +410,21 @@ def serve(
     if (product is None) == (not collector):
         raise typer.BadParameter("pass exactly one of --product NAME or --collector")
     if collector:
-        from dataplatform.platform.collector import collector_app
+        _settings()  # refuse a bad setting here, before any worker starts
+        uvicorn.run(
+            "dataplatform.platform.collector:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+        )
+        return
+    from dataplatform.core.product import get_product
+    from dataplatform.platform.serve import product_app
 
-        settings = _settings()
-        configure_logging(settings.log_level, settings.log_format)
-        application = collector_app(settings)
-    else:
-        from dataplatform.core.product import get_product
-        from dataplatform.platform.serve import product_app
-
-        declared = get_product(product)  # type: ignore[arg-type]
-        settings = declared.platform_settings()
-        configure_logging(settings.log_level, settings.log_format)
-        application = product_app(declared)
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    declared = get_product(product)  # type: ignore[arg-type]
+    settings = declared.platform_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(product_app(declared), host=host, port=port, log_config=None, access_log=False)

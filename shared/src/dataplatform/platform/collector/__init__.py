@@ -17,6 +17,7 @@ __all__ = [
     "Collector",
     "EventRouter",
     "ItemError",
+    "app_from_environment",
     "build_bus",
     "collector_app",
     "create_collector_app",
@@ -38,6 +39,16 @@ def build_bus(settings: PlatformSettings) -> Bus:
 
         return KafkaBus(settings.kafka_bootstrap_servers)
     return EmbeddedBus(Lakehouse(settings.lake_root, settings.storage_options))
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory`: each worker process builds its collector from settings."""
+    from dataplatform.core.config import load_settings
+    from dataplatform.core.logging import configure_logging
+
+    settings = load_settings(PlatformSettings)
+    configure_logging(settings.log_level, settings.log_format)
+    return collector_app(settings)
 
 
 def collector_app(settings: PlatformSettings) -> FastAPI:

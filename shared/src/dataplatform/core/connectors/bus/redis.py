@@ -60,7 +60,7 @@ class RedisIngestWorker:
         *,
         group: str = "bronze-writers",
         consumer: str = "worker-1",
-        batch_messages: int = 500,
+        batch_messages: int = 2000,
         block_ms: int = 500,
     ) -> None:
         self.lake = lake

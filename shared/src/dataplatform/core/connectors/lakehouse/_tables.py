@@ -1,6 +1,8 @@
 """Reading and writing Delta tables under one lake root."""
 
 import logging
+import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +60,11 @@ class Lakehouse:
         self.root = str(root).rstrip("/")
         self.storage_options = storage_options or None
         self.is_local = "://" not in self.root
+        # Writers reuse one handle per table and replay only the commits made since their last
+        # write, instead of the whole log on every commit; a lock per table keeps this process's
+        # writers of one table in turn (other processes still race, and retry).
+        self._writer_handles: dict[str, DeltaTable] = {}
+        self._writer_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
     # --- addressing -----------------------------------------------------------------------------
 
@@ -299,7 +306,18 @@ class Lakehouse:
         concurrent commit of the same transaction makes ours conflict instead of duplicating it.
         """
         table_name = str(TableName.parse(name))
-        existing = self.table(name) if self.exists(name) else None
+        with self._writer_locks[table_name]:
+            return self._commit_latest(table_name, data, txn, evolve_schema, write)
+
+    def _commit_latest(
+        self,
+        table_name: str,
+        data: pa.Table | None,
+        txn: Txn | Sequence[Txn] | None,
+        evolve_schema: bool,
+        write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
+    ) -> WriteResult:
+        existing = self._latest(table_name)
         txns = [txn] if isinstance(txn, Txn) else list(txn or ())
         if txns and existing is not None and _already_committed(existing, txns, table_name):
             logger.info("skipped replayed write", extra={"table": table_name, "txns": txns})
@@ -312,7 +330,7 @@ class Lakehouse:
             max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txns else None,
         )
         try:
-            write(existing if existing is not None else self.uri(name), rows, commit)
+            write(existing if existing is not None else self.uri(table_name), rows, commit)
         except CommitFailedError as exc:
             raise CommitConflictError(f"Commit to `{table_name}` lost a race: {exc}") from exc
         except DeltaError as exc:
@@ -320,7 +338,22 @@ class Lakehouse:
                 # Another process created the table between our check and our write.
                 raise CommitConflictError(f"`{table_name}` was created concurrently") from exc
             raise
-        return WriteResult(table_name, self.version(name), 0 if rows is None else rows.num_rows)
+        written = existing if existing is not None else self._latest(table_name)
+        version = written.version() if written is not None else -1
+        return WriteResult(table_name, version, 0 if rows is None else rows.num_rows)
+
+    def _latest(self, table_name: str) -> DeltaTable | None:
+        """This process's writer handle of the table, brought up to date; None if no table."""
+        handle = self._writer_handles.get(table_name)
+        if handle is not None:
+            handle.update_incremental()
+            return handle
+        uri = self.uri(table_name)
+        if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+            return None
+        handle = DeltaTable(uri, storage_options=self.storage_options)
+        self._writer_handles[table_name] = handle
+        return handle
 
     # --- maintenance ----------------------------------------------------------------------------
 

@@ -1,0 +1,311 @@
+"""Ingestion throughput: events/s over HTTP with durable acknowledgement, and bus -> bronze.
+
+    make bench            (or: .venv/bin/python benchmarks/ingestion.py --write docs/BENCHMARKS.md)
+
+The collector and the ingestion worker run as their own processes, as in production; load
+comes from this process over loopback. Peak memory is each server process's VmHWM.
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import orjson
+import redis
+
+from dataplatform.core.connectors.bus.redis import stream_key
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.platform.collector import free_port
+from dataplatform.platform.sources import SourceRegistry
+
+CLI = str(Path(sys.executable).with_name("dataplatform"))
+MOBILE = "mobile_user_analytics.bronze.app_events"
+HTTP_TARGET = 20_000
+BUS_TARGET = 200_000
+
+
+@dataclass
+class Result:
+    name: str
+    events: int
+    seconds: float
+    peak_rss_mb: float
+    target: int
+    notes: str
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def request_bodies(count: int, batch: int) -> list[bytes]:
+    """Segment batches like an app's SDK sends: track events with context and properties."""
+    bodies = []
+    for _ in range(count):
+        events = [
+            {
+                "type": "track",
+                "event": "screen_view",
+                "userId": f"user-{i % 997}",
+                "anonymousId": str(uuid.uuid4()),
+                "messageId": str(uuid.uuid4()),
+                "timestamp": "2026-11-25T10:00:00.000Z",
+                "properties": {"screen": "Home", "session_id": "s-1", "position": i},
+                "context": {
+                    "app": {"name": "Shop", "version": "3.2.1", "build": "321"},
+                    "device": {"model": "iPhone15,2", "type": "ios"},
+                    "os": {"name": "iOS", "version": "18.1"},
+                    "library": {"name": "analytics-ios", "version": "4.1.0"},
+                },
+            }
+            for i in range(batch)
+        ]
+        bodies.append(orjson.dumps({"batch": events, "sentAt": "2026-11-25T10:00:01.000Z"}))
+    return bodies
+
+
+def start(
+    args: list[str], env: dict[str, str], ready_url: str | None = None
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [CLI, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    if ready_url:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx2.get(ready_url, timeout=1).status_code == 200:
+                    return process
+            except httpx2.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{args} did not start")
+    return process
+
+
+async def load(url: str, key: str, bodies: list[bytes], clients: int, seconds: float) -> int:
+    sent = 0
+    deadline = time.monotonic() + seconds
+
+    async def client(number: int) -> None:
+        nonlocal sent
+        async with httpx2.AsyncClient(auth=(key, ""), timeout=60) as session:
+            index = number
+            while time.monotonic() < deadline:
+                response = await session.post(
+                    f"{url}/v1/batch",
+                    content=bodies[index % len(bodies)],
+                    headers={"Content-Type": "application/json"},
+                )
+                response.raise_for_status()
+                sent += 100
+                index += clients
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return sent
+
+
+def bench_http(workdir: Path, clients: int, seconds: float, workers: int) -> Result:
+    env = environment(workdir, bus="embedded")
+    key = create_source(env)
+    port = free_port()
+    collector = start(
+        ["serve", "--collector", "--port", str(port), "--workers", str(workers)],
+        env,
+        f"http://127.0.0.1:{port}/health",
+    )
+    try:
+        bodies = request_bodies(200, 100)
+        started = time.perf_counter()
+        sent = asyncio.run(load(f"http://127.0.0.1:{port}", key, bodies, clients, seconds))
+        elapsed = time.perf_counter() - started
+        peak = sum(peak_rss_mb(pid) for pid in [collector.pid, *child_pids(collector.pid)])
+    finally:
+        collector.terminate()
+        collector.wait(timeout=30)
+    stored = Lakehouse(workdir / "lake").read(MOBILE, columns=["event_id"]).num_rows
+    assert stored == sent, f"acknowledged {sent} but bronze holds {stored}"
+    return Result(
+        "HTTP -> bronze, embedded bus (acknowledged after the Delta commit)",
+        sent,
+        elapsed,
+        peak,
+        HTTP_TARGET,
+        f"Segment /v1/batch, 100 events a request, {clients} concurrent clients, {workers} collector processes; every acknowledged event verified in bronze",
+    )
+
+
+def bench_bus(workdir: Path, redis_url: str, events: int) -> Result:
+    env = environment(workdir, bus="redis", redis_url=redis_url)
+    client = redis.Redis.from_url(redis_url)
+    client.delete(stream_key(MOBILE))
+    port = free_port()
+    collector = start(
+        ["serve", "--collector", "--port", str(port)], env, f"http://127.0.0.1:{port}/health"
+    )
+    key = create_source(env)
+    try:  # fill the stream through the collector, then time the worker alone
+        asyncio.run(load_exactly(f"http://127.0.0.1:{port}", key, request_bodies(200, 100), events))
+    finally:
+        collector.terminate()
+        collector.wait(timeout=30)
+    launched = time.perf_counter()
+    worker = start(["ingest", "run", "--product", "mobile-user-analytics"], env)
+    try:
+        while not reading(client, stream_key(MOBILE)):
+            time.sleep(0.005)
+        started = time.perf_counter()
+        while not drained(client, stream_key(MOBILE)):
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        peak = peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    client.delete(stream_key(MOBILE))
+    stored = Lakehouse(workdir / "lake").read(MOBILE, columns=["event_id"]).num_rows
+    assert stored == events, f"published {events} but bronze holds {stored}"
+    return Result(
+        "Redis Streams -> bronze, ingestion worker (exactly-once txn per batch)",
+        events,
+        elapsed,
+        peak,
+        BUS_TARGET,
+        f"from the worker's first read until every event is in bronze (its start-up before that: {started - launched:.1f} s); 100 events a stream entry, 2,000 entries a commit",
+    )
+
+
+def reading(client: redis.Redis, key: str) -> bool:
+    """The worker has joined the consumer group, which it does with its first read."""
+    groups = client.xinfo_groups(key)
+    return bool(groups) and groups[0]["consumers"] > 0
+
+
+def drained(client: redis.Redis, key: str) -> bool:
+    """Every entry was read and acknowledged, so every commit holding them is done."""
+    groups = client.xinfo_groups(key)
+    return bool(groups) and groups[0]["lag"] == 0 and groups[0]["pending"] == 0
+
+
+async def load_exactly(url: str, key: str, bodies: list[bytes], events: int) -> None:
+    async with httpx2.AsyncClient(auth=(key, ""), timeout=60) as session:
+        for index in range(events // 100):
+            (
+                await session.post(f"{url}/v1/batch", content=bodies[index % len(bodies)])
+            ).raise_for_status()
+
+
+def environment(workdir: Path, bus: str, redis_url: str = "") -> dict[str, str]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "DATAPLATFORM_LAKE_ROOT": str(workdir / "lake"),
+        "DATAPLATFORM_DATABASE_URL": f"sqlite:///{workdir / 'metadata.db'}",
+        "DATAPLATFORM_BUS": bus,
+        "DATAPLATFORM_REDIS_URL": redis_url,
+        "DATAPLATFORM_LOG_LEVEL": "WARNING",
+    }
+
+
+def create_source(env: dict[str, str]) -> str:
+    store = MetadataStore(env["DATAPLATFORM_DATABASE_URL"])
+    store.upgrade()
+    registry = SourceRegistry(store)
+    if "bench" in {source.name for source in registry.list()}:
+        return registry.rotate("bench")
+    return registry.create("bench", "ios", "mobile-user-analytics")[1]
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024 / 1024:.0f} GiB, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def report(results: list[Result]) -> str:
+    lines = [
+        "| measurement | events | seconds | events/s | target | ratio to target | peak RSS | how |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.events:,} | {r.seconds:.2f} | {r.rate:,.0f} | {r.target:,} | {r.rate / r.target:.2f} | {r.peak_rss_mb:.0f} MB | {r.notes} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, default=16)
+    # One collector process: with the embedded bus, more processes only race for the same table.
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--bus-events", type=int, default=500_000)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--write", type=Path, help="replace the ingestion section of this Markdown file"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        results = [
+            bench_http(Path(scratch) / "http", args.clients, args.seconds, args.workers),
+            bench_bus(Path(scratch) / "bus", args.redis_url, args.bus_events),
+        ]
+    table = report(results)
+    print(table)
+    if args.write:
+        write_section(args.write, table, args)
+
+
+def write_section(path: Path, table: str, args: argparse.Namespace) -> None:
+    section = (
+        "## Ingestion\n\n"
+        f"Command: `make bench` (`benchmarks/ingestion.py --seconds {args.seconds:g} --clients {args.clients} --workers {args.workers} --bus-events {args.bus_events}`), "
+        f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n"
+        f"Machine: {machine()}. Load generator, collector and worker share these cores.\n\n"
+        f"{table}\n"
+    )
+    text = (
+        path.read_text()
+        if path.exists()
+        else "# Benchmarks\n\nFigures written by `make bench`; each section says its command and machine.\n\n"
+    )
+    start = text.find("## Ingestion")
+    if start == -1:
+        text = text.rstrip() + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+    path.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
