@@ -61,6 +61,12 @@ class CollectorLimits(BaseModel):
         20 * 1024 * 1024, gt=0, description="Largest PostHog /batch body, after decompression."
     )
     max_batch_events: int = Field(2500, gt=0, description="Most events in one batch.")
+    commit_interval_ms: int = Field(
+        20,
+        ge=0,
+        description="Embedded bus: wait this long before each group commit, so that more "
+        "requests share it (fewer, larger commits; each request waits up to this much longer).",
+    )
 
 
 class PlatformSettings(LayeredSettings):

@@ -38,7 +38,10 @@ def build_bus(settings: PlatformSettings) -> Bus:
         from dataplatform.core.connectors.bus.kafka import KafkaBus
 
         return KafkaBus(settings.kafka_bootstrap_servers)
-    return EmbeddedBus(Lakehouse(settings.lake_root, settings.storage_options))
+    return EmbeddedBus(
+        Lakehouse(settings.lake_root, settings.storage_options),
+        settings.collector.commit_interval_ms / 1000,
+    )
 
 
 def app_from_environment() -> FastAPI:

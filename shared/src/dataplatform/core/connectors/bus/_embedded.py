@@ -28,8 +28,9 @@ class _Pending:
 class EmbeddedBus:
     """Publishes by appending to the Delta table; one committer task per table."""
 
-    def __init__(self, lake: Lakehouse) -> None:
+    def __init__(self, lake: Lakehouse, commit_interval_seconds: float = 0.0) -> None:
         self.lake = lake
+        self.commit_interval_seconds = commit_interval_seconds
         self._pending: dict[str, _Pending] = {}
         self._committers: dict[str, asyncio.Task[None]] = {}
 
@@ -45,7 +46,12 @@ class EmbeddedBus:
         await waiter
 
     async def _commit_until_empty(self, table: str) -> None:
-        while (pending := self._pending.pop(table, None)) is not None:
+        while True:
+            # Let requests gather: fewer, larger commits keep the Delta log short.
+            await asyncio.sleep(self.commit_interval_seconds)
+            pending = self._pending.pop(table, None)
+            if pending is None:
+                return
             try:
                 data = pa.Table.from_pylist(pending.rows, schema=pending.schema)
                 await asyncio.to_thread(self.lake.append, table, data)
