@@ -114,3 +114,29 @@ def test_db_downgrade_to_base_and_back(run) -> None:  # type: ignore[no-untyped-
     assert "revision None" in ok(run("db", "downgrade", "base"))
     result = run("snapshot", "list")
     assert result.returncode == 1 and "dataplatform db upgrade" in result.stderr
+
+
+def test_sources_create_list_revoke(run) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+
+    created = ok(
+        run("sources", "create", "ios-app", "--kind", "ios", "--product", "mobile-user-analytics")
+    )
+    write_key = created.split("write key: ")[1].split()[0]
+    listed = ok(run("sources", "list"))
+    revoked = ok(run("sources", "revoke", "ios-app"))
+    after = ok(run("sources", "list"))
+
+    assert len(write_key) >= 32
+    assert f"{write_key[:8]}..." in listed and write_key not in listed
+    assert "ios-app revoked" in revoked
+    assert "revoked 20" in after
+
+
+def test_a_source_for_a_product_that_takes_no_such_events_is_refused(run) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+
+    result = run("sources", "create", "site", "--kind", "web", "--product", "mobile-user-analytics")
+
+    assert result.returncode == 1
+    assert "accepts no `web` events; products that do: web-user-analytics" in result.stderr
