@@ -85,16 +85,24 @@ class Traffic:
             time.sleep(0.01)
 
 
-def test_acknowledged_events_survive_kill_minus_nine_exactly_once(tmp_path: Path) -> None:
+def platform_with_a_source(tmp_path: Path, **settings: str) -> tuple[dict[str, str], str]:
+    """The environment of a platform in `tmp_path`, and the write key of an iOS source."""
     database_url = f"sqlite:///{tmp_path / 'metadata.db'}"
     store = MetadataStore(database_url)
     store.upgrade()
     _, key = SourceRegistry(store).create("ios-app", "ios", "mobile-user-analytics")
+    store.dispose()
     env = {
         **os.environ,
         "DATAPLATFORM_LAKE_ROOT": str(tmp_path / "lake"),
         "DATAPLATFORM_DATABASE_URL": database_url,
+        **{f"DATAPLATFORM_{name.upper()}": value for name, value in settings.items()},
     }
+    return env, key
+
+
+def test_acknowledged_events_survive_kill_minus_nine_exactly_once(tmp_path: Path) -> None:
+    env, key = platform_with_a_source(tmp_path)
     acknowledged: list[str] = []
 
     first_port = free_port()
@@ -146,17 +154,7 @@ def wait_until_drained(lake_root: Path, expected_at_least: int) -> Counter[str]:
 def test_ingestion_worker_killed_under_traffic_restarts_exactly_once(
     tmp_path: Path, redis_url: str
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'metadata.db'}"
-    store = MetadataStore(database_url)
-    store.upgrade()
-    _, key = SourceRegistry(store).create("ios-app", "ios", "mobile-user-analytics")
-    env = {
-        **os.environ,
-        "DATAPLATFORM_LAKE_ROOT": str(tmp_path / "lake"),
-        "DATAPLATFORM_DATABASE_URL": database_url,
-        "DATAPLATFORM_BUS": "redis",
-        "DATAPLATFORM_REDIS_URL": redis_url,
-    }
+    env, key = platform_with_a_source(tmp_path, bus="redis", redis_url=redis_url)
     port = free_port()
     collector = start_collector(env, port)
     worker = start_worker(env)
