@@ -10,7 +10,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.platform.generator import TrafficGenerator, WriteKeys, batches
+from dataplatform.platform.generator import TrafficGenerator, WriteKeys, batches, write_to_bronze
 from dataplatform.testing import MOBILE, WEB
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -118,3 +118,15 @@ def test_generate_fills_both_bronze_tables_through_the_collector(tmp_path: Path)
     assert mobile.num_rows + web.num_rows == sent
     assert set(web["wire_format"].to_pylist()) == {"segment", "posthog"}
     assert min(mobile["timestamp"].to_pylist()) >= datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_direct_mode_writes_the_same_events_to_bronze(lake: Lakehouse) -> None:
+    generator = TrafficGenerator(30, 2, seed=3, start=START)
+    expected = sum(count for _, _, count in batches(generator, KEYS))
+    destinations = {"mobile": MOBILE, "web": WEB}
+
+    written = write_to_bronze(generator, lake, destinations)
+
+    assert written == expected
+    assert lake.read(MOBILE).num_rows + lake.read(WEB).num_rows == expected
+    assert min(lake.read(WEB)["timestamp"].to_pylist()) >= START

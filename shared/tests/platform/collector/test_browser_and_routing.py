@@ -154,3 +154,16 @@ def test_server_events_are_routed_by_their_context(collector: RunningCollector) 
 
     assert collector.lake.read(MOBILE)["event_id"].to_pylist() == ["app"]
     assert sorted(collector.lake.read(WEB)["event_id"].to_pylist()) == ["neither", "page"]
+
+
+def test_a_gzip_body_is_recognised_by_its_magic_bytes_alone(collector: RunningCollector) -> None:
+    body = {"batch": [{"type": "track", "event": "tap", "userId": "u", "messageId": "zipped"}]}
+
+    response = httpx.post(
+        f"{collector.url}/v1/batch",
+        content=gzip.compress(json.dumps(body).encode()),
+        auth=(collector.ios_key, ""),
+    )
+
+    assert response.status_code == 200
+    assert collector.lake.read(MOBILE)["event_id"].to_pylist() == ["zipped"]
