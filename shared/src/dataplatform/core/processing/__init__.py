@@ -1,0 +1,32 @@
+"""Processing: models (SQL files with a header, or decorated Python functions) and their graph."""
+
+from dataplatform.core.processing._dag import ModelGraph, build_graph
+from dataplatform.core.processing._errors import ModelDefinitionError
+from dataplatform.core.processing._models import (
+    CheckSpec,
+    ColumnSpec,
+    Model,
+    ModelHeader,
+    PythonModel,
+    Reference,
+    SqlModel,
+    load_sql_model,
+    load_sql_models,
+    python_model,
+)
+
+__all__ = [
+    "CheckSpec",
+    "ColumnSpec",
+    "Model",
+    "ModelDefinitionError",
+    "ModelGraph",
+    "ModelHeader",
+    "PythonModel",
+    "Reference",
+    "SqlModel",
+    "build_graph",
+    "load_sql_model",
+    "load_sql_models",
+    "python_model",
+]

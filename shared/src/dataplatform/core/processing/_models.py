@@ -1,0 +1,256 @@
+"""Model declarations: a `.sql` file with a YAML header, or a decorated Python function.
+
+    /* ---
+    name: silver.sessions
+    materialized: merge
+    unique_key: [session_id]
+    description: App sessions, split after 30 minutes without events.
+    columns:
+      user_id: {description: Who, tags: [pii]}
+    checks:
+      - {check: not_null, column: session_id}
+    --- */
+    select ... from ref('silver.app_events')
+
+Inputs are `ref('<layer>.<table>')` for the product's own tables and
+`source('<product>', 'gold.<table>')` for another product's published gold table.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
+
+_HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<yaml>.*?)\n\s*---\s*\*/[ \t]*\n?", re.DOTALL)
+_REF = re.compile(r"""\bref\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
+_SOURCE = re.compile(
+    r"""\bsource\(\s*['"](?P<product>[^'"]*)['"]\s*,\s*['"](?P<name>[^'"]*)['"]\s*\)"""
+)
+_TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
+
+
+class ColumnSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+
+
+class CheckSpec(BaseModel):
+    """A data-quality check; `error` keeps failing rows out of the output, `warn` only records."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check: Literal[
+        "not_null", "unique", "accepted_values", "range", "freshness", "row_count_anomaly", "sql"
+    ]
+    column: str | None = None
+    values: list[Any] | None = None
+    min: float | None = None
+    max: float | None = None
+    max_age_seconds: int | None = None
+    sql: str | None = None
+    severity: Literal["error", "warn"] = "error"
+
+    @model_validator(mode="after")
+    def _has_what_it_needs(self) -> "CheckSpec":
+        needs = {
+            "not_null": ["column"],
+            "unique": ["column"],
+            "accepted_values": ["column", "values"],
+            "range": ["column"],
+            "freshness": ["column", "max_age_seconds"],
+            "sql": ["sql"],
+        }.get(self.check, [])
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"check `{self.check}` needs {', '.join(missing)}")
+        if self.check == "range" and self.min is None and self.max is None:
+            raise ValueError("check `range` needs min, max or both")
+        return self
+
+
+class ModelHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    materialized: Literal["append", "merge", "replace"]
+    unique_key: list[str] = Field(default_factory=list)
+    partition_by: list[str] = Field(default_factory=list)
+    incremental: bool = True
+    description: str
+    owner: str | None = None
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    checks: list[CheckSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelHeader":
+        if not _TABLE.match(self.name):
+            raise ValueError(
+                f"name `{self.name}` must be `<layer>.<table>`, e.g. `silver.sessions`"
+            )
+        if self.materialized == "merge" and not self.unique_key:
+            raise ValueError("materialized `merge` needs a unique_key to merge on")
+        return self
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An input named in a model: a table of this product, or another product's gold table."""
+
+    table: str  # `<layer>.<table>`
+    product: str | None  # None: the model's own product
+    line: int
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    header: ModelHeader
+    sql: str  # the body, after the header
+    path: Path
+    body_line: int  # line of the file where the body starts
+    references: tuple[Reference, ...]
+
+    @property
+    def name(self) -> str:
+        return self.header.name
+
+
+@dataclass(frozen=True)
+class PythonModel:
+    """A model SQL cannot say: a function from Arrow inputs to an Arrow table."""
+
+    header: ModelHeader
+    function: Callable[..., Any]
+    inputs: tuple[str, ...]
+    lineage: dict[str, list[str]] = field(default_factory=dict)  # output column -> input columns
+    path: Path = Path()
+
+    @property
+    def name(self) -> str:
+        return self.header.name
+
+    @property
+    def references(self) -> tuple[Reference, ...]:
+        return tuple(_parse_input(name, self.path, 0) for name in self.inputs)
+
+
+Model = SqlModel | PythonModel
+
+
+def python_model(
+    *, inputs: list[str], lineage: dict[str, list[str]] | None = None, **header: Any
+) -> Callable[[Callable[..., Any]], PythonModel]:
+    """Declare a Python model; the header takes the same keys as a SQL model's.
+
+    @python_model(name="gold.segments", materialized="replace", description="...",
+                  inputs=["gold.user_features"])
+    def segments(user_features: pa.Table) -> pa.Table: ...
+    """
+
+    def declare(function: Callable[..., Any]) -> PythonModel:
+        path = Path(function.__code__.co_filename)
+        line = function.__code__.co_firstlineno
+        return PythonModel(
+            _validate_header(header, path, line), function, tuple(inputs), lineage or {}, path
+        )
+
+    return declare
+
+
+def load_sql_model(path: Path) -> SqlModel:
+    """Parse one `.sql` model file, or raise a `ModelDefinitionError` naming file and line."""
+    text = path.read_text()
+    match = _HEADER.match(text)
+    if match is None:
+        raise ModelDefinitionError(
+            path,
+            1,
+            "the file must start with a header `/* --- ... --- */` holding at least "
+            "name, materialized and description.",
+        )
+    header_line = text[: match.start("yaml")].count("\n") + 1
+    try:
+        raw = yaml.safe_load(match.group("yaml")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = header_line + mark.line if mark is not None else header_line
+        raise ModelDefinitionError(path, line, f"the header is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ModelDefinitionError(path, header_line, "the header must be a mapping of keys.")
+    header = _validate_header(raw, path, header_line, match.group("yaml"))
+    body_line = text[: match.end()].count("\n") + 1
+    body = text[match.end() :]
+    references = tuple(_references(body, path, body_line))
+    return SqlModel(header, body, path, body_line, references)
+
+
+def load_sql_models(folder: Path) -> list[SqlModel]:
+    """Every `.sql` model under `folder`, sorted by file name."""
+    return [load_sql_model(path) for path in sorted(folder.rglob("*.sql"))]
+
+
+def _validate_header(
+    raw: dict[str, Any], path: Path, header_line: int, header_text: str = ""
+) -> ModelHeader:
+    try:
+        return ModelHeader.model_validate(raw)
+    except ValidationError as exc:
+        # A misspelt key explains the "missing" error of the key it was meant to be: report it first.
+        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        key = str(error["loc"][0]) if error["loc"] else ""
+        line = _line_of(header_text, error["loc"], header_line)
+        if error["type"] == "extra_forbidden":
+            hint = did_you_mean(key, ModelHeader.model_fields)
+            message = f"unknown header key `{key}`.{hint}"
+        else:
+            where = ".".join(str(part) for part in error["loc"])
+            message = f"header `{where or 'name'}`: {error['msg'].removeprefix('Value error, ')}"
+        raise ModelDefinitionError(path, line, message) from None
+
+
+def _line_of(header_text: str, loc: tuple[Any, ...], header_line: int) -> int:
+    """The header line of `loc`: its key, or the Nth list item under it for `(key, N, ...)`."""
+    lines = header_text.splitlines()
+    key = str(loc[0]) if loc else ""
+    start = next((i for i, line in enumerate(lines) if key and line.startswith(f"{key}:")), None)
+    if start is None:
+        return header_line
+    if len(loc) > 1 and isinstance(loc[1], int):
+        items = [i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("- ")]
+        if loc[1] < len(items):
+            return header_line + items[loc[1]]
+    return header_line + start
+
+
+def _references(body: str, path: Path, body_line: int) -> list[Reference]:
+    found = []
+    for match in _REF.finditer(body):
+        line = body_line + body[: match.start()].count("\n")
+        found.append(_parse_input(match.group("name"), path, line))
+    for match in _SOURCE.finditer(body):
+        line = body_line + body[: match.start()].count("\n")
+        table = match.group("name")
+        if not table.startswith("gold."):
+            raise ModelDefinitionError(
+                path,
+                line,
+                f"source('{match.group('product')}', '{table}') reads another product's "
+                f"`{table.split('.')[0]}` table; only gold tables are published across products.",
+            )
+        found.append(Reference(table, match.group("product").replace("-", "_"), line))
+    return found
+
+
+def _parse_input(name: str, path: Path, line: int) -> Reference:
+    if not _TABLE.match(name):
+        raise ModelDefinitionError(
+            path, line, f"ref('{name}') must name `<layer>.<table>`, e.g. ref('silver.sessions')."
+        )
+    return Reference(name, None, line)
