@@ -2,6 +2,7 @@
 
 from dataplatform.core.processing._dag import ModelGraph, build_graph
 from dataplatform.core.processing._errors import ModelDefinitionError
+from dataplatform.core.processing._lineage import ROWS, ColumnEdge, column_lineage, render
 from dataplatform.core.processing._models import (
     CheckSpec,
     ColumnSpec,
@@ -16,7 +17,9 @@ from dataplatform.core.processing._models import (
 )
 
 __all__ = [
+    "ROWS",
     "CheckSpec",
+    "ColumnEdge",
     "ColumnSpec",
     "Model",
     "ModelDefinitionError",
@@ -26,7 +29,9 @@ __all__ = [
     "Reference",
     "SqlModel",
     "build_graph",
+    "column_lineage",
     "load_sql_model",
     "load_sql_models",
     "python_model",
+    "render",
 ]
