@@ -104,6 +104,13 @@ def start(
     return process
 
 
+def start_collector(env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = ["serve", "--collector", "--port", str(port), "--workers", str(workers)]
+    return start(command, env, f"{url}/health"), url
+
+
 async def load(url: str, key: str, bodies: list[bytes], clients: int, seconds: float) -> int:
     sent = 0
     deadline = time.monotonic() + seconds
@@ -129,16 +136,11 @@ async def load(url: str, key: str, bodies: list[bytes], clients: int, seconds: f
 def bench_http(workdir: Path, clients: int, seconds: float, workers: int) -> Result:
     env = environment(workdir, bus="embedded")
     key = create_source(env)
-    port = free_port()
-    collector = start(
-        ["serve", "--collector", "--port", str(port), "--workers", str(workers)],
-        env,
-        f"http://127.0.0.1:{port}/health",
-    )
+    collector, url = start_collector(env, workers)
     try:
         bodies = request_bodies(200, 100)
         started = time.perf_counter()
-        sent = asyncio.run(load(f"http://127.0.0.1:{port}", key, bodies, clients, seconds))
+        sent = asyncio.run(load(url, key, bodies, clients, seconds))
         elapsed = time.perf_counter() - started
         peak = sum(peak_rss_mb(pid) for pid in [collector.pid, *child_pids(collector.pid)])
     finally:
@@ -160,13 +162,10 @@ def bench_bus(workdir: Path, redis_url: str, events: int) -> Result:
     env = environment(workdir, bus="redis", redis_url=redis_url)
     client = redis.Redis.from_url(redis_url)
     client.delete(stream_key(MOBILE))
-    port = free_port()
-    collector = start(
-        ["serve", "--collector", "--port", str(port)], env, f"http://127.0.0.1:{port}/health"
-    )
     key = create_source(env)
+    collector, url = start_collector(env, workers=1)
     try:  # fill the stream through the collector, then time the worker alone
-        asyncio.run(load_exactly(f"http://127.0.0.1:{port}", key, request_bodies(200, 100), events))
+        asyncio.run(load_exactly(url, key, request_bodies(200, 100), events))
     finally:
         collector.terminate()
         collector.wait(timeout=30)

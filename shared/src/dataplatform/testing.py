@@ -40,7 +40,8 @@ def service_missing(reason: str) -> None:
     """Skip the test, or fail it under CI=true, because a service it needs is not there."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (CI=true: a missing service fails instead of skipping)")
-    pytest.skip(reason)
+    else:
+        pytest.skip(reason)
 
 
 REDIS_TEST_URL = os.environ.get("DATAPLATFORM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -58,10 +58,10 @@ def _settings() -> PlatformSettings:
     return settings
 
 
-def _lake() -> "Lakehouse":
+def _lake(settings: PlatformSettings | None = None) -> "Lakehouse":
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
-    settings = _settings()
+    settings = settings or _settings()
     return Lakehouse(settings.lake_root, settings.storage_options)
 
 
@@ -69,7 +69,8 @@ def _snapshots() -> "Snapshots":
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Snapshots
 
-    return Snapshots(_lake(), MetadataStore(_settings().database_url))
+    settings = _settings()
+    return Snapshots(_lake(settings), MetadataStore(settings.database_url))
 
 
 @app.command()

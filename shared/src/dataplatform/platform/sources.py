@@ -15,7 +15,7 @@ from typing import Literal, get_args
 from cachetools import TTLCache
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError
@@ -95,11 +95,7 @@ class SourceRegistry:
 
     def revoke(self, name: str) -> Source:
         with self.store.session() as session:
-            record = session.scalar(select(SourceRecord).where(SourceRecord.name == name))
-            if record is None:
-                raise NotFoundError(
-                    f"No source named `{name}`; `dataplatform sources list` shows them."
-                )
+            record = _named(session, name)
             if record.revoked_at is None:
                 record.revoked_at = datetime.now(UTC)
             with self._cache_lock:
@@ -110,11 +106,7 @@ class SourceRegistry:
         """Give source `name` a new write key (returned once); the old key stops working."""
         write_key = secrets.token_urlsafe(24)
         with self.store.session() as session:
-            record = session.scalar(select(SourceRecord).where(SourceRecord.name == name))
-            if record is None:
-                raise NotFoundError(
-                    f"No source named `{name}`; `dataplatform sources list` shows them."
-                )
+            record = _named(session, name)
             record.key_hash = hash_key(write_key)
             record.key_prefix = write_key[:_KEY_PREFIX_LENGTH]
             record.revoked_at = None
@@ -122,12 +114,21 @@ class SourceRegistry:
             self._cache.clear()
         return write_key
 
+    def cached(self, write_key: str) -> Source | None:
+        """What `lookup` answered for `write_key` within the cache's lifetime; KeyError if nothing.
+
+        For callers on an event loop: a hit needs no thread, only a miss goes to the database.
+        """
+        with self._cache_lock:
+            return self._cache[hash_key(write_key)]
+
     def lookup(self, write_key: str) -> Source | None:
         """The active source holding `write_key`, or None for an unknown or revoked key."""
+        try:
+            return self.cached(write_key)
+        except KeyError:
+            pass
         key_hash = hash_key(write_key)
-        with self._cache_lock:
-            if key_hash in self._cache:
-                return self._cache[key_hash]
         with self.store.session() as session:
             record = session.scalar(select(SourceRecord).where(SourceRecord.key_hash == key_hash))
             source = (
@@ -136,6 +137,13 @@ class SourceRegistry:
         with self._cache_lock:
             self._cache[key_hash] = source
         return source
+
+
+def _named(session: Session, name: str) -> SourceRecord:
+    record = session.scalar(select(SourceRecord).where(SourceRecord.name == name))
+    if record is None:
+        raise NotFoundError(f"No source named `{name}`; `dataplatform sources list` shows them.")
+    return record
 
 
 def _check_product_accepts(product: str, kind: str) -> None:

@@ -1,20 +1,15 @@
 """Column-level lineage of SQL models, parsed with SQLGlot through CTEs, joins and aliases."""
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dataplatform.core.processing._errors import ModelDefinitionError
-from dataplatform.core.processing._models import SqlModel
+from dataplatform.core.processing._models import REF_PATTERN, SOURCE_PATTERN, SqlModel
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-_REF = re.compile(r"""\bref\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
-_SOURCE = re.compile(
-    r"""\bsource\(\s*['"](?P<product>[^'"]*)['"]\s*,\s*['"](?P<name>[^'"]*)['"]\s*\)"""
-)
 ROWS = "*"  # the source "column" of a value computed from rows, not columns: count(*)
 
 
@@ -30,8 +25,8 @@ class ColumnEdge:
 
 def render(model: SqlModel, product: str, table_sql: Callable[[str], str]) -> str:
     """The model's SQL with each ref() and source() replaced by `table_sql(<qualified name>)`."""
-    body = _REF.sub(lambda m: table_sql(f"{product}.{m.group('name')}"), model.sql)
-    return _SOURCE.sub(
+    body = REF_PATTERN.sub(lambda m: table_sql(f"{product}.{m.group('name')}"), model.sql)
+    return SOURCE_PATTERN.sub(
         lambda m: table_sql(f"{m.group('product').replace('-', '_')}.{m.group('name')}"), body
     )
 

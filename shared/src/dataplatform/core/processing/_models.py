@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
 
 _HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<yaml>.*?)\n\s*---\s*\*/[ \t]*\n?", re.DOTALL)
-_REF = re.compile(r"""\bref\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
-_SOURCE = re.compile(
+REF_PATTERN = re.compile(r"""\bref\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
+SOURCE_PATTERN = re.compile(
     r"""\bsource\(\s*['"](?P<product>[^'"]*)['"]\s*,\s*['"](?P<name>[^'"]*)['"]\s*\)"""
 )
 _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
@@ -231,10 +231,10 @@ def _line_of(header_text: str, loc: tuple[Any, ...], header_line: int) -> int:
 
 def _references(body: str, path: Path, body_line: int) -> list[Reference]:
     found = []
-    for match in _REF.finditer(body):
+    for match in REF_PATTERN.finditer(body):
         line = body_line + body[: match.start()].count("\n")
         found.append(_parse_input(match.group("name"), path, line))
-    for match in _SOURCE.finditer(body):
+    for match in SOURCE_PATTERN.finditer(body):
         line = body_line + body[: match.start()].count("\n")
         table = match.group("name")
         if not table.startswith("gold."):

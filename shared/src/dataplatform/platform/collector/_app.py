@@ -87,7 +87,10 @@ class Collector:
                 "missing_write_key",
                 "Send the write key as HTTP Basic user name or in the body.",
             )
-        source = await anyio.to_thread.run_sync(self.sources.lookup, write_key)
+        try:
+            source = self.sources.cached(write_key)
+        except KeyError:  # only a cache miss blocks on the database, in a worker thread
+            source = await anyio.to_thread.run_sync(self.sources.lookup, write_key)
         if source is None:
             raise RequestRefusedError(
                 401, "invalid_write_key", "The write key is unknown or revoked."

@@ -47,8 +47,8 @@ async def read_json(request: Request, limit: int, limit_name: str) -> Any:
         or request.query_params.get("compression") == "gzip-js"
         or raw.startswith(GZIP_MAGIC)
     )
-    body = _gunzip(bytes(raw), limit, limit_name) if compressed else bytes(raw)
-    if not body.strip():
+    body = _gunzip(raw, limit, limit_name) if compressed else raw
+    if not body or body.isspace():
         raise RequestRefusedError(
             400, "invalid_json", "The request body is empty; send a JSON object."
         )
@@ -60,10 +60,10 @@ async def read_json(request: Request, limit: int, limit_name: str) -> Any:
         ) from None
 
 
-def _gunzip(data: bytes, limit: int, limit_name: str) -> bytes:
+def _gunzip(data: bytearray, limit: int, limit_name: str) -> bytearray:
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     output = bytearray()
-    pending = data
+    pending: bytes | bytearray = data
     try:
         while pending:
             output += inflater.decompress(pending, limit + 1 - len(output))
@@ -81,4 +81,4 @@ def _gunzip(data: bytes, limit: int, limit_name: str) -> bytes:
         raise RequestRefusedError(400, "invalid_gzip", "The gzip body is truncated.")
     if len(output) > limit:
         raise too_large(f"{limit_name} (decompressed)", limit)
-    return bytes(output)
+    return output

@@ -29,7 +29,11 @@ logger = logging.getLogger(__name__)
 
 # Every table records its change data feed, so incremental readers can ask what changed since a version.
 _TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
-_CHANGE_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+_CHANGE_FIELDS = (
+    pa.field("_change_type", pa.string()),
+    pa.field("_commit_version", pa.int64()),
+    pa.field("_commit_timestamp", pa.timestamp("ms")),
+)
 # Appends commute, so delta-rs may rebase them itself; a transactional write must instead re-check
 # its transaction version after any conflict, which only our retry loop does.
 _TRANSACTIONAL_COMMIT_RETRIES = 0
@@ -145,11 +149,7 @@ class Lakehouse:
                 f"Table `{name}` does not record its change data feed; set the table property "
                 "`delta.enableChangeDataFeed=true` to read it incrementally."
             )
-        change_schema = (
-            schema.append(pa.field("_change_type", pa.string()))
-            .append(pa.field("_commit_version", pa.int64()))
-            .append(pa.field("_commit_timestamp", pa.timestamp("ms")))
-        )
+        change_schema = pa.schema([*schema, *_CHANGE_FIELDS])
         if version >= table.version():
             return change_schema.empty_table()
         changes = pa.table(table.load_cdf(starting_version=version + 1))
@@ -157,9 +157,10 @@ class Lakehouse:
 
     def transaction_version(self, name: str | TableName, app_id: str) -> int | None:
         """The latest version committed by writer `app_id`, or None if it never wrote."""
-        if not self.exists(name):
-            return None
-        return self.table(name).transaction_version(app_id)
+        table_name = str(TableName.parse(name))
+        with self._writer_locks[table_name]:  # ingestion workers ask before every batch
+            handle = self._latest(table_name)
+            return None if handle is None else handle.transaction_version(app_id)
 
     def history(self, name: str | TableName, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp, operation, parameters and metrics."""
