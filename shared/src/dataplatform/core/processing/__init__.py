@@ -1,6 +1,16 @@
-"""Processing: models (SQL files with a header, or decorated Python functions) and their graph."""
+"""Processing: models (SQL files with a header, or decorated Python functions), their graph,
+and the runner that computes them incrementally, exactly once, on DuckDB or Spark."""
 
+from dataplatform.core.processing._checks import CheckResult, run_checks
 from dataplatform.core.processing._dag import ModelGraph, build_graph
+from dataplatform.core.processing._engines import (
+    DuckDBEngine,
+    Engine,
+    Relation,
+    SparkEngine,
+    create_engine,
+    transpile_to_spark,
+)
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._lineage import ROWS, ColumnEdge, column_lineage, render
 from dataplatform.core.processing._models import (
@@ -11,27 +21,50 @@ from dataplatform.core.processing._models import (
     PythonModel,
     Reference,
     SqlModel,
+    load_models,
     load_sql_model,
     load_sql_models,
     python_model,
 )
+from dataplatform.core.processing._runner import (
+    MODEL_QUARANTINE_SCHEMA,
+    ModelRunner,
+    RunResult,
+    quarantine_table,
+)
+from dataplatform.core.processing._runs import Run, RunLog
 
 __all__ = [
+    "MODEL_QUARANTINE_SCHEMA",
     "ROWS",
+    "CheckResult",
     "CheckSpec",
     "ColumnEdge",
     "ColumnSpec",
+    "DuckDBEngine",
+    "Engine",
     "Model",
     "ModelDefinitionError",
     "ModelGraph",
     "ModelHeader",
+    "ModelRunner",
     "PythonModel",
     "Reference",
+    "Relation",
+    "Run",
+    "RunLog",
+    "RunResult",
+    "SparkEngine",
     "SqlModel",
     "build_graph",
     "column_lineage",
+    "create_engine",
+    "load_models",
     "load_sql_model",
     "load_sql_models",
     "python_model",
+    "quarantine_table",
     "render",
+    "run_checks",
+    "transpile_to_spark",
 ]

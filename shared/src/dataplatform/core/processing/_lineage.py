@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dataplatform.core.processing._errors import ModelDefinitionError
-from dataplatform.core.processing._models import REF_PATTERN, SOURCE_PATTERN, SqlModel
+from dataplatform.core.processing._models import REF_PATTERN, SOURCE_PATTERN, THIS_PATTERN, SqlModel
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -24,8 +24,9 @@ class ColumnEdge:
 
 
 def render(model: SqlModel, product: str, table_sql: Callable[[str], str]) -> str:
-    """The model's SQL with each ref() and source() replaced by `table_sql(<qualified name>)`."""
+    """The model's SQL with each ref(), source() and this() replaced by `table_sql(<qualified name>)`."""
     body = REF_PATTERN.sub(lambda m: table_sql(f"{product}.{m.group('name')}"), model.sql)
+    body = THIS_PATTERN.sub(lambda _: table_sql(f"{product}.{model.name}"), body)
     return SOURCE_PATTERN.sub(
         lambda m: table_sql(f"{m.group('product').replace('-', '_')}.{m.group('name')}"), body
     )
@@ -73,10 +74,13 @@ def column_lineage(
                 continue
             if isinstance(node.expression, exp.Table):
                 source = _table_name(node.expression)
+                if source == target:
+                    continue  # this(): the model's previous output, not an input
                 edges.add(ColumnEdge(source, node.name.split(".")[-1].strip('"'), target, column))
             else:  # an aggregate over rows, like count(*): it depends on its tables' rows
                 for read in node.source.find_all(exp.Table):
-                    edges.add(ColumnEdge(_table_name(read), ROWS, target, column))
+                    if _table_name(read) != target:
+                        edges.add(ColumnEdge(_table_name(read), ROWS, target, column))
     return sorted(edges)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -32,6 +33,7 @@ REF_PATTERN = re.compile(r"""\bref\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
 SOURCE_PATTERN = re.compile(
     r"""\bsource\(\s*['"](?P<product>[^'"]*)['"]\s*,\s*['"](?P<name>[^'"]*)['"]\s*\)"""
 )
+THIS_PATTERN = re.compile(r"\bthis\(\s*\)")
 _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
 
 
@@ -40,6 +42,7 @@ class ColumnSpec(BaseModel):
 
     description: str = ""
     tags: list[str] = Field(default_factory=list)
+    type: str | None = None  # DuckDB type; needed by models that read `this()`
 
 
 class CheckSpec(BaseModel):
@@ -56,6 +59,8 @@ class CheckSpec(BaseModel):
     max: float | None = None
     max_age_seconds: int | None = None
     sql: str | None = None
+    factor: float = Field(10.0, gt=1)  # row_count_anomaly: outside median / factor .. median * factor
+    runs: int = Field(10, ge=3)  # row_count_anomaly: how many recent runs make the median
     severity: Literal["error", "warn"] = "error"
 
     @model_validator(mode="after")
@@ -84,6 +89,7 @@ class ModelHeader(BaseModel):
     unique_key: list[str] = Field(default_factory=list)
     partition_by: list[str] = Field(default_factory=list)
     incremental: bool = True
+    time_column: str | None = None  # an output column: lets a backfill replace a time range
     description: str
     owner: str | None = None
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
@@ -98,6 +104,11 @@ class ModelHeader(BaseModel):
         if self.materialized == "merge" and not self.unique_key:
             raise ValueError("materialized `merge` needs a unique_key to merge on")
         return self
+
+    @property
+    def is_incremental(self) -> bool:
+        """Whether runs read only new input rows; a `replace` model always reads everything."""
+        return self.incremental and self.materialized != "replace"
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,11 @@ class SqlModel:
     def name(self) -> str:
         return self.header.name
 
+    @property
+    def reads_itself(self) -> bool:
+        """Whether the body reads the model's current output through `this()`."""
+        return THIS_PATTERN.search(self.sql) is not None
+
 
 @dataclass(frozen=True)
 class PythonModel:
@@ -129,6 +145,7 @@ class PythonModel:
     header: ModelHeader
     function: Callable[..., Any]
     inputs: tuple[str, ...]
+    schema: pa.Schema  # what the function must return
     lineage: dict[str, list[str]] = field(default_factory=dict)  # output column -> input columns
     path: Path = Path()
 
@@ -145,12 +162,20 @@ Model = SqlModel | PythonModel
 
 
 def python_model(
-    *, inputs: list[str], lineage: dict[str, list[str]] | None = None, **header: Any
+    *,
+    inputs: list[str],
+    schema: pa.Schema,
+    lineage: dict[str, list[str]] | None = None,
+    **header: Any,
 ) -> Callable[[Callable[..., Any]], PythonModel]:
     """Declare a Python model; the header takes the same keys as a SQL model's.
 
+    The function gets one Arrow table per input, in order (and the model's current output as
+    `this=` if it has such a parameter), and returns an Arrow table with `schema`'s columns.
+    `lineage` maps each output column to the input columns it comes from (`<layer>.<table>.<column>`).
+
     @python_model(name="gold.segments", materialized="replace", description="...",
-                  inputs=["gold.user_features"])
+                  inputs=["gold.user_features"], schema=SEGMENTS)
     def segments(user_features: pa.Table) -> pa.Table: ...
     """
 
@@ -158,7 +183,12 @@ def python_model(
         path = Path(function.__code__.co_filename)
         line = function.__code__.co_firstlineno
         return PythonModel(
-            _validate_header(header, path, line), function, tuple(inputs), lineage or {}, path
+            _validate_header(header, path, line),
+            function,
+            tuple(inputs),
+            schema,
+            lineage or {},
+            path,
         )
 
     return declare
@@ -188,7 +218,21 @@ def load_sql_model(path: Path) -> SqlModel:
     body_line = text[: match.end()].count("\n") + 1
     body = text[match.end() :]
     references = tuple(_references(body, path, body_line))
-    return SqlModel(header, body, path, body_line, references)
+    model = SqlModel(header, body, path, body_line, references)
+    if model.reads_itself:
+        _require_column_types(model.header, path, header_line)
+    return model
+
+
+def _require_column_types(header: ModelHeader, path: Path, header_line: int) -> None:
+    untyped = [name for name, column in header.columns.items() if column.type is None]
+    if not header.columns or untyped:
+        raise ModelDefinitionError(
+            path,
+            header_line,
+            "the model reads this(), so its header must give every output column a `type` "
+            f"(this() is empty with those columns before the first run); untyped: {untyped or 'all'}.",
+        )
 
 
 def load_sql_models(folder: Path) -> list[SqlModel]:
@@ -254,3 +298,8 @@ def _parse_input(name: str, path: Path, line: int) -> Reference:
             path, line, f"ref('{name}') must name `<layer>.<table>`, e.g. ref('silver.sessions')."
         )
     return Reference(name, None, line)
+
+
+def load_models(folder: Path, python_models: list[PythonModel] | None = None) -> list[Model]:
+    """A product's models: every `.sql` file under `folder`, then its Python models."""
+    return [*load_sql_models(folder), *(python_models or [])]

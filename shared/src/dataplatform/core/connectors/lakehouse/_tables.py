@@ -136,13 +136,15 @@ class Lakehouse:
         """A lazy Arrow dataset of one snapshot, for engines that push filters down (DuckDB)."""
         return self.table(name, version=version, as_of=as_of).to_pyarrow_dataset()
 
-    def changes_since(self, name: str | TableName, version: int) -> pa.Table:
-        """Rows changed by the commits after `version`, with `_change_type`, `_commit_version`.
+    def changes_since(
+        self, name: str | TableName, version: int, *, until: int | None = None
+    ) -> pa.Table:
+        """Rows changed by the commits after `version` (up to `until`), with `_change_type`, `_commit_version`.
 
         Appends come as `insert`; merges add `update_preimage` / `update_postimage`; deletes
         `delete`. Pass `version=-1` for everything since the table was created.
         """
-        table = self.table(name)
+        table = self.table(name, version=until)
         schema = _arrow_schema(table)
         if table.metadata().configuration.get("delta.enableChangeDataFeed") != "true":
             raise TerminalError(
@@ -152,7 +154,9 @@ class Lakehouse:
         change_schema = pa.schema([*schema, *_CHANGE_FIELDS])
         if version >= table.version():
             return change_schema.empty_table()
-        changes = pa.table(table.load_cdf(starting_version=version + 1))
+        changes = pa.table(
+            table.load_cdf(starting_version=version + 1, ending_version=table.version())
+        )
         return changes.select(change_schema.names).cast(change_schema)
 
     def transaction_version(self, name: str | TableName, app_id: str) -> int | None:
@@ -200,6 +204,7 @@ class Lakehouse:
         txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: bool = False,
         partition_by: Sequence[str] = (),
+        commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
         """Add rows. With `txn`, a replay of an already committed (app_id, version) does nothing."""
 
@@ -215,7 +220,7 @@ class Lakehouse:
                 commit_properties=commit,
             )
 
-        return self._commit(name, data, txn, evolve_schema, write)
+        return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
     @measure_performance("lake.overwrite")
     def overwrite(
@@ -226,6 +231,7 @@ class Lakehouse:
         predicate: str | None = None,
         txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: bool = False,
+        commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
         """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`)."""
 
@@ -241,7 +247,7 @@ class Lakehouse:
                 commit_properties=commit,
             )
 
-        return self._commit(name, data, txn, evolve_schema, write)
+        return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
     @measure_performance("lake.merge")
     def merge(
@@ -252,11 +258,14 @@ class Lakehouse:
         *,
         txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: bool = False,
+        commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
         """Upsert on `keys`: rows whose keys exist replace them, the others are inserted."""
         _refuse_duplicate_keys(str(name), data, keys)
         if not self.exists(name):
-            return self.append(name, data, txn=txn, evolve_schema=evolve_schema)
+            return self.append(
+                name, data, txn=txn, evolve_schema=evolve_schema, commit_metadata=commit_metadata
+            )
         predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
         def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
@@ -275,7 +284,7 @@ class Lakehouse:
                 .execute()
             )
 
-        return self._commit(name, data, txn, evolve_schema, write)
+        return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
     @measure_performance("lake.delete")
     def delete(
@@ -289,7 +298,7 @@ class Lakehouse:
             metrics = _existing(target, name).delete(predicate, commit_properties=commit)
             removed = int(metrics.get("num_deleted_rows", 0))
 
-        result = self._commit(name, None, txn, False, write)
+        result = self._commit(name, None, txn, False, write, None)
         return WriteResult(result.table, result.version, removed, result.skipped)
 
     @retry(attempts=_WRITE_ATTEMPTS, initial_seconds=0.02, max_seconds=1.0)
@@ -300,6 +309,7 @@ class Lakehouse:
         txn: Txn | Sequence[Txn] | None,
         evolve_schema: bool,
         write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
+        commit_metadata: dict[str, str] | None,
     ) -> WriteResult:
         """Conform `data`, check `txn`, and run `write`; conflicts surface as retryable errors.
 
@@ -308,7 +318,7 @@ class Lakehouse:
         """
         table_name = str(TableName.parse(name))
         with self._writer_locks[table_name]:
-            return self._commit_latest(table_name, data, txn, evolve_schema, write)
+            return self._commit_latest(table_name, data, txn, evolve_schema, write, commit_metadata)
 
     def _commit_latest(
         self,
@@ -317,6 +327,7 @@ class Lakehouse:
         txn: Txn | Sequence[Txn] | None,
         evolve_schema: bool,
         write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
+        commit_metadata: dict[str, str] | None,
     ) -> WriteResult:
         existing = self._latest(table_name)
         txns = [txn] if isinstance(txn, Txn) else list(txn or ())
@@ -327,6 +338,7 @@ class Lakehouse:
         if data is not None and existing is not None:
             rows = _conform(table_name, data, _arrow_schema(existing), evolve=evolve_schema)
         commit = CommitProperties(
+            custom_metadata=commit_metadata,
             app_transactions=[Transaction(t.app_id, t.version) for t in txns] or None,
             max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txns else None,
         )

@@ -1,0 +1,517 @@
+"""Running a product's models: incremental micro-batches, exactly once, checked and recorded.
+
+For each model, in graph order:
+
+1. The output table's Delta `txn` for the model (app id = model name) says which run sequence
+   was last committed; the run record of that sequence says which input versions it read.
+2. The new run reads what each input gained after those versions (its change data feed), up to
+   the inputs' current versions, and `this()` (the model's current output) when it asks for it.
+3. The batch is checked. A failing `error` check publishes nothing: the failing rows go to
+   `<product>.quarantine.<layer>_<table>` and the run fails, so the next run retries the same rows.
+4. The batch is committed with `txn(model, sequence)` and the input versions in the commit's
+   metadata. A replay of a committed sequence is skipped by the table, so a run killed anywhere
+   and started again publishes each input row once.
+"""
+
+import inspect
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult
+from dataplatform.core.errors import TerminalError
+from dataplatform.core.processing._checks import CheckOutcome, run_checks
+from dataplatform.core.processing._dag import ModelGraph
+from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation
+from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
+from dataplatform.core.processing._lineage import ColumnEdge, column_lineage, render
+from dataplatform.core.processing._models import Model, PythonModel, SqlModel
+from dataplatform.core.processing._runs import RunLog, RunMode
+
+logger = logging.getLogger(__name__)
+
+MODEL_QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("run_id", pa.int64(), nullable=False),
+        pa.field("run_sequence", pa.int64(), nullable=False),
+        pa.field("check", pa.string(), nullable=False),
+        pa.field("column", pa.string()),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("row", pa.string(), nullable=False),
+    ]
+)
+_CHANGE_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+_NEW_ROWS = ("insert", "update_postimage")  # what an incremental reader sees of its inputs
+# Tables that are not models (bronze) are sliced in time by the envelope's timestamp.
+_DEFAULT_TIME_COLUMN = "timestamp"
+
+Status = Literal["succeeded", "failed", "up_to_date", "waiting", "skipped"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one model's run did."""
+
+    model: str
+    status: Status
+    sequence: int | None = None
+    rows_in: int = 0
+    rows_out: int = 0
+    rows_quarantined: int = 0
+    output_version: int | None = None
+    duration_ms: float = 0.0
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    model: str
+    sequence: int
+    mode: RunMode
+    inputs: dict[str, list[int]]  # table -> [after_version, up_to_version]; -1: the whole table
+    window: tuple[datetime, datetime] | None
+
+
+def quarantine_table(model: str) -> str:
+    """Where rows failing a model's `error` checks go: `<product>.quarantine.<layer>_<table>`."""
+    product, layer, table = model.split(".")
+    return f"{product}.quarantine.{layer}_{table}"
+
+
+def view_name(table: str) -> str:
+    """The name an engine binds a table under: `web.silver.events` -> `web__silver__events`."""
+    return table.replace(".", "__")
+
+
+class ModelRunner:
+    """Runs the models of one product's graph against a lakehouse, recording every run."""
+
+    def __init__(
+        self,
+        graph: ModelGraph,
+        lake: Lakehouse,
+        store: MetadataStore,
+        engine: Engine | None = None,
+    ) -> None:
+        self.graph = graph
+        self.lake = lake
+        self.runs = RunLog(store)
+        self.engine = engine or DuckDBEngine()
+        self._recorded_lineage: dict[str, str] = {}
+
+    # --- entry points ---------------------------------------------------------------------------
+
+    def run(self, models: Sequence[str] | None = None, *, full_refresh: bool = False) -> list[RunResult]:
+        """Run the selected models (all by default) once: incrementally, or from scratch."""
+        return self._run_all(self._select(models), "full" if full_refresh else "incremental", None)
+
+    def backfill(
+        self, start: datetime, end: datetime, models: Sequence[str] | None = None
+    ) -> list[RunResult]:
+        """Recompute `[start, end)`: models with a `time_column` replace that range only,
+        the others (whose rows are not tied to a time) are refreshed whole."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise TerminalError("backfill bounds need a time zone, e.g. 2026-11-01T00:00:00+00:00.")
+        if start >= end:
+            raise TerminalError(f"backfill start {start} must be before its end {end}.")
+        return self._run_all(self._select(models), "backfill", (start, end))
+
+    def run_continuously(
+        self,
+        every_seconds: float,
+        stop: threading.Event,
+        models: Sequence[str] | None = None,
+        on_cycle: Callable[[list[RunResult]], None] | None = None,
+    ) -> None:
+        """Run every `every_seconds` until `stop` is set; a cycle in progress always finishes."""
+        while not stop.is_set():
+            results = self.run(models)
+            if on_cycle is not None:
+                on_cycle(results)
+            stop.wait(every_seconds)
+
+    # --- one pass over the graph ----------------------------------------------------------------
+
+    def _select(self, models: Sequence[str] | None) -> list[str]:
+        order = self.graph.order()
+        if not models:
+            return order
+        wanted = set()
+        for name in models:
+            qualified = f"{self.graph.product}.{name}"
+            if qualified not in self.graph.models:
+                known = [model.split(".", 1)[1] for model in order]
+                raise TerminalError(
+                    f"`{name}` is not a model of `{self.graph.product}`.{did_you_mean(name, known)}"
+                )
+            wanted.add(qualified)
+        return [name for name in order if name in wanted]
+
+    def _run_all(
+        self, selected: list[str], mode: RunMode, window: tuple[datetime, datetime] | None
+    ) -> list[RunResult]:
+        failed: set[str] = set()
+        results = []
+        for name in selected:
+            blocked = [table for table in self.graph.inputs[name] if table in failed]
+            if blocked:
+                result = RunResult(name, "skipped", error=f"upstream `{blocked[0]}` failed")
+            else:
+                result = self._run_model(name, mode, window)
+            if result.status in ("failed", "skipped"):
+                failed.add(name)
+            results.append(result)
+        return results
+
+    def _run_model(
+        self, name: str, mode: RunMode, window: tuple[datetime, datetime] | None
+    ) -> RunResult:
+        model = self.graph.models[name]
+        if mode == "backfill" and model.header.time_column is None:
+            mode, window = "full", None
+        plan = self._plan(model, name, mode, window)
+        if isinstance(plan, RunResult):
+            return plan
+        run_id = self.runs.start(
+            name, plan.sequence, plan.mode, self.engine.name, plan.inputs, plan.window
+        )
+        started = time.perf_counter()
+        try:
+            result = self._execute(model, plan, run_id)
+        except Exception as exc:  # recorded on the run, logged, and returned as a failure
+            logger.exception("model run failed", extra={"model": name, "run_id": run_id})
+            error = _one_line(exc)
+            self.runs.finish(run_id, "failed", error=error)
+            return RunResult(name, "failed", plan.sequence, error=error)
+        elapsed = (time.perf_counter() - started) * 1000
+        return RunResult(**{**result.__dict__, "duration_ms": elapsed})
+
+    def _plan(
+        self, model: Model, name: str, mode: RunMode, window: tuple[datetime, datetime] | None
+    ) -> "_Plan | RunResult":
+        committed = self._committed_sequence(name)
+        self.runs.settle_interrupted(name, committed)
+        previous = self.runs.committed(name, committed) if committed else None
+        if committed and previous is None:
+            return RunResult(
+                name,
+                "failed",
+                error=f"`{name}` holds run {committed} but the metadata store has no record of it; "
+                f"rebuild it with `dataplatform models run --full-refresh --model {model.name}`.",
+            )
+        read_new_only = mode == "incremental" and model.header.is_incremental and previous
+        inputs: dict[str, list[int]] = {}
+        for table in self.graph.inputs[name]:
+            if not self.lake.exists(table):
+                return RunResult(name, "waiting", committed, error=f"input `{table}` has no rows yet")
+            up_to = self.lake.version(table)
+            after = previous.input_versions.get(table, [-1, -1])[1] if read_new_only and previous else -1
+            if after > up_to:
+                return RunResult(
+                    name,
+                    "failed",
+                    error=f"input `{table}` is at version {up_to}, before the {after} this model "
+                    f"last read (was it re-created?); run with --full-refresh.",
+                )
+            inputs[table] = [after, up_to]
+        if mode == "incremental" and previous is not None and all(
+            previous.input_versions.get(table, [None, None])[1] == versions[1]
+            for table, versions in inputs.items()
+        ):
+            return RunResult(name, "up_to_date", committed)
+        return _Plan(name, committed + 1, mode, inputs, window)
+
+    def _committed_sequence(self, name: str) -> int:
+        if not self.lake.exists(name):
+            return 0
+        return self.lake.transaction_version(name, name) or 0
+
+    # --- executing a plan -----------------------------------------------------------------------
+
+    def _execute(self, model: Model, plan: _Plan, run_id: int) -> RunResult:
+        relations = {
+            table: self._input(table, after, up_to, plan.window)
+            for table, (after, up_to) in plan.inputs.items()
+        }
+        rows_in = sum(_row_count(relation) for relation in relations.values())
+        this = self._this(model, plan)
+        batch = _delta_compatible(self._compute(model, relations, this))
+        outcomes = self._check(model, plan, batch)
+        checks = [outcome.result.as_record() for outcome in outcomes]
+        failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
+        for warning in (o for o in outcomes if not o.result.passed and o.result.severity == "warn"):
+            logger.warning(
+                "check warned",
+                extra={"model": plan.model, "check": warning.result.label, "detail": warning.result.detail},
+            )
+        if failures:
+            return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)
+        written = self._publish(model, batch, plan)
+        self.runs.finish(
+            run_id,
+            "succeeded",
+            rows_in=rows_in,
+            rows_out=batch.num_rows,
+            rows_quarantined=0,
+            output_version=written.version,
+            checks=checks,
+        )
+        self._record_lineage(model, plan.model)
+        return RunResult(
+            plan.model, "succeeded", plan.sequence, rows_in, batch.num_rows, 0, written.version, checks=checks
+        )
+
+    def _input(
+        self, table: str, after: int, up_to: int, window: tuple[datetime, datetime] | None
+    ) -> Relation:
+        if window is not None:
+            snapshot = self.lake.dataset(table, version=up_to)
+            return Relation(snapshot.to_table(filter=self._in_window(table, snapshot.schema, window)))
+        if after >= 0:
+            changes = self.lake.changes_since(table, after, until=up_to)
+            new_rows = changes.filter(pc.is_in(changes["_change_type"], pa.array(_NEW_ROWS)))
+            return Relation(new_rows.drop_columns(list(_CHANGE_COLUMNS)))
+        snapshot_table = self.lake.table(table, version=up_to)
+        whole_files = not snapshot_table.metadata().partition_columns and self.lake.is_local
+        return Relation(
+            snapshot_table.to_pyarrow_dataset(),
+            tuple(snapshot_table.file_uris()) if whole_files else (),
+        )
+
+    def _in_window(
+        self, table: str, schema: pa.Schema, window: tuple[datetime, datetime]
+    ) -> ds.Expression | None:
+        upstream = self.graph.models.get(table)
+        column = upstream.header.time_column if upstream is not None else _DEFAULT_TIME_COLUMN
+        if column is None or column not in schema.names:
+            return None  # not sliceable in time: read whole
+        return (ds.field(column) >= pa.scalar(window[0])) & (ds.field(column) < pa.scalar(window[1]))
+
+    def _this(self, model: Model, plan: _Plan) -> Relation | None:
+        if not _reads_itself(model):
+            return None
+        if plan.mode == "full" or not self.lake.exists(plan.model):
+            return Relation(_declared_schema(model).empty_table())
+        current = self.lake.dataset(plan.model)
+        if plan.window is not None:
+            inside = self._in_window(plan.model, current.schema, plan.window)
+            return Relation(current.to_table(filter=None if inside is None else ~inside))
+        return Relation(current)
+
+    def _compute(
+        self, model: Model, relations: dict[str, Relation], this: Relation | None
+    ) -> pa.Table:
+        if isinstance(model, PythonModel):
+            return _call_python_model(model, relations, this)
+        views = {view_name(table): relation for table, relation in relations.items()}
+        if this is not None:
+            views[view_name(f"{self.graph.product}.{model.name}")] = this
+        sql = render(model, self.graph.product, view_name)
+        try:
+            return self.engine.execute(sql, views)
+        except duckdb.Error as exc:
+            raise ModelDefinitionError(model.path, model.body_line, f"the query failed: {exc}") from None
+
+    def _check(self, model: Model, plan: _Plan, batch: pa.Table) -> list[CheckOutcome]:
+        checks = model.header.checks
+        if not checks:
+            return []
+        is_append = model.header.materialized == "append" and plan.mode == "incremental"
+        existing = self.lake.dataset(plan.model) if is_append and self.lake.exists(plan.model) else None
+        most_runs = max(check.runs for check in checks)
+        return run_checks(
+            batch,
+            checks,
+            existing=existing,
+            recent_row_counts=self.runs.recent_output_rows(plan.model, most_runs),
+        )
+
+    def _refuse(
+        self,
+        plan: _Plan,
+        run_id: int,
+        failures: list[CheckOutcome],
+        checks: list[dict[str, Any]],
+        rows_in: int,
+        rows_out: int,
+    ) -> RunResult:
+        """Publish nothing; keep the failing rows in quarantine with the check that caught them."""
+        now = datetime.now(UTC)
+        parts = []
+        for outcome in failures:
+            count = outcome.failing.num_rows
+            result = outcome.result
+            parts.append(
+                pa.table(
+                    {
+                        "quarantined_at": [now] * count,
+                        "model": [plan.model] * count,
+                        "run_id": [run_id] * count,
+                        "run_sequence": [plan.sequence] * count,
+                        "check": [result.check] * count,
+                        "column": [result.column] * count,
+                        "reason": [result.detail] * count,
+                        "row": outcome.failing["row"],
+                    },
+                    schema=MODEL_QUARANTINE_SCHEMA,
+                )
+            )
+        rows = pa.concat_tables(parts)
+        # One quarantine commit per attempt: a retry after a crash here does not add it twice.
+        self.lake.append(
+            quarantine_table(plan.model), rows, txn=Txn(f"{plan.model}#quarantine", run_id)
+        )
+        summary = "; ".join(
+            f"{o.result.label} failed on {o.result.failing_rows} rows ({o.result.detail})"
+            for o in failures
+        )
+        error = f"checks failed, the batch was not published: {summary}"
+        self.runs.finish(
+            run_id,
+            "failed",
+            rows_in=rows_in,
+            rows_out=0,
+            rows_quarantined=rows.num_rows,
+            checks=checks,
+            error=error,
+        )
+        logger.error("model checks failed", extra={"model": plan.model, "error": error})
+        return RunResult(
+            plan.model, "failed", plan.sequence, rows_in, 0, rows.num_rows, checks=checks, error=error
+        )
+
+    def _publish(self, model: Model, batch: pa.Table, plan: _Plan) -> WriteResult:
+        target = plan.model
+        txn = Txn(target, plan.sequence)
+        metadata = {
+            "dataplatform.model": target,
+            "dataplatform.run_sequence": str(plan.sequence),
+            "dataplatform.mode": plan.mode,
+            "dataplatform.inputs": json.dumps(plan.inputs, sort_keys=True),
+        }
+        header = model.header
+        if not self.lake.exists(target):
+            self.lake.create(target, batch.schema, partition_by=header.partition_by, description=header.description)
+        if plan.window is not None and header.time_column is not None:
+            start, end = (moment.isoformat() for moment in plan.window)
+            column = header.time_column
+            predicate = f"\"{column}\" >= '{start}' AND \"{column}\" < '{end}'"
+            return self.lake.overwrite(target, batch, predicate=predicate, txn=txn, commit_metadata=metadata)
+        if plan.mode == "full" or header.materialized == "replace":
+            return self.lake.overwrite(target, batch, txn=txn, commit_metadata=metadata)
+        if header.materialized == "merge" and batch.num_rows:
+            return self.lake.merge(target, batch, header.unique_key, txn=txn, commit_metadata=metadata)
+        # An append, or an empty merge: the commit still records that this run happened.
+        return self.lake.append(target, batch, txn=txn, commit_metadata=metadata)
+
+    # --- lineage --------------------------------------------------------------------------------
+
+    def _record_lineage(self, model: Model, name: str) -> None:
+        """Store the model's column lineage when its SQL or its inputs' columns changed."""
+        schemas = {table: _column_types(self.lake.dataset(table).schema) for table in self.graph.inputs[name]}
+        schemas[name] = _column_types(self.lake.dataset(name).schema)
+        fingerprint = json.dumps([getattr(model, "sql", ""), schemas], sort_keys=True)
+        if self._recorded_lineage.get(name) == fingerprint:
+            return
+        if isinstance(model, SqlModel):
+            try:
+                edges = column_lineage(model, self.graph.product, schemas)
+            except ModelDefinitionError as exc:
+                logger.warning("column lineage not recorded", extra={"model": name, "reason": str(exc)})
+                return
+        else:
+            edges = _declared_edges(model, self.graph.product, name)
+        self.runs.replace_lineage(name, edges)
+        self._recorded_lineage[name] = fingerprint
+
+
+def _one_line(exc: Exception) -> str:
+    """The error without the native backtrace some libraries append to their messages."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}"[:2000]
+
+
+def _delta_compatible(batch: pa.Table) -> pa.Table:
+    """Zoned timestamps as microseconds in UTC, the one zone Delta stores (DuckDB says `Etc/UTC`)."""
+    fields = [
+        pa.field(f.name, pa.timestamp("us", tz="UTC"), f.nullable)
+        if pa.types.is_timestamp(f.type) and f.type.tz is not None
+        else f
+        for f in batch.schema
+    ]
+    schema = pa.schema(fields)
+    return batch if schema.equals(batch.schema) else batch.cast(schema)
+
+
+def _reads_itself(model: Model) -> bool:
+    if isinstance(model, SqlModel):
+        return model.reads_itself
+    return "this" in inspect.signature(model.function).parameters
+
+
+def _declared_schema(model: Model) -> pa.Schema:
+    if isinstance(model, PythonModel):
+        return model.schema
+    columns = ", ".join(
+        f'cast(null as {spec.type}) as "{name}"' for name, spec in model.header.columns.items()
+    )
+    return duckdb.sql(f"select {columns} limit 0").to_arrow_table().schema
+
+
+def _call_python_model(
+    model: PythonModel, relations: dict[str, Relation], this: Relation | None
+) -> pa.Table:
+    arguments = [_materialise(relation) for relation in relations.values()]
+    keywords = {"this": _materialise(this)} if this is not None else {}
+    result = model.function(*arguments, **keywords)
+    if not isinstance(result, pa.Table):
+        raise ModelDefinitionError(
+            model.path, None, f"model `{model.name}` returned {type(result).__name__}, not a pyarrow.Table."
+        )
+    missing = [name for name in model.schema.names if name not in result.schema.names]
+    if missing:
+        raise ModelDefinitionError(
+            model.path, None, f"model `{model.name}` returned no column {missing} of its declared schema."
+        )
+    try:
+        return result.select(model.schema.names).cast(model.schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ModelDefinitionError(
+            model.path, None, f"model `{model.name}` returned columns that do not fit its schema: {exc}"
+        ) from None
+
+
+def _materialise(relation: Relation) -> pa.Table:
+    return relation.data if isinstance(relation.data, pa.Table) else relation.data.to_table()
+
+
+def _row_count(relation: Relation) -> int:
+    return relation.data.num_rows if isinstance(relation.data, pa.Table) else relation.data.count_rows()
+
+
+def _column_types(schema: pa.Schema) -> dict[str, str]:
+    relation = duckdb.from_arrow(schema.empty_table())
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+
+
+def _declared_edges(model: PythonModel, product: str, name: str) -> list[ColumnEdge]:
+    edges = []
+    for target_column, sources in model.lineage.items():
+        for source in sources:
+            layer, table, column = source.split(".")
+            edges.append(ColumnEdge(f"{product}.{layer}.{table}", column, name, target_column))
+    return sorted(edges)
