@@ -1,0 +1,268 @@
+"""The model runner against real Delta tables and a real metadata store."""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from shop_models import (
+    FIRST,
+    SECOND,
+    BRONZE,
+    EVENTS,
+    MINUTES,
+    SHOP,
+    START,
+    SUMMARY,
+    events,
+    shop_graph,
+    sorted_rows,
+    write_models,
+)
+
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.errors import TerminalError
+from dataplatform.core.processing import (
+    ColumnEdge,
+    ModelRunner,
+    build_graph,
+    load_sql_models,
+    python_model,
+    quarantine_table,
+)
+
+def statuses(results: list) -> dict[str, str]:
+    return {result.model: result.status for result in results}
+
+
+def test_a_second_run_reads_only_what_its_inputs_gained(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, FIRST)
+    first = {result.model: result for result in runner.run()}
+    lake.append(BRONZE, SECOND)
+    second = {result.model: result for result in runner.run()}
+
+    assert first[EVENTS].rows_in == 4 and first[EVENTS].rows_out == 3
+    assert second[EVENTS].rows_in == 3  # the new bronze rows only, not the table
+    assert second[EVENTS].rows_out == 2  # e2 was already published
+    assert second[SUMMARY].rows_in == 2  # the two new silver rows
+    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == ["e1", "e2", "e3", "e4", "e5"]
+    run = runner.runs.history(EVENTS, limit=1)[0]
+    bronze_version = lake.version(BRONZE)
+    assert run.input_versions == {BRONZE: [bronze_version - 1, bronze_version]}
+    assert (run.sequence, run.status, run.rows_in, run.rows_out) == (2, "succeeded", 3, 2)
+
+
+def test_incremental_aggregates_equal_a_full_recompute(
+    runner: ModelRunner, lake: Lakehouse, tmp_path: Path, sqlite_url: str
+) -> None:
+    lake.append(BRONZE, FIRST)
+    runner.run()
+    lake.append(BRONZE, SECOND)
+    runner.run()
+
+    assert sorted_rows(lake.read(SUMMARY), "user_id") == [
+        {"user_id": "u1", "events": 2, "revenue": 5.0, "first_seen": START, "last_seen": START + timedelta(seconds=30)},
+        {"user_id": "u2", "events": 2, "revenue": 8.0, "first_seen": START + timedelta(seconds=70), "last_seen": START + timedelta(seconds=75)},
+        {"user_id": "u3", "events": 1, "revenue": 0.0, "first_seen": START + timedelta(hours=1), "last_seen": START + timedelta(hours=1)},
+    ]
+    incremental = {table: sorted_rows(lake.read(table), *lake.read(table).column_names) for table in (EVENTS, SUMMARY, MINUTES)}
+    runner.run(full_refresh=True)
+    assert {table: sorted_rows(lake.read(table), *lake.read(table).column_names) for table in (EVENTS, SUMMARY, MINUTES)} == incremental
+
+
+def test_a_run_with_nothing_new_commits_nothing(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, FIRST)
+    runner.run()
+    versions = {table: lake.version(table) for table in (EVENTS, SUMMARY, MINUTES)}
+
+    assert set(statuses(runner.run()).values()) == {"up_to_date"}
+    assert {table: lake.version(table) for table in versions} == versions
+
+
+def test_every_commit_carries_the_txn_and_the_input_versions(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, FIRST)
+    runner.run()
+    lake.append(BRONZE, SECOND)
+    runner.run()
+
+    assert lake.transaction_version(EVENTS, EVENTS) == 2
+    commit = lake.history(EVENTS, limit=1)[0]
+    assert commit["dataplatform.run_sequence"] == "2"
+    assert json.loads(commit["dataplatform.inputs"]) == {BRONZE: [lake.version(BRONZE) - 1, lake.version(BRONZE)]}
+
+
+def test_a_model_waits_for_an_input_that_has_no_table(runner: ModelRunner) -> None:
+    results = runner.run()
+
+    assert statuses(results) == {EVENTS: "waiting", MINUTES: "waiting", SUMMARY: "waiting"}
+    assert "has no rows yet" in (results[0].error or "")
+
+
+def test_selecting_an_unknown_model_suggests_the_closest(runner: ModelRunner) -> None:
+    with pytest.raises(TerminalError, match="Did you mean `gold.user_summary`"):
+        runner.run(["gold.user_sumary"])
+
+
+def test_a_failing_error_check_publishes_nothing_and_quarantines_the_rows(
+    runner: ModelRunner, lake: Lakehouse
+) -> None:
+    lake.append(BRONZE, FIRST)
+    runner.run()
+    before = lake.version(EVENTS)
+    lake.append(BRONZE, events(("e6", None, "buy", 3.0, 90), ("e7", "u1", "view", 0.0, 95)))
+
+    results = {result.model: result for result in runner.run()}
+
+    assert results[EVENTS].status == "failed"
+    assert "not_null(user_id) failed on 1 rows" in (results[EVENTS].error or "")
+    assert results[SUMMARY].status == results[MINUTES].status == "skipped"
+    assert lake.version(EVENTS) == before  # e7 passed, but the batch is held back whole
+    assert "e7" not in lake.read(EVENTS)["event_id"].to_pylist()
+    quarantined = lake.read(quarantine_table(EVENTS)).to_pylist()
+    assert [(row["check"], row["column"], row["model"]) for row in quarantined] == [("not_null", "user_id", EVENTS)]
+    assert json.loads(quarantined[0]["row"])["event_id"] == "e6"
+    run = runner.runs.history(EVENTS, limit=1)[0]
+    assert (run.status, run.rows_quarantined, run.output_version) == ("failed", 1, None)
+    assert [c["check"] for c in run.checks if not c["passed"]] == ["not_null"]
+
+
+def test_after_a_failed_check_the_next_run_retries_the_same_rows(
+    runner: ModelRunner, lake: Lakehouse, models_dir: Path, sqlite_store: MetadataStore
+) -> None:
+    lake.append(BRONZE, FIRST)
+    runner.run()
+    lake.append(BRONZE, events(("e6", None, "buy", 3.0, 90), ("e7", "u1", "view", 0.0, 95)))
+    runner.run()
+    fixed = (models_dir / "silver_events.sql").read_text().replace(
+        "from ref('bronze.events')", "from ref('bronze.events')\nwhere user_id is not null and"
+    ).replace("\nwhere event_id not in", " event_id not in")
+    (models_dir / "silver_events.sql").write_text(fixed)
+
+    results = ModelRunner(shop_graph(models_dir), lake, sqlite_store).run()
+
+    assert set(statuses(results).values()) == {"succeeded"}
+    assert results[0].sequence == 2  # the failed attempt never took a sequence
+    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == ["e1", "e2", "e3", "e7"]
+
+
+def test_a_failing_warn_check_publishes_and_records(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, events(("e1", "u1", "refund", -4.0, 0)))
+
+    results = {result.model: result for result in runner.run()}
+
+    assert results[EVENTS].status == "succeeded"
+    assert lake.read(EVENTS)["event_id"].to_pylist() == ["e1"]
+    warned = [c for c in results[EVENTS].checks if not c["passed"]]
+    assert warned == [
+        {"check": "range", "column": "amount", "severity": "warn", "passed": False, "failing_rows": 1, "detail": "values outside [0.0, None]"}
+    ]
+    assert not lake.exists(quarantine_table(EVENTS))
+
+
+def test_backfill_replaces_only_the_time_range(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, FIRST)
+    lake.append(BRONZE, SECOND)
+    runner.run()
+    expected = sorted_rows(lake.read(MINUTES), "minute", "event")
+    lake.overwrite(MINUTES, pa.table({"minute": [START], "event": ["buy"], "events": [999]}, schema=lake.read(MINUTES).schema), predicate=f"minute = '{START.isoformat()}' AND event = 'buy'")
+
+    results = statuses(runner.backfill(START, START + timedelta(minutes=1)))
+
+    assert results == {EVENTS: "succeeded", MINUTES: "succeeded", SUMMARY: "succeeded"}
+    assert sorted_rows(lake.read(MINUTES), "minute", "event") == expected
+    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == ["e1", "e2", "e3", "e4", "e5"]
+    assert runner.runs.history(SUMMARY, limit=1)[0].mode == "full"  # not tied to time: rebuilt whole
+
+
+def test_backfill_refuses_bounds_without_a_zone_or_in_the_wrong_order(runner: ModelRunner) -> None:
+    with pytest.raises(TerminalError, match="time zone"):
+        runner.backfill(START.replace(tzinfo=None), START.replace(tzinfo=None) + timedelta(hours=1))
+    with pytest.raises(TerminalError, match="must be before"):
+        runner.backfill(START, START)
+
+
+def test_column_lineage_is_stored_per_model(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, FIRST)
+    runner.run()
+
+    edges = runner.runs.lineage([SUMMARY])
+
+    assert ColumnEdge(EVENTS, "amount", SUMMARY, "revenue") in edges
+    assert ColumnEdge(EVENTS, "timestamp", SUMMARY, "first_seen") in edges
+    assert ColumnEdge(EVENTS, "user_id", SUMMARY, "user_id") in edges
+    assert {edge.target_table for edge in edges} == {SUMMARY}
+    assert all(edge.source_table != SUMMARY for edge in edges)  # this() is not an input
+
+
+def test_a_python_model_gets_arrow_inputs_and_its_output_is_checked(
+    models_dir: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    schema = pa.schema([("user_id", pa.string()), ("tier", pa.string())])
+
+    @python_model(
+        name="gold.tiers",
+        materialized="replace",
+        description="Big spenders.",
+        inputs=["gold.user_summary"],
+        schema=schema,
+        lineage={"tier": ["gold.user_summary.revenue"], "user_id": ["gold.user_summary.user_id"]},
+    )
+    def tiers(summary: pa.Table) -> pa.Table:
+        rows = summary.to_pylist()
+        return pa.table(
+            {"user_id": [r["user_id"] for r in rows], "tier": ["gold" if r["revenue"] > 6 else "basic" for r in rows]}
+        )
+
+    graph = build_graph(SHOP, [*load_sql_models(models_dir), tiers], ["bronze.events"])
+    runner = ModelRunner(graph, lake, sqlite_store)
+    lake.append(BRONZE, FIRST)
+    runner.run()
+
+    assert sorted_rows(lake.read(f"{SHOP}.gold.tiers"), "user_id") == [
+        {"user_id": "u1", "tier": "basic"},
+        {"user_id": "u2", "tier": "gold"},
+    ]
+    assert ColumnEdge(SUMMARY, "revenue", f"{SHOP}.gold.tiers", "tier") in runner.runs.lineage()
+
+
+def test_a_python_model_returning_the_wrong_columns_fails_its_run(
+    models_dir: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    @python_model(
+        name="gold.broken",
+        materialized="replace",
+        description="Forgets a column.",
+        inputs=["silver.events"],
+        schema=pa.schema([("user_id", pa.string()), ("score", pa.float64())]),
+    )
+    def broken(silver: pa.Table) -> pa.Table:
+        return silver.select(["user_id"])
+
+    graph = build_graph(SHOP, [*load_sql_models(models_dir), broken], ["bronze.events"])
+    lake.append(BRONZE, FIRST)
+    result = {r.model: r for r in ModelRunner(graph, lake, sqlite_store).run()}[f"{SHOP}.gold.broken"]
+
+    assert result.status == "failed"
+    assert "returned no column ['score']" in (result.error or "")
+
+
+def test_a_query_error_names_the_model_file(tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore) -> None:
+    folder = write_models(
+        tmp_path / "bad",
+        {"silver_events.sql": "/* ---\nname: silver.events\nmaterialized: append\ndescription: d\n--- */\nselect no_such_column from ref('bronze.events')\n"},
+    )
+    lake.append(BRONZE, FIRST)
+
+    result = ModelRunner(shop_graph(folder), lake, sqlite_store).run()[0]
+
+    assert result.status == "failed"
+    assert "silver_events.sql:6" in (result.error or "") and "no_such_column" in (result.error or "")
+    assert runner_error(sqlite_store) == result.error
+
+
+def runner_error(store: MetadataStore) -> str | None:
+    from dataplatform.core.processing import RunLog
+
+    return RunLog(store).history(limit=1)[0].error

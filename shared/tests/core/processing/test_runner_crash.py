@@ -1,0 +1,96 @@
+"""kill -9 of the runner around its output commits, then a restart: no duplicate, no gap."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from shop_models import BRONZE, EVENTS, FIRST, MINUTES, SECOND, SUMMARY, shop_graph, sorted_rows
+
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.processing import ModelRunner
+
+# Runs the shop models and dies with SIGKILL just before or just after one table's commit.
+CRASHING_RUNNER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+    from dataplatform.core.processing import ModelRunner, build_graph, load_sql_models
+    from pathlib import Path
+
+    lake_root, database_url, models_dir, moment, table = sys.argv[1:]
+    commit = Lakehouse._commit
+
+    def commit_and_die(self, name, *args, **kwargs):
+        if moment == "before" and str(name) == table:
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = commit(self, name, *args, **kwargs)
+        if moment == "after" and str(name) == table:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    Lakehouse._commit = commit_and_die
+    graph = build_graph("shop", load_sql_models(Path(models_dir)), ["bronze.events"])
+    ModelRunner(graph, Lakehouse(lake_root), MetadataStore(database_url)).run()
+    sys.exit("the runner was meant to die")
+    """
+)
+
+
+def tables(lake: Lakehouse) -> dict[str, list[dict[str, object]]]:
+    return {
+        table: sorted_rows(lake.read(table), *lake.read(table).column_names)
+        for table in (EVENTS, MINUTES, SUMMARY)
+    }
+
+
+@pytest.fixture
+def expected(tmp_path: Path, models_dir: Path) -> dict[str, list[dict[str, object]]]:
+    """The tables after two clean runs over the same two batches."""
+    lake = Lakehouse(tmp_path / "reference")
+    store = MetadataStore(f"sqlite:///{tmp_path / 'reference.db'}")
+    store.upgrade()
+    runner = ModelRunner(shop_graph(models_dir), lake, store)
+    lake.append(BRONZE, FIRST)
+    runner.run()
+    lake.append(BRONZE, SECOND)
+    runner.run()
+    return tables(lake)
+
+
+@pytest.mark.parametrize(
+    ("moment", "table"),
+    [("after", EVENTS), ("before", MINUTES), ("after", MINUTES), ("after", SUMMARY)],
+    ids=["after-silver-commit", "between-silver-and-gold", "after-first-gold-commit", "after-last-commit"],
+)
+def test_a_runner_killed_around_a_commit_resumes_without_duplicate_or_gap(
+    moment: str,
+    table: str,
+    lake: Lakehouse,
+    store: MetadataStore,
+    models_dir: Path,
+    expected: dict[str, list[dict[str, object]]],
+) -> None:
+    lake.append(BRONZE, FIRST)
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASHING_RUNNER, lake.root, store.url.render_as_string(hide_password=False), str(models_dir), moment, table],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    lake.append(BRONZE, SECOND)  # traffic went on while the runner was down
+
+    runner = ModelRunner(shop_graph(models_dir), lake, store)
+    runner.run()
+    runner.run()
+
+    assert tables(lake) == expected
+    for model in (EVENTS, MINUTES, SUMMARY):
+        sequences = [run.sequence for run in runner.runs.history(model) if run.status == "succeeded"]
+        assert sorted(sequences) == list(range(1, len(sequences) + 1))  # no sequence twice, none skipped
+        assert all(run.status != "running" for run in runner.runs.history(model))
