@@ -140,3 +140,32 @@ def test_a_source_for_a_product_that_takes_no_such_events_is_refused(run) -> Non
 
     assert result.returncode == 1
     assert "accepts no `web` events; products that do: web-user-analytics" in result.stderr
+
+
+def test_models_run_list_graph_and_backfill(run, lake: Lakehouse) -> None:  # type: ignore[no-untyped-def]
+    product = ("--product", "mobile-user-analytics")
+    silver = "mobile_user_analytics.silver.app_events"
+    ok(run("db", "upgrade"))
+    ok(run("generate", "--users", "10", "--days", "1"))
+    bronze = lake.read("mobile_user_analytics.bronze.app_events")
+
+    first = ok(run("models", "run", *product))
+    again = ok(run("models", "run", *product))
+    listed = ok(run("models", "list", *product))
+    graph = ok(run("models", "graph", *product))
+    day = bronze["timestamp"].to_pylist()[0].date().isoformat()
+    backfilled = ok(run("models", "backfill", *product, "--from", day, "--to", f"{day}T23:59:59"))
+
+    assert "succeeded" in first and "up_to_date" in again and "succeeded" in backfilled
+    assert lake.read(silver).num_rows == len(set(bronze["event_id"].to_pylist()))
+    assert "silver.app_events" in listed and "#1 succeeded" in listed
+    assert graph.strip() == f"{silver} <- mobile_user_analytics.bronze.app_events"
+
+
+def test_models_run_fails_loudly_on_an_unknown_model(run) -> None:  # type: ignore[no-untyped-def]
+    ok(run("db", "upgrade"))
+
+    result = run("models", "run", "--product", "mobile-user-analytics", "--model", "silver.app_event")
+
+    assert result.returncode == 1
+    assert "Did you mean `silver.app_events`" in result.stderr

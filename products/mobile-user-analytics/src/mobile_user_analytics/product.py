@@ -8,6 +8,7 @@ from dataplatform.core.config import ProductSettings
 from dataplatform.core.product import Product
 from mobile_user_analytics.ingestion import STREAMS
 from mobile_user_analytics.monitoring import HEALTH_CHECKS
+from mobile_user_analytics.processing import models
 from mobile_user_analytics.serving import create_router
 from mobile_user_analytics.storage import TABLES
 
@@ -37,4 +38,5 @@ product = Product(
     streams=STREAMS,
     tables=TABLES,
     health_checks=HEALTH_CHECKS,
+    models=models,
 )

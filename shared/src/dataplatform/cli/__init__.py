@@ -12,6 +12,7 @@ from dataplatform import __version__
 from dataplatform.core.config import PlatformSettings, load_settings, redacted
 from dataplatform.core.errors import PlatformError
 from dataplatform.core.logging import configure_logging
+from dataplatform.cli.models import models_app
 
 if TYPE_CHECKING:
     from dataplatform.core.connectors.lakehouse import Lakehouse, Snapshots
@@ -36,6 +37,7 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(models_app, name="models")
 
 console = Console()
 errors = Console(stderr=True)

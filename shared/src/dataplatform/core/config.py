@@ -105,6 +105,13 @@ class ProductSettings(LayeredSettings):
 
     slos: list[SLO] = Field(default_factory=list)
     schedule_seconds: int = Field(60, gt=0, description="Interval of the product's model runs.")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="What computes the models: DuckDB in process, or Spark."
+    )
+    spark_master: str = Field("local[2]", description="Spark master URL when engine is spark.")
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark settings when engine is spark."
+    )
 
 
 def current_environment() -> Environment:

@@ -10,7 +10,7 @@ Central code (gateway, orchestrator, catalog) finds products here and never name
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -33,6 +33,8 @@ from dataplatform.core.monitoring import HealthCheck
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+
+    from dataplatform.core.processing import Model, ModelGraph
 
 ENTRY_POINT_GROUP = "dataplatform.products"
 _PRODUCT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -78,6 +80,8 @@ class Product:
     streams: tuple[Stream, ...] = ()
     tables: tuple[Table, ...] = ()
     health_checks: tuple[HealthCheck, ...] = field(default=())
+    # Loads the product's models (SQL files and Python models of its `processing/` stage).
+    models: "Callable[[], Sequence[Model]]" = field(default=lambda: ())
 
     def __post_init__(self) -> None:
         if not _PRODUCT_NAME.match(self.name):
@@ -120,6 +124,12 @@ class Product:
     @cached_property
     def table_names(self) -> tuple[str, ...]:
         return tuple(self.table_name(table.name) for table in self.tables)
+
+    def model_graph(self) -> "ModelGraph":
+        """The product's models and what they read, checked for unknown refs and cycles."""
+        from dataplatform.core.processing import build_graph
+
+        return build_graph(self.namespace, self.models(), [table.name for table in self.tables])
 
     def env_file(self, environment: Environment | None = None) -> Path:
         return self.config_dir / "environments" / f"{environment or current_environment()}.env"

@@ -1,5 +1,14 @@
-"""What mobile-user-analytics computes: its silver and gold models.
+"""What mobile-user-analytics computes: its silver and gold models, one `.sql` file per table.
 
-The models arrive with the processing engine (issue 4) and this product's own issue; until then the
-product declares its tables (storage) but computes nothing.
+The richer models (sessions, 1-minute windows, active users, retention, crashes, per-user
+summaries) arrive with this product's own issue; today it deduplicates and types its events.
 """
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from dataplatform.core.processing import Model, load_models
+
+
+def models() -> Sequence[Model]:
+    return load_models(Path(__file__).parent)

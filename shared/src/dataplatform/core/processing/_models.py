@@ -251,8 +251,12 @@ def _validate_header(
         key = str(error["loc"][0]) if error["loc"] else ""
         line = _line_of(header_text, error["loc"], header_line)
         if error["type"] == "extra_forbidden":
-            hint = did_you_mean(key, ModelHeader.model_fields)
-            message = f"unknown header key `{key}`.{hint}"
+            unknown = str(error["loc"][-1])
+            parent = ".".join(str(part) for part in error["loc"][:-1])
+            fields = {"columns": ColumnSpec, "checks": CheckSpec}.get(key, ModelHeader).model_fields
+            hint = did_you_mean(unknown, fields)
+            where = f" in `{parent}`" if parent else ""
+            message = f"unknown header key `{unknown}`{where}.{hint}"
         else:
             where = ".".join(str(part) for part in error["loc"])
             message = f"header `{where or 'name'}`: {error['msg'].removeprefix('Value error, ')}"

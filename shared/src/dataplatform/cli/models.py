@@ -1,0 +1,162 @@
+"""`dataplatform models`: list, draw, run and backfill a product's models."""
+
+import signal
+import sys
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dataplatform.core.config import load_settings
+from dataplatform.core.logging import configure_logging
+
+if TYPE_CHECKING:
+    from dataplatform.core.processing import ModelRunner, RunResult
+    from dataplatform.core.product import Product
+
+models_app = typer.Typer(no_args_is_help=True, help="List, draw, run and backfill a product's models.")
+console = Console()
+
+ProductOption = Annotated[str, typer.Option("--product", help="The product whose models to use.")]
+ModelOption = Annotated[
+    list[str] | None,
+    typer.Option("--model", help="Only this model (`silver.sessions`); repeat for more."),
+]
+
+
+def _product(name: str) -> "Product":
+    from dataplatform.core.product import get_product
+
+    return get_product(name)
+
+
+def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
+    from dataplatform.core.config import PlatformSettings
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+    from dataplatform.core.processing import ModelRunner, create_engine
+
+    platform = load_settings(PlatformSettings, env_file=product.env_file())
+    configure_logging(platform.log_level, platform.log_format)
+    settings = product.settings()
+    chosen = create_engine(
+        engine or settings.engine, spark_master=settings.spark_master, spark_conf=settings.spark_conf
+    )
+    return ModelRunner(
+        product.model_graph(),
+        Lakehouse(platform.lake_root, platform.storage_options),
+        MetadataStore(platform.database_url),
+        chosen,
+    )
+
+
+@models_app.command("list")
+def models_list(product: ProductOption) -> None:
+    """Every model of the product, in run order, with its last run."""
+    declared = _product(product)
+    runner = _runner(declared)
+    table = Table("model", "materialized", "incremental", "reads", "last run")
+    for name in runner.graph.order():
+        model = runner.graph.models[name]
+        last = runner.runs.history(name, limit=1)
+        last_run = (
+            f"#{last[0].sequence} {last[0].status} {last[0].started_at:%Y-%m-%d %H:%M:%S}"
+            if last
+            else "never"
+        )
+        table.add_row(
+            model.name,
+            model.header.materialized,
+            "yes" if model.header.is_incremental else "no",
+            ", ".join(runner.graph.inputs[name]),
+            last_run,
+        )
+    console.print(table)
+
+
+@models_app.command("graph")
+def models_graph(
+    product: ProductOption,
+    output: Annotated[
+        Literal["text", "dot"], typer.Option("--format", help="text, or Graphviz dot.")
+    ] = "text",
+) -> None:
+    """What each model reads, in run order (`--format dot | dot -Tsvg` draws it)."""
+    graph = _product(product).model_graph()
+    if output == "dot":
+        edges = [
+            f'  "{source}" -> "{model}";'
+            for model in graph.order()
+            for source in graph.inputs[model]
+        ]
+        typer.echo("digraph models {\n  rankdir=LR;\n" + "\n".join(edges) + "\n}")
+        return
+    for model in graph.order():
+        typer.echo(f"{model} <- {', '.join(graph.inputs[model]) or '(nothing)'}")
+
+
+@models_app.command("run")
+def models_run(
+    product: ProductOption,
+    model: ModelOption = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Recompute from every input's whole table, replacing the output.")
+    ] = False,
+    engine: Annotated[
+        str | None, typer.Option(help="duckdb or spark; the product's config decides by default.")
+    ] = None,
+    continuous: Annotated[
+        bool, typer.Option(help="Run again every schedule_seconds until stopped.")
+    ] = False,
+) -> None:
+    """Run the product's models once (each reads only what its inputs gained), or continuously."""
+    declared = _product(product)
+    runner = _runner(declared, engine)
+    if not continuous:
+        _report(runner.run(model, full_refresh=full_refresh))
+        return
+    every = declared.settings().schedule_seconds
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"running {declared.name}'s models every {every} s; Ctrl-C stops after the batch")
+    runner.run_continuously(every, stop, model, on_cycle=lambda results: _report(results, exit_on_failure=False))
+
+
+@models_app.command("backfill")
+def models_backfill(
+    product: ProductOption,
+    start: Annotated[datetime, typer.Option("--from", help="Start (inclusive), UTC unless it says.")],
+    end: Annotated[datetime, typer.Option("--to", help="End (exclusive), UTC unless it says.")],
+    model: ModelOption = None,
+    engine: Annotated[str | None, typer.Option(help="duckdb or spark.")] = None,
+) -> None:
+    """Recompute a time range: timed models replace it, the others are rebuilt whole."""
+    from datetime import UTC
+
+    runner = _runner(_product(product), engine)
+    bounds = [moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (start, end)]
+    _report(runner.backfill(bounds[0], bounds[1], model))
+
+
+def _report(results: "list[RunResult]", *, exit_on_failure: bool = True) -> None:
+    table = Table("model", "status", "run", "rows in", "rows out", "quarantined", "ms", "note")
+    for result in results:
+        style = {"failed": "red", "skipped": "yellow", "waiting": "yellow"}.get(result.status)
+        table.add_row(
+            result.model,
+            result.status,
+            str(result.sequence or ""),
+            str(result.rows_in),
+            str(result.rows_out),
+            str(result.rows_quarantined),
+            f"{result.duration_ms:.0f}",
+            result.error or "",
+            style=style,
+        )
+    console.print(table)
+    if exit_on_failure and any(result.status == "failed" for result in results):
+        sys.exit(1)
