@@ -165,7 +165,9 @@ def test_models_run_list_graph_and_backfill(run, lake: Lakehouse) -> None:  # ty
 def test_models_run_fails_loudly_on_an_unknown_model(run) -> None:  # type: ignore[no-untyped-def]
     ok(run("db", "upgrade"))
 
-    result = run("models", "run", "--product", "mobile-user-analytics", "--model", "silver.app_event")
+    result = run(
+        "models", "run", "--product", "mobile-user-analytics", "--model", "silver.app_event"
+    )
 
     assert result.returncode == 1
     assert "Did you mean `silver.app_events`" in result.stderr

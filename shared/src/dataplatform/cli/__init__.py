@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplatform import __version__
+from dataplatform.cli.models import models_app
 from dataplatform.core.config import PlatformSettings, load_settings, redacted
 from dataplatform.core.errors import PlatformError
 from dataplatform.core.logging import configure_logging
-from dataplatform.cli.models import models_app
 
 if TYPE_CHECKING:
     from dataplatform.core.connectors.lakehouse import Lakehouse, Snapshots

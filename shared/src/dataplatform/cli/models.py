@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from dataplatform.core.processing import ModelRunner, RunResult
     from dataplatform.core.product import Product
 
-models_app = typer.Typer(no_args_is_help=True, help="List, draw, run and backfill a product's models.")
+models_app = typer.Typer(
+    no_args_is_help=True, help="List, draw, run and backfill a product's models."
+)
 console = Console()
 
 ProductOption = Annotated[str, typer.Option("--product", help="The product whose models to use.")]
@@ -43,7 +45,9 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
     configure_logging(platform.log_level, platform.log_format)
     settings = product.settings()
     chosen = create_engine(
-        engine or settings.engine, spark_master=settings.spark_master, spark_conf=settings.spark_conf
+        engine or settings.engine,
+        spark_master=settings.spark_master,
+        spark_conf=settings.spark_conf,
     )
     return ModelRunner(
         product.model_graph(),
@@ -123,13 +127,17 @@ def models_run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     console.print(f"running {declared.name}'s models every {every} s; Ctrl-C stops after the batch")
-    runner.run_continuously(every, stop, model, on_cycle=lambda results: _report(results, exit_on_failure=False))
+    runner.run_continuously(
+        every, stop, model, on_cycle=lambda results: _report(results, exit_on_failure=False)
+    )
 
 
 @models_app.command("backfill")
 def models_backfill(
     product: ProductOption,
-    start: Annotated[datetime, typer.Option("--from", help="Start (inclusive), UTC unless it says.")],
+    start: Annotated[
+        datetime, typer.Option("--from", help="Start (inclusive), UTC unless it says.")
+    ],
     end: Annotated[datetime, typer.Option("--to", help="End (exclusive), UTC unless it says.")],
     model: ModelOption = None,
     engine: Annotated[str | None, typer.Option(help="duckdb or spark.")] = None,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.processing import ModelGraph, build_graph, load_sql_models
 
 SHOP = "shop"
@@ -126,8 +125,6 @@ def events(*rows: tuple[str, str | None, str, float, int]) -> pa.Table:
 
 def sorted_rows(table: pa.Table, *keys: str) -> list[dict[str, object]]:
     return table.sort_by([(key, "ascending") for key in keys]).to_pylist()
-
-
 
 
 FIRST = events(

@@ -226,6 +226,8 @@ def test_a_python_model_declares_its_inputs_and_lineage(tmp_path: Path) -> None:
 def test_a_python_model_with_a_bad_header_is_refused_at_declaration() -> None:
     with pytest.raises(ModelDefinitionError, match="unknown header key `materialize`"):
 
-        @python_model(name="gold.x", materialize="replace", description="d", inputs=[], schema=pa.schema([]))
+        @python_model(
+            name="gold.x", materialize="replace", description="d", inputs=[], schema=pa.schema([])
+        )
         def broken(table: pa.Table) -> pa.Table:
             return table

@@ -7,11 +7,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from shop_models import (
-    FIRST,
-    SECOND,
     BRONZE,
     EVENTS,
+    FIRST,
     MINUTES,
+    SECOND,
     SHOP,
     START,
     SUMMARY,
@@ -33,11 +33,14 @@ from dataplatform.core.processing import (
     quarantine_table,
 )
 
+
 def statuses(results: list) -> dict[str, str]:
     return {result.model: result.status for result in results}
 
 
-def test_a_second_run_reads_only_what_its_inputs_gained(runner: ModelRunner, lake: Lakehouse) -> None:
+def test_a_second_run_reads_only_what_its_inputs_gained(
+    runner: ModelRunner, lake: Lakehouse
+) -> None:
     lake.append(BRONZE, FIRST)
     first = {result.model: result for result in runner.run()}
     lake.append(BRONZE, SECOND)
@@ -63,13 +66,37 @@ def test_incremental_aggregates_equal_a_full_recompute(
     runner.run()
 
     assert sorted_rows(lake.read(SUMMARY), "user_id") == [
-        {"user_id": "u1", "events": 2, "revenue": 5.0, "first_seen": START, "last_seen": START + timedelta(seconds=30)},
-        {"user_id": "u2", "events": 2, "revenue": 8.0, "first_seen": START + timedelta(seconds=70), "last_seen": START + timedelta(seconds=75)},
-        {"user_id": "u3", "events": 1, "revenue": 0.0, "first_seen": START + timedelta(hours=1), "last_seen": START + timedelta(hours=1)},
+        {
+            "user_id": "u1",
+            "events": 2,
+            "revenue": 5.0,
+            "first_seen": START,
+            "last_seen": START + timedelta(seconds=30),
+        },
+        {
+            "user_id": "u2",
+            "events": 2,
+            "revenue": 8.0,
+            "first_seen": START + timedelta(seconds=70),
+            "last_seen": START + timedelta(seconds=75),
+        },
+        {
+            "user_id": "u3",
+            "events": 1,
+            "revenue": 0.0,
+            "first_seen": START + timedelta(hours=1),
+            "last_seen": START + timedelta(hours=1),
+        },
     ]
-    incremental = {table: sorted_rows(lake.read(table), *lake.read(table).column_names) for table in (EVENTS, SUMMARY, MINUTES)}
+    incremental = {
+        table: sorted_rows(lake.read(table), *lake.read(table).column_names)
+        for table in (EVENTS, SUMMARY, MINUTES)
+    }
     runner.run(full_refresh=True)
-    assert {table: sorted_rows(lake.read(table), *lake.read(table).column_names) for table in (EVENTS, SUMMARY, MINUTES)} == incremental
+    assert {
+        table: sorted_rows(lake.read(table), *lake.read(table).column_names)
+        for table in (EVENTS, SUMMARY, MINUTES)
+    } == incremental
 
 
 def test_a_run_with_nothing_new_commits_nothing(runner: ModelRunner, lake: Lakehouse) -> None:
@@ -81,7 +108,9 @@ def test_a_run_with_nothing_new_commits_nothing(runner: ModelRunner, lake: Lakeh
     assert {table: lake.version(table) for table in versions} == versions
 
 
-def test_every_commit_carries_the_txn_and_the_input_versions(runner: ModelRunner, lake: Lakehouse) -> None:
+def test_every_commit_carries_the_txn_and_the_input_versions(
+    runner: ModelRunner, lake: Lakehouse
+) -> None:
     lake.append(BRONZE, FIRST)
     runner.run()
     lake.append(BRONZE, SECOND)
@@ -90,7 +119,9 @@ def test_every_commit_carries_the_txn_and_the_input_versions(runner: ModelRunner
     assert lake.transaction_version(EVENTS, EVENTS) == 2
     commit = lake.history(EVENTS, limit=1)[0]
     assert commit["dataplatform.run_sequence"] == "2"
-    assert json.loads(commit["dataplatform.inputs"]) == {BRONZE: [lake.version(BRONZE) - 1, lake.version(BRONZE)]}
+    assert json.loads(commit["dataplatform.inputs"]) == {
+        BRONZE: [lake.version(BRONZE) - 1, lake.version(BRONZE)]
+    }
 
 
 def test_a_model_waits_for_an_input_that_has_no_table(runner: ModelRunner) -> None:
@@ -101,7 +132,7 @@ def test_a_model_waits_for_an_input_that_has_no_table(runner: ModelRunner) -> No
 
 
 def test_selecting_an_unknown_model_suggests_the_closest(runner: ModelRunner) -> None:
-    with pytest.raises(TerminalError, match="Did you mean `gold.user_summary`"):
+    with pytest.raises(TerminalError, match=r"Did you mean `gold\.user_summary`"):
         runner.run(["gold.user_sumary"])
 
 
@@ -121,7 +152,9 @@ def test_a_failing_error_check_publishes_nothing_and_quarantines_the_rows(
     assert lake.version(EVENTS) == before  # e7 passed, but the batch is held back whole
     assert "e7" not in lake.read(EVENTS)["event_id"].to_pylist()
     quarantined = lake.read(quarantine_table(EVENTS)).to_pylist()
-    assert [(row["check"], row["column"], row["model"]) for row in quarantined] == [("not_null", "user_id", EVENTS)]
+    assert [(row["check"], row["column"], row["model"]) for row in quarantined] == [
+        ("not_null", "user_id", EVENTS)
+    ]
     assert json.loads(quarantined[0]["row"])["event_id"] == "e6"
     run = runner.runs.history(EVENTS, limit=1)[0]
     assert (run.status, run.rows_quarantined, run.output_version) == ("failed", 1, None)
@@ -135,9 +168,14 @@ def test_after_a_failed_check_the_next_run_retries_the_same_rows(
     runner.run()
     lake.append(BRONZE, events(("e6", None, "buy", 3.0, 90), ("e7", "u1", "view", 0.0, 95)))
     runner.run()
-    fixed = (models_dir / "silver_events.sql").read_text().replace(
-        "from ref('bronze.events')", "from ref('bronze.events')\nwhere user_id is not null and"
-    ).replace("\nwhere event_id not in", " event_id not in")
+    fixed = (
+        (models_dir / "silver_events.sql")
+        .read_text()
+        .replace(
+            "from ref('bronze.events')", "from ref('bronze.events')\nwhere user_id is not null and"
+        )
+        .replace("\nwhere event_id not in", " event_id not in")
+    )
     (models_dir / "silver_events.sql").write_text(fixed)
 
     results = ModelRunner(shop_graph(models_dir), lake, sqlite_store).run()
@@ -156,7 +194,14 @@ def test_a_failing_warn_check_publishes_and_records(runner: ModelRunner, lake: L
     assert lake.read(EVENTS)["event_id"].to_pylist() == ["e1"]
     warned = [c for c in results[EVENTS].checks if not c["passed"]]
     assert warned == [
-        {"check": "range", "column": "amount", "severity": "warn", "passed": False, "failing_rows": 1, "detail": "values outside [0.0, None]"}
+        {
+            "check": "range",
+            "column": "amount",
+            "severity": "warn",
+            "passed": False,
+            "failing_rows": 1,
+            "detail": "values outside [0.0, None]",
+        }
     ]
     assert not lake.exists(quarantine_table(EVENTS))
 
@@ -166,14 +211,22 @@ def test_backfill_replaces_only_the_time_range(runner: ModelRunner, lake: Lakeho
     lake.append(BRONZE, SECOND)
     runner.run()
     expected = sorted_rows(lake.read(MINUTES), "minute", "event")
-    lake.overwrite(MINUTES, pa.table({"minute": [START], "event": ["buy"], "events": [999]}, schema=lake.read(MINUTES).schema), predicate=f"minute = '{START.isoformat()}' AND event = 'buy'")
+    lake.overwrite(
+        MINUTES,
+        pa.table(
+            {"minute": [START], "event": ["buy"], "events": [999]}, schema=lake.read(MINUTES).schema
+        ),
+        predicate=f"minute = '{START.isoformat()}' AND event = 'buy'",
+    )
 
     results = statuses(runner.backfill(START, START + timedelta(minutes=1)))
 
     assert results == {EVENTS: "succeeded", MINUTES: "succeeded", SUMMARY: "succeeded"}
     assert sorted_rows(lake.read(MINUTES), "minute", "event") == expected
     assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == ["e1", "e2", "e3", "e4", "e5"]
-    assert runner.runs.history(SUMMARY, limit=1)[0].mode == "full"  # not tied to time: rebuilt whole
+    assert (
+        runner.runs.history(SUMMARY, limit=1)[0].mode == "full"
+    )  # not tied to time: rebuilt whole
 
 
 def test_backfill_refuses_bounds_without_a_zone_or_in_the_wrong_order(runner: ModelRunner) -> None:
@@ -212,7 +265,10 @@ def test_a_python_model_gets_arrow_inputs_and_its_output_is_checked(
     def tiers(summary: pa.Table) -> pa.Table:
         rows = summary.to_pylist()
         return pa.table(
-            {"user_id": [r["user_id"] for r in rows], "tier": ["gold" if r["revenue"] > 6 else "basic" for r in rows]}
+            {
+                "user_id": [r["user_id"] for r in rows],
+                "tier": ["gold" if r["revenue"] > 6 else "basic" for r in rows],
+            }
         )
 
     graph = build_graph(SHOP, [*load_sql_models(models_dir), tiers], ["bronze.events"])
@@ -242,23 +298,31 @@ def test_a_python_model_returning_the_wrong_columns_fails_its_run(
 
     graph = build_graph(SHOP, [*load_sql_models(models_dir), broken], ["bronze.events"])
     lake.append(BRONZE, FIRST)
-    result = {r.model: r for r in ModelRunner(graph, lake, sqlite_store).run()}[f"{SHOP}.gold.broken"]
+    result = {r.model: r for r in ModelRunner(graph, lake, sqlite_store).run()}[
+        f"{SHOP}.gold.broken"
+    ]
 
     assert result.status == "failed"
     assert "returned no column ['score']" in (result.error or "")
 
 
-def test_a_query_error_names_the_model_file(tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore) -> None:
+def test_a_query_error_names_the_model_file(
+    tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
     folder = write_models(
         tmp_path / "bad",
-        {"silver_events.sql": "/* ---\nname: silver.events\nmaterialized: append\ndescription: d\n--- */\nselect no_such_column from ref('bronze.events')\n"},
+        {
+            "silver_events.sql": "/* ---\nname: silver.events\nmaterialized: append\ndescription: d\n--- */\nselect no_such_column from ref('bronze.events')\n"
+        },
     )
     lake.append(BRONZE, FIRST)
 
     result = ModelRunner(shop_graph(folder), lake, sqlite_store).run()[0]
 
     assert result.status == "failed"
-    assert "silver_events.sql:6" in (result.error or "") and "no_such_column" in (result.error or "")
+    assert "silver_events.sql:6" in (result.error or "") and "no_such_column" in (
+        result.error or ""
+    )
     assert runner_error(sqlite_store) == result.error
 
 

@@ -65,7 +65,12 @@ def expected(tmp_path: Path, models_dir: Path) -> dict[str, list[dict[str, objec
 @pytest.mark.parametrize(
     ("moment", "table"),
     [("after", EVENTS), ("before", MINUTES), ("after", MINUTES), ("after", SUMMARY)],
-    ids=["after-silver-commit", "between-silver-and-gold", "after-first-gold-commit", "after-last-commit"],
+    ids=[
+        "after-silver-commit",
+        "between-silver-and-gold",
+        "after-first-gold-commit",
+        "after-last-commit",
+    ],
 )
 def test_a_runner_killed_around_a_commit_resumes_without_duplicate_or_gap(
     moment: str,
@@ -77,7 +82,16 @@ def test_a_runner_killed_around_a_commit_resumes_without_duplicate_or_gap(
 ) -> None:
     lake.append(BRONZE, FIRST)
     crashed = subprocess.run(
-        [sys.executable, "-c", CRASHING_RUNNER, lake.root, store.url.render_as_string(hide_password=False), str(models_dir), moment, table],
+        [
+            sys.executable,
+            "-c",
+            CRASHING_RUNNER,
+            lake.root,
+            store.url.render_as_string(hide_password=False),
+            str(models_dir),
+            moment,
+            table,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -91,6 +105,10 @@ def test_a_runner_killed_around_a_commit_resumes_without_duplicate_or_gap(
 
     assert tables(lake) == expected
     for model in (EVENTS, MINUTES, SUMMARY):
-        sequences = [run.sequence for run in runner.runs.history(model) if run.status == "succeeded"]
-        assert sorted(sequences) == list(range(1, len(sequences) + 1))  # no sequence twice, none skipped
+        sequences = [
+            run.sequence for run in runner.runs.history(model) if run.status == "succeeded"
+        ]
+        assert sorted(sequences) == list(
+            range(1, len(sequences) + 1)
+        )  # no sequence twice, none skipped
         assert all(run.status != "running" for run in runner.runs.history(model))

@@ -118,7 +118,9 @@ def _evaluate(
         case "freshness":
             return _batch_check(connection, check, *_freshness(connection, check, now))
         case "row_count_anomaly":
-            return _batch_check(connection, check, *_row_count(check, batch_rows, recent_row_counts))
+            return _batch_check(
+                connection, check, *_row_count(check, batch_rows, recent_row_counts)
+            )
         case "sql":
             failing_sql = str(check.sql)
             detail = "rows returned by the check's query"
@@ -133,7 +135,7 @@ def _evaluate(
 def _freshness(
     connection: duckdb.DuckDBPyConnection, check: CheckSpec, now: datetime | None
 ) -> tuple[bool, str]:
-    newest = connection.sql(f'select max("{check.column}") from {BATCH}').fetchone()
+    newest = connection.execute(f'select max("{check.column}") from {BATCH}').fetchone()
     if newest is None or newest[0] is None:
         return True, "no rows to judge"
     newest_time: datetime = newest[0]
@@ -153,7 +155,10 @@ def _row_count(
     median = statistics.median(history)
     low, high = median / check.factor, median * check.factor
     passed = low <= batch_rows <= high
-    return passed, f"{batch_rows} rows against a median of {median:g} over {len(history)} runs (allowed {low:g}..{high:g})"
+    return (
+        passed,
+        f"{batch_rows} rows against a median of {median:g} over {len(history)} runs (allowed {low:g}..{high:g})",
+    )
 
 
 def _batch_check(

@@ -47,7 +47,9 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, memory_limit: str | None = None) -> None:
-        self.config = {"memory_limit": memory_limit} if memory_limit else {}
+        self.config: dict[str, str | bool | int | float | list[str]] = (
+            {"memory_limit": memory_limit} if memory_limit else {}
+        )
 
     def execute(self, sql: str, relations: Mapping[str, Relation]) -> pa.Table:
         connection = duckdb.connect(config=self.config)
@@ -129,7 +131,9 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema)
 
 
-def create_engine(name: str, *, spark_master: str = "local[2]", spark_conf: Mapping[str, str] | None = None) -> Engine:
+def create_engine(
+    name: str, *, spark_master: str = "local[2]", spark_conf: Mapping[str, str] | None = None
+) -> Engine:
     """The engine a product's settings name: `duckdb` or `spark`."""
     if name == "duckdb":
         return DuckDBEngine()

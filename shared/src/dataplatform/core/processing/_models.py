@@ -59,7 +59,9 @@ class CheckSpec(BaseModel):
     max: float | None = None
     max_age_seconds: int | None = None
     sql: str | None = None
-    factor: float = Field(10.0, gt=1)  # row_count_anomaly: outside median / factor .. median * factor
+    factor: float = Field(
+        10.0, gt=1
+    )  # row_count_anomaly: outside median / factor .. median * factor
     runs: int = Field(10, ge=3)  # row_count_anomaly: how many recent runs make the median
     severity: Literal["error", "warn"] = "error"
 
@@ -253,7 +255,13 @@ def _validate_header(
         if error["type"] == "extra_forbidden":
             unknown = str(error["loc"][-1])
             parent = ".".join(str(part) for part in error["loc"][:-1])
-            fields = {"columns": ColumnSpec, "checks": CheckSpec}.get(key, ModelHeader).model_fields
+            fields = (
+                ColumnSpec.model_fields
+                if key == "columns"
+                else CheckSpec.model_fields
+                if key == "checks"
+                else ModelHeader.model_fields
+            )
             hint = did_you_mean(unknown, fields)
             where = f" in `{parent}`" if parent else ""
             message = f"unknown header key `{unknown}`{where}.{hint}"

@@ -115,7 +115,9 @@ class ModelRunner:
 
     # --- entry points ---------------------------------------------------------------------------
 
-    def run(self, models: Sequence[str] | None = None, *, full_refresh: bool = False) -> list[RunResult]:
+    def run(
+        self, models: Sequence[str] | None = None, *, full_refresh: bool = False
+    ) -> list[RunResult]:
         """Run the selected models (all by default) once: incrementally, or from scratch."""
         return self._run_all(self._select(models), "full" if full_refresh else "incremental", None)
 
@@ -217,9 +219,15 @@ class ModelRunner:
         inputs: dict[str, list[int]] = {}
         for table in self.graph.inputs[name]:
             if not self.lake.exists(table):
-                return RunResult(name, "waiting", committed, error=f"input `{table}` has no rows yet")
+                return RunResult(
+                    name, "waiting", committed, error=f"input `{table}` has no rows yet"
+                )
             up_to = self.lake.version(table)
-            after = previous.input_versions.get(table, [-1, -1])[1] if read_new_only and previous else -1
+            after = (
+                previous.input_versions.get(table, [-1, -1])[1]
+                if read_new_only and previous
+                else -1
+            )
             if after > up_to:
                 return RunResult(
                     name,
@@ -228,9 +236,13 @@ class ModelRunner:
                     f"last read (was it re-created?); run with --full-refresh.",
                 )
             inputs[table] = [after, up_to]
-        if mode == "incremental" and previous is not None and all(
-            previous.input_versions.get(table, [None, None])[1] == versions[1]
-            for table, versions in inputs.items()
+        if (
+            mode == "incremental"
+            and previous is not None
+            and all(
+                previous.input_versions.get(table, [None, None])[1] == versions[1]
+                for table, versions in inputs.items()
+            )
         ):
             return RunResult(name, "up_to_date", committed)
         return _Plan(name, committed + 1, mode, inputs, window)
@@ -256,7 +268,11 @@ class ModelRunner:
         for warning in (o for o in outcomes if not o.result.passed and o.result.severity == "warn"):
             logger.warning(
                 "check warned",
-                extra={"model": plan.model, "check": warning.result.label, "detail": warning.result.detail},
+                extra={
+                    "model": plan.model,
+                    "check": warning.result.label,
+                    "detail": warning.result.detail,
+                },
             )
         if failures:
             return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)
@@ -272,7 +288,14 @@ class ModelRunner:
         )
         self._record_lineage(model, plan.model)
         return RunResult(
-            plan.model, "succeeded", plan.sequence, rows_in, batch.num_rows, 0, written.version, checks=checks
+            plan.model,
+            "succeeded",
+            plan.sequence,
+            rows_in,
+            batch.num_rows,
+            0,
+            written.version,
+            checks=checks,
         )
 
     def _input(
@@ -280,7 +303,9 @@ class ModelRunner:
     ) -> Relation:
         if window is not None:
             snapshot = self.lake.dataset(table, version=up_to)
-            return Relation(snapshot.to_table(filter=self._in_window(table, snapshot.schema, window)))
+            return Relation(
+                snapshot.to_table(filter=self._in_window(table, snapshot.schema, window))
+            )
         if after >= 0:
             changes = self.lake.changes_since(table, after, until=up_to)
             new_rows = changes.filter(pc.is_in(changes["_change_type"], pa.array(_NEW_ROWS)))
@@ -299,7 +324,9 @@ class ModelRunner:
         column = upstream.header.time_column if upstream is not None else _DEFAULT_TIME_COLUMN
         if column is None or column not in schema.names:
             return None  # not sliceable in time: read whole
-        return (ds.field(column) >= pa.scalar(window[0])) & (ds.field(column) < pa.scalar(window[1]))
+        return (ds.field(column) >= pa.scalar(window[0])) & (
+            ds.field(column) < pa.scalar(window[1])
+        )
 
     def _this(self, model: Model, plan: _Plan) -> Relation | None:
         if not _reads_itself(model):
@@ -324,14 +351,18 @@ class ModelRunner:
         try:
             return self.engine.execute(sql, views)
         except duckdb.Error as exc:
-            raise ModelDefinitionError(model.path, model.body_line, f"the query failed: {exc}") from None
+            raise ModelDefinitionError(
+                model.path, model.body_line, f"the query failed: {exc}"
+            ) from None
 
     def _check(self, model: Model, plan: _Plan, batch: pa.Table) -> list[CheckOutcome]:
         checks = model.header.checks
         if not checks:
             return []
         is_append = model.header.materialized == "append" and plan.mode == "incremental"
-        existing = self.lake.dataset(plan.model) if is_append and self.lake.exists(plan.model) else None
+        existing = (
+            self.lake.dataset(plan.model) if is_append and self.lake.exists(plan.model) else None
+        )
         most_runs = max(check.runs for check in checks)
         return run_checks(
             batch,
@@ -391,7 +422,14 @@ class ModelRunner:
         )
         logger.error("model checks failed", extra={"model": plan.model, "error": error})
         return RunResult(
-            plan.model, "failed", plan.sequence, rows_in, 0, rows.num_rows, checks=checks, error=error
+            plan.model,
+            "failed",
+            plan.sequence,
+            rows_in,
+            0,
+            rows.num_rows,
+            checks=checks,
+            error=error,
         )
 
     def _publish(self, model: Model, batch: pa.Table, plan: _Plan) -> WriteResult:
@@ -405,16 +443,25 @@ class ModelRunner:
         }
         header = model.header
         if not self.lake.exists(target):
-            self.lake.create(target, batch.schema, partition_by=header.partition_by, description=header.description)
+            self.lake.create(
+                target,
+                batch.schema,
+                partition_by=header.partition_by,
+                description=header.description,
+            )
         if plan.window is not None and header.time_column is not None:
             start, end = (moment.isoformat() for moment in plan.window)
             column = header.time_column
             predicate = f"\"{column}\" >= '{start}' AND \"{column}\" < '{end}'"
-            return self.lake.overwrite(target, batch, predicate=predicate, txn=txn, commit_metadata=metadata)
+            return self.lake.overwrite(
+                target, batch, predicate=predicate, txn=txn, commit_metadata=metadata
+            )
         if plan.mode == "full" or header.materialized == "replace":
             return self.lake.overwrite(target, batch, txn=txn, commit_metadata=metadata)
         if header.materialized == "merge" and batch.num_rows:
-            return self.lake.merge(target, batch, header.unique_key, txn=txn, commit_metadata=metadata)
+            return self.lake.merge(
+                target, batch, header.unique_key, txn=txn, commit_metadata=metadata
+            )
         # An append, or an empty merge: the commit still records that this run happened.
         return self.lake.append(target, batch, txn=txn, commit_metadata=metadata)
 
@@ -422,7 +469,10 @@ class ModelRunner:
 
     def _record_lineage(self, model: Model, name: str) -> None:
         """Store the model's column lineage when its SQL or its inputs' columns changed."""
-        schemas = {table: _column_types(self.lake.dataset(table).schema) for table in self.graph.inputs[name]}
+        schemas = {
+            table: _column_types(self.lake.dataset(table).schema)
+            for table in self.graph.inputs[name]
+        }
         schemas[name] = _column_types(self.lake.dataset(name).schema)
         fingerprint = json.dumps([getattr(model, "sql", ""), schemas], sort_keys=True)
         if self._recorded_lineage.get(name) == fingerprint:
@@ -431,7 +481,9 @@ class ModelRunner:
             try:
                 edges = column_lineage(model, self.graph.product, schemas)
             except ModelDefinitionError as exc:
-                logger.warning("column lineage not recorded", extra={"model": name, "reason": str(exc)})
+                logger.warning(
+                    "column lineage not recorded", extra={"model": name, "reason": str(exc)}
+                )
                 return
         else:
             edges = _declared_edges(model, self.graph.product, name)
@@ -469,7 +521,10 @@ def _declared_schema(model: Model) -> pa.Schema:
     columns = ", ".join(
         f'cast(null as {spec.type}) as "{name}"' for name, spec in model.header.columns.items()
     )
-    return duckdb.sql(f"select {columns} limit 0").to_arrow_table().schema
+    empty = duckdb.connect().sql(f"select {columns} limit 0")
+    if empty is None:
+        raise ModelDefinitionError(model.path, None, "the header's column types give no columns.")
+    return empty.to_arrow_table().schema
 
 
 def _call_python_model(
@@ -480,18 +535,24 @@ def _call_python_model(
     result = model.function(*arguments, **keywords)
     if not isinstance(result, pa.Table):
         raise ModelDefinitionError(
-            model.path, None, f"model `{model.name}` returned {type(result).__name__}, not a pyarrow.Table."
+            model.path,
+            None,
+            f"model `{model.name}` returned {type(result).__name__}, not a pyarrow.Table.",
         )
     missing = [name for name in model.schema.names if name not in result.schema.names]
     if missing:
         raise ModelDefinitionError(
-            model.path, None, f"model `{model.name}` returned no column {missing} of its declared schema."
+            model.path,
+            None,
+            f"model `{model.name}` returned no column {missing} of its declared schema.",
         )
     try:
         return result.select(model.schema.names).cast(model.schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise ModelDefinitionError(
-            model.path, None, f"model `{model.name}` returned columns that do not fit its schema: {exc}"
+            model.path,
+            None,
+            f"model `{model.name}` returned columns that do not fit its schema: {exc}",
         ) from None
 
 
@@ -500,7 +561,11 @@ def _materialise(relation: Relation) -> pa.Table:
 
 
 def _row_count(relation: Relation) -> int:
-    return relation.data.num_rows if isinstance(relation.data, pa.Table) else relation.data.count_rows()
+    return (
+        relation.data.num_rows
+        if isinstance(relation.data, pa.Table)
+        else relation.data.count_rows()
+    )
 
 
 def _column_types(schema: pa.Schema) -> dict[str, str]:
