@@ -14,6 +14,7 @@ BRONZE = f"{SHOP}.bronze.events"
 EVENTS = f"{SHOP}.silver.events"
 SUMMARY = f"{SHOP}.gold.user_summary"
 MINUTES = f"{SHOP}.gold.minute_activity"
+MINUTE_USERS = f"{SHOP}.gold.minute_users"
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 BRONZE_SCHEMA = pa.schema(
     [
@@ -44,7 +45,7 @@ MODELS = {
         --- */
         select event_id, user_id, event, amount, timestamp
         from ref('bronze.events')
-        where event_id not in (select event_id from this())
+        where event_id not in (select event_id from this_since('7 days'))
         qualify row_number() over (partition by event_id order by timestamp) = 1
         """,
     "gold_user_summary.sql": """
@@ -73,6 +74,22 @@ MODELS = {
                greatest(b.last_seen, coalesce(t.last_seen, b.last_seen)) as last_seen
         from batch as b
         left join this() as t on t.user_id = b.user_id
+        """,
+    "gold_minute_users.sql": """
+        /* ---
+        name: gold.minute_users
+        materialized: merge
+        unique_key: [minute]
+        time_column: minute
+        description: Distinct users per minute, recomputed for the minutes new events touch.
+        --- */
+        with touched as (
+            select distinct date_trunc('minute', timestamp) as minute from ref('silver.events')
+        )
+        select date_trunc('minute', e.timestamp) as minute, count(distinct e.user_id) as users
+        from ref_since('silver.events', '1 minute') as e
+        where date_trunc('minute', e.timestamp) in (select minute from touched)
+        group by 1
         """,
     "gold_minute_activity.sql": """
         /* ---
@@ -137,4 +154,5 @@ SECOND = events(
     ("e2", "u1", "view", 0.0, 30),  # a retry arriving a batch later
     ("e4", "u2", "buy", 1.0, 75),
     ("e5", "u3", "view", 0.0, 3600),
+    ("e11", "u3", "view", 0.0, 20),  # late: a minute the first run already counted
 )

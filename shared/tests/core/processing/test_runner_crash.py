@@ -7,7 +7,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from shop_models import BRONZE, EVENTS, FIRST, MINUTES, SECOND, SUMMARY, shop_graph, sorted_rows
+from shop_models import (
+    BRONZE,
+    EVENTS,
+    FIRST,
+    MINUTE_USERS,
+    MINUTES,
+    SECOND,
+    SUMMARY,
+    shop_graph,
+    sorted_rows,
+)
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
@@ -44,7 +54,7 @@ CRASHING_RUNNER = textwrap.dedent(
 def tables(lake: Lakehouse) -> dict[str, list[dict[str, object]]]:
     return {
         table: sorted_rows(lake.read(table), *lake.read(table).column_names)
-        for table in (EVENTS, MINUTES, SUMMARY)
+        for table in (EVENTS, MINUTES, MINUTE_USERS, SUMMARY)
     }
 
 
@@ -64,12 +74,19 @@ def expected(tmp_path: Path, models_dir: Path) -> dict[str, list[dict[str, objec
 
 @pytest.mark.parametrize(
     ("moment", "table"),
-    [("after", EVENTS), ("before", MINUTES), ("after", MINUTES), ("after", SUMMARY)],
+    [
+        ("after", EVENTS),
+        ("before", MINUTES),
+        ("after", MINUTES),
+        ("after", SUMMARY),
+        ("after", MINUTE_USERS),
+    ],
     ids=[
         "after-silver-commit",
         "between-silver-and-gold",
         "after-first-gold-commit",
         "after-last-commit",
+        "after-a-lookback-model",
     ],
 )
 def test_a_runner_killed_around_a_commit_resumes_without_duplicate_or_gap(
@@ -104,7 +121,7 @@ def test_a_runner_killed_around_a_commit_resumes_without_duplicate_or_gap(
     runner.run()
 
     assert tables(lake) == expected
-    for model in (EVENTS, MINUTES, SUMMARY):
+    for model in (EVENTS, MINUTES, MINUTE_USERS, SUMMARY):
         sequences = [
             run.sequence for run in runner.runs.history(model) if run.status == "succeeded"
         ]

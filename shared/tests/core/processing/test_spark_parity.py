@@ -80,14 +80,18 @@ def spark() -> Iterator[SparkEngine]:
 def comparable(table: pa.Table) -> list[tuple[object, ...]]:
     """Rows sorted, floats rounded: two engines may add doubles in a different order."""
     rows = [
-        tuple(round(v, 9) if isinstance(v, float) and not math.isnan(v) else v for v in row.values())
+        tuple(
+            round(v, 9) if isinstance(v, float) and not math.isnan(v) else v for v in row.values()
+        )
         for row in table.to_pylist()
     ]
     return sorted(rows, key=repr)
 
 
 def test_models_give_the_same_rows_on_duckdb_and_spark(spark: SparkEngine, tmp_path: Path) -> None:
-    models = write_models(tmp_path / "models", {name: textwrap.dedent(sql) for name, sql in PARITY_MODELS.items()})
+    models = write_models(
+        tmp_path / "models", {name: textwrap.dedent(sql) for name, sql in PARITY_MODELS.items()}
+    )
     lakes: dict[str, Lakehouse] = {}
     for engine in (DuckDBEngine(), spark):
         lake = Lakehouse(tmp_path / engine.name)
@@ -100,7 +104,16 @@ def test_models_give_the_same_rows_on_duckdb_and_spark(spark: SparkEngine, tmp_p
             assert {r.status for r in results} == {"succeeded"}, [r.error for r in results]
         lakes[engine.name] = lake
 
-    outputs = [f"{SHOP}.{name}" for name in ("silver.events", "silver.sessions", "gold.user_summary", "gold.minute_activity", "gold.user_sessions")]
+    outputs = [
+        f"{SHOP}.{name}"
+        for name in (
+            "silver.events",
+            "silver.sessions",
+            "gold.user_summary",
+            "gold.minute_activity",
+            "gold.user_sessions",
+        )
+    ]
     for table in outputs:
         duck, sparks = lakes["duckdb"].read(table), lakes["spark"].read(table)
         assert duck.schema.names == sparks.schema.names, table

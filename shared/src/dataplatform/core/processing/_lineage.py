@@ -5,7 +5,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dataplatform.core.processing._errors import ModelDefinitionError
-from dataplatform.core.processing._models import REF_PATTERN, SOURCE_PATTERN, THIS_PATTERN, SqlModel
+from dataplatform.core.processing._models import (
+    REF_PATTERN,
+    REF_SINCE_PATTERN,
+    SOURCE_PATTERN,
+    THIS_PATTERN,
+    THIS_SINCE_PATTERN,
+    SqlModel,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -23,10 +30,22 @@ class ColumnEdge:
     target_column: str
 
 
-def render(model: SqlModel, product: str, table_sql: Callable[[str], str]) -> str:
-    """The model's SQL with each ref(), source() and this() replaced by `table_sql(<qualified name>)`."""
-    body = REF_PATTERN.sub(lambda m: table_sql(f"{product}.{m.group('name')}"), model.sql)
-    body = THIS_PATTERN.sub(lambda _: table_sql(f"{product}.{model.name}"), body)
+def render(
+    model: SqlModel,
+    product: str,
+    table_sql: Callable[[str], str],
+    since_sql: Callable[[str], str] | None = None,
+) -> str:
+    """The model's SQL with each input macro replaced by `table_sql(<qualified name>)`.
+
+    ref_since() and this_since() become `since_sql(<qualified name>)` when it is given.
+    """
+    since = since_sql or table_sql
+    own = f"{product}.{model.name}"
+    body = REF_SINCE_PATTERN.sub(lambda m: since(f"{product}.{m.group('name')}"), model.sql)
+    body = THIS_SINCE_PATTERN.sub(lambda _: since(own), body)
+    body = REF_PATTERN.sub(lambda m: table_sql(f"{product}.{m.group('name')}"), body)
+    body = THIS_PATTERN.sub(lambda _: table_sql(own), body)
     return SOURCE_PATTERN.sub(
         lambda m: table_sql(f"{m.group('product').replace('-', '_')}.{m.group('name')}"), body
     )

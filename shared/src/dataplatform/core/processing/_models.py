@@ -13,12 +13,20 @@
     select ... from ref('silver.app_events')
 
 Inputs are `ref('<layer>.<table>')` for the product's own tables and
-`source('<product>', 'gold.<table>')` for another product's published gold table.
+`source('<product>', 'gold.<table>')` for another product's published gold table. In an
+incremental run they hold only the rows the input gained since the model last ran; in a full
+run, everything. Three more macros let a batch see around itself:
+
+- `this()`: the model's current output (empty on a full run); merge new rows into old state.
+- `this_since('7 days')`: the same, from 7 days before the batch's earliest row (by time column).
+- `ref_since('silver.events', '1 hour')`: the input's rows from an hour before its earliest new
+  row, to recompute the windows or sessions the new rows touch.
 """
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +42,13 @@ SOURCE_PATTERN = re.compile(
     r"""\bsource\(\s*['"](?P<product>[^'"]*)['"]\s*,\s*['"](?P<name>[^'"]*)['"]\s*\)"""
 )
 THIS_PATTERN = re.compile(r"\bthis\(\s*\)")
+# ref_since('silver.events', '30 minutes'): the input's rows from 30 minutes before its earliest
+# new row; this_since('7 days'): the model's output from 7 days before the batch's earliest row.
+REF_SINCE_PATTERN = re.compile(
+    r"""\bref_since\(\s*['"](?P<name>[^'"]*)['"]\s*,\s*['"](?P<interval>[^'"]*)['"]\s*\)"""
+)
+THIS_SINCE_PATTERN = re.compile(r"""\bthis_since\(\s*['"](?P<interval>[^'"]*)['"]\s*\)""")
+_INTERVAL = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>second|minute|hour|day)s?\s*$")
 _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
 
 
@@ -129,6 +144,9 @@ class SqlModel:
     path: Path
     body_line: int  # line of the file where the body starts
     references: tuple[Reference, ...]
+    # ref_since() lookbacks by input (`<layer>.<table>`), and this_since()'s, when used.
+    lookbacks: dict[str, timedelta] = field(default_factory=dict)
+    this_lookback: timedelta | None = None
 
     @property
     def name(self) -> str:
@@ -137,7 +155,7 @@ class SqlModel:
     @property
     def reads_itself(self) -> bool:
         """Whether the body reads the model's current output through `this()`."""
-        return THIS_PATTERN.search(self.sql) is not None
+        return THIS_PATTERN.search(self.sql) is not None or self.this_lookback is not None
 
 
 @dataclass(frozen=True)
@@ -220,7 +238,8 @@ def load_sql_model(path: Path) -> SqlModel:
     body_line = text[: match.end()].count("\n") + 1
     body = text[match.end() :]
     references = tuple(_references(body, path, body_line))
-    model = SqlModel(header, body, path, body_line, references)
+    lookbacks, this_lookback = _lookbacks(body, path, body_line)
+    model = SqlModel(header, body, path, body_line, references, lookbacks, this_lookback)
     if model.reads_itself:
         _require_column_types(model.header, path, header_line)
     return model
@@ -285,9 +304,37 @@ def _line_of(header_text: str, loc: tuple[Any, ...], header_line: int) -> int:
     return header_line + start
 
 
+def _lookbacks(
+    body: str, path: Path, body_line: int
+) -> tuple[dict[str, timedelta], timedelta | None]:
+    lookbacks: dict[str, timedelta] = {}
+    for match in REF_SINCE_PATTERN.finditer(body):
+        line = body_line + body[: match.start()].count("\n")
+        name = _parse_input(match.group("name"), path, line).table
+        lookbacks[name] = max(
+            _interval(match.group("interval"), path, line), lookbacks.get(name, timedelta())
+        )
+    this_lookback = None
+    for match in THIS_SINCE_PATTERN.finditer(body):
+        line = body_line + body[: match.start()].count("\n")
+        this_lookback = max(
+            _interval(match.group("interval"), path, line), this_lookback or timedelta()
+        )
+    return lookbacks, this_lookback
+
+
+def _interval(text: str, path: Path, line: int) -> timedelta:
+    match = _INTERVAL.match(text)
+    if match is None:
+        raise ModelDefinitionError(
+            path, line, f"interval `{text}` must look like '30 minutes', '1 hour' or '7 days'."
+        )
+    return timedelta(**{f"{match.group('unit')}s": int(match.group("count"))})
+
+
 def _references(body: str, path: Path, body_line: int) -> list[Reference]:
     found = []
-    for match in REF_PATTERN.finditer(body):
+    for match in [*REF_PATTERN.finditer(body), *REF_SINCE_PATTERN.finditer(body)]:
         line = body_line + body[: match.start()].count("\n")
         found.append(_parse_input(match.group("name"), path, line))
     for match in SOURCE_PATTERN.finditer(body):

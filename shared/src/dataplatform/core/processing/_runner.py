@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -95,6 +95,10 @@ def quarantine_table(model: str) -> str:
 def view_name(table: str) -> str:
     """The name an engine binds a table under: `web.silver.events` -> `web__silver__events`."""
     return table.replace(".", "__")
+
+
+def _since_view_name(table: str) -> str:
+    return f"{view_name(table)}__since"
 
 
 class ModelRunner:
@@ -261,7 +265,7 @@ class ModelRunner:
         }
         rows_in = sum(_row_count(relation) for relation in relations.values())
         this = self._this(model, plan)
-        batch = _delta_compatible(self._compute(model, relations, this))
+        batch = _delta_compatible(self._compute(model, plan, relations, this))
         outcomes = self._check(model, plan, batch)
         checks = [outcome.result.as_record() for outcome in outcomes]
         failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
@@ -320,8 +324,7 @@ class ModelRunner:
     def _in_window(
         self, table: str, schema: pa.Schema, window: tuple[datetime, datetime]
     ) -> ds.Expression | None:
-        upstream = self.graph.models.get(table)
-        column = upstream.header.time_column if upstream is not None else _DEFAULT_TIME_COLUMN
+        column = self._time_column(table)
         if column is None or column not in schema.names:
             return None  # not sliceable in time: read whole
         return (ds.field(column) >= pa.scalar(window[0])) & (
@@ -340,20 +343,88 @@ class ModelRunner:
         return Relation(current)
 
     def _compute(
-        self, model: Model, relations: dict[str, Relation], this: Relation | None
+        self, model: Model, plan: _Plan, relations: dict[str, Relation], this: Relation | None
     ) -> pa.Table:
         if isinstance(model, PythonModel):
             return _call_python_model(model, relations, this)
         views = {view_name(table): relation for table, relation in relations.items()}
         if this is not None:
-            views[view_name(f"{self.graph.product}.{model.name}")] = this
-        sql = render(model, self.graph.product, view_name)
+            views[view_name(plan.model)] = this
+        views.update(self._lookback_views(model, plan, relations, this))
+        sql = render(model, self.graph.product, view_name, _since_view_name)
         try:
             return self.engine.execute(sql, views)
         except duckdb.Error as exc:
             raise ModelDefinitionError(
                 model.path, model.body_line, f"the query failed: {exc}"
             ) from None
+
+    def _lookback_views(
+        self, model: SqlModel, plan: _Plan, relations: dict[str, Relation], this: Relation | None
+    ) -> dict[str, Relation]:
+        """ref_since() and this_since(): rows from a while before the batch's earliest row."""
+        if not model.lookbacks and model.this_lookback is None:
+            return {}
+        earliest = self._earliest_new_time(plan, relations)
+        views = {}
+        for table, lookback in model.lookbacks.items():
+            qualified = f"{self.graph.product}.{table}"
+            after, up_to = plan.inputs[qualified]
+            snapshot = self.lake.dataset(qualified, version=up_to)
+            views[_since_view_name(qualified)] = self._since(
+                qualified, snapshot, after, earliest, lookback
+            )
+        if model.this_lookback is not None and this is not None:
+            current = this.data if isinstance(this.data, ds.Dataset) else ds.dataset(this.data)
+            views[_since_view_name(plan.model)] = self._since(
+                plan.model,
+                current,
+                0 if plan.mode == "incremental" else -1,
+                earliest,
+                model.this_lookback,
+            )
+        return views
+
+    def _since(
+        self,
+        table: str,
+        rows: ds.Dataset,
+        after: int,
+        earliest: datetime | None,
+        lookback: timedelta,
+    ) -> Relation:
+        if after < 0:  # a full read: every row is in the batch's reach
+            return Relation(rows)
+        if earliest is None:  # nothing new with a time: nothing around it either
+            return Relation(rows.schema.empty_table())
+        column = self._time_column(table)
+        if column is None or column not in rows.schema.names:
+            raise TerminalError(
+                f"`{table}` has no time column to look back along; give its model a `time_column`."
+            )
+        return Relation(rows.to_table(filter=ds.field(column) >= pa.scalar(earliest - lookback)))
+
+    def _earliest_new_time(self, plan: _Plan, relations: dict[str, Relation]) -> datetime | None:
+        """The earliest time among the rows the inputs gained (None on a full read)."""
+        earliest = None
+        for table, (after, _) in plan.inputs.items():
+            column = self._time_column(table)
+            data = relations[table].data
+            if (
+                after < 0
+                or column is None
+                or not isinstance(data, pa.Table)
+                or column not in data.schema.names
+            ):
+                continue
+            lowest = pc.min(data[column]).as_py()
+            if lowest is not None and (earliest is None or lowest < earliest):
+                earliest = lowest
+        return earliest
+
+    def _time_column(self, table: str) -> str | None:
+        upstream = self.graph.models.get(table)
+        return upstream.header.time_column if upstream is not None else _DEFAULT_TIME_COLUMN
 
     def _check(self, model: Model, plan: _Plan, batch: pa.Table) -> list[CheckOutcome]:
         checks = model.header.checks
