@@ -36,6 +36,7 @@ test: lint
 # Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream).
 bench: install
 	$(BIN)/python benchmarks/ingestion.py --write docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/processing.py --write docs/BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache .import_linter_cache

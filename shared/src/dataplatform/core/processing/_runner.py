@@ -314,11 +314,14 @@ class ModelRunner:
             changes = self.lake.changes_since(table, after, until=up_to)
             new_rows = changes.filter(pc.is_in(changes["_change_type"], pa.array(_NEW_ROWS)))
             return Relation(new_rows.drop_columns(list(_CHANGE_COLUMNS)))
-        snapshot_table = self.lake.table(table, version=up_to)
-        whole_files = not snapshot_table.metadata().partition_columns and self.lake.is_local
+        return self._snapshot(table, up_to)
+
+    def _snapshot(self, table: str, version: int | None = None) -> Relation:
+        """A whole snapshot, with its files when an engine may read them directly."""
+        snapshot = self.lake.table(table, version=version)
+        whole_files = not snapshot.metadata().partition_columns and self.lake.is_local
         return Relation(
-            snapshot_table.to_pyarrow_dataset(),
-            tuple(snapshot_table.file_uris()) if whole_files else (),
+            snapshot.to_pyarrow_dataset(), tuple(snapshot.file_uris()) if whole_files else ()
         )
 
     def _in_window(
@@ -336,11 +339,13 @@ class ModelRunner:
             return None
         if plan.mode == "full" or not self.lake.exists(plan.model):
             return Relation(_declared_schema(model).empty_table())
-        current = self.lake.dataset(plan.model)
+        current = self._snapshot(plan.model)
         if plan.window is not None:
             inside = self._in_window(plan.model, current.schema, plan.window)
-            return Relation(current.to_table(filter=None if inside is None else ~inside))
-        return Relation(current)
+            return Relation(
+                _as_dataset(current).to_table(filter=None if inside is None else ~inside)
+            )
+        return current
 
     def _compute(
         self, model: Model, plan: _Plan, relations: dict[str, Relation], this: Relation | None
@@ -370,15 +375,14 @@ class ModelRunner:
         for table, lookback in model.lookbacks.items():
             qualified = f"{self.graph.product}.{table}"
             after, up_to = plan.inputs[qualified]
-            snapshot = self.lake.dataset(qualified, version=up_to)
+            snapshot = self._snapshot(qualified, up_to)
             views[_since_view_name(qualified)] = self._since(
                 qualified, snapshot, after, earliest, lookback
             )
         if model.this_lookback is not None and this is not None:
-            current = this.data if isinstance(this.data, ds.Dataset) else ds.dataset(this.data)
             views[_since_view_name(plan.model)] = self._since(
                 plan.model,
-                current,
+                this,
                 0 if plan.mode == "incremental" else -1,
                 earliest,
                 model.this_lookback,
@@ -388,13 +392,13 @@ class ModelRunner:
     def _since(
         self,
         table: str,
-        rows: ds.Dataset,
+        rows: Relation,
         after: int,
         earliest: datetime | None,
         lookback: timedelta,
     ) -> Relation:
         if after < 0:  # a full read: every row is in the batch's reach
-            return Relation(rows)
+            return rows
         if earliest is None:  # nothing new with a time: nothing around it either
             return Relation(rows.schema.empty_table())
         column = self._time_column(table)
@@ -402,7 +406,9 @@ class ModelRunner:
             raise TerminalError(
                 f"`{table}` has no time column to look back along; give its model a `time_column`."
             )
-        return Relation(rows.to_table(filter=ds.field(column) >= pa.scalar(earliest - lookback)))
+        # Lazy: the engine reads only the columns it needs, from the files the filter keeps.
+        since = ds.field(column) >= pa.scalar(earliest - lookback)
+        return Relation(_as_dataset(rows).filter(since))
 
     def _earliest_new_time(self, plan: _Plan, relations: dict[str, Relation]) -> datetime | None:
         """The earliest time among the rows the inputs gained (None on a full read)."""
@@ -625,6 +631,10 @@ def _call_python_model(
             None,
             f"model `{model.name}` returned columns that do not fit its schema: {exc}",
         ) from None
+
+
+def _as_dataset(relation: Relation) -> ds.Dataset:
+    return relation.data if isinstance(relation.data, ds.Dataset) else ds.dataset(relation.data)
 
 
 def _materialise(relation: Relation) -> pa.Table:
