@@ -174,7 +174,7 @@ def run_pandas(lake_root: Path) -> dict[str, float]:
         [
             hashlib.md5(f"{u}{t}".encode()).hexdigest()
             for u, t in zip(sessions["user_id"], sessions["started_at"], strict=True)
-        ],  # noqa: S324 - an id, not security
+        ],
     )
     lake.overwrite(
         f"{PRODUCT}.silver.sessions", pa.Table.from_pandas(sessions, preserve_index=False)
@@ -231,7 +231,7 @@ def in_child(engine: str, lake_root: Path, database: Path) -> tuple[dict[str, fl
         "--database",
         str(database),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE)  # noqa: S603 - our own script
+    process = subprocess.Popen(command, stdout=subprocess.PIPE)
     memory = TreeMemory(process)
     output, _ = process.communicate()
     if process.returncode != 0:
@@ -271,13 +271,13 @@ def main() -> None:
             if args.child == "pandas"
             else run_models(args.lake, args.database, args.child)
         )
-        print(json.dumps(timings))  # noqa: T201 - the parent reads it
+        print(json.dumps(timings))
         return
     engines = args.engines.split(",")
     with tempfile.TemporaryDirectory() as scratch:
         rows = measure(Path(scratch), engines, args.events, args.users)
     table = report(rows)
-    print(table)  # noqa: T201
+    print(table)
     if args.write:
         write_section(
             args.write,

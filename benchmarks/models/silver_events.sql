@@ -28,11 +28,15 @@ repeated as (
 unpublished as (
     select * from arrived
     where event_id not in (select event_id from this_since('1 day'))
+),
+
+first_of_repeated as (
+    select * from unpublished
+    where event_id in (select event_id from repeated)
+    qualify row_number() over (partition by event_id order by timestamp) = 1
 )
 
 select * from unpublished
 where event_id not in (select event_id from repeated)
 union all
-select * from unpublished
-where event_id in (select event_id from repeated)
-qualify row_number() over (partition by event_id order by timestamp) = 1
+select * from first_of_repeated

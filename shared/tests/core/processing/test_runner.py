@@ -1,6 +1,7 @@
 """The model runner against real Delta tables and a real metadata store."""
 
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from dataplatform.core.errors import TerminalError
 from dataplatform.core.processing import (
     ColumnEdge,
     ModelRunner,
+    RunResult,
     build_graph,
     load_sql_models,
     python_model,
@@ -350,3 +352,26 @@ def runner_error(store: MetadataStore) -> str | None:
     from dataplatform.core.processing import RunLog
 
     return RunLog(store).history(limit=1)[0].error
+
+
+def test_continuous_mode_runs_new_rows_until_stopped(runner: ModelRunner, lake: Lakehouse) -> None:
+    lake.append(BRONZE, FIRST)
+    stop = threading.Event()
+    cycles: list[list[RunResult]] = []
+
+    def on_cycle(results: list[RunResult]) -> None:
+        cycles.append(results)
+        if len(cycles) == 1:
+            lake.append(BRONZE, SECOND)  # arrives while the runner waits
+        if len(cycles) == 3:
+            stop.set()
+
+    worker = threading.Thread(
+        target=runner.run_continuously, args=(0.05, stop), kwargs={"on_cycle": on_cycle}
+    )
+    worker.start()
+    worker.join(timeout=120)
+
+    assert not worker.is_alive()
+    assert [statuses(cycle)[EVENTS] for cycle in cycles] == ["succeeded", "succeeded", "up_to_date"]
+    assert lake.read(EVENTS).num_rows == 6

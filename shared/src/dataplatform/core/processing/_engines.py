@@ -101,8 +101,9 @@ class SparkEngine:
         spark = self.session()
         for view, relation in relations.items():
             self._frame(spark, relation).createOrReplaceTempView(view)
+        schemas = {view: column_types(relation.schema) for view, relation in relations.items()}
         try:
-            return spark.sql(transpile_to_spark(sql)).toArrow()
+            return spark.sql(transpile_to_spark(sql, schemas)).toArrow()
         finally:
             for view in relations:
                 spark.catalog.dropTempView(view)
@@ -121,11 +122,31 @@ class SparkEngine:
         return spark.createDataFrame(data)
 
 
-def transpile_to_spark(sql: str) -> str:
-    """The DuckDB-dialect `sql` in Spark SQL."""
-    import sqlglot
+def transpile_to_spark(sql: str, schemas: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The DuckDB-dialect `sql` in Spark SQL.
 
-    return sqlglot.transpile(sql, read="duckdb", write="spark", pretty=False)[0]
+    With the views' `schemas`, `select *` is expanded first: Spark has no QUALIFY, and the
+    subquery that replaces it must not hand its helper column on to a `*`.
+    """
+    import sqlglot
+    from sqlglot.optimizer.qualify import qualify
+
+    expression = sqlglot.parse_one(sql, dialect="duckdb")
+    if schemas:
+        expression = qualify(
+            expression,
+            schema={view: dict(columns) for view, columns in schemas.items()},
+            dialect="duckdb",
+            quote_identifiers=False,
+            validate_qualify_columns=False,
+        )
+    return expression.sql(dialect="spark")
+
+
+def column_types(schema: pa.Schema) -> dict[str, str]:
+    """Each column's DuckDB type name, as SQLGlot's schemas want them."""
+    relation = duckdb.from_arrow(schema.empty_table())
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
 
 
 def _spark_schema(schema: pa.Schema) -> Any:

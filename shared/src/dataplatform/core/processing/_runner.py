@@ -33,7 +33,7 @@ from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.processing._checks import CheckOutcome, run_checks
 from dataplatform.core.processing._dag import ModelGraph
-from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation
+from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation, column_types
 from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
 from dataplatform.core.processing._lineage import ColumnEdge, column_lineage, render
 from dataplatform.core.processing._models import Model, PythonModel, SqlModel
@@ -547,10 +547,10 @@ class ModelRunner:
     def _record_lineage(self, model: Model, name: str) -> None:
         """Store the model's column lineage when its SQL or its inputs' columns changed."""
         schemas = {
-            table: _column_types(self.lake.dataset(table).schema)
+            table: column_types(self.lake.dataset(table).schema)
             for table in self.graph.inputs[name]
         }
-        schemas[name] = _column_types(self.lake.dataset(name).schema)
+        schemas[name] = column_types(self.lake.dataset(name).schema)
         fingerprint = json.dumps([getattr(model, "sql", ""), schemas], sort_keys=True)
         if self._recorded_lineage.get(name) == fingerprint:
             return
@@ -647,11 +647,6 @@ def _row_count(relation: Relation) -> int:
         if isinstance(relation.data, pa.Table)
         else relation.data.count_rows()
     )
-
-
-def _column_types(schema: pa.Schema) -> dict[str, str]:
-    relation = duckdb.from_arrow(schema.empty_table())
-    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
 
 
 def _declared_edges(model: PythonModel, product: str, name: str) -> list[ColumnEdge]:
