@@ -125,7 +125,11 @@ def write_bronze(lake: Lakehouse, app: pa.Table, page: pa.Table) -> None:
 def run_models(lake_root: Path, database: Path, engine_name: str) -> dict[str, float]:
     store = MetadataStore(f"sqlite:///{database}")
     store.upgrade()
-    engine = SparkEngine("local[2]") if engine_name == "spark" else DuckDBEngine()
+    engine = (
+        SparkEngine("local[2]", {"spark.driver.memory": "8g"})
+        if engine_name == "spark"
+        else DuckDBEngine()
+    )
     started = time.perf_counter()
     if isinstance(engine, SparkEngine):
         engine.session()  # the JVM's start-up is reported, not counted in the pipeline's time

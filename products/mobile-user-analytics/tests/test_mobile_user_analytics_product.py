@@ -1,7 +1,13 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
 import pytest
 
+from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.errors import ConfigError
 from dataplatform.core.events import ENVELOPE_SCHEMA
+from dataplatform.core.processing import ModelRunner
 from dataplatform.testing import check_product_contract
 from mobile_user_analytics.product import product
 
@@ -37,3 +43,54 @@ def test_defaults_follow_the_product_definition() -> None:
 
     assert settings.session_timeout_minutes == 30
     assert settings.retention_days == [1, 7, 14, 30]
+
+
+def envelope(event_id: str, seconds: int, os_name: str = "iOS") -> dict[str, object]:
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(seconds=seconds)
+    context = {
+        "app": {"version": "3.2.1"},
+        "device": {"id": "device-1"},
+        "os": {"name": os_name, "version": "18.1"},
+        "sessionId": "session-1",
+    }
+    return {
+        "event_id": event_id,
+        "type": "track",
+        "event": "purchase",
+        "user_id": "user-1",
+        "anonymous_id": "install-1",
+        "timestamp": at,
+        "original_timestamp": at,
+        "sent_at": at,
+        "received_at": at + timedelta(seconds=1),
+        "source_id": "ios-app",
+        "wire_format": "segment",
+        "context": json.dumps(context),
+        "properties": json.dumps({"revenue": 9.99}),
+        "raw": "{}",
+    }
+
+
+def test_silver_app_events_are_typed_and_each_event_id_kept_once(lake, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    store = MetadataStore(sqlite_url)
+    store.upgrade()
+    runner = ModelRunner(product.model_graph(), lake, store)
+    bronze = "mobile_user_analytics.bronze.app_events"
+    lake.append(
+        bronze,
+        pa.Table.from_pylist(
+            [envelope("a", 0), envelope("a", 0), envelope("b", 5, "Android")], ENVELOPE_SCHEMA
+        ),
+    )
+    runner.run()
+    lake.append(
+        bronze,
+        pa.Table.from_pylist([envelope("b", 5, "Android"), envelope("c", 9)], ENVELOPE_SCHEMA),
+    )
+    runner.run()
+
+    silver = lake.read("mobile_user_analytics.silver.app_events").sort_by("event_id").to_pylist()
+    assert [row["event_id"] for row in silver] == ["a", "b", "c"]  # retries in and across batches
+    assert [row["platform"] for row in silver] == ["ios", "android", "ios"]
+    assert silver[0]["app_version"] == "3.2.1" and silver[0]["device_id"] == "device-1"
+    assert silver[0]["session_id"] == "session-1" and silver[0]["os_version"] == "18.1"

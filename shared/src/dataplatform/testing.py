@@ -142,7 +142,8 @@ def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
     """Assert what every product must satisfy, whatever its data work.
 
     It is registered under `dataplatform.products`, its settings load in every environment, its
-    router mounts at its prefix, and its health checks pass on an empty lake.
+    router mounts at its prefix, its models form a graph (no unknown ref, no cycle), and its
+    health checks pass on an empty lake.
     """
     from fastapi import FastAPI
 
@@ -157,6 +158,7 @@ def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
         product.platform_settings(environment)
     app = FastAPI()
     app.include_router(product.router(), prefix=product.prefix)
+    product.model_graph()
     results = run_checks(product.health_checks, HealthContext(lake, product.table_names))
     assert results, f"{product.name} declares no health check"
     assert all(result.status is HealthStatus.OK for result in results), results

@@ -76,6 +76,8 @@ class SparkEngine:
             "spark.ui.enabled": "false",
             "spark.sql.shuffle.partitions": "4",
             "spark.driver.memory": "2g",
+            # Results come back to this process as Arrow, to be written by the runner.
+            "spark.driver.maxResultSize": "0",
             **(conf or {}),
         }
         self._session: SparkSession | None = None
