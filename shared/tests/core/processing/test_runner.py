@@ -36,6 +36,8 @@ from dataplatform.core.processing import (
     quarantine_table,
 )
 
+BOTH_BATCHES = ["e1", "e11", "e2", "e3", "e4", "e5"]  # event ids of FIRST and SECOND, once each
+
 
 def statuses(results: list) -> dict[str, str]:
     return {result.model: result.status for result in results}
@@ -53,14 +55,7 @@ def test_a_second_run_reads_only_what_its_inputs_gained(
     assert second[EVENTS].rows_in == 4  # the new bronze rows only, not the table
     assert second[EVENTS].rows_out == 3  # e2 was already published
     assert second[SUMMARY].rows_in == 3  # the three new silver rows
-    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == [
-        "e1",
-        "e11",
-        "e2",
-        "e3",
-        "e4",
-        "e5",
-    ]
+    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == BOTH_BATCHES
     run = runner.runs.history(EVENTS, limit=1)[0]
     bronze_version = lake.version(BRONZE)
     assert run.input_versions == {BRONZE: [bronze_version - 1, bronze_version]}
@@ -238,14 +233,7 @@ def test_backfill_replaces_only_the_time_range(runner: ModelRunner, lake: Lakeho
 
     assert set(results.values()) == {"succeeded"}
     assert sorted_rows(lake.read(MINUTES), "minute", "event") == expected
-    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == [
-        "e1",
-        "e11",
-        "e2",
-        "e3",
-        "e4",
-        "e5",
-    ]
+    assert sorted(lake.read(EVENTS)["event_id"].to_pylist()) == BOTH_BATCHES
     assert (
         runner.runs.history(SUMMARY, limit=1)[0].mode == "full"
     )  # not tied to time: rebuilt whole
