@@ -51,6 +51,6 @@ select
     user_id,
     coalesce(min(started_at), min(timestamp)) as started_at,
     max(timestamp) as ended_at,
-    sum(earlier_events) + count(*) - count(session_id) as events
+    cast(sum(earlier_events) + count(*) - count(session_id) as bigint) as events
 from numbered
 group by user_id, session_number

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -204,7 +204,7 @@ class ModelRunner:
             self.runs.finish(run_id, "failed", error=error)
             return RunResult(name, "failed", plan.sequence, error=error)
         elapsed = (time.perf_counter() - started) * 1000
-        return RunResult(**{**result.__dict__, "duration_ms": elapsed})
+        return replace(result, duration_ms=elapsed)
 
     def _plan(
         self, model: Model, name: str, mode: RunMode, window: tuple[datetime, datetime] | None
@@ -265,7 +265,9 @@ class ModelRunner:
         }
         rows_in = sum(_row_count(relation) for relation in relations.values())
         this = self._this(model, plan)
-        batch = _delta_compatible(self._compute(model, plan, relations, this))
+        batch = _delta_compatible(
+            _declared_types(model, self._compute(model, plan, relations, this))
+        )
         outcomes = self._check(model, plan, batch)
         checks = [outcome.result.as_record() for outcome in outcomes]
         failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
@@ -592,11 +594,28 @@ def _reads_itself(model: Model) -> bool:
     return "this" in inspect.signature(model.function).parameters
 
 
+def _declared_types(model: Model, batch: pa.Table) -> pa.Table:
+    """The batch with the header's column types, so every engine publishes the same types."""
+    if isinstance(model, PythonModel) or not any(c.type for c in model.header.columns.values()):
+        return batch
+    declared = _declared_schema(model)
+    missing = [name for name in declared.names if name not in batch.schema.names]
+    if missing:
+        raise ModelDefinitionError(
+            model.path, model.body_line, f"the query returns no column {missing} of the header."
+        )
+    fields = [declared.field(f.name) if f.name in declared.names else f for f in batch.schema]
+    return batch.cast(pa.schema(fields))
+
+
 def _declared_schema(model: Model) -> pa.Schema:
+    """The declared output columns and types (of a SQL model: its typed header columns)."""
     if isinstance(model, PythonModel):
         return model.schema
     columns = ", ".join(
-        f'cast(null as {spec.type}) as "{name}"' for name, spec in model.header.columns.items()
+        f'cast(null as {spec.type}) as "{name}"'
+        for name, spec in model.header.columns.items()
+        if spec.type
     )
     empty = duckdb.connect().sql(f"select {columns} limit 0")
     if empty is None:
