@@ -135,10 +135,11 @@ def _evaluate(
 def _freshness(
     connection: duckdb.DuckDBPyConnection, check: CheckSpec, now: datetime | None
 ) -> tuple[bool, str]:
-    newest = connection.execute(f'select max("{check.column}") from {BATCH}').fetchone()
-    if newest is None or newest[0] is None:
+    # fetchall: a result left open would hold the connection against the next query.
+    ((newest,),) = connection.execute(f'select max("{check.column}") from {BATCH}').fetchall()
+    if newest is None:
         return True, "no rows to judge"
-    newest_time: datetime = newest[0]
+    newest_time: datetime = newest
     if newest_time.tzinfo is None:
         newest_time = newest_time.replace(tzinfo=UTC)
     age = ((now or datetime.now(UTC)) - newest_time).total_seconds()
