@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dataplatform.core.config import load_settings
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -36,12 +35,11 @@ def _product(name: str) -> "Product":
 
 
 def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
-    from dataplatform.core.config import PlatformSettings
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
     from dataplatform.core.processing import ModelRunner, create_engine
 
-    platform = load_settings(PlatformSettings, env_file=product.env_file())
+    platform = product.platform_settings()
     configure_logging(platform.log_level, platform.log_format)
     settings = product.settings()
     chosen = create_engine(

@@ -6,7 +6,6 @@ environment variables. A value that its type refuses stops the start with a `Con
 the key, the value, where it came from and why it was refused.
 """
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -23,7 +22,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from dataplatform.core.errors import ConfigError
+from dataplatform.core.errors import ConfigError, did_you_mean
 
 ENV_PREFIX = "DATAPLATFORM_"
 Environment = Literal["dev", "staging", "prod"]
@@ -193,8 +192,7 @@ def _refuse_unknown_keys(
     known = list(settings_class.model_fields)
     for key in values:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else f" Known keys: {', '.join(known)}."
+            hint = did_you_mean(key, known) or f" Known keys: {', '.join(known)}."
             raise ConfigError(f"Config file `{path}` has an unknown key `{key}`.{hint}")
 
 

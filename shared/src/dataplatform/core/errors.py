@@ -5,6 +5,8 @@ trying again can help: `RetryableError` for conditions that pass (a commit confl
 is restarting), `TerminalError` for everything a retry would only repeat (bad config, bad input).
 """
 
+import difflib
+from collections.abc import Iterable
 from typing import ClassVar
 
 
@@ -66,3 +68,9 @@ class StoreUnavailableError(RetryableError):
     """The metadata store could not be reached."""
 
     code = "store_unavailable"
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """` Did you mean `x`?` when a choice is close to `value`, else an empty string."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean `{close[0]}`?" if close else ""

@@ -8,7 +8,6 @@ A product's `product.py` holds one `Product(...)` value; its pyproject registers
 Central code (gateway, orchestrator, catalog) finds products here and never names one.
 """
 
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from dataplatform.core.config import (
     load_settings,
 )
 from dataplatform.core.connectors.lakehouse import TableName
-from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError
+from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError, did_you_mean
 from dataplatform.core.monitoring import HealthCheck
 
 if TYPE_CHECKING:
@@ -176,7 +175,7 @@ def get_product(name: str) -> Product:
     products = {product.name: product for product in discover_products()}
     if name in products:
         return products[name]
-    close = difflib.get_close_matches(name, products, n=1)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
     installed = ", ".join(products) or "none"
-    raise NotFoundError(f"No product `{name}` is installed (installed: {installed}).{hint}")
+    raise NotFoundError(
+        f"No product `{name}` is installed (installed: {installed}).{did_you_mean(name, products)}"
+    )

@@ -4,7 +4,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 
-from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
+from dataplatform.core.errors import did_you_mean
+from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._models import Model, Reference
 
 

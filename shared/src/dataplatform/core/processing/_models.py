@@ -34,7 +34,8 @@ import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
+from dataplatform.core.errors import did_you_mean
+from dataplatform.core.processing._errors import ModelDefinitionError
 
 _HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<yaml>.*?)\n\s*---\s*\*/[ \t]*\n?", re.DOTALL)
 REF_PATTERN = re.compile(r"""\bref\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")

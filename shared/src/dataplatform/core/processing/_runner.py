@@ -13,6 +13,7 @@ For each model, in graph order:
    and started again publishes each input row once.
 """
 
+import functools
 import inspect
 import json
 import logging
@@ -30,11 +31,11 @@ import pyarrow.dataset as ds
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult
-from dataplatform.core.errors import TerminalError
+from dataplatform.core.errors import NotFoundError, TerminalError, did_you_mean
 from dataplatform.core.processing._checks import CheckOutcome, run_checks
 from dataplatform.core.processing._dag import ModelGraph
 from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation, column_types
-from dataplatform.core.processing._errors import ModelDefinitionError, did_you_mean
+from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._lineage import ColumnEdge, column_lineage, render
 from dataplatform.core.processing._models import Model, PythonModel, SqlModel
 from dataplatform.core.processing._runs import RunLog, RunMode
@@ -219,19 +220,18 @@ class ModelRunner:
                 error=f"`{name}` holds run {committed} but the metadata store has no record of it; "
                 f"rebuild it with `dataplatform models run --full-refresh --model {model.name}`.",
             )
-        read_new_only = mode == "incremental" and model.header.is_incremental and previous
+        reads_new_rows = mode == "incremental" and model.header.is_incremental
+        # What each input held at the last committed run; without it, inputs are read whole.
+        consumed = previous.input_versions if previous is not None and reads_new_rows else {}
         inputs: dict[str, list[int]] = {}
         for table in self.graph.inputs[name]:
-            if not self.lake.exists(table):
+            try:
+                up_to = self.lake.version(table)
+            except NotFoundError:
                 return RunResult(
                     name, "waiting", committed, error=f"input `{table}` has no rows yet"
                 )
-            up_to = self.lake.version(table)
-            after = (
-                previous.input_versions.get(table, [-1, -1])[1]
-                if read_new_only and previous
-                else -1
-            )
+            after = consumed.get(table, [-1, -1])[1]
             if after > up_to:
                 return RunResult(
                     name,
@@ -252,9 +252,7 @@ class ModelRunner:
         return _Plan(name, committed + 1, mode, inputs, window)
 
     def _committed_sequence(self, name: str) -> int:
-        if not self.lake.exists(name):
-            return 0
-        return self.lake.transaction_version(name, name) or 0
+        return self.lake.transaction_version(name, name) or 0  # None: no table, or never written
 
     # --- executing a plan -----------------------------------------------------------------------
 
@@ -265,9 +263,7 @@ class ModelRunner:
         }
         rows_in = sum(_row_count(relation) for relation in relations.values())
         this = self._this(model, plan)
-        batch = _delta_compatible(
-            _declared_types(model, self._compute(model, plan, relations, this))
-        )
+        batch = _declared_types(model, self._compute(model, plan, relations, this))
         outcomes = self._check(model, plan, batch)
         checks = [outcome.result.as_record() for outcome in outcomes]
         failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
@@ -292,7 +288,9 @@ class ModelRunner:
             output_version=written.version,
             checks=checks,
         )
-        self._record_lineage(model, plan.model)
+        # The schemas in hand: reopening each table would replay its log again.
+        schemas = {table: relation.schema for table, relation in relations.items()}
+        self._record_lineage(model, plan.model, {**schemas, plan.model: batch.schema})
         return RunResult(
             plan.model,
             "succeeded",
@@ -377,7 +375,9 @@ class ModelRunner:
         for table, lookback in model.lookbacks.items():
             qualified = f"{self.graph.product}.{table}"
             after, up_to = plan.inputs[qualified]
-            snapshot = self._snapshot(qualified, up_to)
+            # A whole read already holds every row; incremental and backfill reads hold a part.
+            whole = after < 0 and plan.window is None
+            snapshot = relations[qualified] if whole else self._snapshot(qualified, up_to)
             views[_since_view_name(qualified)] = self._since(
                 qualified, snapshot, after, earliest, lookback
             )
@@ -546,19 +546,18 @@ class ModelRunner:
 
     # --- lineage --------------------------------------------------------------------------------
 
-    def _record_lineage(self, model: Model, name: str) -> None:
-        """Store the model's column lineage when its SQL or its inputs' columns changed."""
-        schemas = {
-            table: column_types(self.lake.dataset(table).schema)
-            for table in self.graph.inputs[name]
-        }
-        schemas[name] = column_types(self.lake.dataset(name).schema)
-        fingerprint = json.dumps([getattr(model, "sql", ""), schemas], sort_keys=True)
+    def _record_lineage(self, model: Model, name: str, schemas: dict[str, pa.Schema]) -> None:
+        """Store the model's column lineage when its SQL or the columns it reads changed."""
+        fingerprint = json.dumps(
+            [getattr(model, "sql", ""), {table: str(schema) for table, schema in schemas.items()}],
+            sort_keys=True,
+        )
         if self._recorded_lineage.get(name) == fingerprint:
             return
         if isinstance(model, SqlModel):
             try:
-                edges = column_lineage(model, self.graph.product, schemas)
+                types = {table: column_types(schema) for table, schema in schemas.items()}
+                edges = column_lineage(model, self.graph.product, types)
             except ModelDefinitionError as exc:
                 logger.warning(
                     "column lineage not recorded", extra={"model": name, "reason": str(exc)}
@@ -574,18 +573,6 @@ def _one_line(exc: Exception) -> str:
     """The error without the native backtrace some libraries append to their messages."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {first}"[:2000]
-
-
-def _delta_compatible(batch: pa.Table) -> pa.Table:
-    """Zoned timestamps as microseconds in UTC, the one zone Delta stores (DuckDB says `Etc/UTC`)."""
-    fields = [
-        pa.field(f.name, pa.timestamp("us", tz="UTC"), f.nullable)
-        if pa.types.is_timestamp(f.type) and f.type.tz is not None
-        else f
-        for f in batch.schema
-    ]
-    schema = pa.schema(fields)
-    return batch if schema.equals(batch.schema) else batch.cast(schema)
 
 
 def _reads_itself(model: Model) -> bool:
@@ -612,15 +599,18 @@ def _declared_schema(model: Model) -> pa.Schema:
     """The declared output columns and types (of a SQL model: its typed header columns)."""
     if isinstance(model, PythonModel):
         return model.schema
-    columns = ", ".join(
-        f'cast(null as {spec.type}) as "{name}"'
-        for name, spec in model.header.columns.items()
-        if spec.type
-    )
-    empty = duckdb.connect().sql(f"select {columns} limit 0")
-    if empty is None:
-        raise ModelDefinitionError(model.path, None, "the header's column types give no columns.")
-    return empty.to_arrow_table().schema
+    typed = tuple((name, spec.type) for name, spec in model.header.columns.items() if spec.type)
+    return _arrow_schema_of(typed)
+
+
+@functools.cache  # asked on every run; a header's types change only with its file
+def _arrow_schema_of(typed_columns: tuple[tuple[str, str], ...]) -> pa.Schema:
+    columns = ", ".join(f'cast(null as {kind}) as "{name}"' for name, kind in typed_columns)
+    with duckdb.connect() as connection:
+        empty = connection.sql(f"select {columns} limit 0")
+        if empty is None:
+            raise TerminalError(f"the column types {typed_columns} describe no columns.")
+        return empty.to_arrow_table().schema
 
 
 def _call_python_model(

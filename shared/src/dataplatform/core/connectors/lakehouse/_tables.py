@@ -182,6 +182,7 @@ class Lakehouse:
         properties: dict[str, str] | None = None,
     ) -> None:
         """Create an empty table, or check that the existing one has `schema`'s columns."""
+        schema = _zones_as_utc(schema)
         if self.exists(name):
             _conform(str(name), schema.empty_table(), _arrow_schema(self.table(name)), evolve=False)
             return
@@ -334,9 +335,9 @@ class Lakehouse:
         if txns and existing is not None and _already_committed(existing, txns, table_name):
             logger.info("skipped replayed write", extra={"table": table_name, "txns": txns})
             return WriteResult(table_name, existing.version(), 0, skipped=True)
-        rows = data
-        if data is not None and existing is not None:
-            rows = _conform(table_name, data, _arrow_schema(existing), evolve=evolve_schema)
+        rows = None if data is None else _in_utc(data)
+        if rows is not None and existing is not None:
+            rows = _conform(table_name, rows, _arrow_schema(existing), evolve=evolve_schema)
         commit = CommitProperties(
             custom_metadata=commit_metadata,
             app_transactions=[Transaction(t.app_id, t.version) for t in txns] or None,
@@ -420,6 +421,24 @@ def _already_committed(table: DeltaTable, txns: Sequence[Txn], name: str) -> boo
             "the committed transactions before writing the others."
         )
     return False
+
+
+def _zones_as_utc(schema: pa.Schema) -> pa.Schema:
+    """Zoned timestamps labelled UTC, the one zone Delta stores (DuckDB says `Etc/UTC`).
+
+    Arrow keeps zoned timestamps as UTC instants, so this changes the label, not the values.
+    """
+    return pa.schema(
+        field.with_type(pa.timestamp(field.type.unit, tz="UTC"))
+        if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC")
+        else field
+        for field in schema
+    )
+
+
+def _in_utc(data: pa.Table) -> pa.Table:
+    schema = _zones_as_utc(data.schema)
+    return data if schema.equals(data.schema) else data.cast(schema)
 
 
 def _existing(target: DeltaTable | str, name: str | TableName) -> DeltaTable:
