@@ -4,6 +4,7 @@ Tests that need a service (marker `postgres`, `redis`) skip with a reason when i
 except under `CI=true`, where a missing service fails the test: CI must never pass by skipping.
 """
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,9 +15,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from dataplatform.core.config import PlatformSettings
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
     from dataplatform.core.product import Product
+    from dataplatform.platform.gateway import Services
     from dataplatform.platform.sources import SourceRegistry
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -213,3 +216,77 @@ def collector(lake: "Lakehouse", tmp_path: Path) -> Iterator["RunningCollector"]
     with serve_in_background(app) as url:
         yield RunningCollector(url, lake, sources, ios_key, web_key, server_key)
     store.dispose()
+
+
+TEST_JWT_SECRET = "test-secret-of-the-gateway-fixture-0123456789abcdef"  # noqa: S105
+ADMIN = "admin"
+
+
+def platform_settings(database_url: str, lake_root: Path, **values: object) -> "PlatformSettings":
+    """Settings for a throw-away platform: this lake, this store, a fixed signing secret."""
+    from dataplatform.core.config import PlatformSettings
+
+    values.setdefault("auth", {"jwt_secret": TEST_JWT_SECRET})
+    return PlatformSettings(lake_root=str(lake_root), database_url=database_url, **values)  # type: ignore[arg-type]
+
+
+@dataclass
+class RunningGateway:
+    """A gateway on a loopback port, with an admin user; `headers_for` makes more callers."""
+
+    url: str
+    services: "Services"
+    admin_password: str
+
+    def token(self, username: str, password: str) -> str:
+        import httpx2 as httpx
+
+        response = httpx.post(
+            f"{self.url}/auth/token", data={"username": username, "password": password}
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    @property
+    def admin(self) -> dict[str, str]:
+        """Headers of the admin user."""
+        return {"Authorization": f"Bearer {self.token(ADMIN, self.admin_password)}"}
+
+    def headers_for(self, username: str, roles: list[str]) -> dict[str, str]:
+        """Create user `username` with `roles` and return the headers of its bearer token."""
+        from dataplatform.platform.auth import generate_password
+
+        password = generate_password()
+        self.services.auth.users.create(username, password, roles, "test")
+        return {"Authorization": f"Bearer {self.token(username, password)}"}
+
+
+@contextlib.contextmanager
+def running_gateway(settings: "PlatformSettings") -> Iterator[RunningGateway]:
+    """Migrate the store, start the gateway over `settings` on loopback, stop it after the block."""
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.product import discover_products
+    from dataplatform.platform.auth import generate_password
+    from dataplatform.platform.collector import serve_in_background
+    from dataplatform.platform.gateway import Services, create_gateway
+
+    MetadataStore(settings.database_url).upgrade()
+    services = Services.start(settings, discover_products())
+    password = generate_password()
+    services.auth.users.create(ADMIN, password, ["admin"], "test")
+    with serve_in_background(create_gateway(services)) as url:
+        yield RunningGateway(url, services, password)
+
+
+@pytest.fixture
+def gateway(sqlite_url: str, lake_root: Path) -> Iterator[RunningGateway]:
+    """A gateway on SQLite and a temporary lake, with an admin user."""
+    with running_gateway(platform_settings(sqlite_url, lake_root)) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway_on_each_database(database_url: str, lake_root: Path) -> Iterator[RunningGateway]:
+    """The gateway once on SQLite, once on a fresh PostgreSQL database."""
+    with running_gateway(platform_settings(database_url, lake_root)) as running:
+        yield running

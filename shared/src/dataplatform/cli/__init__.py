@@ -10,6 +10,7 @@ from rich.table import Table
 
 from dataplatform import __version__
 from dataplatform.cli.models import models_app
+from dataplatform.cli.users import keys_app, users_app
 from dataplatform.core.config import PlatformSettings, load_settings, redacted
 from dataplatform.core.errors import PlatformError
 from dataplatform.core.logging import configure_logging
@@ -38,6 +39,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(models_app, name="models")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 console = Console()
 errors = Console(stderr=True)
@@ -404,30 +407,43 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, help="Collector processes; one per core uses every core.")
+        int, typer.Option(min=1, help="Processes; one per core uses every core.")
     ] = 1,
 ) -> None:
-    """Serve one product's API, or the collector, with health probes and metrics."""
+    """Serve the API gateway (every product, the collector, auth, catalog, admin), or one product
+    alone, or the collector alone; each with health probes and metrics."""
     import uvicorn
 
-    if (product is None) == (not collector):
-        raise typer.BadParameter("pass exactly one of --product NAME or --collector")
-    if collector:
-        _settings()  # refuse a bad setting here, before any worker starts
-        uvicorn.run(
-            "dataplatform.platform.collector:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            access_log=False,
-        )
-        return
-    from dataplatform.core.product import get_product
-    from dataplatform.platform.serve import product_app
+    if product is not None and collector:
+        raise typer.BadParameter("pass at most one of --product NAME or --collector")
+    settings = _settings()  # refuse a bad setting here, before any worker starts
+    if product is not None:
+        from dataplatform.core.connectors.db import MetadataStore
+        from dataplatform.core.product import get_product
+        from dataplatform.platform.serve import product_app
 
-    declared = get_product(product)  # type: ignore[arg-type]
-    settings = declared.platform_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(product_app(declared), host=host, port=port, log_config=None, access_log=False)
+        declared = get_product(product)
+        settings = declared.platform_settings()
+        MetadataStore(settings.database_url).upgrade()
+        configure_logging(settings.log_level, settings.log_format)
+        uvicorn.run(product_app(declared), host=host, port=port, log_config=None, access_log=False)
+        return
+    if not collector:
+        from dataplatform.core.connectors.db import MetadataStore
+
+        MetadataStore(settings.database_url).upgrade()
+    factory = (
+        "dataplatform.platform.collector:app_from_environment"
+        if collector
+        else "dataplatform.platform.gateway:app_from_environment"
+    )
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

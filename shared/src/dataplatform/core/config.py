@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 from dotenv import dotenv_values
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -68,6 +68,86 @@ class CollectorLimits(BaseModel):
     )
 
 
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "jwt-secret", "xxx"}
+MIN_SECRET_LENGTH = 32
+
+
+class AuthSettings(BaseModel):
+    """How callers prove who they are."""
+
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs access tokens (32+ characters). Required outside dev; in dev "
+        "one is generated once and kept in the metadata store.",
+    )
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
+        "HS256", description="The one algorithm tokens are signed and accepted with."
+    )
+    access_token_minutes: int = Field(15, gt=0, le=24 * 60, description="Access token lifetime.")
+    api_key_days: int = Field(90, gt=0, description="Default lifetime of a new API key.")
+    cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a key, user or role lookup is trusted; also the longest a revoked "
+        "key or a disabled user may still be accepted by another process.",
+    )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _refuse_weak_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in _PLACEHOLDER_SECRETS or secret.startswith("<"):
+            raise ValueError("is a placeholder; generate one with `openssl rand -hex 32`")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+
+class GatewaySettings(BaseModel):
+    """The API gateway's HTTP behaviour."""
+
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the APIs (the collector accepts any origin).",
+    )
+    rate_limit: str = Field(
+        "1200/minute", description="Requests each credential may make (`N/second|minute|hour`)."
+    )
+    anonymous_rate_limit: str = Field(
+        "60/minute", description="Requests per client address to public routes (login form)."
+    )
+    rate_limit_storage: str = Field(
+        "async+memory://",
+        description="Where limits are counted: `async+memory://` per process, or "
+        "`async+redis://host:6379/N` shared by every gateway process.",
+    )
+    snapshot_seconds: float = Field(
+        1.0, ge=0, description="How long an API may serve a table snapshot before re-checking it."
+    )
+
+    @field_validator("rate_limit", "anonymous_rate_limit")
+    @classmethod
+    def _parseable_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must look like `100/minute` or `10/second`") from None
+        return value
+
+
+class AuditSettings(BaseModel):
+    """How audit entries reach the hash-chained log."""
+
+    flush_interval_ms: int = Field(
+        200, gt=0, description="Buffered entries are appended at least this often."
+    )
+    batch_size: int = Field(500, gt=0, description="Most entries appended in one transaction.")
+
+
 class PlatformSettings(LayeredSettings):
     """Where the platform keeps its data and metadata, and how it logs."""
 
@@ -87,6 +167,18 @@ class PlatformSettings(LayeredSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     collector: CollectorLimits = CollectorLimits()
+    auth: AuthSettings = AuthSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    audit: AuditSettings = AuditSettings()
+
+    @model_validator(mode="after")
+    def _secret_outside_dev(self) -> "PlatformSettings":
+        if self.environment != "dev" and self.auth.jwt_secret is None:
+            raise ValueError(
+                f"auth.jwt_secret is required in {self.environment}: set "
+                f"{ENV_PREFIX}AUTH__JWT_SECRET (32+ characters, e.g. `openssl rand -hex 32`)"
+            )
+        return self
 
 
 class SLO(BaseModel):

@@ -3,6 +3,7 @@
 Every error carries a stable `code` (what API clients and alerts key on) and says in its type whether
 trying again can help: `RetryableError` for conditions that pass (a commit conflict, a database that
 is restarting), `TerminalError` for everything a retry would only repeat (bad config, bad input).
+An API answers an error with its `http_status` in an RFC 9457 problem whose type ends in `code`.
 """
 
 import difflib
@@ -15,6 +16,7 @@ class PlatformError(Exception):
 
     code: ClassVar[str] = "platform_error"
     retryable: ClassVar[bool] = False
+    http_status: ClassVar[int] = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -25,6 +27,7 @@ class TerminalError(PlatformError):
     """Trying again gives the same answer: fix the input, config or code first."""
 
     code = "terminal_error"
+    http_status = 400
 
 
 class RetryableError(PlatformError):
@@ -32,6 +35,7 @@ class RetryableError(PlatformError):
 
     code = "retryable_error"
     retryable = True
+    http_status = 503
 
 
 class ConfigError(TerminalError):
@@ -44,12 +48,57 @@ class NotFoundError(TerminalError):
     """A named object (table, snapshot, product) does not exist."""
 
     code = "not_found"
+    http_status = 404
 
 
 class InvalidNameError(TerminalError):
     """A name does not follow the platform's naming convention."""
 
     code = "invalid_name"
+    http_status = 422
+
+
+class InvalidRequestError(TerminalError):
+    """A value sent to an API is refused; `field` names it."""
+
+    code = "invalid_request"
+    http_status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ConflictError(TerminalError):
+    """The object already exists, or its state does not allow the change."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class AuthenticationError(TerminalError):
+    """No credential, or one that is malformed, expired, revoked or unknown."""
+
+    code = "unauthenticated"
+    http_status = 401
+
+
+class PermissionDeniedError(TerminalError):
+    """The caller is known but lacks the permission the route declares."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class RateLimitedError(RetryableError):
+    """The caller sent more requests than its limit; `retry_after` says when to try again."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class SchemaMismatchError(TerminalError):

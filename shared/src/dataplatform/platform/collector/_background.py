@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -17,7 +17,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_in_background(app: FastAPI, startup_seconds: float = 10) -> Iterator[str]:
+def serve_in_background(app: ASGIApp, startup_seconds: float = 10) -> Iterator[str]:
     """Yield the base URL of `app` served on 127.0.0.1; stop it when the block ends."""
     port = free_port()
     server = uvicorn.Server(

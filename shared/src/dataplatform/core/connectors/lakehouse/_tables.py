@@ -118,6 +118,10 @@ class Lakehouse:
     def version(self, name: str | TableName) -> int:
         return self.table(name).version()
 
+    def schema(self, name: str | TableName) -> pa.Schema:
+        """The table's current schema, as Arrow."""
+        return _arrow_schema(self.table(name))
+
     def read(
         self,
         name: str | TableName,

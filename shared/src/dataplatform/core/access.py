@@ -1,0 +1,191 @@
+"""Who is calling and what they may do: the contract between a product's routes and the platform.
+
+Every route declares its permission next to its path, and nothing else about security:
+
+    @router.get("/activity", dependencies=[require(product_permission("mobile-user-analytics", "read"))])
+
+    @router.get("/users/{user_id}/summary")
+    def summary(user_id: str, caller: Annotated[Principal, require(READ)], request: Request): ...
+
+The platform (the gateway, or a product served alone) installs an `AccessControl` on the app as
+`app.state.access`; `require` asks it who is calling and answers 401 or 403 itself. Without one,
+every declared route is refused: default deny. Rows a route returns go through `serve_rows`, which
+masks the columns the catalog tags `pii` (unless the caller holds `pii:read`) and has the read
+written to the audit log.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+
+from dataplatform.core.errors import PermissionDeniedError, TerminalError
+
+ADMIN = "admin"
+CATALOG_READ = "catalog:read"
+CATALOG_WRITE = "catalog:write"
+PII_READ = "pii:read"
+AUDIT_READ = "audit:read"
+SOURCES_WRITE = "sources:write"
+METRICS_READ = "metrics:read"
+# Pseudo-permissions: any valid credential; no credential at all (health probes, the login form).
+AUTHENTICATED = "authenticated"
+PUBLIC = "public"
+PLATFORM_PERMISSIONS = (
+    ADMIN,
+    CATALOG_READ,
+    CATALOG_WRITE,
+    PII_READ,
+    AUDIT_READ,
+    SOURCES_WRITE,
+    METRICS_READ,
+)
+MASK = "***"
+
+PrincipalKind = Literal["user", "api_key", "anonymous"]
+
+
+def product_permission(product: str, action: Literal["read", "write"]) -> str:
+    """`product:<name>:read` or `product:<name>:write`."""
+    return f"product:{product}:{action}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a user, or an API key acting for its owner, with its permissions."""
+
+    subject: str
+    kind: PrincipalKind
+    roles: frozenset[str]
+    permissions: frozenset[str]
+
+    def can(self, permission: str) -> bool:
+        """Whether the caller holds `permission`.
+
+        `admin` holds everything; `product:*:read` every product's read; a product's `write`
+        includes its `read`.
+        """
+        if permission == PUBLIC:
+            return True
+        if self.kind == "anonymous":
+            return False
+        if permission == AUTHENTICATED or ADMIN in self.permissions:
+            return True
+        if permission in self.permissions:
+            return True
+        if permission.startswith("product:"):
+            _, product, action = permission.split(":", 2)
+            implied = {f"product:*:{action}"}
+            if action == "read":
+                implied |= {f"product:{product}:write", "product:*:write"}
+            return not implied.isdisjoint(self.permissions)
+        return False
+
+
+ANONYMOUS = Principal("anonymous", "anonymous", frozenset(), frozenset())
+
+
+class AccessControl(Protocol):
+    """What the platform provides to routes: authentication, PII policy and the read audit."""
+
+    async def authenticate(self, request: Request) -> Principal:
+        """The caller of `request`; raises `AuthenticationError` (401) or `RateLimitedError` (429)."""
+        ...
+
+    def pii_columns(self, table: str) -> frozenset[str]:
+        """Columns of `table` tagged `pii` in the catalog."""
+        ...
+
+    def record_read(
+        self, request: Request, caller: Principal, table: str, rows: int, pii_returned: bool
+    ) -> None:
+        """Append a data read to the audit log (never blocks the request)."""
+        ...
+
+
+def access_control(request: Request) -> AccessControl:
+    """The app's `AccessControl`; refuses the request when the app was built without one."""
+    access: AccessControl | None = getattr(request.app.state, "access", None)
+    if access is None:
+        raise TerminalError(
+            "This app has no access control installed, so every declared route is refused; "
+            "serve it through the gateway or `dataplatform serve --product NAME`."
+        )
+    return access
+
+
+def require(permission: str) -> Any:
+    """A dependency that admits callers holding `permission` (401 without a credential, 403 else)."""
+
+    async def check_permission(request: Request) -> Principal:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:
+            principal = await access_control(request).authenticate(request)
+            request.state.principal = principal
+        if not principal.can(permission):
+            raise PermissionDeniedError(
+                f"`{principal.subject}` lacks the permission `{permission}` that "
+                f"{request.method} {request.url.path} requires; ask an admin for a role with it."
+            )
+        return principal
+
+    check_permission.permission = permission  # type: ignore[attr-defined]
+    return Depends(check_permission)
+
+
+def public(reason: str) -> Any:
+    """Declare a route open to anyone (health probes, the login form); `reason` says why."""
+
+    async def open_to_anyone(request: Request) -> Principal:
+        request.state.principal = ANONYMOUS
+        return ANONYMOUS
+
+    open_to_anyone.permission = PUBLIC  # type: ignore[attr-defined]
+    open_to_anyone.reason = reason  # type: ignore[attr-defined]
+    return Depends(open_to_anyone)
+
+
+def declared_permissions(route: APIRoute) -> list[str]:
+    """The permissions a route declares through `require` / `public`, however deeply nested."""
+    found: list[str] = []
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        permission = getattr(dependant.call, "permission", None)
+        if permission is not None:
+            found.append(permission)
+        pending.extend(dependant.dependencies)
+    return sorted(set(found))
+
+
+def serve_rows(
+    request: Request, caller: Principal, table: str, rows: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """`rows` of `table` as the caller may see them, with the read recorded in the audit log."""
+    access = access_control(request)
+    served = [dict(row) for row in rows]
+    present = set().union(*(row.keys() for row in served)) if served else set()
+    pii = access.pii_columns(table) & present
+    reveal = caller.can(PII_READ)
+    if pii and not reveal:
+        served = [_masked(row, pii) for row in served]
+    access.record_read(request, caller, table, len(served), bool(pii and reveal and served))
+    return served
+
+
+def _masked(row: dict[str, Any], columns: Iterable[str]) -> dict[str, Any]:
+    for column in columns:
+        if row.get(column) is not None:
+            row[column] = MASK
+    return row
+
+
+def routes_without_permission(routes: Sequence[Any]) -> list[str]:
+    """`METHOD path` of every API route that declares no permission (the gateway refuses them)."""
+    missing: list[str] = []
+    for route in routes:
+        if isinstance(route, APIRoute) and not declared_permissions(route):
+            missing.extend(f"{method} {route.path}" for method in sorted(route.methods or ()))
+    return missing

@@ -1,0 +1,95 @@
+"""Buffered audit writing: a request hands its entry over and goes on; a thread appends batches.
+
+`close()` (the app's shutdown) appends everything still buffered, so a clean shutdown loses
+nothing. An append that keeps failing is retried with the entries kept in order; only a process
+killed outright loses what it had buffered (at most `flush_interval_ms` of entries).
+"""
+
+import logging
+import queue
+import threading
+import time
+
+from prometheus_client import Counter, Gauge
+
+from dataplatform.platform.audit._chain import AuditEntry, AuditLog
+
+logger = logging.getLogger(__name__)
+
+APPENDED = Counter("dataplatform_audit_entries_total", "Audit entries appended to the chain.")
+PENDING = Gauge("dataplatform_audit_pending_entries", "Audit entries buffered, not yet appended.")
+_FAILURE_PAUSE_SECONDS = 1.0
+
+
+class AuditWriter:
+    """Collects entries from any thread and appends them in batches from one background thread."""
+
+    def __init__(self, log: AuditLog, flush_interval_ms: int = 200, batch_size: int = 500) -> None:
+        self.log = log
+        self.flush_interval = flush_interval_ms / 1000
+        self.batch_size = batch_size
+        self._queue: queue.SimpleQueue[AuditEntry] = queue.SimpleQueue()
+        self._carried: list[AuditEntry] = []  # taken from the queue, not yet appended
+        self._closed = threading.Event()
+        self._idle = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def record(self, entry: AuditEntry) -> None:
+        """Buffer `entry`; never blocks on the database."""
+        if self._closed.is_set():
+            raise RuntimeError("the audit writer is closed; entries can no longer be recorded")
+        self._queue.put(entry)
+        PENDING.inc()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the background thread is still appending."""
+        return self._thread.is_alive()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything recorded so far is appended."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while not (self._queue.empty() and not self._carried):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"audit entries still buffered after {timeout} s")
+                self._idle.wait(min(remaining, self.flush_interval))
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Append what is buffered and stop the thread."""
+        self._closed.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.error("audit writer did not finish within %s s; entries may be lost", timeout)
+
+    def _run(self) -> None:
+        while True:
+            closing = self._closed.wait(self.flush_interval)
+            self._drain()
+            if closing and self._queue.empty() and not self._carried:
+                return
+
+    def _drain(self) -> None:
+        while True:
+            while len(self._carried) < self.batch_size:
+                try:
+                    self._carried.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not self._carried:
+                with self._idle:
+                    self._idle.notify_all()
+                return
+            try:
+                self.log.append(self._carried)
+            except Exception:
+                logger.exception(
+                    "audit append failed; %d entries kept to retry", len(self._carried)
+                )
+                time.sleep(_FAILURE_PAUSE_SECONDS)
+                return
+            APPENDED.inc(len(self._carried))
+            PENDING.dec(len(self._carried))
+            self._carried = []

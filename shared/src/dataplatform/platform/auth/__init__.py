@@ -1,0 +1,52 @@
+"""Authentication and RBAC: users with argon2 hashes, JWT access tokens, hashed API keys, roles."""
+
+from dataclasses import dataclass
+from typing import Self
+
+from dataplatform.core.config import PlatformSettings
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.platform.auth._access import PlatformAccess, RateLimiter
+from dataplatform.platform.auth._keys import KEY_PREFIX, ApiKey, ApiKeys
+from dataplatform.platform.auth._roles import Role, Roles, builtin_roles
+from dataplatform.platform.auth._tokens import IssuedToken, Tokens, signing_secret
+from dataplatform.platform.auth._users import MIN_PASSWORD_LENGTH, User, Users, generate_password
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Roles, users, API keys and tokens over one metadata store."""
+
+    roles: Roles
+    users: Users
+    keys: ApiKeys
+    tokens: Tokens
+
+    @classmethod
+    def create(cls, settings: PlatformSettings, store: MetadataStore, products: list[str]) -> Self:
+        cache = settings.auth.cache_seconds
+        roles = Roles(store, products, cache)
+        tokens = Tokens(
+            signing_secret(settings, store),
+            settings.auth.jwt_algorithm,
+            settings.auth.access_token_minutes,
+        )
+        return cls(roles, Users(store, roles, cache), ApiKeys(store, roles, cache), tokens)
+
+
+__all__ = [
+    "KEY_PREFIX",
+    "MIN_PASSWORD_LENGTH",
+    "ApiKey",
+    "ApiKeys",
+    "Auth",
+    "IssuedToken",
+    "PlatformAccess",
+    "RateLimiter",
+    "Role",
+    "Roles",
+    "Tokens",
+    "User",
+    "Users",
+    "builtin_roles",
+    "generate_password",
+]

@@ -1,0 +1,137 @@
+"""The platform's `AccessControl`: credentials, per-credential rate limits, PII tags, read audit.
+
+Cache hits are answered on the event loop; only a miss goes to the metadata store, in a thread.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from cachetools import TTLCache
+from fastapi import Request
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from dataplatform.core.access import Principal
+from dataplatform.core.errors import AuthenticationError, RateLimitedError
+from dataplatform.platform.audit import AuditEntry, AuditWriter
+from dataplatform.platform.auth._keys import ApiKeys, looks_like_key
+from dataplatform.platform.auth._tokens import Tokens
+from dataplatform.platform.auth._users import Users
+
+_PII_CACHE_SECONDS = 5.0
+
+
+class RateLimiter:
+    """A moving-window limit per key (credential or client address), counted in `storage`."""
+
+    def __init__(self, limit: str, storage: str) -> None:
+        self.item: RateLimitItem = parse(limit)
+        self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+
+    async def admit(self, key: str) -> None:
+        """Count one request for `key`; `RateLimitedError` with the seconds to wait when over."""
+        if await self._limiter.hit(self.item, key):
+            return
+        stats = await self._limiter.get_window_stats(self.item, key)
+        retry_after = max(1, int(stats.reset_time - time.time() + 0.999))
+        raise RateLimitedError(
+            f"More than {self.item} requests; try again in {retry_after} s.", retry_after
+        )
+
+
+class PlatformAccess:
+    """Authenticates callers and records what they read."""
+
+    def __init__(
+        self,
+        users: Users,
+        keys: ApiKeys,
+        tokens: Tokens,
+        limiter: RateLimiter,
+        audit: AuditWriter,
+        pii_lookup: Callable[[str], frozenset[str]],
+    ) -> None:
+        self.users = users
+        self.keys = keys
+        self.tokens = tokens
+        self.limiter = limiter
+        self.audit = audit
+        self._pii_lookup = pii_lookup
+        self._pii: TTLCache[str, frozenset[str]] = TTLCache(10_000, _PII_CACHE_SECONDS)
+
+    async def authenticate(self, request: Request) -> Principal:
+        credential = _credential(request)
+        if looks_like_key(credential):
+            principal = await _cached_or_looked_up(
+                self.keys.cached, self.keys.principal, credential
+            )
+            if principal is None:
+                raise AuthenticationError("The API key is unknown, revoked or expired.")
+        else:
+            username = self.tokens.subject(credential)
+            principal = await _cached_or_looked_up(
+                self.users.cached, self.users.principal, username
+            )
+            if principal is None:
+                raise AuthenticationError(f"User `{username}` does not exist or is disabled.")
+        await self.limiter.admit(principal.subject)
+        return principal
+
+    def pii_columns(self, table: str) -> frozenset[str]:
+        columns = self._pii.get(table)
+        if columns is None:
+            columns = self._pii[table] = self._pii_lookup(table)
+        return columns
+
+    def record_read(
+        self, request: Request, caller: Principal, table: str, rows: int, pii_returned: bool
+    ) -> None:
+        self.audit.record(
+            AuditEntry(
+                actor=caller.subject,
+                actor_kind=caller.kind,
+                action="data.read",
+                method=request.method,
+                route=_route_template(request),
+                status=200,
+                table_name=table,
+                row_count=rows,
+                pii=pii_returned,
+                request_id=getattr(request.state, "request_id", None),
+            )
+        )
+
+
+async def _cached_or_looked_up(
+    cached: Callable[[str], Principal | None], lookup: Callable[[str], Principal | None], key: str
+) -> Principal | None:
+    try:
+        return cached(key)
+    except KeyError:
+        return await anyio.to_thread.run_sync(lookup, key)
+
+
+def _credential(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if header is None:
+        api_key = request.headers.get("x-api-key")
+        if api_key:
+            return api_key
+        raise AuthenticationError(
+            "No credential: send `Authorization: Bearer <access token or API key>`; "
+            "get a token from POST /auth/token."
+        )
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthenticationError(
+            "The Authorization header must be `Bearer <access token or API key>`."
+        )
+    return value.strip()
+
+
+def _route_template(request: Request) -> str:
+    route: Any = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))

@@ -1,0 +1,124 @@
+"""Building the gateway (every product, the collector and the platform's APIs in one app) and the
+app of one product served alone; both share auth, errors, request ids, limits and probes."""
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from dataplatform import __version__
+from dataplatform.core.access import PUBLIC, declared_permissions, routes_without_permission
+from dataplatform.core.errors import TerminalError
+from dataplatform.core.product import Product
+from dataplatform.platform.gateway._middleware import PathDispatch, RequestContext
+from dataplatform.platform.gateway._probes import probes_router
+from dataplatform.platform.gateway._problems import install_problem_handlers
+from dataplatform.platform.gateway._services import Services
+
+GZIP_MINIMUM_BYTES = 1000
+
+
+def create_app(
+    platform: Services,
+    *,
+    title: str,
+    service: str,
+    routers: Sequence[APIRouter],
+    products: Sequence[Product],
+    collector: FastAPI | None = None,
+    on_shutdown: Sequence[Callable[[], Any]] = (),
+) -> FastAPI:
+    """An app serving `routers` and each product's router at its prefix, behind the platform's
+    access control; with `collector`, its paths are answered by it (open to any origin)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for close in on_shutdown:
+            result = close()
+            if hasattr(result, "__await__"):
+                await result
+        platform.close()
+
+    app = FastAPI(title=title, version=__version__, lifespan=lifespan)
+    app.state.services = platform
+    app.state.access = platform.access
+    app.state.lake = platform.lake
+    app.state.tables = platform.tables
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    for product in products:
+        app.include_router(product.router(), prefix=product.prefix)
+    missing = routes_without_permission(app.routes)
+    if missing:
+        raise TerminalError(
+            "Every route must declare its permission with `require(...)` or `public(...)`; "
+            f"these declare none: {', '.join(missing)}."
+        )
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=platform.settings.gateway.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-API-Key"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        max_age=600,
+    )
+    if collector is not None:
+        paths = [route.path for route in collector.routes if isinstance(route, APIRoute)]
+        app.add_middleware(
+            PathDispatch, special=collector, paths=[p for p in paths if p != "/health"]
+        )
+    app.add_middleware(RequestContext, service=service)
+    app.openapi = lambda: _openapi(app, collector)  # type: ignore[method-assign]
+    return app
+
+
+def gateway_routers() -> list[APIRouter]:
+    """The platform's own APIs, mounted by the gateway beside the products."""
+    from dataplatform.platform.auth._routes import auth_router
+
+    return [probes_router(), auth_router()]
+
+
+def _openapi(app: FastAPI, collector: FastAPI | None) -> dict[str, Any]:
+    """One document: the app's routes with the permission each requires, plus the collector's."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    components = document.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An access token from POST /auth/token, or an API key (`dpk_...`).",
+    }
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        permissions = declared_permissions(route)
+        for method in route.methods or ():
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            operation["x-permission"] = permissions[0] if len(permissions) == 1 else permissions
+            if PUBLIC not in permissions:
+                operation["security"] = [{"bearer": []}]
+    if collector is not None:
+        collected = collector.openapi()
+        for path, operations in collected["paths"].items():
+            if path == "/health":
+                continue
+            for operation in operations.values():
+                operation["tags"] = ["collector"]
+                operation["x-permission"] = "write key (HTTP Basic user, or `writeKey` / `api_key`)"
+            document["paths"][path] = operations
+        for name, schema in collected.get("components", {}).get("schemas", {}).items():
+            components.setdefault("schemas", {}).setdefault(name, schema)
+    app.openapi_schema = document
+    return document

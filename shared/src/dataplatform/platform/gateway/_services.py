@@ -1,0 +1,87 @@
+"""Everything the gateway's routes use, built once per process from the settings."""
+
+from dataclasses import dataclass
+from typing import Self
+
+from fastapi import Request
+
+from dataplatform.core.config import PlatformSettings
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.errors import TerminalError
+from dataplatform.core.product import Product, discover_products
+from dataplatform.core.serving import TableSnapshots
+from dataplatform.platform.audit import AuditLog, AuditWriter
+from dataplatform.platform.auth import Auth, PlatformAccess, RateLimiter
+from dataplatform.platform.catalog import DataCatalog
+from dataplatform.platform.sources import SourceRegistry
+
+
+@dataclass
+class Services:
+    """The platform's services for one process: metadata store, lake, auth, audit, catalog."""
+
+    settings: PlatformSettings
+    store: MetadataStore
+    lake: Lakehouse
+    products: list[Product]
+    auth: Auth
+    audit_log: AuditLog
+    audit: AuditWriter
+    catalog: DataCatalog
+    sources: SourceRegistry
+    access: PlatformAccess
+    login_limiter: RateLimiter
+    tables: TableSnapshots
+
+    @classmethod
+    def start(cls, settings: PlatformSettings, products: list[Product]) -> Self:
+        """Connect to a migrated metadata store, make the built-in roles, catalogue the tables."""
+        store = MetadataStore(settings.database_url)
+        if store.current_revision() != store.head_revision():
+            raise TerminalError(
+                f"The metadata store at {store.safe_url} is at revision "
+                f"{store.current_revision()}, not {store.head_revision()}; run `dataplatform db upgrade`."
+            )
+        lake = Lakehouse(settings.lake_root, settings.storage_options)
+        # Roles name every installed product, also when this process serves only some of them.
+        installed = {product.name for product in [*products, *discover_products()]}
+        auth = Auth.create(settings, store, sorted(installed))
+        auth.roles.ensure_builtin()
+        audit_log = AuditLog(store)
+        audit = AuditWriter(audit_log, settings.audit.flush_interval_ms, settings.audit.batch_size)
+        catalog = DataCatalog(store, lake)
+        catalog.register_products(products)
+        gateway = settings.gateway
+        access = PlatformAccess(
+            auth.users,
+            auth.keys,
+            auth.tokens,
+            RateLimiter(gateway.rate_limit, gateway.rate_limit_storage),
+            audit,
+            catalog.pii_columns,
+        )
+        return cls(
+            settings=settings,
+            store=store,
+            lake=lake,
+            products=products,
+            auth=auth,
+            audit_log=audit_log,
+            audit=audit,
+            catalog=catalog,
+            sources=SourceRegistry(store, settings.auth.cache_seconds),
+            access=access,
+            login_limiter=RateLimiter(gateway.anonymous_rate_limit, gateway.rate_limit_storage),
+            tables=TableSnapshots(lake, gateway.snapshot_seconds),
+        )
+
+    def close(self) -> None:
+        """Append the buffered audit entries and release the database."""
+        self.audit.close()
+        self.store.dispose()
+
+
+def services(request: Request) -> Services:
+    """The running app's services (a FastAPI dependency)."""
+    return request.app.state.services
