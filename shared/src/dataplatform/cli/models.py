@@ -38,10 +38,12 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
     from dataplatform.core.processing import ModelRunner, create_engine
+    from dataplatform.core.product_config import ProductConfigs
 
     platform = product.platform_settings()
     configure_logging(platform.log_level, platform.log_format)
-    settings = product.settings()
+    store = MetadataStore(platform.database_url)
+    settings = ProductConfigs(store).settings_of(product)
     chosen = create_engine(
         engine or settings.engine,
         spark_master=settings.spark_master,
@@ -50,7 +52,7 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
     return ModelRunner(
         product.model_graph(),
         Lakehouse(platform.lake_root, platform.storage_options),
-        MetadataStore(platform.database_url),
+        store,
         chosen,
     )
 
@@ -120,7 +122,9 @@ def models_run(
     if not continuous:
         _report(runner.run(model, full_refresh=full_refresh))
         return
-    every = declared.settings().schedule_seconds
+    from dataplatform.core.product_config import ProductConfigs
+
+    every = ProductConfigs(runner.runs.store).settings_of(declared).schedule_seconds
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,8 +1,8 @@
 """Typed, layered configuration.
 
-Each value is looked up in four layers, the later winning:
-defaults < config file (YAML) < environment file (`config/environments/<env>.env`) < `DATAPLATFORM_*`
-environment variables. A value that its type refuses stops the start with a `ConfigError` naming
+Each value is looked up in layers, the later winning:
+defaults < config file (YAML) < values stored through the admin API (products only) < environment
+file (`config/environments/<env>.env`) < `DATAPLATFORM_*` environment variables. A value that its type refuses stops the start with a `ConfigError` naming
 the key, the value, where it came from and why it was refused.
 """
 
@@ -221,19 +221,27 @@ def load_settings(
     config_file: Path | None = None,
     env_file: Path | None = None,
     env_prefix: str = ENV_PREFIX,
+    stored: Mapping[str, Any] | None = None,
 ) -> S:
-    """Build `settings_class` from its layers, or raise a `ConfigError` that names the bad key."""
+    """Build `settings_class` from its layers, or raise a `ConfigError` that names the bad key.
+
+    `stored` holds values changed through the admin API: above the file, below the environment.
+    """
     file_values = _read_yaml(config_file) if config_file else {}
     _refuse_unknown_keys(settings_class, file_values, config_file)
+    stored = dict(stored or {})
+    _refuse_unknown_keys(settings_class, stored, None)
     env_file_used = env_file if env_file and env_file.exists() else None
     try:
-        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)
+        return settings_class(
+            _env_file=env_file_used, _env_prefix=env_prefix, **{**file_values, **stored}
+        )
     except ValidationError as exc:
-        layers = _Layers(env_prefix, env_file_used, config_file, file_values)
+        layers = _Layers(env_prefix, env_file_used, config_file, file_values, stored)
         raise ConfigError(_describe(settings_class, exc, layers)) from None
     except SettingsError as exc:
         # Raised before validation when a complex value (list, dict) is not valid JSON.
-        layers = _Layers(env_prefix, env_file_used, config_file, file_values)
+        layers = _Layers(env_prefix, env_file_used, config_file, file_values, stored)
         field = re.search(r'field "([^"]+)"', str(exc))
         key = field.group(1) if field else "?"
         raise ConfigError(
@@ -282,10 +290,11 @@ def _refuse_unknown_keys(
     settings_class: type[BaseSettings], values: Mapping[str, Any], path: Path | None
 ) -> None:
     known = list(settings_class.model_fields)
+    place = f"Config file `{path}`" if path else "The stored configuration"
     for key in values:
         if key not in known:
             hint = did_you_mean(key, known) or f" Known keys: {', '.join(known)}."
-            raise ConfigError(f"Config file `{path}` has an unknown key `{key}`.{hint}")
+            raise ConfigError(f"{place} has an unknown key `{key}`.{hint}")
 
 
 class _Layers:
@@ -297,11 +306,13 @@ class _Layers:
         env_file: Path | None,
         config_file: Path | None,
         file_values: dict[str, Any],
+        stored: dict[str, Any],
     ) -> None:
         self.env_prefix = env_prefix
         self.env_file = env_file
         self.config_file = config_file
         self.file_values = file_values
+        self.stored = stored
         self.env_file_values = dotenv_values(env_file) if env_file else {}
 
     def origin(self, loc: tuple[Any, ...]) -> str:
@@ -310,6 +321,8 @@ class _Layers:
             return f"environment variable {variable}"
         if any(name.upper() == variable for name in self.env_file_values):
             return f"{variable} in {self.env_file}"
+        if loc and loc[0] in self.stored:
+            return "the configuration stored through the admin API"
         if loc and loc[0] in self.file_values:
             return f"{self.config_file}"
         return "defaults"
@@ -318,6 +331,8 @@ class _Layers:
         places = [f"environment variables {self.env_prefix}*"]
         if self.env_file:
             places.append(str(self.env_file))
+        if self.stored:
+            places.append("the configuration stored through the admin API")
         if self.config_file:
             places.append(str(self.config_file))
         return ", ".join([*places, "defaults"])

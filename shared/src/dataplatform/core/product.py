@@ -9,7 +9,7 @@ Central code (gateway, orchestrator, catalog) finds products here and never name
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.metadata import entry_points
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from dataplatform.core.processing import Model, ModelGraph
 
 ENTRY_POINT_GROUP = "dataplatform.products"
+RESERVED_NAMESPACES = ("platform",)
 _PRODUCT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PREFIX = re.compile(r"^/[a-z][a-z0-9-]*$")
 
@@ -83,6 +84,11 @@ class Product:
     models: "Callable[[], Sequence[Model]]" = field(default=lambda: ())
 
     def __post_init__(self) -> None:
+        if self.namespace in RESERVED_NAMESPACES:
+            raise InvalidNameError(
+                f"Product name `{self.name}` is reserved: the platform's own tables live under "
+                f"`{self.namespace}.*`."
+            )
         if not _PRODUCT_NAME.match(self.name):
             raise InvalidNameError(
                 f"Product name `{self.name}` must be kebab-case, e.g. `web-user-analytics`."
@@ -133,13 +139,17 @@ class Product:
     def env_file(self, environment: Environment | None = None) -> Path:
         return self.config_dir / "environments" / f"{environment or current_environment()}.env"
 
-    def settings(self, environment: Environment | None = None) -> ProductSettings:
-        """The product's settings: defaults < product_config.yaml < `<env>.env` < variables."""
+    def settings(
+        self, environment: Environment | None = None, stored: Mapping[str, Any] | None = None
+    ) -> ProductSettings:
+        """The product's settings: defaults < product_config.yaml < `stored` (changed through the
+        admin API) < `<env>.env` < variables."""
         return load_settings(
             self.settings_class,
             config_file=self.config_dir / "product_config.yaml",
             env_file=self.env_file(environment),
             env_prefix=self.env_prefix,
+            stored=stored,
         )
 
     def platform_settings(self, environment: Environment | None = None) -> PlatformSettings:

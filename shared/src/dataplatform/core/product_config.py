@@ -1,0 +1,123 @@
+"""Product configuration changed at run time: every version kept, with who changed it and when.
+
+A version holds the keys changed from `product_config.yaml`; it is validated by loading the
+product's settings with it before it is stored, so a stored version always loads. Processes read
+the latest version when they start (the orchestrator restarts a product's processes when it moves).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dataplatform.core.config import ProductSettings
+from dataplatform.core.connectors.db import Base, MetadataStore
+from dataplatform.core.errors import CommitConflictError, ConfigError, InvalidRequestError
+from dataplatform.core.product import Product
+
+
+class ProductConfigRecord(Base):
+    __tablename__ = "product_config_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class ConfigVersion:
+    product: str
+    version: int
+    values: dict[str, Any]
+    changed_by: str
+    changed_at: datetime
+    comment: str
+
+
+class ProductConfigs:
+    """Stores and reads the versions of each product's run-time configuration."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    def latest(self, product: str) -> ConfigVersion | None:
+        with self.store.session() as session:
+            record = session.scalars(
+                select(ProductConfigRecord)
+                .where(ProductConfigRecord.product == product)
+                .order_by(ProductConfigRecord.version.desc())
+                .limit(1)
+            ).first()
+            return _to_version(record) if record else None
+
+    def latest_version(self, product: str) -> int | None:
+        """The number of the product's latest stored version (None: never changed)."""
+        with self.store.session() as session:
+            return session.scalar(
+                select(func.max(ProductConfigRecord.version)).where(
+                    ProductConfigRecord.product == product
+                )
+            )
+
+    def history(self, product: str) -> list[ConfigVersion]:
+        """Every version, newest first."""
+        with self.store.session() as session:
+            records = session.scalars(
+                select(ProductConfigRecord)
+                .where(ProductConfigRecord.product == product)
+                .order_by(ProductConfigRecord.version.desc())
+            )
+            return [_to_version(record) for record in records]
+
+    def settings_of(self, product: Product) -> ProductSettings:
+        """The product's settings with its latest stored version applied."""
+        latest = self.latest(product.name)
+        return product.settings(stored=latest.values if latest else None)
+
+    def save(
+        self, product: Product, values: dict[str, Any], changed_by: str, comment: str = ""
+    ) -> ConfigVersion:
+        """Validate `values` against the product's settings and store them as a new version."""
+        try:
+            product.settings(stored=values)
+        except ConfigError as exc:
+            raise InvalidRequestError(exc.message, field="values") from None
+        version = (self.latest_version(product.name) or 0) + 1
+        record = ProductConfigRecord(
+            product=product.name,
+            version=version,
+            values=values,
+            changed_by=changed_by,
+            changed_at=datetime.now(UTC),
+            comment=comment,
+        )
+        try:
+            with self.store.session() as session:
+                session.add(record)
+        except IntegrityError:
+            raise CommitConflictError(
+                f"Another change to `{product.name}`'s configuration was saved as version "
+                f"{version} first; read it and try again."
+            ) from None
+        return _to_version(record)
+
+
+def _to_version(record: ProductConfigRecord) -> ConfigVersion:
+    changed_at = record.changed_at
+    if changed_at.tzinfo is None:  # SQLite drops the zone; every stored time is UTC
+        changed_at = changed_at.replace(tzinfo=UTC)
+    return ConfigVersion(
+        record.product,
+        record.version,
+        dict(record.values),
+        record.changed_by,
+        changed_at,
+        record.comment,
+    )
