@@ -18,7 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
-from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError
+from dataplatform.core.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    did_you_mean,
+)
 from dataplatform.core.product import discover_products
 
 SourceKind = Literal["ios", "android", "web", "server"]
@@ -70,7 +75,9 @@ class SourceRegistry:
     def create(self, name: str, kind: str, product: str) -> tuple[Source, str]:
         """A new source and its write key; the key is returned here and never again."""
         if kind not in SOURCE_KINDS:
-            raise InvalidNameError(f"Source kind `{kind}` is not one of {', '.join(SOURCE_KINDS)}.")
+            raise InvalidRequestError(
+                f"Source kind `{kind}` is not one of {', '.join(SOURCE_KINDS)}.", "kind"
+            )
         _check_product_accepts(product, kind)
         write_key = secrets.token_urlsafe(24)
         record = SourceRecord(
@@ -85,7 +92,7 @@ class SourceRegistry:
             with self.store.session() as session:
                 session.add(record)
         except IntegrityError:
-            raise TerminalError(f"A source named `{name}` already exists.") from None
+            raise ConflictError(f"A source named `{name}` already exists.") from None
         return _to_source(record), write_key
 
     def list(self) -> list[Source]:
@@ -149,8 +156,10 @@ def _named(session: Session, name: str) -> SourceRecord:
 def _check_product_accepts(product: str, kind: str) -> None:
     products = {declared.name: declared for declared in discover_products()}
     if product not in products:
-        raise NotFoundError(
+        raise InvalidRequestError(
             f"No product `{product}` is installed; choose one of {', '.join(products)}."
+            f"{did_you_mean(product, products)}",
+            "product",
         )
     if not any(kind in stream.source_kinds for stream in products[product].streams):
         accepting = [
@@ -158,9 +167,10 @@ def _check_product_accepts(product: str, kind: str) -> None:
             for name, declared in products.items()
             if any(kind in stream.source_kinds for stream in declared.streams)
         ]
-        raise InvalidNameError(
+        raise InvalidRequestError(
             f"Product `{product}` accepts no `{kind}` events; products that do: "
-            f"{', '.join(accepting) or 'none'}."
+            f"{', '.join(accepting) or 'none'}.",
+            "kind",
         )
 
 

@@ -82,9 +82,10 @@ def create_app(
 
 def gateway_routers() -> list[APIRouter]:
     """The platform's own APIs, mounted by the gateway beside the products."""
+    from dataplatform.platform.admin import admin_routers
     from dataplatform.platform.auth._routes import auth_router
 
-    return [probes_router(), auth_router()]
+    return [probes_router(), auth_router(), *admin_routers()]
 
 
 def _openapi(app: FastAPI, collector: FastAPI | None) -> dict[str, Any]:

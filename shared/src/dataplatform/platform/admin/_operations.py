@@ -1,0 +1,203 @@
+"""`/admin/sources`, `/admin/products` (configuration, versioned) and `/admin/deployments`."""
+
+import os
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from dotenv import dotenv_values
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataplatform.core.access import ADMIN, SOURCES_WRITE, Principal, require
+from dataplatform.core.config import redacted
+from dataplatform.core.errors import InvalidRequestError, NotFoundError, did_you_mean
+from dataplatform.core.product import Product
+from dataplatform.core.product_config import ConfigVersion, ProductConfigs
+from dataplatform.core.serving import JSONOut
+from dataplatform.platform.admin._audit import audited
+from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.sources import Source
+
+Platform = Annotated[Services, Depends(services)]
+Admin = Annotated[Principal, require(ADMIN)]
+SourceManager = Annotated[Principal, require(SOURCES_WRITE)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewSource(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(description="ios, android, web or server")
+    product: str
+
+
+class ConfigChange(_Body):
+    values: dict[str, Any] = Field(description="Keys of the product's settings and their values.")
+    comment: str = ""
+
+
+class NewDeployment(_Body):
+    product: str
+    version: str = Field(min_length=1, max_length=100)
+    environment: Literal["dev", "staging", "prod"]
+    status: Literal["started", "running", "succeeded", "failed", "stopped", "rolled_back"]
+    detail: str = ""
+
+
+def operations_router() -> APIRouter:
+    router = APIRouter(prefix="/admin", tags=["admin"])
+
+    @router.get("/sources", summary="Apps, sites and servers that send events")
+    def list_sources(_: SourceManager, platform: Platform) -> JSONOut:
+        return JSONOut({"sources": [_source(source) for source in platform.sources.list()]})
+
+    @router.post(
+        "/sources", status_code=201, summary="Create a source; its write key is shown once"
+    )
+    def create_source(
+        body: NewSource, caller: SourceManager, platform: Platform, request: Request
+    ) -> JSONOut:
+        source, write_key = platform.sources.create(body.name, body.kind, body.product)
+        audited(
+            platform, request, caller, "sources.create", name=source.name, product=source.product
+        )
+        return JSONOut({"source": _source(source), "write_key": write_key}, status_code=201)
+
+    @router.post("/sources/{name}/rotate", summary="Give a source a new write key (shown once)")
+    def rotate_source(
+        name: str, caller: SourceManager, platform: Platform, request: Request
+    ) -> JSONOut:
+        write_key = platform.sources.rotate(name)
+        audited(platform, request, caller, "sources.rotate", name=name)
+        return JSONOut({"name": name, "write_key": write_key})
+
+    @router.delete("/sources/{name}", summary="Revoke a source's write key")
+    def revoke_source(
+        name: str, caller: SourceManager, platform: Platform, request: Request
+    ) -> JSONOut:
+        source = platform.sources.revoke(name)
+        audited(platform, request, caller, "sources.revoke", name=name)
+        return JSONOut(_source(source))
+
+    @router.get("/products", summary="Every installed product with its configuration version")
+    def list_products(_: Admin, platform: Platform) -> JSONOut:
+        configs = ProductConfigs(platform.store)
+        return JSONOut(
+            {
+                "products": [
+                    {
+                        "name": product.name,
+                        "owner": product.owner,
+                        "prefix": product.prefix,
+                        "description": product.description,
+                        "tables": list(product.table_names),
+                        "config_version": configs.latest_version(product.name),
+                    }
+                    for product in platform.products
+                ]
+            }
+        )
+
+    @router.get("/products/{name}/config", summary="A product's settings in force")
+    def get_config(name: str, _: Admin, platform: Platform) -> JSONOut:
+        product = _product(platform, name)
+        latest = ProductConfigs(platform.store).latest(product.name)
+        return JSONOut(_config(product, latest))
+
+    @router.put("/products/{name}/config", summary="Change a product's settings (a new version)")
+    def change_config(
+        name: str, body: ConfigChange, caller: Admin, platform: Platform, request: Request
+    ) -> JSONOut:
+        product = _product(platform, name)
+        saved = ProductConfigs(platform.store).save(
+            product, body.values, caller.subject, body.comment
+        )
+        audited(
+            platform,
+            request,
+            caller,
+            "admin.products.config",
+            product=product.name,
+            version=saved.version,
+            keys=sorted(body.values),
+        )
+        return JSONOut(_config(product, saved))
+
+    @router.get("/products/{name}/config/versions", summary="Every stored version, newest first")
+    def config_versions(name: str, _: Admin, platform: Platform) -> JSONOut:
+        product = _product(platform, name)
+        history = ProductConfigs(platform.store).history(product.name)
+        return JSONOut({"product": product.name, "versions": [asdict(v) for v in history]})
+
+    @router.get("/deployments", summary="Deployments, newest first")
+    def list_deployments(
+        _: Admin,
+        platform: Platform,
+        product: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> JSONOut:
+        from dataplatform.platform.deployments import Deployments
+
+        found = Deployments(platform.store).list(product=product, limit=limit)
+        return JSONOut({"deployments": [asdict(deployment) for deployment in found]})
+
+    @router.post("/deployments", status_code=201, summary="Record a deployment (deploy tooling)")
+    def record_deployment(
+        body: NewDeployment, caller: Admin, platform: Platform, request: Request
+    ) -> JSONOut:
+        from dataplatform.platform.deployments import Deployments
+
+        _product(platform, body.product, field="product")
+        deployment = Deployments(platform.store).record(
+            body.product, body.version, body.environment, body.status, body.detail, caller.subject
+        )
+        audited(platform, request, caller, "admin.deployments.record", **body.model_dump())
+        return JSONOut(asdict(deployment), status_code=201)
+
+    return router
+
+
+def _product(platform: Services, name: str, field: str | None = None) -> Product:
+    products = {product.name: product for product in platform.products}
+    if name in products:
+        return products[name]
+    message = f"No product `{name}` is installed.{did_you_mean(name, products)}"
+    if field is not None:
+        raise InvalidRequestError(message, field)
+    raise NotFoundError(message)
+
+
+def _config(product: Product, stored: ConfigVersion | None) -> dict[str, Any]:
+    values = stored.values if stored else {}
+    return {
+        "product": product.name,
+        "version": stored.version if stored else None,
+        "changed_by": stored.changed_by if stored else None,
+        "changed_at": stored.changed_at if stored else None,
+        "stored": values,
+        "settings": redacted(product.settings(stored=values)),
+        "pinned_by_environment": _pinned(product, values),
+    }
+
+
+def _pinned(product: Product, values: dict[str, Any]) -> list[str]:
+    """Stored keys an environment variable or env file overrides, so the stored value is unused."""
+    env_file = product.env_file()
+    in_file = {key.upper() for key in dotenv_values(env_file)} if env_file.exists() else set()
+    in_environment = {name.upper() for name in os.environ}
+    variables = {key: f"{product.env_prefix}{key}".upper() for key in values}
+    return [key for key, name in variables.items() if name in in_environment | in_file]
+
+
+def _source(source: Source) -> dict[str, Any]:
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "product": source.product,
+        "key_prefix": source.key_prefix,
+        "created_at": source.created_at,
+        "revoked_at": source.revoked_at,
+        "active": source.active,
+    }
