@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from fastapi import Depends, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from dataplatform.core.errors import PermissionDeniedError, TerminalError
 
@@ -147,8 +148,36 @@ def public(reason: str) -> Any:
     return Depends(open_to_anyone)
 
 
-def declared_permissions(route: APIRoute) -> list[str]:
-    """The permissions a route declares through `require` / `public`, however deeply nested."""
+@dataclass(frozen=True)
+class DeclaredRoute:
+    """An API route as clients see it (the prefixes of included routers applied)."""
+
+    path: str
+    methods: tuple[str, ...]
+    permissions: tuple[str, ...]
+    include_in_schema: bool
+    route: APIRoute
+
+
+def declared_routes(routes: Sequence[BaseRoute]) -> list[DeclaredRoute]:
+    """Every API route under `routes` (an app's routes), with the permissions it declares."""
+    found = []
+    for context in iter_route_contexts(routes):
+        if isinstance(context.original_route, APIRoute):
+            found.append(
+                DeclaredRoute(
+                    context.path_format or "",
+                    tuple(sorted(context.methods or ())),
+                    tuple(declared_permissions(context)),
+                    context.include_in_schema,
+                    context.original_route,
+                )
+            )
+    return found
+
+
+def declared_permissions(route: Any) -> list[str]:
+    """The permissions a route (anything with a `dependant`) declares, however deeply nested."""
     found: list[str] = []
     pending = [route.dependant]
     while pending:
@@ -158,6 +187,19 @@ def declared_permissions(route: APIRoute) -> list[str]:
             found.append(permission)
         pending.extend(dependant.dependencies)
     return sorted(set(found))
+
+
+def route_template(scope: Mapping[str, Any]) -> str:
+    """The template of the route that answered (`/mobile/tables/{table}`), for logs and audit.
+
+    FastAPI records the route as declared in its router; the app keeps the full templates (with
+    the prefixes it was mounted under) in `app.state.route_templates`.
+    """
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    templates = getattr(getattr(scope.get("app"), "state", None), "route_templates", {})
+    return str(templates.get(id(route)) or getattr(route, "path", "unmatched"))
 
 
 def serve_rows(
@@ -182,10 +224,11 @@ def _masked(row: dict[str, Any], columns: Iterable[str]) -> dict[str, Any]:
     return row
 
 
-def routes_without_permission(routes: Sequence[Any]) -> list[str]:
+def routes_without_permission(routes: Sequence[BaseRoute]) -> list[str]:
     """`METHOD path` of every API route that declares no permission (the gateway refuses them)."""
-    missing: list[str] = []
-    for route in routes:
-        if isinstance(route, APIRoute) and not declared_permissions(route):
-            missing.extend(f"{method} {route.path}" for method in sorted(route.methods or ()))
-    return missing
+    return [
+        f"{method} {declared.path}"
+        for declared in declared_routes(routes)
+        if not declared.permissions
+        for method in declared.methods
+    ]

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import Request
 
-from dataplatform.core.access import Principal
+from dataplatform.core.access import Principal, route_template
 from dataplatform.platform.audit import AuditEntry
 from dataplatform.platform.gateway._services import Services
 
@@ -13,14 +13,13 @@ def audited(
     platform: Services, request: Request, caller: Principal, action: str, **detail: Any
 ) -> None:
     """Record that `caller` did `action` through this request."""
-    route = request.scope.get("route")
     platform.audit.record(
         AuditEntry(
             actor=caller.subject,
             actor_kind=caller.kind,
             action=action,
             method=request.method,
-            route=getattr(route, "path", request.url.path),
+            route=route_template(request.scope),
             status=200,
             request_id=getattr(request.state, "request_id", None),
             detail=detail,

@@ -71,7 +71,7 @@ def people_router() -> APIRouter:
             username=user.username,
             roles=list(user.roles),
         )
-        shown = {"user": _user(user)}
+        shown: dict[str, Any] = {"user": _user(user)}
         if body.password is None:
             shown["password"] = password  # generated: shown this once
         return JSONOut(shown, status_code=201)

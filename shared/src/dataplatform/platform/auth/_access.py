@@ -5,7 +5,6 @@ Cache hits are answered on the event loop; only a miss goes to the metadata stor
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import anyio
 from cachetools import TTLCache
@@ -14,7 +13,7 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from dataplatform.core.access import Principal
+from dataplatform.core.access import Principal, route_template
 from dataplatform.core.errors import AuthenticationError, RateLimitedError
 from dataplatform.platform.audit import AuditEntry, AuditWriter
 from dataplatform.platform.auth._keys import ApiKeys, looks_like_key
@@ -95,7 +94,7 @@ class PlatformAccess:
                 actor_kind=caller.kind,
                 action="data.read",
                 method=request.method,
-                route=_route_template(request),
+                route=route_template(request.scope),
                 status=200,
                 table_name=table,
                 row_count=rows,
@@ -130,8 +129,3 @@ def _credential(request: Request) -> str:
             "The Authorization header must be `Bearer <access token or API key>`."
         )
     return value.strip()
-
-
-def _route_template(request: Request) -> str:
-    route: Any = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))

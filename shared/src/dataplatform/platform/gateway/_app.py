@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from dataplatform import __version__
-from dataplatform.core.access import PUBLIC, declared_permissions, routes_without_permission
+from dataplatform.core.access import PUBLIC, declared_routes, routes_without_permission
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.product import Product
 from dataplatform.platform.gateway._middleware import PathDispatch, RequestContext
@@ -55,6 +55,7 @@ def create_app(
         app.include_router(router)
     for product in products:
         app.include_router(product.router(), prefix=product.prefix)
+    app.state.route_templates = {id(r.route): r.path for r in declared_routes(app.routes)}
     missing = routes_without_permission(app.routes)
     if missing:
         raise TerminalError(
@@ -99,14 +100,14 @@ def _openapi(app: FastAPI, collector: FastAPI | None) -> dict[str, Any]:
         "scheme": "bearer",
         "description": "An access token from POST /auth/token, or an API key (`dpk_...`).",
     }
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in declared_routes(app.routes):
+        if not route.include_in_schema:
             continue
-        permissions = declared_permissions(route)
-        for method in route.methods or ():
-            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+        for method in route.methods:
+            operation = document["paths"].get(route.path, {}).get(method.lower())
             if operation is None:
                 continue
+            permissions = list(route.permissions)
             operation["x-permission"] = permissions[0] if len(permissions) == 1 else permissions
             if PUBLIC not in permissions:
                 operation["security"] = [{"bearer": []}]

@@ -15,6 +15,7 @@ import orjson
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dataplatform.core.access import route_template
 from dataplatform.core.logging import log_context
 
 access_log = logging.getLogger("dataplatform.access")
@@ -73,7 +74,7 @@ class RequestContext:
                 self._observe(scope, status, time.perf_counter() - started)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        route = route_template(scope)
         method = scope["method"]
         REQUESTS.labels(self.service, route, method, str(status)).inc()
         LATENCY.labels(self.service, route, method).observe(seconds)
