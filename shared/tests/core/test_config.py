@@ -123,3 +123,67 @@ def test_redacted_hides_passwords_and_credentials(monkeypatch: pytest.MonkeyPatc
     assert shown["database_url"] == "postgresql+psycopg://app:***@db.internal:5432/meta"
     assert shown["storage_options"] == {"AWS_SECRET_ACCESS_KEY": "***", "AWS_REGION": "eu-west-1"}
     assert "hunter2" not in str(shown) and "abc123" not in str(shown)
+
+
+def test_stored_values_sit_above_the_file_and_below_the_environment(
+    layers: tuple[Path, Path],
+) -> None:
+    config_file, env_file = layers
+
+    settings = load_settings(
+        ExampleSettings,
+        config_file=config_file,
+        env_file=env_file,
+        env_prefix=PREFIX,
+        stored={"from_file": 5, "from_env_file": 5},
+    )
+
+    assert (settings.from_file, settings.from_env_file, settings.from_variable) == (5, 3, 4)
+
+
+def test_a_bad_stored_value_names_the_stored_configuration(layers: tuple[Path, Path]) -> None:
+    config_file, env_file = layers
+
+    with pytest.raises(ConfigError) as error:
+        load_settings(
+            ExampleSettings, config_file=config_file, env_prefix=PREFIX, stored={"window_days": 0}
+        )
+
+    assert "`window_days` = 0 from the configuration stored through the admin API" in str(
+        error.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("changeme", "is a placeholder"),
+        ("<your secret here, 32 characters or more>", "is a placeholder"),
+        ("short-but-real-7f3a", "at least 32 characters"),
+    ],
+)
+def test_weak_signing_secrets_are_refused(
+    monkeypatch: pytest.MonkeyPatch, secret: str, reason: str
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_AUTH__JWT_SECRET", secret)
+
+    with pytest.raises(ConfigError) as error:
+        load_settings(PlatformSettings)
+
+    assert "`auth.jwt_secret`" in str(error.value) and reason in str(error.value)
+    assert secret not in str(error.value).replace("'**********'", "")
+
+
+def test_a_longer_hash_needs_a_longer_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAPLATFORM_AUTH__JWT_SECRET", "k" * 40)
+    monkeypatch.setenv("DATAPLATFORM_AUTH__JWT_ALGORITHM", "HS512")
+
+    with pytest.raises(ConfigError, match="64\\+ characters for HS512"):
+        load_settings(PlatformSettings)
+
+
+def test_outside_dev_the_signing_secret_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAPLATFORM_ENVIRONMENT", "prod")
+
+    with pytest.raises(ConfigError, match="auth.jwt_secret is required in prod"):
+        load_settings(PlatformSettings)

@@ -104,6 +104,16 @@ class AuthSettings(BaseModel):
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
         return value
 
+    @model_validator(mode="after")
+    def _secret_as_long_as_the_hash(self) -> "AuthSettings":
+        # RFC 7518 3.2: an HMAC key at least as long as the hash output.
+        needed = {"HS256": 32, "HS384": 48, "HS512": 64}[self.jwt_algorithm]
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < needed:
+            raise ValueError(
+                f"auth.jwt_secret must have {needed}+ characters for {self.jwt_algorithm}"
+            )
+        return self
+
 
 class GatewaySettings(BaseModel):
     """The API gateway's HTTP behaviour."""
@@ -343,6 +353,8 @@ def _describe(settings_class: type[BaseSettings], exc: ValidationError, layers: 
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
         shown = "(missing)" if error["type"] == "missing" else repr(error.get("input"))
+        if _SECRET_NAME.search(key):  # a refused secret is still a secret: never echo it
+            shown = "'***'"
         lines.append(f"  - `{key}` = {shown} from {layers.origin(error['loc'])}: {error['msg']}")
     lines.append(f"Looked in, highest priority first: {layers.searched()}.")
     return "\n".join(lines)

@@ -48,7 +48,9 @@ def route_table() -> list[DeclaredRoute]:
 
 
 ROUTES = [(method, route.path) for route in route_table() for method in route.methods]
-PERMISSIONS = {(method, route.path): route.permissions for route in route_table() for method in route.methods}
+PERMISSIONS = {
+    (method, route.path): route.permissions for route in route_table() for method in route.methods
+}
 
 
 @dataclass
@@ -209,7 +211,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
             "admin": gateway.admin,
         }
         owners = {
-            product.name: gateway.headers_for(f"owner-{product.namespace}", [f"{product.name}-owner"])
+            product.name: gateway.headers_for(
+                f"owner-{product.namespace}", [f"{product.name}-owner"]
+            )
             for product in PRODUCTS.values()
         }
         principals = {
