@@ -218,7 +218,7 @@ def collector(lake: "Lakehouse", tmp_path: Path) -> Iterator["RunningCollector"]
     store.dispose()
 
 
-TEST_JWT_SECRET = "test-secret-of-the-gateway-fixture-" + "0123456789abcdef" * 2  # noqa: S105
+TEST_JWT_SECRET = "test-secret-of-the-gateway-fixture-" + "0123456789abcdef" * 2
 ADMIN = "admin"
 
 

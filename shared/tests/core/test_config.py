@@ -142,7 +142,7 @@ def test_stored_values_sit_above_the_file_and_below_the_environment(
 
 
 def test_a_bad_stored_value_names_the_stored_configuration(layers: tuple[Path, Path]) -> None:
-    config_file, env_file = layers
+    config_file, _env_file = layers
 
     with pytest.raises(ConfigError) as error:
         load_settings(
@@ -185,5 +185,5 @@ def test_a_longer_hash_needs_a_longer_secret(monkeypatch: pytest.MonkeyPatch) ->
 def test_outside_dev_the_signing_secret_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAPLATFORM_ENVIRONMENT", "prod")
 
-    with pytest.raises(ConfigError, match="auth.jwt_secret is required in prod"):
+    with pytest.raises(ConfigError, match=r"auth\.jwt_secret is required in prod"):
         load_settings(PlatformSettings)

@@ -21,7 +21,7 @@ from dataplatform.core.access import PUBLIC, DeclaredRoute, Principal, declared_
 from dataplatform.core.product import discover_products
 from dataplatform.platform.gateway._app import gateway_routers
 from dataplatform.platform.gateway._services import Services
-from dataplatform.testing import TEST_JWT_SECRET, RunningGateway, platform_settings, running_gateway
+from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 CALLERS = (
     "no credential",
@@ -301,7 +301,7 @@ def test_collector_paths_take_a_write_key_and_nothing_else(
     matrix: Matrix, path: str, caller: str
 ) -> None:
     owner = matrix.owners["web-user-analytics"]
-    headers = matrix.headers[caller] if caller in matrix.headers else owner
+    headers = matrix.headers.get(caller, owner)
     body = COLLECTOR_CALLS[path]
 
     refused = httpx.post(f"{matrix.gateway.url}{path}", headers=headers, json=body(None))
