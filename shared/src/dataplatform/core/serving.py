@@ -13,8 +13,10 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import anyio
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -26,19 +28,38 @@ MAX_PAGE_ROWS = 1000
 
 
 class JSONOut(Response):
-    """JSON through orjson: fast, with datetimes as ISO 8601 and anything else as its string."""
+    """JSON through orjson: fast, with datetimes as ISO 8601 and anything else as its string.
+
+    Every time the platform stores is UTC, so a datetime without a zone (as SQLite returns them,
+    and as `rows_of` hands them over) is written with `+00:00`.
+    """
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(
+            content, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC
+        )
+
+
+def rows_of(table: pa.Table) -> list[dict[str, Any]]:
+    """Arrow rows as dicts for `JSONOut`; zoned timestamps come as naive UTC (a zone object per
+    value would cost more than the rest of the conversion)."""
+    columns = [
+        pc.cast(column, pa.timestamp(column.type.unit))
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None
+        else column
+        for column in table.columns
+    ]
+    return pa.table(columns, names=table.column_names).to_pylist()
 
 
 class TableSnapshots:
     """The latest snapshot of each table, in memory, re-checked at most every `max_age_seconds`.
 
-    API reads then cost a lookup instead of a Delta log replay; an answer is at most
-    `max_age_seconds` behind the table.
+    API reads then cost a lookup instead of a Delta log replay. While one request re-checks a
+    table, the others go on with the snapshot held, so an answer is at most about
+    `max_age_seconds` (plus one re-check) behind the table and no request queues behind the read.
     """
 
     def __init__(self, lake: Lakehouse, max_age_seconds: float = 1.0) -> None:
@@ -46,29 +67,60 @@ class TableSnapshots:
         self.max_age_seconds = max_age_seconds
         self._cached: dict[str, tuple[float, int, pa.Table]] = {}
         self._handles: dict[str, Any] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
+
+    def fresh(self, name: str) -> tuple[int, pa.Table] | None:
+        """(version, rows) if the cache holds a snapshot young enough; no I/O."""
+        cached = self._cached.get(name)
+        if cached is not None and time.monotonic() - cached[0] < self.max_age_seconds:
+            return cached[1], cached[2]
+        return None
+
+    async def latest_async(self, name: str) -> tuple[int | None, pa.Table | None]:
+        """`latest` for async routes: on the loop when the cache can answer, else in a thread."""
+        fresh = self.fresh(name)
+        if fresh is not None:
+            return fresh
+        cached = self._cached.get(name)
+        if cached is not None and name in self._refreshing:
+            return cached[1], cached[2]
+        return await anyio.to_thread.run_sync(self.latest, name)
+
+    async def at_async(self, name: str, version: int) -> pa.Table:
+        cached = self._cached.get(name)
+        if cached is not None and cached[1] == version:
+            return cached[2]
+        return await anyio.to_thread.run_sync(self.at, name, version)
 
     def latest(self, name: str) -> tuple[int | None, pa.Table | None]:
         """(version, rows) of the table now, or (None, None) when it has not been written yet."""
-        now = time.monotonic()
-        cached = self._cached.get(name)
-        if cached is not None and now - cached[0] < self.max_age_seconds:
-            return cached[1], cached[2]
         with self._lock:
-            handle = self._handles.get(name)
-            if handle is None:
-                if not self.lake.exists(name):
-                    return None, None
-                handle = self._handles[name] = self.lake.table(name)
-            else:
-                handle.update_incremental()
-            version = handle.version()
-            if cached is not None and cached[1] == version:
-                rows = cached[2]
-            else:
-                rows = handle.to_pyarrow_table()
-            self._cached[name] = (now, version, rows)
-            return version, rows
+            fresh = self.fresh(name)  # another thread may have re-read it while this one waited
+            if fresh is not None:
+                return fresh
+            self._refreshing.add(name)
+            try:
+                return self._reload(name)
+            finally:
+                self._refreshing.discard(name)
+
+    def _reload(self, name: str) -> tuple[int | None, pa.Table | None]:
+        checked_at = time.monotonic()
+        handle = self._handles.get(name)
+        if handle is None:
+            if not self.lake.exists(name):
+                return None, None
+            handle = self._handles[name] = self.lake.table(name)
+        else:
+            handle.update_incremental()
+        version = handle.version()
+        cached = self._cached.get(name)
+        rows = (
+            cached[2] if cached is not None and cached[1] == version else handle.to_pyarrow_table()
+        )
+        self._cached[name] = (checked_at, version, rows)
+        return version, rows
 
     def at(self, name: str, version: int) -> pa.Table:
         """The table as it was at `version` (the cache's copy when that is the one held)."""
@@ -128,7 +180,7 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
     can_read = require(product_permission(product, "read"))
 
     @router.get("/tables", dependencies=[can_read], summary="The product's published gold tables")
-    def list_tables() -> JSONOut:
+    async def list_tables() -> JSONOut:
         return JSONOut(
             {
                 "product": product,
@@ -144,7 +196,7 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
         )
 
     @router.get("/tables/{table}", summary="Rows of one published gold table, paged")
-    def read_table(
+    async def read_table(
         table: str,
         request: Request,
         caller: Annotated[Principal, can_read],
@@ -159,14 +211,14 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
         full_name = f"{namespace}.gold.{table}"
         snapshots = snapshots_of(request)
         if cursor is None:
-            version, rows = snapshots.latest(full_name)
+            version, rows = await snapshots.latest_async(full_name)
             offset = 0
         else:
             version, offset = decode_cursor(cursor)
-            rows = snapshots.at(full_name, version)
+            rows = await snapshots.at_async(full_name, version)
         if version is None or rows is None:
             return JSONOut({"table": full_name, "version": None, "rows": [], "next_cursor": None})
-        page = rows.slice(offset, limit).to_pylist()
+        page = rows_of(rows.slice(offset, limit))
         end = offset + len(page)
         return JSONOut(
             {

@@ -10,7 +10,7 @@ import anyio
 from cachetools import TTLCache
 from fastapi import Request
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from dataplatform.core.access import Principal, route_template
@@ -24,11 +24,15 @@ _PII_CACHE_SECONDS = 5.0
 
 
 class RateLimiter:
-    """A moving-window limit per key (credential or client address), counted in `storage`."""
+    """A limit per key (credential or client address), counted in `storage`.
+
+    A sliding-window counter: two counters a key, so the cost of a hit does not grow with the
+    limit (a moving window keeps every hit's time, which at thousands a minute is slow).
+    """
 
     def __init__(self, limit: str, storage: str) -> None:
         self.item: RateLimitItem = parse(limit)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage))
 
     async def admit(self, key: str) -> None:
         """Count one request for `key`; `RateLimitedError` with the seconds to wait when over."""
@@ -84,6 +88,10 @@ class PlatformAccess:
         if columns is None:
             columns = self._pii[table] = self._pii_lookup(table)
         return columns
+
+    def forget_pii(self, table: str) -> None:
+        """Look `table`'s PII columns up again on the next read (the catalog changed them)."""
+        self._pii.pop(table, None)
 
     def record_read(
         self, request: Request, caller: Principal, table: str, rows: int, pii_returned: bool
