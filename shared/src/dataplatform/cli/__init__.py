@@ -10,6 +10,7 @@ from rich.table import Table
 
 from dataplatform import __version__
 from dataplatform.cli.models import models_app
+from dataplatform.cli.report import report
 from dataplatform.cli.users import keys_app, users_app
 from dataplatform.core.config import PlatformSettings, load_settings, redacted
 from dataplatform.core.errors import PlatformError
@@ -41,6 +42,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.command("report")(report)
 
 console = Console()
 errors = Console(stderr=True)

@@ -15,6 +15,7 @@ from dataplatform.core.logging import configure_logging
 if TYPE_CHECKING:
     from dataplatform.core.processing import ModelRunner, RunResult
     from dataplatform.core.product import Product
+    from dataplatform.platform.catalog import DataCatalog
 
 models_app = typer.Typer(
     no_args_is_help=True, help="List, draw, run and backfill a product's models."
@@ -55,6 +56,15 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
         store,
         chosen,
     )
+
+
+def _catalog(runner: "ModelRunner", product: "Product") -> "DataCatalog":
+    """The catalog, with the product registered: its runs' outputs are catalogued as they land."""
+    from dataplatform.platform.catalog import DataCatalog
+
+    catalog = DataCatalog(runner.runs.store, runner.lake)
+    catalog.register_products([product])
+    return catalog
 
 
 @models_app.command("list")
@@ -119,8 +129,11 @@ def models_run(
     """Run the product's models once (each reads only what its inputs gained), or continuously."""
     declared = _product(product)
     runner = _runner(declared, engine)
+    catalog = _catalog(runner, declared)
     if not continuous:
-        _report(runner.run(model, full_refresh=full_refresh))
+        results = runner.run(model, full_refresh=full_refresh)
+        catalog.record_runs(declared, results)
+        _report(results)
         return
     from dataplatform.core.product_config import ProductConfigs
 
@@ -129,9 +142,12 @@ def models_run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     console.print(f"running {declared.name}'s models every {every} s; Ctrl-C stops after the batch")
-    runner.run_continuously(
-        every, stop, model, on_cycle=lambda results: _report(results, exit_on_failure=False)
-    )
+
+    def cycle(results: "list[RunResult]") -> None:
+        catalog.record_runs(declared, results)
+        _report(results, exit_on_failure=False)
+
+    runner.run_continuously(every, stop, model, on_cycle=cycle)
 
 
 @models_app.command("backfill")
@@ -147,9 +163,13 @@ def models_backfill(
     """Recompute a time range: timed models replace it, the others are rebuilt whole."""
     from datetime import UTC
 
-    runner = _runner(_product(product), engine)
+    declared = _product(product)
+    runner = _runner(declared, engine)
+    catalog = _catalog(runner, declared)
     bounds = [moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (start, end)]
-    _report(runner.backfill(bounds[0], bounds[1], model))
+    results = runner.backfill(bounds[0], bounds[1], model)
+    catalog.record_runs(declared, results)
+    _report(results)
 
 
 def _report(results: "list[RunResult]", *, exit_on_failure: bool = True) -> None:

@@ -108,6 +108,9 @@ def first_gold_table(prefix: str) -> str:
     return next(t.name.split(".", 1)[1] for t in tables if t.name.startswith("gold."))
 
 
+CATALOGUED = "mobile_user_analytics.silver.app_events"
+
+
 # Requests for routes that need path parameters or a body. Each call makes its own objects, so a
 # destructive call by one caller never changes what another caller's call finds.
 EXAMPLES: dict[tuple[str, str], Callable[[Matrix], Call]] = {
@@ -160,6 +163,12 @@ EXAMPLES: dict[tuple[str, str], Callable[[Matrix], Call]] = {
             "status": "succeeded",
         },
     ),
+    ("GET", "/catalog/tables/{name}"): lambda m: Call(f"/catalog/tables/{CATALOGUED}"),
+    ("PATCH", "/catalog/tables/{name}"): lambda m: Call(
+        f"/catalog/tables/{CATALOGUED}", json={"description": unique("described")}
+    ),
+    ("GET", "/catalog/search"): lambda m: Call("/catalog/search?q=app_events"),
+    ("GET", "/catalog/lineage/{name}"): lambda m: Call(f"/catalog/lineage/{CATALOGUED}"),
     **{
         ("GET", f"{prefix}/tables/{{table}}"): (
             lambda m, p=prefix: Call(f"{p}/tables/{first_gold_table(p)}")

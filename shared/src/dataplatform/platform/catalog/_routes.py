@@ -1,0 +1,128 @@
+"""`/catalog`: browse, search and curate the catalog, and follow lineage."""
+
+import base64
+import binascii
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from dataplatform.core.access import CATALOG_READ, CATALOG_WRITE, Principal, require
+from dataplatform.core.connectors.lakehouse import LAYERS
+from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.serving import JSONOut
+from dataplatform.platform.audit import AuditEntry
+from dataplatform.platform.catalog._edits import TableChanges
+from dataplatform.platform.catalog._lineage import Direction
+from dataplatform.platform.gateway._services import services
+
+MAX_PAGE_TABLES = 500
+MAX_LINEAGE_DEPTH = 20
+Layer = Literal[LAYERS]  # type: ignore[valid-type]
+
+
+def catalog_routes() -> APIRouter:
+    router = APIRouter(prefix="/catalog", tags=["catalog"])
+    can_read = require(CATALOG_READ)
+
+    @router.get("/tables", dependencies=[can_read], summary="Catalogued tables, filtered and paged")
+    def list_tables(
+        request: Request,
+        product: str | None = None,
+        layer: Layer | None = None,
+        tag: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_TABLES)] = 100,
+        cursor: str | None = None,
+    ) -> JSONOut:
+        entries = services(request).catalog.list_tables(product, layer, tag)
+        if cursor is not None:
+            after = _decode_cursor(cursor)
+            entries = [entry for entry in entries if entry.name > after]
+        page = entries[:limit]
+        return JSONOut(
+            {
+                "tables": [entry.as_json(with_columns=False) for entry in page],
+                "next_cursor": _encode_cursor(page[-1].name) if len(entries) > limit else None,
+            }
+        )
+
+    @router.get(
+        "/tables/{name}",
+        dependencies=[can_read],
+        summary="One table: columns, tags, owner, retention, statistics and freshness",
+    )
+    def get_table(name: str, request: Request) -> JSONOut:
+        catalog = services(request).catalog
+        entry = catalog.get_table(name)  # a 404 before the lake is looked at
+        if catalog.refresh_stats([name]):
+            entry = catalog.get_table(name)
+        return JSONOut(entry.as_json())
+
+    @router.patch(
+        "/tables/{name}",
+        summary="Change a table's description, owner, tags, retention or its columns'",
+        description=(
+            "Fields left out are left alone; a field sent as null puts back the value the "
+            "product declares. Tagging a column `pii` masks it for callers without `pii:read`."
+        ),
+    )
+    def update_table(
+        name: str,
+        changes: TableChanges,
+        request: Request,
+        caller: Annotated[Principal, require(CATALOG_WRITE)],
+    ) -> JSONOut:
+        platform = services(request)
+        entry, changed = platform.catalog.update_table(name, changes)
+        if changed:
+            platform.audit.record(
+                AuditEntry(
+                    actor=caller.subject,
+                    actor_kind=caller.kind,
+                    action="catalog.update",
+                    method="PATCH",
+                    route="/catalog/tables/{name}",
+                    status=200,
+                    table_name=name,
+                    request_id=getattr(request.state, "request_id", None),
+                    detail=changed,
+                )
+            )
+        if any("tags" in column for column in changed.get("columns", {}).values()):
+            # Masking follows at once here; other processes within their cache time.
+            platform.access.forget_pii(name)
+        return JSONOut({"table": entry.as_json(), "changed": changed})
+
+    @router.get("/search", dependencies=[can_read], summary="Find tables by name, tag or column")
+    def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=200)]) -> JSONOut:
+        return JSONOut(services(request).catalog.search(q).as_json())
+
+    @router.get(
+        "/lineage/{name}",
+        dependencies=[can_read],
+        summary="What a table or column comes from and feeds, up to `depth` hops",
+    )
+    def lineage(
+        name: str,
+        request: Request,
+        direction: Direction = "both",
+        depth: Annotated[int, Query(ge=1, le=MAX_LINEAGE_DEPTH)] = 1,
+        column: str | None = None,
+    ) -> JSONOut:
+        found = services(request).catalog.get_lineage(name, direction, depth, column)
+        return JSONOut(found.as_json())
+
+    return router
+
+
+def _encode_cursor(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidRequestError(
+            "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
+            field="cursor",
+        ) from None
