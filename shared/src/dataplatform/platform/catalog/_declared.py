@@ -144,6 +144,7 @@ _PLATFORM_TABLES: Mapping[str, tuple[str, Mapping[str, tuple[str, bool]]]] = {
     "platform.gold.lineage": (
         "Column-level lineage of every model: which source column each output column comes from.",
         {
+            "edge_id": ("The edge's id in the metadata store (rising, never reused).", False),
             "model": ("The model (its output table) the edge belongs to.", False),
             "source_table": ("The table read.", False),
             "source_column": ("The column read (`*` for a value computed from rows).", False),
