@@ -20,9 +20,9 @@ $(VENV)/.installed: $(INSTALL_INPUTS)
 demo: install
 	$(BIN)/python -m dataplatform.demo
 
+# The whole platform on http://127.0.0.1:8000 until Ctrl-C; `dataplatform status` shows it.
 run: install
-	@echo "not yet: the API gateway arrives with the platform services issue."
-	@echo "Run one product alone with: make -C products/<name> run"
+	$(BIN)/dataplatform up
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from dataplatform import __version__
 from dataplatform.cli.models import models_app
+from dataplatform.cli.orchestrator import jobs_app, status, up
 from dataplatform.cli.report import report
 from dataplatform.cli.users import keys_app, users_app
 from dataplatform.core.config import PlatformSettings, load_settings, redacted
@@ -43,6 +44,9 @@ app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.command("report")(report)
+app.add_typer(jobs_app, name="jobs")
+app.command()(up)
+app.command()(status)
 
 console = Console()
 errors = Console(stderr=True)

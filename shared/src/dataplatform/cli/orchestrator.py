@@ -1,0 +1,119 @@
+"""`dataplatform up` (run the whole platform), `dataplatform status` and `dataplatform jobs run`."""
+
+import signal
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dataplatform.core.config import PlatformSettings, load_settings
+from dataplatform.core.logging import configure_logging
+
+if TYPE_CHECKING:
+    from dataplatform.platform.orchestrator import PlatformHealth
+
+jobs_app = typer.Typer(
+    no_args_is_help=True, help="The platform's periodic jobs (audit log, lineage, catalog)."
+)
+console = Console()
+errors = Console(stderr=True)
+
+StateDirOption = Annotated[
+    Path,
+    typer.Option(
+        envvar="DATAPLATFORM_STATE_DIR",
+        help="Where the orchestrator keeps its state file; `status` reads it there.",
+    ),
+]
+_STYLES = {"ok": "green", "running": "green", "degraded": "yellow", "restarting": "yellow"}
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Address the gateway listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the gateway.")] = 8000,
+    state_dir: StateDirOption = Path(".data"),
+) -> None:
+    """Run the platform: the gateway, the platform's jobs and every product's processes,
+    restarted when they crash; SIGTERM or Ctrl-C stops them in order, the gateway draining first."""
+    from dataplatform.platform.orchestrator import PlatformOrchestrator
+
+    settings = load_settings(PlatformSettings)
+    configure_logging(settings.log_level, "console")
+    orchestrator = PlatformOrchestrator.for_platform(settings, state_dir, host, port)
+    problems = orchestrator.run_until_signalled()
+    for problem in problems:
+        errors.print(problem, style="red", markup=False, highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    console.print("platform stopped cleanly")
+
+
+def status(
+    state_dir: StateDirOption = Path(".data"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+) -> None:
+    """Every product's processes and health; exit code 1 when the platform is not running."""
+    from dataplatform.platform.orchestrator import read_health
+
+    health = read_health(state_dir)
+    if as_json:
+        typer.echo(health.model_dump_json(indent=2))
+    else:
+        _print(health)
+    if not health.running:
+        raise typer.Exit(1)
+
+
+def _print(health: "PlatformHealth") -> None:
+    verdict = "running" if health.running else "not running"
+    console.print(f"platform {verdict}: {health.detail}", highlight=False)
+    if health.gateway_url:
+        console.print(f"gateway {health.gateway_url}: {health.gateway}", highlight=False)
+    for product in health.products:
+        table = Table("", "state", "detail", title=f"{product.product}: {product.status}")
+        for process in product.processes:
+            detail = [f"{process.restarts} restarts"]
+            if process.pid is not None and process.started_at is not None:
+                detail[:0] = [f"pid {process.pid}", f"up since {process.started_at:%H:%M:%S}"]
+            if process.last_exit is not None:
+                detail.append(f"last exit code {process.last_exit}")
+            table.add_row(
+                f"process {process.name}",
+                process.state,
+                ", ".join(detail),
+                style=_STYLES.get(process.state, "red"),
+            )
+        for check in product.checks:
+            table.add_row(
+                f"check {check.get('name')}",
+                str(check.get("status")),
+                str(check.get("detail", "")),
+                style=_STYLES.get(str(check.get("status")), "red"),
+            )
+        console.print(table)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 10,
+) -> None:
+    """Publish the audit log and lineage to the lake and refresh the catalog's statistics every
+    EVERY seconds until stopped (a round in progress finishes)."""
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.connectors.lakehouse import Lakehouse
+    from dataplatform.platform.orchestrator import PlatformJobs
+
+    settings = load_settings(PlatformSettings)
+    configure_logging(settings.log_level, settings.log_format)
+    jobs = PlatformJobs(
+        MetadataStore(settings.database_url),
+        Lakehouse(settings.lake_root, settings.storage_options),
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.print(f"platform jobs every {every:g} s: {', '.join(jobs.jobs)}; Ctrl-C stops")
+    jobs.run_until(stop, every)
