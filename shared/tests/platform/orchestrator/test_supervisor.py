@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from dataplatform.core.errors import ConflictError
-from dataplatform.core.product import get_product
+from dataplatform.core.product import discover_products, get_product
 from dataplatform.core.product_config import ProductConfigs
 from dataplatform.platform.deployments import PLATFORM, Deployments
 from dataplatform.platform.orchestrator import (
     PlatformOrchestrator,
     ProcessSpec,
     RestartPolicy,
+    plan_processes,
     read_health,
     read_state,
 )
@@ -281,3 +282,39 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_ingestion_workers_run_only_when_events_travel_through_a_bus_server(
+    sqlite_url: str, lake_root: Path
+) -> None:
+    products = discover_products()
+
+    def planned(bus: str) -> dict[str, tuple[str, ...]]:
+        settings = platform_settings(sqlite_url, lake_root, bus=bus)
+        specs = plan_processes(settings, products, "0.0.0.0", 8080)
+        return {spec.name: spec.argv[3:] for spec in specs}
+
+    assert planned("embedded") == {
+        "gateway": ("serve", "--host", "0.0.0.0", "--port", "8080"),
+        "jobs": ("jobs", "run", "--every", "10"),
+        "mobile-user-analytics/models": (
+            "models",
+            "run",
+            "--product",
+            "mobile-user-analytics",
+            "--continuous",
+        ),
+    }
+    assert list(planned("redis")) == [
+        "gateway",
+        "jobs",
+        "mobile-user-analytics/ingestion",
+        "mobile-user-analytics/models",
+        "web-user-analytics/ingestion",
+    ]
+    assert planned("kafka")["web-user-analytics/ingestion"] == (
+        "ingest",
+        "run",
+        "--product",
+        "web-user-analytics",
+    )
