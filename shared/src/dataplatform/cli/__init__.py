@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dataplatform import __version__
+from dataplatform.cli.audit import audit_app
 from dataplatform.cli.models import models_app
 from dataplatform.cli.orchestrator import jobs_app, status, up
 from dataplatform.cli.report import report
@@ -43,6 +44,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(models_app, name="models")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.command("report")(report)
 app.add_typer(jobs_app, name="jobs")
 app.command()(up)

@@ -32,7 +32,7 @@ from dataplatform.core.processing._runner import (
     RunResult,
     quarantine_table,
 )
-from dataplatform.core.processing._runs import Run, RunLog
+from dataplatform.core.processing._runs import RecordedEdge, Run, RunLog
 
 __all__ = [
     "MODEL_QUARANTINE_SCHEMA",
@@ -49,6 +49,7 @@ __all__ = [
     "ModelHeader",
     "ModelRunner",
     "PythonModel",
+    "RecordedEdge",
     "Reference",
     "Relation",
     "Run",

@@ -10,7 +10,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, delete, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    delete,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
@@ -46,6 +57,9 @@ class RunRecord(Base):
 
 class LineageEdgeRecord(Base):
     __tablename__ = "lineage_edges"
+    # Ids rise and are never reused (SQLite reuses deleted ones without this): readers such as
+    # the platform's lineage publisher follow them.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model: Mapped[str] = mapped_column(String(200))
@@ -54,6 +68,16 @@ class LineageEdgeRecord(Base):
     target_table: Mapped[str] = mapped_column(String(200))
     target_column: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class RecordedEdge:
+    """A lineage edge as stored: its id (rising, never reused) and when its model recorded it."""
+
+    id: int
+    model: str
+    edge: ColumnEdge
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -176,14 +200,45 @@ class RunLog:
             )
 
     def replace_lineage(self, model: str, edges: Iterable[ColumnEdge]) -> None:
-        """Make `edges` the model's recorded column lineage."""
+        """Make `edges` the model's recorded column lineage.
+
+        Edges equal to the recorded ones are left as they are (same ids, same time), so a runner
+        starting again records nothing new.
+        """
+        edges = sorted(edges)
+        if self.lineage([model]) == edges:
+            return
         now = datetime.now(UTC)
         with self.store.session() as session:
+            if self.store.engine.dialect.name == "postgresql":
+                # Ids come from a sequence: two writers could commit them out of order, and a
+                # reader following ids would pass the lower one by. Writers take turns instead
+                # (SQLite's single writer already does); plain reads are not blocked.
+                session.execute(text("LOCK TABLE lineage_edges IN SHARE ROW EXCLUSIVE MODE"))
             session.execute(delete(LineageEdgeRecord).where(LineageEdgeRecord.model == model))
             session.add_all(
                 LineageEdgeRecord(model=model, recorded_at=now, **_edge_fields(edge))
                 for edge in edges
             )
+
+    def edges_after(self, after_id: int, limit: int) -> list[RecordedEdge]:
+        """Up to `limit` recorded edges with an id above `after_id`, in id order."""
+        with self.store.session() as session:
+            records = session.scalars(
+                select(LineageEdgeRecord)
+                .where(LineageEdgeRecord.id > after_id)
+                .order_by(LineageEdgeRecord.id)
+                .limit(limit)
+            )
+            return [
+                RecordedEdge(
+                    r.id,
+                    r.model,
+                    ColumnEdge(r.source_table, r.source_column, r.target_table, r.target_column),
+                    _utc(r.recorded_at),
+                )
+                for r in records
+            ]
 
     def lineage(self, models: Sequence[str] | None = None) -> list[ColumnEdge]:
         """Recorded column edges, of every model or of `models`."""

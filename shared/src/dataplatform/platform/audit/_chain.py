@@ -3,23 +3,47 @@
 Each row holds the SHA-256 of its own content and the hash of the row before it, so an edited,
 deleted or reordered row breaks the chain at that row. The head row (`audit_chain_head`) holds the
 last sequence number and hash: appenders lock it first, so entries from several processes form one
-chain and never fork, and a truncated tail no longer reaches the head.
+chain and never fork, and a truncated tail no longer reaches the head. `verify` walks the chain.
 """
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.decorators import retry
+from dataplatform.core.errors import InvalidRequestError
 
 GENESIS_HASH = "0" * 64
+MAX_SEARCH_ROWS = 1000
+# The longest value each text column holds; longer values are clipped (marked with `…`) before
+# hashing, so a 10 kB user name in a failed login is recorded instead of failing the whole batch.
+_COLUMN_LENGTHS = {
+    "actor": 200,
+    "actor_kind": 20,
+    "action": 100,
+    "outcome": 20,
+    "method": 10,
+    "route": 300,
+    "table_name": 200,
+    "request_id": 128,
+}
 
 
 class AuditRecord(Base):
@@ -27,17 +51,21 @@ class AuditRecord(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(200))
-    actor_kind: Mapped[str] = mapped_column(String(20))
-    action: Mapped[str] = mapped_column(String(100))
-    outcome: Mapped[str] = mapped_column(String(20))
-    method: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    route: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    actor: Mapped[str] = mapped_column(String(_COLUMN_LENGTHS["actor"]))
+    actor_kind: Mapped[str] = mapped_column(String(_COLUMN_LENGTHS["actor_kind"]))
+    action: Mapped[str] = mapped_column(String(_COLUMN_LENGTHS["action"]))
+    outcome: Mapped[str] = mapped_column(String(_COLUMN_LENGTHS["outcome"]))
+    method: Mapped[str | None] = mapped_column(String(_COLUMN_LENGTHS["method"]), nullable=True)
+    route: Mapped[str | None] = mapped_column(String(_COLUMN_LENGTHS["route"]), nullable=True)
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    table_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    table_name: Mapped[str | None] = mapped_column(
+        String(_COLUMN_LENGTHS["table_name"]), nullable=True
+    )
     row_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     pii: Mapped[bool] = mapped_column(Boolean)
-    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(
+        String(_COLUMN_LENGTHS["request_id"]), nullable=True
+    )
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
@@ -56,7 +84,8 @@ class AuditEntry:
     """Something that happened: who did what, to which table, with what result.
 
     `action` is dotted: `auth.login`, `data.read`, `admin.users.create`, `keys.create`...
-    `detail` must never hold a secret (a password, a key, a token).
+    `outcome` is `success` or `failure`. `detail` must never hold a secret (a password, a key, a
+    token) and must be JSON (orjson's types).
     """
 
     actor: str
@@ -84,6 +113,14 @@ class AuditRow:
     hash: str
 
 
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of a search, newest first; pass `next_before` as `before` for the next page."""
+
+    rows: list[AuditRow]
+    next_before: int | None
+
+
 def utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -100,6 +137,21 @@ def content_hash(seq: int, entry: AuditEntry, prev_hash: str) -> str:
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def detail_json(detail: dict[str, Any]) -> str:
+    """The detail as stored: canonical JSON (sorted keys)."""
+    return orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def fitted(entry: AuditEntry) -> AuditEntry:
+    """The entry as it will be stored: time in UTC, text clipped to its column's length."""
+    clipped: dict[str, Any] = {
+        name: _clip(value, limit)
+        for name, limit in _COLUMN_LENGTHS.items()
+        if isinstance(value := getattr(entry, name), str) and len(value) > limit
+    }
+    return replace(entry, recorded_at=utc(entry.recorded_at), **clipped)
+
+
 def entry_of(record: AuditRecord) -> AuditEntry:
     return AuditEntry(
         actor=record.actor,
@@ -113,7 +165,7 @@ def entry_of(record: AuditRecord) -> AuditEntry:
         row_count=record.row_count,
         pii=record.pii,
         request_id=record.request_id,
-        detail=orjson.loads(record.detail),
+        detail=_readable_detail(record.detail),
         recorded_at=utc(record.recorded_at),
     )
 
@@ -141,7 +193,7 @@ class AuditLog:
             seq, prev_hash = session.execute(
                 select(ChainHeadRecord.seq, ChainHeadRecord.hash).where(ChainHeadRecord.id == 1)
             ).one()
-            for entry in entries:
+            for entry in map(fitted, entries):
                 seq += 1
                 digest = content_hash(seq, entry, prev_hash)
                 session.add(_record(seq, entry, prev_hash, digest))
@@ -171,10 +223,110 @@ class AuditLog:
                 .order_by(AuditRecord.seq)
                 .limit(limit)
             ).all()
-            return [AuditRow(r.seq, entry_of(r), r.prev_hash, r.hash) for r in records]
+            return [_row(record) for record in records]
+
+    def search(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        table: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        before: int | None = None,
+    ) -> AuditPage:
+        """Entries matching every filter given, newest first, at most `limit` of them.
+
+        `action` matches itself and the actions under it (`admin` matches `admin.users.create`);
+        `since` is inclusive, `until` exclusive (UTC when they carry no zone); `before` (a
+        sequence number) pages back.
+        Refuses a bad filter with a 422 naming it.
+        """
+        query = _search_query(actor, action, table, outcome, since, until, limit, before)
+        with self.store.session() as session:
+            records = session.scalars(query.limit(limit + 1)).all()
+        rows = [_row(record) for record in records[:limit]]
+        return AuditPage(rows, rows[-1].seq if len(records) > limit else None)
+
+
+def _search_query(
+    actor: str | None,
+    action: str | None,
+    table: str | None,
+    outcome: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    before: int | None,
+) -> Select[Any]:
+    if not 1 <= limit <= MAX_SEARCH_ROWS:
+        raise InvalidRequestError(
+            f"`limit` = {limit} must be between 1 and {MAX_SEARCH_ROWS}.", field="limit"
+        )
+    if before is not None and before < 1:
+        raise InvalidRequestError(
+            f"`before` = {before} must be a sequence number (1 or more); pass the previous "
+            "page's `next_before`.",
+            field="before",
+        )
+    if outcome is not None and outcome not in ("success", "failure"):
+        raise InvalidRequestError(
+            f"`outcome` = `{outcome}` must be `success` or `failure`.", field="outcome"
+        )
+    texts = {"actor": actor, "action": action, "table": table}
+    for name, value in texts.items():
+        longest = _COLUMN_LENGTHS["table_name" if name == "table" else name]
+        if value is not None and not 1 <= len(value) <= longest:
+            raise InvalidRequestError(
+                f"`{name}` must be 1 to {longest} characters, not {len(value)}.", field=name
+            )
+    if since is not None and until is not None and utc(since) >= utc(until):
+        raise InvalidRequestError(
+            f"`until` ({utc(until).isoformat()}) must be after `since` ({utc(since).isoformat()}).",
+            field="until",
+        )
+    query = select(AuditRecord).order_by(AuditRecord.seq.desc())
+    if actor is not None:
+        query = query.where(AuditRecord.actor == actor)
+    if action is not None:
+        query = query.where(
+            (AuditRecord.action == action)
+            | AuditRecord.action.startswith(f"{action}.", autoescape=True)
+        )
+    if table is not None:
+        query = query.where(AuditRecord.table_name == table)
+    if outcome is not None:
+        query = query.where(AuditRecord.outcome == outcome)
+    if since is not None:
+        query = query.where(AuditRecord.recorded_at >= utc(since))
+    if until is not None:
+        query = query.where(AuditRecord.recorded_at < utc(until))
+    if before is not None:
+        query = query.where(AuditRecord.seq < before)
+    return query
+
+
+def _clip(value: str, limit: int) -> str:
+    return value[: limit - 1] + "…"
+
+
+def _readable_detail(stored: str) -> dict[str, Any]:
+    """The stored detail; a value edited into something that is not a JSON object is shown as
+    it is (`verify` reports the row)."""
+    try:
+        detail = orjson.loads(stored)
+    except orjson.JSONDecodeError:
+        return {"unreadable_detail": stored}
+    return detail if isinstance(detail, dict) else {"unreadable_detail": stored}
+
+
+def _row(record: AuditRecord) -> AuditRow:
+    return AuditRow(record.seq, entry_of(record), record.prev_hash, record.hash)
 
 
 def _record(seq: int, entry: AuditEntry, prev_hash: str, digest: str) -> AuditRecord:
     values = asdict(entry)
-    values["detail"] = orjson.dumps(entry.detail, option=orjson.OPT_SORT_KEYS).decode()
+    values["detail"] = detail_json(entry.detail)
     return AuditRecord(seq=seq, prev_hash=prev_hash, hash=digest, **values)

@@ -2,7 +2,8 @@
 
 `close()` (the app's shutdown) appends everything still buffered, so a clean shutdown loses
 nothing. An append that keeps failing is retried with the entries kept in order; only a process
-killed outright loses what it had buffered (at most `flush_interval_ms` of entries).
+killed outright loses what it had buffered (at most `flush_interval_ms` of entries). An entry
+whose detail is not JSON is refused in `record`, at its caller, so it can never block a batch.
 """
 
 import logging
@@ -10,9 +11,10 @@ import queue
 import threading
 import time
 
+import orjson
 from prometheus_client import Counter, Gauge
 
-from dataplatform.platform.audit._chain import AuditEntry, AuditLog
+from dataplatform.platform.audit._chain import AuditEntry, AuditLog, detail_json
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +33,25 @@ class AuditWriter:
         self._queue: queue.SimpleQueue[AuditEntry] = queue.SimpleQueue()
         self._carried: list[AuditEntry] = []  # taken from the queue, not yet appended
         self._closed = threading.Event()
+        # Held while recording and while closing, so no entry slips in after the last drain.
+        self._recording = threading.Lock()
         self._idle = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
     def record(self, entry: AuditEntry) -> None:
         """Buffer `entry`; never blocks on the database."""
-        if self._closed.is_set():
-            raise RuntimeError("the audit writer is closed; entries can no longer be recorded")
-        self._queue.put(entry)
+        try:
+            detail_json(entry.detail)
+        except orjson.JSONEncodeError as exc:
+            raise TypeError(
+                f"The detail of audit entry `{entry.action}` is not JSON ({exc}); record "
+                "strings, numbers, lists and dicts."
+            ) from None
+        with self._recording:
+            if self._closed.is_set():
+                raise RuntimeError("the audit writer is closed; entries can no longer be recorded")
+            self._queue.put(entry)
         PENDING.inc()
 
     @property
@@ -59,7 +71,8 @@ class AuditWriter:
 
     def close(self, timeout: float = 30.0) -> None:
         """Append what is buffered and stop the thread."""
-        self._closed.set()
+        with self._recording:
+            self._closed.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.error("audit writer did not finish within %s s; entries may be lost", timeout)

@@ -84,11 +84,19 @@ def create_app(
 def gateway_routers() -> list[APIRouter]:
     """The platform's own APIs, mounted by the gateway beside the products."""
     from dataplatform.platform.admin import admin_routers
+    from dataplatform.platform.audit._routes import audit_router
     from dataplatform.platform.auth._routes import auth_router
     from dataplatform.platform.catalog import catalog_router
     from dataplatform.platform.reporting import report_router
 
-    return [probes_router(), auth_router(), *admin_routers(), catalog_router(), report_router()]
+    return [
+        probes_router(),
+        auth_router(),
+        *admin_routers(),
+        audit_router(),
+        catalog_router(),
+        report_router(),
+    ]
 
 
 def _openapi(app: FastAPI, collector: FastAPI | None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ GENESIS_HASH = "0" * 64
 def upgrade() -> None:
     _auth()
     _audit()
+    _lineage_ids_never_reused()
     _catalog()
     _administration()
 
@@ -96,6 +97,16 @@ def _audit() -> None:
         sa.Column("hash", sa.String(64), nullable=False),
     )
     op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
+
+
+def _lineage_ids_never_reused() -> None:
+    # The platform publishes lineage edges to the lake in id order, so an id must never come
+    # back; SQLite reuses the ids of deleted rows unless the table is AUTOINCREMENT.
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "lineage_edges", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
 
 
 def _catalog() -> None:

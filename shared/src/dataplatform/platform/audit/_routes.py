@@ -1,0 +1,110 @@
+"""`/admin/audit`: search the audit log and verify its chain (permission `audit:read`).
+
+Reading the audit log is itself recorded (`audit.read`, `audit.verify`): who looked at whose
+activity is what an auditor of the auditors asks.
+"""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from dataplatform.core.access import AUDIT_READ, Principal, require, route_template
+from dataplatform.core.serving import JSONOut
+from dataplatform.platform.audit._chain import MAX_SEARCH_ROWS, AuditEntry, AuditRow
+from dataplatform.platform.audit._verify import verify
+from dataplatform.platform.gateway._services import Services, services
+
+
+def audit_router() -> APIRouter:
+    router = APIRouter(prefix="/admin/audit", tags=["audit"])
+    can_read = require(AUDIT_READ)
+
+    @router.get("", summary="Search the audit log, newest first, paged with `before`")
+    def search(
+        request: Request,
+        caller: Annotated[Principal, can_read],
+        platform: Annotated[Services, Depends(services)],
+        actor: str | None = None,
+        action: Annotated[
+            str | None, Query(description="`admin` matches `admin` and every `admin.*` action.")
+        ] = None,
+        table: Annotated[str | None, Query(description="Reads of this table.")] = None,
+        outcome: Annotated[str | None, Query(description="`success` or `failure`.")] = None,
+        since: Annotated[
+            datetime | None, Query(description="From this time (UTC if no zone).")
+        ] = None,
+        until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+        limit: Annotated[int, Query(description=f"At most {MAX_SEARCH_ROWS}.")] = 100,
+        before: Annotated[
+            int | None, Query(description="Entries before this seq: the last page's `next_before`.")
+        ] = None,
+    ) -> JSONOut:
+        page = platform.audit_log.search(
+            actor=actor,
+            action=action,
+            table=table,
+            outcome=outcome,
+            since=since,
+            until=until,
+            limit=limit,
+            before=before,
+        )
+        asked = {
+            "actor": actor,
+            "action": action,
+            "table": table,
+            "outcome": outcome,
+            "since": since,
+            "until": until,
+            "before": before,
+        }
+        detail = {name: str(value) for name, value in asked.items() if value is not None}
+        _record(platform, request, caller, "audit.read", len(page.rows), detail)
+        return JSONOut(
+            {"entries": [_entry_json(row) for row in page.rows], "next_before": page.next_before}
+        )
+
+    @router.get(
+        "/verify",
+        summary="Check the hash chain: `ok`, or the first bad row and what is wrong with it",
+    )
+    def check(
+        request: Request,
+        caller: Annotated[Principal, can_read],
+        platform: Annotated[Services, Depends(services)],
+    ) -> JSONOut:
+        report = verify(platform.store, platform.lake)
+        detail = {"ok": report.ok, "first_bad_seq": report.first_bad_seq}
+        _record(platform, request, caller, "audit.verify", report.rows_checked, detail)
+        return JSONOut(asdict(report))
+
+    return router
+
+
+def _record(
+    platform: Services,
+    request: Request,
+    caller: Principal,
+    action: str,
+    rows: int,
+    detail: dict[str, Any],
+) -> None:
+    platform.audit.record(
+        AuditEntry(
+            actor=caller.subject,
+            actor_kind=caller.kind,
+            action=action,
+            method=request.method,
+            route=route_template(request.scope),
+            status=200,
+            row_count=rows,
+            request_id=getattr(request.state, "request_id", None),
+            detail=detail,
+        )
+    )
+
+
+def _entry_json(row: AuditRow) -> dict[str, Any]:
+    return {"seq": row.seq, **asdict(row.entry), "prev_hash": row.prev_hash, "hash": row.hash}

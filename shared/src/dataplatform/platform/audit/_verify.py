@@ -1,0 +1,362 @@
+"""Verifying the audit chain: is every row still the one that was appended, in its place?
+
+`verify` walks the rows in sequence order, a chunk at a time, and checks that each row's content
+still hashes to its stored hash (so it was not edited), that its `prev_hash` is the hash of the
+row before it (so nothing was deleted, inserted or moved between them), that the sequence has no
+gap, and that the chain reaches the head row with the head's hash (so the tail was not cut off).
+When a lake is given, it also checks the copy published to `platform.gold.audit_log`: the rows
+already published must still hash the same in the database.
+
+What this proves: nobody changed, removed, reordered or truncated rows with ordinary SQL without
+also recomputing every hash after the change *and* the head. What it cannot prove on its own:
+the hashes are not secret, so someone with write access to the database can rewrite the chain
+from the row they change onwards, hashes and head included, or append forged rows with correct
+hashes, and the database alone still verifies. The published Delta copy is what catches that
+for every row already published (a rewrite changes the hash of every later row, so it no longer
+matches the copy); rows newer than the last publication have only the chain to vouch for them,
+and whoever can rewrite both the database and the lake can rewrite history.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import pyarrow.compute as pc
+from sqlalchemy import String, func, select, type_coerce
+
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.platform.audit._chain import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditLog,
+    AuditRecord,
+    content_hash,
+    utc,
+)
+from dataplatform.platform.audit._publish import AUDIT_APP_ID, AUDIT_TABLE
+
+# edited: a row no longer hashes to its hash, or was re-hashed (the next row's link breaks);
+# deleted: a gap, or later rows renumbered over it; reordered: a row sits at another's place;
+# inserted: a row never appended sits in the chain; truncated: the chain stops before the head
+# (or before the published copy ends); head: the head and the last row disagree, or rows lie
+# past the head; rewritten: a published row no longer matches the database.
+ProblemKind = Literal[
+    "edited", "deleted", "reordered", "inserted", "truncated", "head", "rewritten"
+]
+CHUNK_ROWS = 1000
+# How far from its place a renumbered row is looked for when its predecessor is gone; one
+# displaced further is reported as edited, at the same row.
+_DISPLACEMENT_SEARCH = 1000
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of `verify`: `ok`, or the first bad row (`first_bad_seq`) and what is wrong."""
+
+    ok: bool
+    rows_checked: int
+    head_seq: int
+    message: str
+    first_bad_seq: int | None = None
+    problem: ProblemKind | None = None
+    published_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class _Link:
+    """The last row that checked out: where the next one must start from."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class _Problem:
+    seq: int
+    kind: ProblemKind
+    message: str
+
+
+def verify(
+    store: MetadataStore, lake: Lakehouse | None = None, chunk_rows: int = CHUNK_ROWS
+) -> VerifyReport:
+    """Walk the chain from row 1 to the head; with `lake`, compare it with the published copy."""
+    head_seq, head_hash = AuditLog(store).head()
+    checked = 0
+    last = _Link(0, GENESIS_HASH)
+    while last.seq < head_seq:
+        chunk = _stored_rows(store, last.seq, head_seq, chunk_rows)
+        if not chunk:
+            break
+        for row in chunk:
+            problem = _check_row(store, row, last)
+            if problem is not None:
+                return _broken(problem, checked, head_seq)
+            last = _Link(row["seq"], row["hash"])
+            checked += 1
+    problem = _check_head(store, last, head_seq, head_hash)
+    if problem is not None:
+        return _broken(problem, checked, head_seq)
+    published = None
+    if lake is not None:
+        published, problem = _check_published(store, lake, head_seq)
+        if problem is not None:
+            return _broken(problem, checked, head_seq, published)
+    agreed = f"; the published copy agrees up to row {published}" if published else ""
+    return VerifyReport(
+        True,
+        checked,
+        head_seq,
+        f"audit chain intact: {checked} rows verified, head at row {head_seq}{agreed}",
+        published_seq=published,
+    )
+
+
+def _broken(
+    problem: _Problem, checked: int, head_seq: int, published: int | None = None
+) -> VerifyReport:
+    return VerifyReport(
+        False, checked, head_seq, problem.message, problem.seq, problem.kind, published
+    )
+
+
+def _check_row(store: MetadataStore, row: dict[str, Any], last: _Link) -> _Problem | None:
+    seq = row["seq"]
+    expected = last.seq + 1
+    if seq != expected:
+        goes = (
+            f"goes from row {last.seq} straight to row {seq}"
+            if last.seq
+            else f"starts at row {seq}"
+        )
+        return _Problem(
+            expected, "deleted", f"{_rows(expected, seq - 1, 'missing')}: the chain {goes}."
+        )
+    entry = _entry(row)
+    intact = entry is not None and content_hash(seq, entry, row["prev_hash"]) == row["hash"]
+    if intact and row["prev_hash"] == last.hash:
+        return None
+    if intact and last.seq == 0:
+        return _Problem(
+            seq,
+            "edited",
+            f"row {seq} starts the chain but points at a previous hash "
+            f"{_short(row['prev_hash'])}: it was rewritten, hashes and all.",
+        )
+    if intact:
+        return _Problem(
+            last.seq,
+            "edited",
+            f"row {seq} was chained to a row {last.seq} hashing to {_short(row['prev_hash'])}, "
+            f"but row {last.seq} now hashes to {_short(last.hash)}: row {last.seq} was rewritten "
+            "and its hash recomputed.",
+        )
+    origin = _origin(store, row, entry) if entry is not None else None
+    if origin is None:
+        return _Problem(
+            seq,
+            "edited",
+            f"row {seq}'s content no longer matches its hash: it was edited after it was appended.",
+        )
+    appended_as, predecessor_present = origin
+    moved = f"row {seq} holds the entry appended as row {appended_as}"
+    if appended_as < seq:
+        return _Problem(
+            appended_as,
+            "inserted",
+            f"{moved}: {seq - appended_as} row(s) were inserted from row {appended_as} on and "
+            "the later rows renumbered.",
+        )
+    if not predecessor_present:
+        return _Problem(
+            seq,
+            "deleted",
+            f"{moved}: {appended_as - seq} row(s) before it were deleted and the later rows "
+            "renumbered.",
+        )
+    return _Problem(seq, "reordered", f"{moved}: rows were moved out of their order.")
+
+
+def _origin(
+    store: MetadataStore, row: dict[str, Any], entry: AuditEntry
+) -> tuple[int, bool] | None:
+    """(the seq the row was appended at, whether its predecessor is still stored), or None when
+    its content hashes right at no other place nearby (it was edited)."""
+    prev_hash, digest, seq = row["prev_hash"], row["hash"], row["seq"]
+    predecessor = 0 if prev_hash == GENESIS_HASH else _seq_with_hash(store, prev_hash)
+    if predecessor is not None and content_hash(predecessor + 1, entry, prev_hash) == digest:
+        return predecessor + 1, True
+    for candidate in range(max(1, seq - _DISPLACEMENT_SEARCH), seq + _DISPLACEMENT_SEARCH):
+        if candidate != seq and content_hash(candidate, entry, prev_hash) == digest:
+            # A predecessor found but moved too (two rows swapped) leaves the place unknown.
+            return candidate, predecessor is not None
+    return None
+
+
+def _check_head(
+    store: MetadataStore, last: _Link, head_seq: int, head_hash: str
+) -> _Problem | None:
+    if last.seq < head_seq:
+        return _Problem(
+            last.seq + 1,
+            "truncated",
+            f"the head says the chain reaches row {head_seq}, but it ends at row {last.seq}: "
+            f"{_rows(last.seq + 1, head_seq, 'deleted')}.",
+        )
+    if last.hash != head_hash:
+        return _Problem(
+            head_seq,
+            "head",
+            f"the head records row {head_seq} with hash {_short(head_hash)}, but row {head_seq} "
+            f"hashes to {_short(last.hash)}: the head or that row was rewritten.",
+        )
+    # The highest row is read before the head: an append commits its rows and the head
+    # together, so a row above a head read after it was never appended through the chain's lock.
+    highest = _highest_seq(store)
+    head_now = AuditLog(store).head()[0]
+    if highest > head_now:
+        return _Problem(
+            head_now + 1,
+            "head",
+            f"row {head_now + 1} lies past the head (row {head_now}): rows were added without "
+            "the chain's lock, or the head was moved back.",
+        )
+    return None
+
+
+def _check_published(
+    store: MetadataStore, lake: Lakehouse, head_seq: int
+) -> tuple[int | None, _Problem | None]:
+    """The last published row, and whether the database still holds the published rows."""
+    published = (
+        lake.transaction_version(AUDIT_TABLE, AUDIT_APP_ID) if lake.exists(AUDIT_TABLE) else None
+    )
+    if not published:
+        return None, None
+    head_now = AuditLog(store).head()[0]
+    if published > head_now:
+        return published, _Problem(
+            head_now + 1,
+            "truncated",
+            f"the published copy holds rows up to {published}, but the chain ends at row "
+            f"{head_now}: {_rows(head_now + 1, published, 'deleted')} and the head moved back.",
+        )
+    # Rows after the head this walk started from were not walked; compare up to it.
+    compared = min(published, head_seq)
+    if _stored_hash(store, compared) == _published_hash(lake, compared):
+        return published, None
+    first = _first_difference(store, lake, compared)
+    return published, _Problem(
+        first,
+        "rewritten",
+        f"row {first} differs from its published copy (hash "
+        f"{_short(_stored_hash(store, first) or '')} here, "
+        f"{_short(_published_hash(lake, first) or '')} published): the chain was rewritten "
+        f"from row {first} on, hashes and head included (or the published copy was).",
+    )
+
+
+def _first_difference(store: MetadataStore, lake: Lakehouse, differing: int) -> int:
+    """The first row whose hash differs from the published one: after a rewrite every later
+    hash differs too, so the rows that agree form a prefix, found by bisection."""
+    low, high = 1, differing
+    while low < high:
+        middle = (low + high) // 2
+        if _stored_hash(store, middle) == _published_hash(lake, middle):
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _stored_rows(store: MetadataStore, after: int, up_to: int, limit: int) -> list[dict[str, Any]]:
+    """Rows after `after` up to `up_to`, as stored; the time comes as stored too, so a value
+    edited into something that is no time is reported instead of failing the walk."""
+    with store.session() as session:
+        result = session.execute(
+            select(
+                AuditRecord.seq,
+                type_coerce(AuditRecord.recorded_at, String).label("recorded_at"),
+                AuditRecord.actor,
+                AuditRecord.actor_kind,
+                AuditRecord.action,
+                AuditRecord.outcome,
+                AuditRecord.method,
+                AuditRecord.route,
+                AuditRecord.status,
+                AuditRecord.table_name,
+                AuditRecord.row_count,
+                AuditRecord.pii,
+                AuditRecord.request_id,
+                AuditRecord.detail,
+                AuditRecord.prev_hash,
+                AuditRecord.hash,
+            )
+            .where(AuditRecord.seq > after, AuditRecord.seq <= up_to)
+            .order_by(AuditRecord.seq)
+            .limit(limit)
+        )
+        return [dict(row._mapping) for row in result]
+
+
+def _entry(row: dict[str, Any]) -> AuditEntry | None:
+    """The entry a stored row holds, or None when a value no longer parses (it was edited)."""
+    try:
+        recorded_at = row["recorded_at"]
+        if not isinstance(recorded_at, datetime):
+            recorded_at = datetime.fromisoformat(str(recorded_at))
+        detail = orjson.loads(row["detail"])
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(detail, dict):
+        return None
+    return AuditEntry(
+        actor=row["actor"],
+        actor_kind=row["actor_kind"],
+        action=row["action"],
+        outcome=row["outcome"],
+        method=row["method"],
+        route=row["route"],
+        status=row["status"],
+        table_name=row["table_name"],
+        row_count=row["row_count"],
+        pii=row["pii"],
+        request_id=row["request_id"],
+        detail=detail,
+        recorded_at=utc(recorded_at),
+    )
+
+
+def _seq_with_hash(store: MetadataStore, digest: str) -> int | None:
+    with store.session() as session:
+        return session.scalars(
+            select(AuditRecord.seq).where(AuditRecord.hash == digest).limit(1)
+        ).first()
+
+
+def _stored_hash(store: MetadataStore, seq: int) -> str | None:
+    with store.session() as session:
+        return session.scalars(select(AuditRecord.hash).where(AuditRecord.seq == seq)).first()
+
+
+def _highest_seq(store: MetadataStore) -> int:
+    with store.session() as session:
+        return int(session.scalar(select(func.max(AuditRecord.seq))) or 0)
+
+
+def _published_hash(lake: Lakehouse, seq: int) -> str | None:
+    found = lake.dataset(AUDIT_TABLE).to_table(columns=["hash"], filter=pc.field("seq") == seq)
+    return str(found["hash"][0].as_py()) if found.num_rows else None
+
+
+def _rows(first: int, last: int, what: str) -> str:
+    """`row 5 is missing`, `rows 5-6 were deleted`."""
+    if first == last:
+        return f"row {first} {'is' if what == 'missing' else 'was'} {what}"
+    return f"rows {first}-{last} {'are' if what == 'missing' else 'were'} {what}"
+
+
+def _short(digest: str) -> str:
+    return f"{digest[:12]}…"
