@@ -51,10 +51,11 @@ def create_app(
     app.state.lake = platform.lake
     app.state.tables = platform.tables
     install_problem_handlers(app)
-    for router in routers:
-        app.include_router(router)
+    # Routes are matched in order: the products' data routes, the busiest, come first.
     for product in products:
         app.include_router(product.router(), prefix=product.prefix)
+    for router in routers:
+        app.include_router(router)
     app.state.route_templates = {id(r.route): r.path for r in declared_routes(app.routes)}
     missing = routes_without_permission(app.routes)
     if missing:

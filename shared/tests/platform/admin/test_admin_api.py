@@ -1,0 +1,256 @@
+"""The admin API on SQLite and PostgreSQL: users, roles, sources, product configuration,
+deployments; every change audited, never with a secret in it."""
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import text
+
+from dataplatform.platform.audit import AuditRow
+from dataplatform.testing import RunningGateway
+
+
+def audit_trail(gateway: RunningGateway) -> list[AuditRow]:
+    gateway.services.audit.flush()
+    return gateway.services.audit_log.rows()
+
+
+def login(gateway: RunningGateway, username: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{gateway.url}/auth/token", data={"username": username, "password": password}
+    )
+
+
+def test_users_are_created_changed_and_disabled(gateway_on_each_database: RunningGateway) -> None:
+    gateway = gateway_on_each_database
+    admin = gateway.admin
+    url = f"{gateway.url}/admin/users"
+
+    generated = httpx.post(url, headers=admin, json={"username": "ana", "roles": ["viewer"]})
+    chosen = httpx.post(
+        url,
+        headers=admin,
+        json={"username": "bob", "roles": ["auditor"], "password": "bob-chose-this-one"},
+    )
+    password = generated.json()["password"]
+    assert generated.status_code == 201 and len(password) >= 20
+    assert "password" not in chosen.json()
+    assert login(gateway, "ana", password).status_code == 200
+    assert login(gateway, "bob", "bob-chose-this-one").status_code == 200
+
+    changed = httpx.patch(f"{url}/ana", headers=admin, json={"roles": ["viewer", "pii-reader"]})
+    assert changed.json()["roles"] == ["viewer", "pii-reader"]
+    disabled = httpx.delete(f"{url}/bob", headers=admin)
+    assert disabled.json()["disabled_at"] is not None
+    assert login(gateway, "bob", "bob-chose-this-one").status_code == 401
+    listed = {user["username"]: user for user in httpx.get(url, headers=admin).json()["users"]}
+    assert set(listed) == {"admin", "ana", "bob"}
+    assert listed["ana"]["last_login_at"] is not None
+
+    with gateway.services.store.session() as session:
+        hashes = dict(session.execute(text("select username, password_hash from users")).all())
+    assert hashes["ana"].startswith("$argon2id$") and password not in hashes["ana"]
+    trail = [row.entry for row in audit_trail(gateway)]
+    changes = [(e.action, e.detail.get("username")) for e in trail if e.action.startswith("admin.")]
+    assert changes == [
+        ("admin.users.create", "ana"),
+        ("admin.users.create", "bob"),
+        ("admin.users.update", "ana"),
+        ("admin.users.disable", "bob"),
+    ]
+    assert all(e.actor == "admin" for e in trail if e.action.startswith("admin."))
+    assert not any(password in repr(e) or "bob-chose-this-one" in repr(e) for e in trail)
+    logins = [(e.actor, e.outcome) for e in trail if e.action == "auth.login"]
+    assert ("bob", "failure") in logins and ("ana", "success") in logins
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"username": "Ana Smith", "roles": ["viewer"]}, "username", "lower-case letters"),
+        ({"username": "ana", "roles": ["viewer"], "password": "short"}, "password", "12"),
+        ({"username": "ana", "roles": ["viwer"]}, "roles[0]", "Did you mean `viewer`?"),
+        ({"username": "ana", "roles": []}, "body.roles", "at least 1 item"),
+        ({"username": "ana", "roles": ["viewer"], "admin": True}, "body.admin", "Extra inputs"),
+    ],
+)
+def test_a_bad_user_is_refused_naming_the_field(
+    gateway: RunningGateway, body: dict[str, object], field: str, says: str
+) -> None:
+    response = httpx.post(f"{gateway.url}/admin/users", headers=gateway.admin, json=body)
+
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+    assert says in response.json()["detail"]
+
+
+def test_a_user_name_is_taken_once(gateway: RunningGateway) -> None:
+    body = {"username": "ana", "roles": ["viewer"]}
+    url = f"{gateway.url}/admin/users"
+
+    httpx.post(url, headers=gateway.admin, json=body)
+    again = httpx.post(url, headers=gateway.admin, json=body)
+
+    assert again.status_code == 409
+    assert again.json()["detail"] == "A user named `ana` already exists."
+
+
+def test_custom_roles_grant_exactly_their_permissions(
+    gateway_on_each_database: RunningGateway,
+) -> None:
+    gateway = gateway_on_each_database
+    url = f"{gateway.url}/admin/roles"
+    created = httpx.post(
+        url,
+        headers=gateway.admin,
+        json={"name": "web-reader", "permissions": ["product:web-user-analytics:read"]},
+    )
+    assert created.status_code == 201
+    reader = gateway.headers_for("wendy", ["web-reader"])
+
+    assert httpx.get(f"{gateway.url}/web/tables", headers=reader).status_code == 200
+    assert httpx.get(f"{gateway.url}/mobile/tables", headers=reader).status_code == 403
+
+    httpx.put(
+        f"{url}/web-reader",
+        headers=gateway.admin,
+        json={"permissions": ["product:mobile-user-analytics:read"]},
+    ).raise_for_status()
+    assert httpx.get(f"{gateway.url}/mobile/tables", headers=reader).status_code == 200
+    assert httpx.get(f"{gateway.url}/web/tables", headers=reader).status_code == 403
+
+
+def test_roles_refuse_unknown_permissions_and_built_in_changes(gateway: RunningGateway) -> None:
+    url = f"{gateway.url}/admin/roles"
+
+    unknown = httpx.post(
+        url,
+        headers=gateway.admin,
+        json={"name": "typo", "permissions": ["catalog:read", "catalog:wrte"]},
+    )
+    unknown_product = httpx.post(
+        url, headers=gateway.admin, json={"name": "typo", "permissions": ["product:shop:read"]}
+    )
+    builtin = httpx.put(f"{url}/viewer", headers=gateway.admin, json={"permissions": ["admin"]})
+    delete_builtin = httpx.delete(f"{url}/admin", headers=gateway.admin)
+
+    assert unknown.status_code == 422 and unknown.json()["field"] == "permissions[1]"
+    assert "Did you mean `catalog:write`?" in unknown.json()["detail"]
+    assert unknown_product.status_code == 422
+    assert builtin.status_code == 409 and delete_builtin.status_code == 409
+    assert "built-in role" in builtin.json()["detail"]
+
+
+def test_sources_made_through_the_api_send_events_until_revoked(
+    gateway_on_each_database: RunningGateway,
+) -> None:
+    gateway = gateway_on_each_database
+    manager = gateway.headers_for("sam", ["source-manager"])
+    url = f"{gateway.url}/admin/sources"
+    event = {"type": "screen", "name": "Home", "userId": "u1", "messageId": "m-1"}
+
+    created = httpx.post(
+        url, headers=manager, json={"name": "ios-app", "kind": "ios", "product": "mobile-user-analytics"}
+    )
+    first_key = created.json()["write_key"]
+    assert created.status_code == 201
+    assert httpx.post(f"{gateway.url}/v1/screen", json=event, auth=(first_key, "")).status_code == 200
+
+    second_key = httpx.post(f"{url}/ios-app/rotate", headers=manager).json()["write_key"]
+    assert httpx.post(f"{gateway.url}/v1/screen", json=event, auth=(first_key, "")).status_code == 401
+    assert httpx.post(f"{gateway.url}/v1/screen", json=event, auth=(second_key, "")).status_code == 200
+
+    revoked = httpx.delete(f"{url}/ios-app", headers=manager)
+    assert revoked.json()["active"] is False
+    assert httpx.post(f"{gateway.url}/v1/screen", json=event, auth=(second_key, "")).status_code == 401
+    listed = httpx.get(url, headers=manager).text
+    assert first_key not in listed and second_key not in listed
+    actions = [
+        row.entry.action
+        for row in audit_trail(gateway)
+        if row.entry.actor == "sam" and row.entry.action != "auth.login"
+    ]
+    assert actions == ["sources.create", "sources.rotate", "sources.revoke"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "kind": "watch", "product": "mobile-user-analytics"}, "kind"),
+        ({"name": "x", "kind": "ios", "product": "mobile-analytics"}, "product"),
+        ({"name": "x", "kind": "web", "product": "mobile-user-analytics"}, "kind"),
+    ],
+)
+def test_a_bad_source_names_the_field(
+    gateway: RunningGateway, body: dict[str, str], field: str
+) -> None:
+    response = httpx.post(f"{gateway.url}/admin/sources", headers=gateway.admin, json=body)
+
+    assert response.status_code == 422 and response.json()["field"] == field
+
+
+def test_product_configuration_changes_are_validated_and_versioned(
+    gateway_on_each_database: RunningGateway,
+) -> None:
+    gateway = gateway_on_each_database
+    url = f"{gateway.url}/admin/products/web-user-analytics/config"
+
+    before = httpx.get(url, headers=gateway.admin).json()
+    first = httpx.put(
+        url, headers=gateway.admin, json={"values": {"schedule_seconds": 45}, "comment": "slower"}
+    )
+    second = httpx.put(url, headers=gateway.admin, json={"values": {"schedule_seconds": 20}})
+    bad_value = httpx.put(url, headers=gateway.admin, json={"values": {"schedule_seconds": 0}})
+    bad_key = httpx.put(url, headers=gateway.admin, json={"values": {"schedule_secnds": 5}})
+
+    assert before["version"] is None and before["settings"]["schedule_seconds"] == 60
+    assert first.json()["version"] == 1 and first.json()["settings"]["schedule_seconds"] == 45
+    assert second.json()["version"] == 2 and second.json()["settings"]["schedule_seconds"] == 20
+    assert bad_value.status_code == 422 and bad_value.json()["field"] == "values"
+    assert "`schedule_seconds` = 0" in bad_value.json()["detail"]
+    assert bad_key.status_code == 422
+    assert "Did you mean `schedule_seconds`?" in bad_key.json()["detail"]
+    versions = httpx.get(f"{url}/versions", headers=gateway.admin).json()["versions"]
+    assert [(v["version"], v["values"], v["changed_by"]) for v in versions] == [
+        (2, {"schedule_seconds": 20}, "admin"),
+        (1, {"schedule_seconds": 45}, "admin"),
+    ]
+    assert versions[1]["comment"] == "slower"
+    listed = httpx.get(f"{gateway.url}/admin/products", headers=gateway.admin).json()
+    web = next(p for p in listed["products"] if p["name"] == "web-user-analytics")
+    assert web["config_version"] == 2
+
+
+def test_a_stored_value_an_environment_variable_overrides_is_reported(
+    gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_WEB_USER_ANALYTICS_SCHEDULE_SECONDS", "15")
+    url = f"{gateway.url}/admin/products/web-user-analytics/config"
+
+    answer = httpx.put(url, headers=gateway.admin, json={"values": {"schedule_seconds": 45}})
+
+    assert answer.json()["pinned_by_environment"] == ["schedule_seconds"]
+    assert answer.json()["settings"]["schedule_seconds"] == 15
+
+
+def test_deployments_are_recorded_and_listed(gateway_on_each_database: RunningGateway) -> None:
+    gateway = gateway_on_each_database
+    url = f"{gateway.url}/admin/deployments"
+    release = {
+        "product": "web-user-analytics",
+        "version": "1.4.0",
+        "environment": "prod",
+        "status": "succeeded",
+        "detail": "canary passed",
+    }
+
+    recorded = httpx.post(url, headers=gateway.admin, json=release)
+    unknown = httpx.post(url, headers=gateway.admin, json={**release, "product": "web-analytics"})
+    bad_status = httpx.post(url, headers=gateway.admin, json={**release, "status": "meh"})
+    listed = httpx.get(url, params={"product": "web-user-analytics"}, headers=gateway.admin)
+
+    assert recorded.status_code == 201
+    assert unknown.status_code == 422 and unknown.json()["field"] == "product"
+    assert bad_status.status_code == 422 and bad_status.json()["field"] == "body.status"
+    (deployment,) = listed.json()["deployments"]
+    assert {key: deployment[key] for key in release} == release
+    assert deployment["recorded_by"] == "admin"
