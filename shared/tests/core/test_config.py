@@ -125,7 +125,7 @@ def test_redacted_hides_passwords_and_credentials(monkeypatch: pytest.MonkeyPatc
     assert "hunter2" not in str(shown) and "abc123" not in str(shown)
 
 
-def test_stored_values_sit_above_the_file_and_below_the_environment(
+def test_stored_values_sit_above_both_files_and_below_variables(
     layers: tuple[Path, Path],
 ) -> None:
     config_file, env_file = layers
@@ -135,10 +135,10 @@ def test_stored_values_sit_above_the_file_and_below_the_environment(
         config_file=config_file,
         env_file=env_file,
         env_prefix=PREFIX,
-        stored={"from_file": 5, "from_env_file": 5},
+        stored={"from_file": 5, "from_env_file": 5, "from_variable": 5},
     )
 
-    assert (settings.from_file, settings.from_env_file, settings.from_variable) == (5, 3, 4)
+    assert (settings.from_file, settings.from_env_file, settings.from_variable) == (5, 5, 4)
 
 
 def test_a_bad_stored_value_names_the_stored_configuration(layers: tuple[Path, Path]) -> None:

@@ -1,11 +1,12 @@
 """Typed, layered configuration.
 
-Each value is looked up in layers, the later winning:
-defaults < config file (YAML) < values stored through the admin API (products only) < environment
-file (`config/environments/<env>.env`) < `DATAPLATFORM_*` environment variables. A value that its type refuses stops the start with a `ConfigError` naming
-the key, the value, where it came from and why it was refused.
+Each value is looked up in layers, the later winning: defaults < config file (YAML) < environment
+file (`config/environments/<env>.env`) < values changed at run time through the admin API
+(products only) < `DATAPLATFORM_*` environment variables. A value that its type refuses stops the
+start with a `ConfigError` naming the key, the value, where it came from and why it was refused.
 """
 
+import contextvars
 import os
 import re
 from collections.abc import Mapping
@@ -31,8 +32,24 @@ ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
 S = TypeVar("S", bound="LayeredSettings")
 
 
+# Values changed through the admin API, for the settings being built now (see `load_settings`).
+_stored_values: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "dataplatform_stored_settings", default=None
+)
+
+
+class _StoredValues(PydanticBaseSettingsSource):
+    """The layer of values changed at run time: above the files, below environment variables."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return (_stored_values.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_stored_values.get() or {})
+
+
 class LayeredSettings(BaseSettings):
-    """Base of every settings class: environment variables and env file above the YAML file."""
+    """Base of every settings class: variables > stored values > env file > YAML file."""
 
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
 
@@ -45,8 +62,8 @@ class LayeredSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file arrives as init values, so it must rank below both environment layers.
-        return env_settings, dotenv_settings, init_settings
+        # The YAML file arrives as init values, so it must rank below every other layer.
+        return env_settings, _StoredValues(settings_cls), dotenv_settings, init_settings
 
 
 class CollectorLimits(BaseModel):
@@ -235,17 +252,16 @@ def load_settings(
 ) -> S:
     """Build `settings_class` from its layers, or raise a `ConfigError` that names the bad key.
 
-    `stored` holds values changed through the admin API: above the file, below the environment.
+    `stored` holds values changed through the admin API: above both files, below variables.
     """
     file_values = _read_yaml(config_file) if config_file else {}
     _refuse_unknown_keys(settings_class, file_values, config_file)
     stored = dict(stored or {})
     _refuse_unknown_keys(settings_class, stored, None)
     env_file_used = env_file if env_file and env_file.exists() else None
+    token = _stored_values.set(stored)
     try:
-        return settings_class(
-            _env_file=env_file_used, _env_prefix=env_prefix, **{**file_values, **stored}
-        )
+        return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)
     except ValidationError as exc:
         layers = _Layers(env_prefix, env_file_used, config_file, file_values, stored)
         raise ConfigError(_describe(settings_class, exc, layers)) from None
@@ -259,6 +275,8 @@ def load_settings(
             f"  - `{key}` from {layers.origin((key,))}: not valid JSON ({exc.__cause__})\n"
             f"Looked in, highest priority first: {layers.searched()}."
         ) from None
+    finally:
+        _stored_values.reset(token)
 
 
 def redacted(settings: BaseModel) -> dict[str, Any]:
@@ -329,20 +347,20 @@ class _Layers:
         variable = (self.env_prefix + "__".join(str(part) for part in loc)).upper()
         if any(name.upper() == variable for name in os.environ):
             return f"environment variable {variable}"
-        if any(name.upper() == variable for name in self.env_file_values):
-            return f"{variable} in {self.env_file}"
         if loc and loc[0] in self.stored:
             return "the configuration stored through the admin API"
+        if any(name.upper() == variable for name in self.env_file_values):
+            return f"{variable} in {self.env_file}"
         if loc and loc[0] in self.file_values:
             return f"{self.config_file}"
         return "defaults"
 
     def searched(self) -> str:
         places = [f"environment variables {self.env_prefix}*"]
-        if self.env_file:
-            places.append(str(self.env_file))
         if self.stored:
             places.append("the configuration stored through the admin API")
+        if self.env_file:
+            places.append(str(self.env_file))
         if self.config_file:
             places.append(str(self.config_file))
         return ", ".join([*places, "defaults"])

@@ -142,8 +142,8 @@ class Product:
     def settings(
         self, environment: Environment | None = None, stored: Mapping[str, Any] | None = None
     ) -> ProductSettings:
-        """The product's settings: defaults < product_config.yaml < `stored` (changed through the
-        admin API) < `<env>.env` < variables."""
+        """The product's settings: defaults < product_config.yaml < `<env>.env` < `stored`
+        (changed through the admin API) < variables."""
         return load_settings(
             self.settings_class,
             config_file=self.config_dir / "product_config.yaml",

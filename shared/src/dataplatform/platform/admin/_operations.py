@@ -4,7 +4,6 @@ import os
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from dotenv import dotenv_values
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -183,12 +182,9 @@ def _config(product: Product, stored: ConfigVersion | None) -> dict[str, Any]:
 
 
 def _pinned(product: Product, values: dict[str, Any]) -> list[str]:
-    """Stored keys an environment variable or env file overrides, so the stored value is unused."""
-    env_file = product.env_file()
-    in_file = {key.upper() for key in dotenv_values(env_file)} if env_file.exists() else set()
+    """Stored keys an environment variable overrides, so the stored value is not in force."""
     in_environment = {name.upper() for name in os.environ}
-    variables = {key: f"{product.env_prefix}{key}".upper() for key in values}
-    return [key for key, name in variables.items() if name in in_environment | in_file]
+    return [key for key in values if f"{product.env_prefix}{key}".upper() in in_environment]
 
 
 def _source(source: Source) -> dict[str, Any]:
