@@ -6,6 +6,7 @@ publishes its gold tables read-only through `published_tables_router`, paged wit
 pins the table version, so paging through a table that grows never skips or repeats a row.
 """
 
+import asyncio
 import base64
 import binascii
 import threading
@@ -16,7 +17,6 @@ from typing import Annotated, Any
 import anyio
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -43,23 +43,32 @@ class JSONOut(Response):
 
 
 def rows_of(table: pa.Table) -> list[dict[str, Any]]:
-    """Arrow rows as dicts for `JSONOut`; zoned timestamps come as naive UTC (a zone object per
-    value would cost more than the rest of the conversion)."""
-    columns = [
-        pc.cast(column, pa.timestamp(column.type.unit))
-        if pa.types.is_timestamp(column.type) and column.type.tz is not None
-        else column
-        for column in table.columns
-    ]
-    return pa.table(columns, names=table.column_names).to_pylist()
+    """Arrow rows as dicts for `JSONOut`, with zoned timestamps as naive UTC (a zone object per
+    value costs more than the rest of the conversion)."""
+    return naive_utc(table).to_pylist()
+
+
+def naive_utc(table: pa.Table) -> pa.Table:
+    """`table` with its zoned timestamp columns as naive UTC (the same instants); free when none."""
+    if not any(pa.types.is_timestamp(f.type) and f.type.tz is not None for f in table.schema):
+        return table
+    schema = pa.schema(
+        pa.field(f.name, pa.timestamp(f.type.unit), f.nullable)
+        if pa.types.is_timestamp(f.type) and f.type.tz is not None
+        else f
+        for f in table.schema
+    )
+    return table.cast(schema)
 
 
 class TableSnapshots:
     """The latest snapshot of each table, in memory, re-checked at most every `max_age_seconds`.
 
-    API reads then cost a lookup instead of a Delta log replay. While one request re-checks a
-    table, the others go on with the snapshot held, so an answer is at most about
-    `max_age_seconds` (plus one re-check) behind the table and no request queues behind the read.
+    API reads then cost a lookup instead of a Delta log replay. Async readers never wait for a
+    re-check: the first to find a snapshot old starts one in a thread and every reader goes on
+    with the snapshot held until it lands, so an answer is at most `max_age_seconds` plus one
+    re-check behind the table. Only the very first read of a table waits for it to load.
+    Snapshots are held ready to serve: zoned timestamps as naive UTC (`naive_utc`).
     """
 
     def __init__(self, lake: Lakehouse, max_age_seconds: float = 1.0) -> None:
@@ -67,7 +76,7 @@ class TableSnapshots:
         self.max_age_seconds = max_age_seconds
         self._cached: dict[str, tuple[float, int, pa.Table]] = {}
         self._handles: dict[str, Any] = {}
-        self._refreshing: set[str] = set()
+        self._rechecks: dict[str, asyncio.Future[tuple[int | None, pa.Table | None]]] = {}
         self._lock = threading.Lock()
 
     def fresh(self, name: str) -> tuple[int, pa.Table] | None:
@@ -78,14 +87,27 @@ class TableSnapshots:
         return None
 
     async def latest_async(self, name: str) -> tuple[int | None, pa.Table | None]:
-        """`latest` for async routes: on the loop when the cache can answer, else in a thread."""
+        """`latest` for async routes, answered on the event loop from the snapshot held."""
         fresh = self.fresh(name)
         if fresh is not None:
             return fresh
         cached = self._cached.get(name)
-        if cached is not None and name in self._refreshing:
+        # One stat says whether a commit came; only then is the log read, off the loop.
+        if (
+            cached is not None
+            and self.lake.is_local
+            and not self.lake.has_commit_after(name, cached[1])
+        ):
+            self._cached[name] = (time.monotonic(), cached[1], cached[2])
             return cached[1], cached[2]
-        return await anyio.to_thread.run_sync(self.latest, name)
+        recheck = self._rechecks.get(name)
+        if recheck is None:
+            recheck = asyncio.ensure_future(anyio.to_thread.run_sync(self.latest, name))
+            self._rechecks[name] = recheck
+            recheck.add_done_callback(lambda _: self._rechecks.pop(name, None))
+        if cached is not None:
+            return cached[1], cached[2]
+        return await asyncio.shield(recheck)
 
     async def at_async(self, name: str, version: int) -> pa.Table:
         cached = self._cached.get(name)
@@ -99,11 +121,7 @@ class TableSnapshots:
             fresh = self.fresh(name)  # another thread may have re-read it while this one waited
             if fresh is not None:
                 return fresh
-            self._refreshing.add(name)
-            try:
-                return self._reload(name)
-            finally:
-                self._refreshing.discard(name)
+            return self._reload(name)
 
     def _reload(self, name: str) -> tuple[int | None, pa.Table | None]:
         checked_at = time.monotonic()
@@ -116,9 +134,10 @@ class TableSnapshots:
             handle.update_incremental()
         version = handle.version()
         cached = self._cached.get(name)
-        rows = (
-            cached[2] if cached is not None and cached[1] == version else handle.to_pyarrow_table()
-        )
+        if cached is not None and cached[1] == version:
+            rows = cached[2]
+        else:
+            rows = naive_utc(handle.to_pyarrow_table())
         self._cached[name] = (checked_at, version, rows)
         return version, rows
 
@@ -127,7 +146,7 @@ class TableSnapshots:
         cached = self._cached.get(name)
         if cached is not None and cached[1] == version:
             return cached[2]
-        return self.lake.read(name, version=version)
+        return naive_utc(self.lake.read(name, version=version))
 
 
 def lake_of(request: Request) -> Lakehouse:

@@ -8,7 +8,7 @@ chain and never fork, and a truncated tail no longer reaches the head. `verify` 
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +21,10 @@ from sqlalchemy import (
     Select,
     String,
     Text,
-    insert,
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
@@ -130,12 +130,18 @@ def utc(moment: datetime) -> datetime:
 def content_hash(seq: int, entry: AuditEntry, prev_hash: str) -> str:
     """SHA-256 of the entry's canonical JSON, its sequence number and the previous hash."""
     content = {
-        **asdict(entry),
+        **_fields(entry),
         "recorded_at": utc(entry.recorded_at).isoformat(timespec="microseconds"),
         "seq": seq,
         "prev_hash": prev_hash,
     }
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _fields(entry: AuditEntry) -> dict[str, Any]:
+    # `asdict` deep-copies `detail` for every entry, the costliest step of an append; nothing
+    # here changes the values, so a shallow view is enough.
+    return dict(vars(entry))
 
 
 def detail_json(detail: dict[str, Any]) -> str:
@@ -150,6 +156,8 @@ def fitted(entry: AuditEntry) -> AuditEntry:
         for name, limit in _COLUMN_LENGTHS.items()
         if isinstance(value := getattr(entry, name), str) and len(value) > limit
     }
+    if not clipped and entry.recorded_at.tzinfo is UTC:
+        return entry
     return replace(entry, recorded_at=utc(entry.recorded_at), **clipped)
 
 
@@ -199,9 +207,7 @@ class AuditLog:
                 digest = content_hash(seq, entry, prev_hash)
                 rows.append(AuditRow(seq, entry, prev_hash, digest))
                 prev_hash = digest
-            # One executemany of plain rows: ORM objects cost more than the hashing, and the
-            # writer thread shares the interpreter with the requests it records.
-            session.execute(insert(AuditRecord), [_values(row) for row in rows])
+            _insert(session.connection(), rows)
             session.execute(
                 update(ChainHeadRecord)
                 .where(ChainHeadRecord.id == 1)
@@ -329,7 +335,34 @@ def _row(record: AuditRecord) -> AuditRow:
     return AuditRow(record.seq, entry_of(record), record.prev_hash, record.hash)
 
 
-def _values(row: AuditRow) -> dict[str, Any]:
-    values = asdict(row.entry)
-    values["detail"] = detail_json(row.entry.detail)
-    return {**values, "seq": row.seq, "prev_hash": row.prev_hash, "hash": row.hash}
+def _insert(connection: Connection, rows: Sequence[AuditRow]) -> None:
+    """One executemany of plain tuples through the driver.
+
+    The writer thread shares the interpreter lock with the requests it records, so its Python
+    work per entry is kept small: SQLAlchemy's per-row parameter handling would cost several
+    times the hashing. Only the column types' own converters run (dates and booleans on SQLite).
+    """
+    columns = list(AuditRecord.__table__.columns)
+    dialect = connection.dialect
+    converters = [column.type.bind_processor(dialect) for column in columns]
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO audit_log ({', '.join(column.name for column in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    parameters = []
+    for row in rows:
+        values = {
+            **_fields(row.entry),
+            "detail": detail_json(row.entry.detail),
+            "seq": row.seq,
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
+        }
+        parameters.append(
+            tuple(
+                convert(values[column.name]) if convert else values[column.name]
+                for column, convert in zip(columns, converters, strict=True)
+            )
+        )
+    connection.exec_driver_sql(statement, parameters)

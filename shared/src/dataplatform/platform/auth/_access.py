@@ -3,6 +3,7 @@
 Cache hits are answered on the event loop; only a miss goes to the metadata store, in a thread.
 """
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -64,24 +65,44 @@ class PlatformAccess:
         self.audit = audit
         self._pii_lookup = pii_lookup
         self._pii: TTLCache[str, frozenset[str]] = TTLCache(10_000, _PII_CACHE_SECONDS)
+        self._lookups: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, request: Request) -> Principal:
         credential = _credential(request)
         if looks_like_key(credential):
-            principal = await _cached_or_looked_up(
+            principal = await self._cached_or_looked_up(
                 self.keys.cached, self.keys.principal, credential
             )
             if principal is None:
                 raise AuthenticationError("The API key is unknown, revoked or expired.")
         else:
             username = self.tokens.subject(credential)
-            principal = await _cached_or_looked_up(
+            principal = await self._cached_or_looked_up(
                 self.users.cached, self.users.principal, username
             )
             if principal is None:
                 raise AuthenticationError(f"User `{username}` does not exist or is disabled.")
         await self.limiter.admit(principal.subject)
         return principal
+
+    async def _cached_or_looked_up(
+        self,
+        cached: Callable[[str], Principal | None],
+        lookup: Callable[[str], Principal | None],
+        key: str,
+    ) -> Principal | None:
+        """The cache's answer, else one lookup in a thread, shared by every request that asks
+        for the same key meanwhile (an expiry under load would otherwise start one each)."""
+        try:
+            return cached(key)
+        except KeyError:
+            pass
+        pending = self._lookups.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(anyio.to_thread.run_sync(lookup, key))
+            self._lookups[key] = pending
+            pending.add_done_callback(lambda _: self._lookups.pop(key, None))
+        return await asyncio.shield(pending)
 
     def pii_columns(self, table: str) -> frozenset[str]:
         columns = self._pii.get(table)
@@ -110,15 +131,6 @@ class PlatformAccess:
                 request_id=getattr(request.state, "request_id", None),
             )
         )
-
-
-async def _cached_or_looked_up(
-    cached: Callable[[str], Principal | None], lookup: Callable[[str], Principal | None], key: str
-) -> Principal | None:
-    try:
-        return cached(key)
-    except KeyError:
-        return await anyio.to_thread.run_sync(lookup, key)
 
 
 def _credential(request: Request) -> str:

@@ -24,6 +24,7 @@ from dataplatform.platform.auth._roles import Roles
 KEY_PREFIX = "dpk_"
 _SHOWN_PREFIX_LENGTH = len(KEY_PREFIX) + 8
 _KEY_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,99}$")
+LAST_USED_RESOLUTION = timedelta(minutes=10)
 
 
 class ApiKeyRecord(Base):
@@ -139,11 +140,12 @@ class ApiKeys:
         with self.store.session() as session:
             record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_hash == digest))
             key = _to_key(record) if record is not None else None
-            if key is not None and key.usable(datetime.now(UTC)):
+            now = datetime.now(UTC)
+            if key is not None and key.usable(now) and _use_is_news(key, now):
                 session.execute(
                     update(ApiKeyRecord)
                     .where(ApiKeyRecord.key_hash == digest)
-                    .values(last_used_at=datetime.now(UTC))
+                    .values(last_used_at=now)
                 )
         with self._lock:
             self._cache[digest] = key
@@ -155,6 +157,12 @@ class ApiKeys:
         return Principal(
             f"key:{key.name}", "api_key", frozenset(key.roles), self.roles.permissions_of(key.roles)
         )
+
+
+def _use_is_news(key: ApiKey, now: datetime) -> bool:
+    """Whether to write `last_used_at`: a write (and its fsync) on every lookup would stall the
+    requests waiting for it, and a day-level answer ("used lately?") needs no more than this."""
+    return key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION
 
 
 def _named(session: Session, name: str) -> ApiKeyRecord:

