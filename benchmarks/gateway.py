@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pyarrow as pa
@@ -212,10 +213,11 @@ async def fixed_rate(port: int, path: str, key: str, rate: int, seconds: int) ->
     )
 
 
-def measure(seconds: int) -> dict[str, object]:
+def measure(seconds: int, rounds: int) -> dict[str, list[Any]]:
+    """`rounds` rounds, each serving the gateway and then the bare endpoint afresh."""
     folder = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     environment, key = prepare(folder)
-    results: dict[str, object] = {}
+    results: dict[str, list[Any]] = {}
     binary = Path(sys.executable).with_name("dataplatform")
     servers = {
         "gateway": lambda port: [str(binary), "serve", "--port", str(port)],
@@ -234,17 +236,20 @@ def measure(seconds: int) -> dict[str, object]:
         ],
     }
     try:
-        for name, command in servers.items():
-            port = free_port()
-            process = start(command(port), environment, port, folder / f"{name}.log")
-            try:
-                url = f"http://127.0.0.1:{port}{PATH}"
-                httpx.get(url, headers={"Authorization": f"Bearer {key}"}).raise_for_status()
-                results[f"{name}_throughput"] = run_wrk(url, key, seconds)
-                results[f"{name}_fixed"] = asyncio.run(fixed_rate(port, PATH, key, 500, seconds))
-            finally:
-                process.terminate()
-                process.wait(30)
+        for _ in range(rounds):
+            for name, command in servers.items():
+                port = free_port()
+                process = start(command(port), environment, port, folder / f"{name}.log")
+                try:
+                    url = f"http://127.0.0.1:{port}{PATH}"
+                    httpx.get(url, headers={"Authorization": f"Bearer {key}"}).raise_for_status()
+                    results.setdefault(f"{name}_throughput", []).append(run_wrk(url, key, seconds))
+                    results.setdefault(f"{name}_fixed", []).append(
+                        asyncio.run(fixed_rate(port, PATH, key, 500, seconds))
+                    )
+                finally:
+                    process.terminate()
+                    process.wait(30)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return results
@@ -252,39 +257,55 @@ def measure(seconds: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument("--write", type=Path, help="replace the gateway section of this file")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("the gateway benchmark needs wrk: apt-get install wrk")
-    results = measure(args.seconds)
-    report = render(results, args)
+    report = render(measure(args.seconds, args.rounds), args)
     print(report)
     if args.write:
         write_section(args.write, "Gateway", report)
 
 
-def render(results: dict[str, object], args: argparse.Namespace) -> str:
-    gateway: Throughput = results["gateway_throughput"]  # type: ignore[assignment]
-    bare: Throughput = results["bare_throughput"]  # type: ignore[assignment]
-    gateway_fixed: FixedRate = results["gateway_fixed"]  # type: ignore[assignment]
-    bare_fixed: FixedRate = results["bare_fixed"]  # type: ignore[assignment]
-    share = gateway.requests_per_second / bare.requests_per_second
+def spread(values: list[float], unit: str = "", digits: int = 0) -> str:
+    """`median (min-max)` of the rounds."""
+    low, middle, high = min(values), statistics.median(values), max(values)
+    return f"{middle:,.{digits}f}{unit} ({low:,.{digits}f}-{high:,.{digits}f})"
+
+
+def render(results: dict[str, list[Any]], args: argparse.Namespace) -> str:
+    gateway, bare = results["gateway_throughput"], results["bare_throughput"]
+    gateway_fixed, bare_fixed = results["gateway_fixed"], results["bare_fixed"]
+    shares = [
+        g.requests_per_second / b.requests_per_second for g, b in zip(gateway, bare, strict=True)
+    ]
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def cells(name: str, rows: list[Any]) -> str:
+        return " | ".join(spread([getattr(row, name) for row in r], digits=2) for r in rows)
+
+    failed = [sum(row.failed for row in r) for r in (gateway_fixed, bare_fixed)]
+    sent = [sum(row.sent for row in r) for r in (gateway_fixed, bare_fixed)]
     return f"""
-Command: `make bench` (`benchmarks/gateway.py --seconds {args.seconds}`), run {when}.
+Command: `make bench` (`benchmarks/gateway.py --seconds {args.seconds} --rounds {args.rounds}`), run {when}.
 
 Machine: {machine()}. Server (one uvicorn process) and load generator share these cores.
 
 Request: `GET {PATH}` with a viewer's API key: 20 rows of `{TABLE}`, `user_id` masked (PII),
 the read audited. The bare endpoint is one FastAPI route returning the same 20 rows from memory.
+Each figure is the median of {args.rounds} rounds, with the lowest and highest in brackets; the
+servers are started afresh for each round.
 
 | measurement | gateway | bare FastAPI | gateway / bare | target |
 | --- | ---: | ---: | ---: | --- |
-| throughput, wrk 16 connections (requests/s) | {gateway.requests_per_second:,.0f} | {bare.requests_per_second:,.0f} | {share:.0%} | at least 50 % |
-| latency under that load, p50 / p99 (ms) | {gateway.p50_ms:.2f} / {gateway.p99_ms:.2f} | {bare.p50_ms:.2f} / {bare.p99_ms:.2f} | | |
-| 500 requests/s for {args.seconds} s, p50 / p99 (ms) | {gateway_fixed.p50_ms:.2f} / {gateway_fixed.p99_ms:.2f} | {bare_fixed.p50_ms:.2f} / {bare_fixed.p99_ms:.2f} | | p99 at most 20 ms |
-| failed requests at 500 requests/s | {gateway_fixed.failed} of {gateway_fixed.sent} | {bare_fixed.failed} of {bare_fixed.sent} | | none |
+| throughput, wrk 16 connections (requests/s) | {spread([r.requests_per_second for r in gateway])} | {spread([r.requests_per_second for r in bare])} | {spread([share * 100 for share in shares], "%")} | at least 50 % |
+| p50 latency at that load (ms) | {cells("p50_ms", [gateway, bare])} | | |
+| p99 latency at that load (ms) | {cells("p99_ms", [gateway, bare])} | | |
+| p50 latency at 500 requests/s (ms) | {cells("p50_ms", [gateway_fixed, bare_fixed])} | | |
+| p99 latency at 500 requests/s (ms) | {cells("p99_ms", [gateway_fixed, bare_fixed])} | | p99 at most 20 ms |
+| failed requests at 500 requests/s | {failed[0]} of {sent[0]:,} | {failed[1]} of {sent[1]:,} | | none |
 """
 
 

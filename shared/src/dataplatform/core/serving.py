@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import anyio
 import orjson
 import pyarrow as pa
+from cachetools import LRUCache
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -25,6 +26,7 @@ from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import InvalidRequestError, NotFoundError, TerminalError, did_you_mean
 
 MAX_PAGE_ROWS = 1000
+PAGES_KEPT = 256
 
 
 class JSONOut(Response):
@@ -77,7 +79,11 @@ class TableSnapshots:
         self._cached: dict[str, tuple[float, int, pa.Table]] = {}
         self._handles: dict[str, Any] = {}
         self._rechecks: dict[str, asyncio.Future[tuple[int | None, pa.Table | None]]] = {}
+        self._pages: LRUCache[tuple[str, int, int, int], list[dict[str, Any]]] = LRUCache(
+            PAGES_KEPT
+        )
         self._lock = threading.Lock()
+        self._pages_lock = threading.Lock()
 
     def fresh(self, name: str) -> tuple[int, pa.Table] | None:
         """(version, rows) if the cache holds a snapshot young enough; no I/O."""
@@ -114,6 +120,23 @@ class TableSnapshots:
         if cached is not None and cached[1] == version:
             return cached[2]
         return await anyio.to_thread.run_sync(self.at, name, version)
+
+    def page(
+        self, name: str, version: int, rows: pa.Table, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Rows `offset` to `offset + limit` of `rows` (version `version` of `name`) as dicts.
+
+        A version never changes, so its hot pages (the first, mostly) are converted once and
+        kept; readers get them to copy, never to change in place (`serve_rows` copies).
+        """
+        key = (name, version, offset, limit)
+        with self._pages_lock:  # not `_lock`: a table re-read in a thread holds that one
+            cached = self._pages.get(key)
+        if cached is None:
+            cached = rows_of(rows.slice(offset, limit))
+            with self._pages_lock:
+                self._pages[key] = cached
+        return cached
 
     def latest(self, name: str) -> tuple[int | None, pa.Table | None]:
         """(version, rows) of the table now, or (None, None) when it has not been written yet."""
@@ -237,7 +260,7 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
             rows = await snapshots.at_async(full_name, version)
         if version is None or rows is None:
             return JSONOut({"table": full_name, "version": None, "rows": [], "next_cursor": None})
-        page = rows_of(rows.slice(offset, limit))
+        page = snapshots.page(full_name, version, rows, offset, limit)
         end = offset + len(page)
         return JSONOut(
             {
