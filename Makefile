@@ -33,10 +33,13 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
-# Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream).
+# Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream), Java 17 for
+# Spark, and wrk (Debian's package) as the gateway's load generator.
 bench: install
+	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(BIN)/python benchmarks/ingestion.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/processing.py --write docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/gateway.py --write docs/BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache .import_linter_cache
