@@ -1,141 +1,212 @@
-"""`make demo`: what the platform can show today, on a throw-away lake under `.data/demo`.
+"""`make demo`: the whole platform running on a throw-away lake under `.data/demo`.
 
-It sends a day of synthetic mobile and web traffic through the collector over HTTP, writes
-exactly once, snapshots the lake, changes it and restores it, queries bronze with DuckDB, and
-runs mobile-user-analytics's models incrementally.
-The gateway and console join the demo when they land.
+It starts what `dataplatform up` starts (the gateway with the collector, the platform's jobs and
+every product's processes, supervised), creates an admin with a generated password and three
+sources, sends a week of synthetic mobile and web traffic through the gateway's collector, checks
+its own login at the gateway, and prints the login and the URLs and commands to try. It runs until
+Ctrl-C (or SIGTERM), then stops the platform in order: the gateway drains first.
 """
 
+import os
 import shutil
-from datetime import UTC, datetime, timedelta
+import signal
+import socket
+import threading
+import time
 from pathlib import Path
 
-import pyarrow as pa
+import httpx2 as httpx
 from rich.console import Console
+from rich.panel import Panel
 
-from dataplatform.core.connectors.db import MetadataStore
-from dataplatform.core.connectors.lakehouse import Lakehouse, Snapshots, Txn
-from dataplatform.core.engine import QueryEngine
-from dataplatform.core.events import ENVELOPE_SCHEMA
+from dataplatform.core.config import PlatformSettings, load_settings
 from dataplatform.core.logging import configure_logging
-from dataplatform.core.product import discover_products
+from dataplatform.platform.orchestrator import PlatformOrchestrator
 
 DEMO_ROOT = Path(".data/demo")
+PREFERRED_PORT = 8000
+ADMIN = "admin"
 console = Console()
 
 
-def _events(source: str, count: int, start: datetime) -> pa.Table:
-    rows = []
-    for index in range(count):
-        at = start + timedelta(seconds=index)
-        rows.append(
-            {
-                "event_id": f"{source}-{index}",
-                "type": "track",
-                "event": "demo_event",
-                "user_id": f"user-{index % 3}",
-                "anonymous_id": None,
-                "timestamp": at,
-                "original_timestamp": at,
-                "sent_at": at,
-                "received_at": at,
-                "source_id": source,
-                "wire_format": "segment",
-                "context": "{}",
-                "properties": "{}",
-                "raw": "{}",
-            }
-        )
-    return pa.Table.from_pylist(rows, schema=ENVELOPE_SCHEMA)
-
-
-def _through_the_collector(lake: Lakehouse, store: MetadataStore) -> int:
-    from dataplatform.core.config import CollectorLimits
-    from dataplatform.core.connectors.bus import EmbeddedBus
-    from dataplatform.platform.collector import (
-        Collector,
-        EventRouter,
-        create_collector_app,
-        serve_in_background,
+def main() -> None:
+    shutil.rmtree(DEMO_ROOT, ignore_errors=True)
+    DEMO_ROOT.mkdir(parents=True)
+    # The settings of this process and of every process the orchestrator starts.
+    os.environ["DATAPLATFORM_LAKE_ROOT"] = str(DEMO_ROOT / "lake")
+    os.environ["DATAPLATFORM_DATABASE_URL"] = f"sqlite:///{DEMO_ROOT / 'metadata.db'}"
+    os.environ.setdefault("DATAPLATFORM_LOG_LEVEL", "WARNING")
+    settings = load_settings(PlatformSettings)
+    configure_logging("WARNING", "console")
+    password, keys = _accounts(settings)
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    orchestrator = PlatformOrchestrator.for_platform(
+        settings, DEMO_ROOT, "127.0.0.1", port, log_dir=DEMO_ROOT / "logs"
     )
-    from dataplatform.platform.generator import TrafficGenerator, WriteKeys, send_over_http
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    console.rule("Starting the platform")
+    orchestrator.start_all()
+    supervisor = threading.Thread(target=lambda: _supervise(orchestrator, stop), daemon=True)
+    supervisor.start()
+    problems: list[str] = []
+    try:
+        _wait_until_up(url, stop)
+        _send_traffic(url, keys)
+        token = _check_login(url, password)
+        _show(orchestrator, url, token)
+        _guide(url, password)
+        stop.wait()
+    finally:
+        stop.set()
+        supervisor.join()
+        problems = orchestrator.stop_all()
+    for problem in problems:
+        console.print(problem, style="red", markup=False)
+    console.print("platform stopped" + (" with problems" if problems else " cleanly"))
+    if problems:
+        raise SystemExit(1)
+
+
+def _accounts(settings: PlatformSettings) -> tuple[str, dict[str, str]]:
+    """The admin (password generated) and the synthetic apps' and website's write keys."""
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.product import discover_products
+    from dataplatform.platform.audit import AuditEntry, AuditLog
+    from dataplatform.platform.auth import Auth, generate_password
     from dataplatform.platform.sources import SourceRegistry
 
-    sources = SourceRegistry(store)
-    keys = WriteKeys(
-        ios=sources.create("demo-ios", "ios", "mobile-user-analytics")[1],
-        android=sources.create("demo-android", "android", "mobile-user-analytics")[1],
-        web=sources.create("demo-web", "web", "web-user-analytics")[1],
-    )
-    collector = Collector(
-        CollectorLimits(), sources, EmbeddedBus(lake), EventRouter(discover_products())
-    )
-    with serve_in_background(create_collector_app(collector)) as url:
-        return send_over_http(TrafficGenerator(users=50, days=1, seed=1), url, keys)
-
-
-def _run_models(lake: Lakehouse, store: MetadataStore) -> None:
-    from dataplatform.core.processing import ModelRunner
-    from dataplatform.core.product import get_product
-
-    runner = ModelRunner(get_product("mobile-user-analytics").model_graph(), lake, store)
-    for attempt in ("first run", "run again"):
-        for result in runner.run():
-            console.print(
-                f"{attempt:9} {result.model}: {result.status}, "
-                f"{result.rows_in} rows in, {result.rows_out} out"
-            )
-
-
-def main() -> None:
-    configure_logging("WARNING", "console")
-    shutil.rmtree(DEMO_ROOT, ignore_errors=True)
-    lake = Lakehouse(DEMO_ROOT / "lake")
-    store = MetadataStore(f"sqlite:///{DEMO_ROOT / 'metadata.db'}")
+    store = MetadataStore(settings.database_url)
     store.upgrade()
-    console.rule("Products found through entry points")
-    for product in discover_products():
-        console.print(f"{product.name:24} {product.prefix:12} owner {product.owner}")
+    auth = Auth.create(settings, store, [product.name for product in discover_products()])
+    auth.roles.ensure_builtin()
+    password = generate_password()
+    auth.users.create(ADMIN, password, ["admin"], "make demo")
+    sources = SourceRegistry(store)
+    keys = {
+        kind: sources.create(f"demo-{kind}", kind, product)[1]
+        for kind, product in (
+            ("ios", "mobile-user-analytics"),
+            ("android", "mobile-user-analytics"),
+            ("web", "web-user-analytics"),
+        )
+    }
+    AuditLog(store).append(
+        [
+            AuditEntry(
+                actor="make demo",
+                actor_kind="cli",
+                action="admin.users.create",
+                detail={"username": ADMIN, "roles": ["admin"]},
+            ),
+            *(
+                AuditEntry(
+                    actor="make demo",
+                    actor_kind="cli",
+                    action="sources.create",
+                    detail={"name": f"demo-{kind}"},
+                )
+                for kind in keys
+            ),
+        ]
+    )
+    store.dispose()
+    return password, keys
 
-    console.rule("A day of traffic through the collector (Segment and PostHog wire formats)")
-    sent = _through_the_collector(lake, store)
-    console.print(f"{sent} events accepted over HTTP, each answered after its Delta commit")
 
-    console.rule("Exactly-once writes to bronze")
-    mobile, web = "mobile_user_analytics.bronze.app_events", "web_user_analytics.bronze.clickstream"
-    before = lake.read(mobile).num_rows
-    start = datetime(2026, 11, 25, 12, tzinfo=UTC)
-    lake.append(mobile, _events("ios-app", 5, start), txn=Txn("demo-loader", 1))
-    replay = lake.append(mobile, _events("ios-app", 5, start), txn=Txn("demo-loader", 1))
-    gained = lake.read(mobile).num_rows - before
+def _port() -> int:
+    """8000 when it is free, else any free port (another demo may be running)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", PREFERRED_PORT))
+            return PREFERRED_PORT
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+
+def _supervise(orchestrator: PlatformOrchestrator, stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        orchestrator.supervise()
+
+
+def _wait_until_up(url: str, stop: threading.Event, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                console.print(f"gateway answering at {url}")
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the gateway did not answer at {url} within {seconds:.0f} s")
+        time.sleep(0.3)
+
+
+def _send_traffic(url: str, keys: dict[str, str]) -> None:
+    from dataplatform.platform.generator import TrafficGenerator, WriteKeys, send_over_http
+
+    console.rule("A week of synthetic traffic through the gateway's collector")
+    started = time.monotonic()
+    sent = send_over_http(TrafficGenerator(users=300, days=7, seed=7), url, WriteKeys(**keys))
     console.print(
-        f"the same 5 rows written twice as txn 1: replay skipped={replay.skipped}, gained {gained}"
+        f"{sent:,} events accepted by {url}/v1/batch and /batch in "
+        f"{time.monotonic() - started:.1f} s (Segment and PostHog wire formats)"
     )
 
-    console.rule("Snapshot, change, restore")
-    snapshots = Snapshots(lake, store)
-    snapshots.create("before-cleanup")
-    rows = lake.read(web).num_rows
-    removed = lake.delete(web, "type = 'page'").rows
-    console.print(
-        f"deleted {removed} page views from {web}: {rows} -> {lake.read(web).num_rows} rows"
-    )
-    result = snapshots.restore("before-cleanup")
-    console.print(f"restored {', '.join(result.restored)}: {lake.read(web).num_rows} rows again")
 
-    console.rule("DuckDB over the lake")
-    counts = QueryEngine(lake).query(
-        "select wire_format, type, count(*) as events from web group by all order by all",
-        {"web": web},
-    )
-    for row in counts.to_pylist():
-        console.print(f"{row['wire_format']:8} {row['type']:9} {row['events']:6} events")
-    console.rule("Models: bronze -> silver, incrementally and exactly once")
-    _run_models(lake, store)
-    console.rule()
+def _check_login(url: str, password: str) -> str:
+    response = httpx.post(f"{url}/auth/token", data={"username": ADMIN, "password": password})
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def _show(orchestrator: PlatformOrchestrator, url: str, token: str) -> None:
+    """What the platform holds now, read through the gateway with the admin's token."""
+    headers = {"Authorization": f"Bearer {token}"}
+    console.rule("Read back through the gateway")
+    for table in (
+        "mobile_user_analytics.bronze.app_events",
+        "web_user_analytics.bronze.clickstream",
+    ):
+        entry = httpx.get(f"{url}/catalog/tables/{table}", headers=headers).json()
+        console.print(f"{table}: {entry.get('row_count') or 0:,} rows in the catalog")
+    verify = httpx.get(f"{url}/admin/audit/verify", headers=headers).json()
     console.print(
-        "not yet: the API gateway and admin console arrive with the platform issue. "
-        "`make test` runs the whole suite."
+        f"audit chain: {'intact' if verify.get('ok') else 'BROKEN'}, "
+        f"{verify.get('rows_checked', 0)} entries checked"
+    )
+    health = orchestrator.health_check()
+    for product in health.products:
+        processes = ", ".join(f"{p.name} {p.state}" for p in product.processes) or "no processes"
+        console.print(f"{product.product:24} {product.status:9} {processes}")
+
+
+def _guide(url: str, password: str) -> None:
+    console.print(
+        Panel.fit(
+            f"Gateway   {url}        (API docs: {url}/docs)\n"
+            f"Login     user [bold]{ADMIN}[/bold]   password [bold]{password}[/bold]\n\n"
+            "Try:\n"
+            f"  TOKEN=$(curl -s -X POST {url}/auth/token -d username={ADMIN} -d password={password} \\\n"
+            "          | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/auth/me\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/catalog/search?q=user_id"\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/catalog/lineage/mobile_user_analytics.silver.app_events\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/mobile/tables\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/admin/audit?limit=5"\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/admin/report?format=markdown"\n'
+            f"  curl {url}/ready\n"
+            f"  DATAPLATFORM_STATE_DIR={DEMO_ROOT} .venv/bin/dataplatform status\n\n"
+            f"Each process writes its output to {DEMO_ROOT / 'logs'}/<process>.log.\n"
+            "Ctrl-C stops the platform (the gateway drains first).",
+            title="Data Platform is running",
+        ),
+        markup=True,
+        highlight=False,
     )
 
 

@@ -35,6 +35,10 @@ def up(
     host: Annotated[str, typer.Option(help="Address the gateway listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the gateway.")] = 8000,
     state_dir: StateDirOption = Path(".data"),
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write each process's output to LOG_DIR/<process>.log, not here."),
+    ] = None,
 ) -> None:
     """Run the platform: the gateway, the platform's jobs and every product's processes,
     restarted when they crash; SIGTERM or Ctrl-C stops them in order, the gateway draining first."""
@@ -42,7 +46,7 @@ def up(
 
     settings = load_settings(PlatformSettings)
     configure_logging(settings.log_level, "console")
-    orchestrator = PlatformOrchestrator.for_platform(settings, state_dir, host, port)
+    orchestrator = PlatformOrchestrator.for_platform(settings, state_dir, host, port, log_dir)
     problems = orchestrator.run_until_signalled()
     for problem in problems:
         errors.print(problem, style="red", markup=False, highlight=False)

@@ -55,10 +55,14 @@ class PlatformOrchestrator:
         policy: RestartPolicy = DEFAULT_POLICY,
         config_poll_seconds: float = CONFIG_POLL_SECONDS,
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
+        log_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.products = list(products)
-        self.processes = [SupervisedProcess(spec, policy) for spec in specs]
+        self.processes = [
+            SupervisedProcess(spec, policy, _log_file(log_dir, spec) if log_dir else None)
+            for spec in specs
+        ]
         self.state_dir = state_dir
         self.gateway_url = gateway_url
         self.policy = policy
@@ -79,13 +83,20 @@ class PlatformOrchestrator:
 
     @classmethod
     def for_platform(
-        cls, settings: PlatformSettings, state_dir: Path, host: str, port: int
+        cls,
+        settings: PlatformSettings,
+        state_dir: Path,
+        host: str,
+        port: int,
+        log_dir: Path | None = None,
     ) -> Self:
         """The whole platform: the gateway on `host:port`, the platform's jobs, and the
-        processes of every installed product."""
+        processes of every installed product; their output goes to `log_dir` when given."""
         products = discover_products()
         specs = plan_processes(settings, products, host, port)
-        return cls(settings, products, specs, state_dir, gateway_url=_url(host, port))
+        return cls(
+            settings, products, specs, state_dir, gateway_url=_url(host, port), log_dir=log_dir
+        )
 
     def start_all(self) -> None:
         """Migrate the metadata store, start every process and record each product running."""
@@ -287,6 +298,11 @@ def _versions(products: Sequence[Product]) -> dict[str, str]:
         PLATFORM: __version__,
         **{product.name: declared.get(product.name, "unknown") for product in products},
     }
+
+
+def _log_file(log_dir: Path, spec: ProcessSpec) -> Path:
+    """`<log_dir>/<name>.log`, a product's process named `<product>-<role>`."""
+    return log_dir / f"{spec.name.replace('/', '-')}.log"
 
 
 def _url(host: str, port: int) -> str:

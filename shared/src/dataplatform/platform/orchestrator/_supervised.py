@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from dataplatform.platform.orchestrator._specs import ProcessSpec
@@ -43,9 +44,10 @@ class SupervisedProcess:
     """A child running `spec.argv` in its own process group, so a Ctrl-C in the terminal reaches
     only the orchestrator, which then stops the children in order."""
 
-    def __init__(self, spec: ProcessSpec, policy: RestartPolicy) -> None:
+    def __init__(self, spec: ProcessSpec, policy: RestartPolicy, log: Path | None = None) -> None:
         self.spec = spec
         self.policy = policy
+        self.log = log  # where its output goes (appended); the orchestrator's own output if None
         self.state: ProcessState = "stopped"
         self.restarts = 0
         self.crashes = 0  # in a row, since it last stayed up `stable_after` seconds
@@ -61,9 +63,19 @@ class SupervisedProcess:
         return self._popen.pid if self._popen and self.state in ("running", "stopping") else None
 
     def start(self, now: float) -> None:
+        output = None
+        if self.log is not None:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            output = self.log.open("ab")
         self._popen = subprocess.Popen(  # noqa: S603 (our own CLI, no shell)
-            self.spec.argv, process_group=0, preexec_fn=_DIE_WITH_PARENT
+            self.spec.argv,
+            process_group=0,
+            preexec_fn=_DIE_WITH_PARENT,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
         )
+        if output is not None:
+            output.close()  # the child holds its own copy
         self.state = "running"
         self.started_at = datetime.now(UTC)
         self._started = now
