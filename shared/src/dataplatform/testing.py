@@ -9,12 +9,15 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from dataplatform.core.config import PlatformSettings
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
@@ -290,3 +293,39 @@ def gateway_on_each_database(database_url: str, lake_root: Path) -> Iterator[Run
     """The gateway once on SQLite, once on a fresh PostgreSQL database."""
     with running_gateway(platform_settings(database_url, lake_root)) as running:
         yield running
+
+
+def app_events(
+    *event_ids: str, os_name: str = "iOS", at: datetime | None = None, **fields: object
+) -> "pa.Table":
+    """Bronze rows of tracked app events, one per id, in the canonical envelope.
+
+    Every event is the same (`open` by `u1` on `os_name` at 2026-11-20 09:00 UTC) unless
+    `fields` say otherwise, so a test names only what it is about.
+    """
+    import json
+
+    import pyarrow as pa
+
+    from dataplatform.core.events import ENVELOPE_SCHEMA
+
+    at = at or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    common = {
+        "type": "track",
+        "event": "open",
+        "user_id": "u1",
+        "anonymous_id": "i1",
+        "timestamp": at,
+        "original_timestamp": at,
+        "sent_at": at,
+        "received_at": at,
+        "source_id": "ios-app",
+        "wire_format": "segment",
+        "context": json.dumps({"os": {"name": os_name}}),
+        "properties": "{}",
+        "raw": "{}",
+        **fields,
+    }
+    return pa.Table.from_pylist(
+        [{"event_id": event_id, **common} for event_id in event_ids], ENVELOPE_SCHEMA
+    )

@@ -14,45 +14,17 @@ import pytest
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
 from dataplatform.platform.audit import AuditEntry, AuditLog
 from dataplatform.platform.reporting import build_report, render_markdown
-from dataplatform.testing import RunningGateway
+from dataplatform.testing import RunningGateway, app_events
 
 BRONZE = "mobile_user_analytics.bronze.app_events"
 SILVER = "mobile_user_analytics.silver.app_events"
 SUMMARY = "mobile_user_analytics.gold.user_summary"
 ROUTE = "/mobile/tables/{table}"
 CLI = str(Path(sys.executable).with_name("dataplatform"))
-
-
-def app_events(*events: tuple[str, str]) -> pa.Table:
-    """Bronze rows from (event_id, OS name)."""
-    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    return pa.Table.from_pylist(
-        [
-            {
-                "event_id": event_id,
-                "type": "track",
-                "event": "open",
-                "user_id": "u1",
-                "anonymous_id": "i1",
-                "timestamp": at,
-                "original_timestamp": at,
-                "sent_at": at,
-                "received_at": at,
-                "source_id": "ios-app",
-                "wire_format": "segment",
-                "context": json.dumps({"os": {"name": os_name}}),
-                "properties": "{}",
-                "raw": "{}",
-            }
-            for event_id, os_name in events
-        ],
-        ENVELOPE_SCHEMA,
-    )
 
 
 def read(table: str, rows: int, pii: bool = False, days_ago: int = 0) -> AuditEntry:
@@ -82,8 +54,10 @@ def test_report_of_a_small_case_as_json_and_markdown(
     mobile = get_product("mobile-user-analytics")
     # Four events in two commits; `a` is sent twice and `b` comes from an OS the model
     # does not expect, which its `accepted_values` check (severity warn) reports.
-    lake.append(BRONZE, app_events(("a", "iOS"), ("a", "iOS"), ("b", "Windows")))
-    lake.append(BRONZE, app_events(("c", "Android")))
+    lake.append(
+        BRONZE, pa.concat_tables([app_events("a", "a"), app_events("b", os_name="Windows")])
+    )
+    lake.append(BRONZE, app_events("c", os_name="Android"))
     ModelRunner(mobile.model_graph(), lake, store).run()
     AuditLog(store).append(
         [
@@ -183,7 +157,9 @@ def test_report_command_writes_json_and_markdown(
     cli_env: dict[str, str], lake: Lakehouse, tmp_path: Path
 ) -> None:
     MetadataStore(cli_env["DATAPLATFORM_DATABASE_URL"]).upgrade()
-    lake.append(BRONZE, app_events(("a", "iOS"), ("b", "iOS"), ("c", "Android")))
+    lake.append(
+        BRONZE, pa.concat_tables([app_events("a", "b"), app_events("c", os_name="Android")])
+    )
     output = tmp_path / "report.json"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:

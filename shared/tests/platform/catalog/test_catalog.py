@@ -1,7 +1,6 @@
 """The catalog over the installed products, on SQLite and PostgreSQL: registration, statistics
 from the Delta log, search, and edits kept as overrides."""
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,38 +11,14 @@ from pydantic import ValidationError
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import InvalidRequestError, NotFoundError
-from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.core.product import discover_products
 from dataplatform.platform.catalog import PLATFORM_OWNER, DataCatalog, TableChanges
+from dataplatform.testing import app_events
 
 BRONZE = "mobile_user_analytics.bronze.app_events"
 SILVER = "mobile_user_analytics.silver.app_events"
 SUMMARY = "mobile_user_analytics.gold.user_summary"
 AUDIT_LOG = "platform.gold.audit_log"
-
-
-def envelope(event_id: str) -> dict[str, object]:
-    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    return {
-        "event_id": event_id,
-        "type": "track",
-        "event": "purchase",
-        "user_id": "user-1",
-        "anonymous_id": "install-1",
-        "timestamp": at,
-        "original_timestamp": at,
-        "sent_at": at,
-        "received_at": at,
-        "source_id": "ios-app",
-        "wire_format": "segment",
-        "context": json.dumps({"os": {"name": "iOS"}}),
-        "properties": "{}",
-        "raw": "{}",
-    }
-
-
-def app_events(*event_ids: str) -> pa.Table:
-    return pa.Table.from_pylist([envelope(event_id) for event_id in event_ids], ENVELOPE_SCHEMA)
 
 
 @pytest.fixture

@@ -2,16 +2,14 @@
 lineage, and PII masking that follows the catalog's tags end to end."""
 
 import json
-from datetime import UTC, datetime
 
 import httpx2 as httpx
 import pyarrow as pa
 
 from dataplatform.core.access import MASK
-from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
-from dataplatform.testing import RunningGateway
+from dataplatform.testing import RunningGateway, app_events
 
 BRONZE = "mobile_user_analytics.bronze.app_events"
 SILVER = "mobile_user_analytics.silver.app_events"
@@ -116,24 +114,8 @@ def test_listing_pages_through_every_table_once(gateway: RunningGateway) -> None
 
 def test_search_and_lineage_routes(gateway: RunningGateway) -> None:
     services = gateway.services
-    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    row = {
-        "event_id": "a",
-        "type": "track",
-        "event": "open",
-        "user_id": "u1",
-        "anonymous_id": "i1",
-        "timestamp": at,
-        "original_timestamp": at,
-        "sent_at": at,
-        "received_at": at,
-        "source_id": "ios-app",
-        "wire_format": "segment",
-        "context": json.dumps({"device": {"id": "d1"}, "os": {"name": "iOS"}}),
-        "properties": "{}",
-        "raw": "{}",
-    }
-    services.lake.append(BRONZE, pa.Table.from_pylist([row], ENVELOPE_SCHEMA))
+    device = json.dumps({"device": {"id": "d1"}, "os": {"name": "iOS"}})
+    services.lake.append(BRONZE, app_events("a", context=device))
     product = get_product("mobile-user-analytics")
     ModelRunner(product.model_graph(), services.lake, services.store).run()
     reader = gateway.headers_for("ada", ["auditor"])

@@ -1,21 +1,18 @@
 """`dataplatform models run`, as a real process, leaves the catalog up to date with what it wrote."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.platform.catalog import DataCatalog
+from dataplatform.testing import app_events
 
 CLI = str(Path(sys.executable).with_name("dataplatform"))
 BRONZE = "mobile_user_analytics.bronze.app_events"
@@ -37,28 +34,6 @@ def env(database_url: str, lake: Lakehouse) -> dict[str, str]:
         "DATAPLATFORM_DATABASE_URL": database_url,
         "DATAPLATFORM_MOBILE_USER_ANALYTICS_SCHEDULE_SECONDS": "1",
     }
-
-
-def app_events(*event_ids: str) -> pa.Table:
-    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    envelope = {
-        "type": "track",
-        "event": "open",
-        "user_id": "u1",
-        "anonymous_id": "i1",
-        "timestamp": at,
-        "original_timestamp": at,
-        "sent_at": at,
-        "received_at": at,
-        "source_id": "ios-app",
-        "wire_format": "segment",
-        "context": json.dumps({"os": {"name": "iOS"}}),
-        "properties": "{}",
-        "raw": "{}",
-    }
-    return pa.Table.from_pylist(
-        [{"event_id": event_id, **envelope} for event_id in event_ids], ENVELOPE_SCHEMA
-    )
 
 
 def test_a_run_catalogues_the_tables_it_wrote(

@@ -13,7 +13,6 @@ from dataplatform.core.errors import InvalidRequestError, NotFoundError, did_you
 from dataplatform.core.product import Product
 from dataplatform.core.product_config import ConfigVersion, ProductConfigs
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.admin._audit import audited
 from dataplatform.platform.gateway._services import Services, services
 from dataplatform.platform.sources import Source
 
@@ -59,8 +58,11 @@ def operations_router() -> APIRouter:
         body: NewSource, caller: SourceManager, platform: Platform, request: Request
     ) -> JSONOut:
         source, write_key = platform.sources.create(body.name, body.kind, body.product)
-        audited(
-            platform, request, caller, "sources.create", name=source.name, product=source.product
+        platform.record(
+            request,
+            caller,
+            "sources.create",
+            detail={"name": source.name, "product": source.product},
         )
         return JSONOut({"source": _source(source), "write_key": write_key}, status_code=201)
 
@@ -69,7 +71,7 @@ def operations_router() -> APIRouter:
         name: str, caller: SourceManager, platform: Platform, request: Request
     ) -> JSONOut:
         write_key = platform.sources.rotate(name)
-        audited(platform, request, caller, "sources.rotate", name=name)
+        platform.record(request, caller, "sources.rotate", detail={"name": name})
         return JSONOut({"name": name, "write_key": write_key})
 
     @router.delete("/sources/{name}", summary="Revoke a source's write key")
@@ -77,7 +79,7 @@ def operations_router() -> APIRouter:
         name: str, caller: SourceManager, platform: Platform, request: Request
     ) -> JSONOut:
         source = platform.sources.revoke(name)
-        audited(platform, request, caller, "sources.revoke", name=name)
+        platform.record(request, caller, "sources.revoke", detail={"name": name})
         return JSONOut(_source(source))
 
     @router.get("/products", summary="Every installed product with its configuration version")
@@ -113,14 +115,11 @@ def operations_router() -> APIRouter:
         saved = ProductConfigs(platform.store).save(
             product, body.values, caller.subject, body.comment
         )
-        audited(
-            platform,
+        platform.record(
             request,
             caller,
             "admin.products.config",
-            product=product.name,
-            version=saved.version,
-            keys=sorted(body.values),
+            detail={"product": product.name, "version": saved.version, "keys": sorted(body.values)},
         )
         return JSONOut(_config(product, saved))
 
@@ -152,7 +151,7 @@ def operations_router() -> APIRouter:
         deployment = Deployments(platform.store).record(
             body.product, body.version, body.environment, body.status, body.detail, caller.subject
         )
-        audited(platform, request, caller, "admin.deployments.record", **body.model_dump())
+        platform.record(request, caller, "admin.deployments.record", detail=body.model_dump())
         return JSONOut(asdict(deployment), status_code=201)
 
     return router

@@ -7,7 +7,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dataplatform.core.access import ADMIN, Principal, require
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.admin._audit import audited
 from dataplatform.platform.auth import ApiKey, Role, User, generate_password
 from dataplatform.platform.gateway._services import Services, services
 
@@ -63,13 +62,11 @@ def people_router() -> APIRouter:
     def create_user(body: NewUser, caller: Admin, platform: Platform, request: Request) -> JSONOut:
         password = body.password or generate_password()
         user = platform.auth.users.create(body.username, password, body.roles, caller.subject)
-        audited(
-            platform,
+        platform.record(
             request,
             caller,
             "admin.users.create",
-            username=user.username,
-            roles=list(user.roles),
+            detail={"username": user.username, "roles": list(user.roles)},
         )
         shown: dict[str, Any] = {"user": _user(user)}
         if body.password is None:
@@ -88,13 +85,15 @@ def people_router() -> APIRouter:
             username, roles=body.roles, password=body.password, disabled=body.disabled
         )
         changed = sorted(body.model_dump(exclude_none=True))  # names only: never the password
-        audited(platform, request, caller, "admin.users.update", username=username, changed=changed)
+        platform.record(
+            request, caller, "admin.users.update", detail={"username": username, "changed": changed}
+        )
         return JSONOut(_user(user))
 
     @router.delete("/users/{username}", summary="Disable a user (kept for the audit trail)")
     def disable_user(username: str, caller: Admin, platform: Platform, request: Request) -> JSONOut:
         user = platform.auth.users.update(username, disabled=True)
-        audited(platform, request, caller, "admin.users.disable", username=username)
+        platform.record(request, caller, "admin.users.disable", detail={"username": username})
         return JSONOut(_user(user))
 
     @router.get("/roles", summary="Every role and the permissions it grants")
@@ -104,13 +103,11 @@ def people_router() -> APIRouter:
     @router.post("/roles", status_code=201, summary="Create a role")
     def create_role(body: NewRole, caller: Admin, platform: Platform, request: Request) -> JSONOut:
         role = platform.auth.roles.create(body.name, body.permissions, body.description)
-        audited(
-            platform,
+        platform.record(
             request,
             caller,
             "admin.roles.create",
-            role=role.name,
-            permissions=list(role.permissions),
+            detail={"role": role.name, "permissions": list(role.permissions)},
         )
         return JSONOut(_role(role), status_code=201)
 
@@ -119,20 +116,18 @@ def people_router() -> APIRouter:
         name: str, body: RoleChange, caller: Admin, platform: Platform, request: Request
     ) -> JSONOut:
         role = platform.auth.roles.update(name, body.permissions, body.description)
-        audited(
-            platform,
+        platform.record(
             request,
             caller,
             "admin.roles.update",
-            role=name,
-            permissions=list(role.permissions),
+            detail={"role": name, "permissions": list(role.permissions)},
         )
         return JSONOut(_role(role))
 
     @router.delete("/roles/{name}", summary="Delete a role (not a built-in role)")
     def delete_role(name: str, caller: Admin, platform: Platform, request: Request) -> JSONOut:
         platform.auth.roles.delete(name)
-        audited(platform, request, caller, "admin.roles.delete", role=name)
+        platform.record(request, caller, "admin.roles.delete", detail={"role": name})
         return JSONOut({"deleted": name})
 
     @router.get("/api-keys", summary="Every API key (never its secret)")
@@ -145,13 +140,15 @@ def people_router() -> APIRouter:
     def create_key(body: NewApiKey, caller: Admin, platform: Platform, request: Request) -> JSONOut:
         days = body.expires_in_days or platform.settings.auth.api_key_days
         key, secret = platform.auth.keys.create(body.name, body.roles, caller.subject, days)
-        audited(platform, request, caller, "keys.create", name=key.name, roles=list(key.roles))
+        platform.record(
+            request, caller, "keys.create", detail={"name": key.name, "roles": list(key.roles)}
+        )
         return JSONOut({"api_key": _key(key), "key": secret}, status_code=201)
 
     @router.delete("/api-keys/{name}", summary="Revoke an API key")
     def revoke_key(name: str, caller: Admin, platform: Platform, request: Request) -> JSONOut:
         key = platform.auth.keys.revoke(name)
-        audited(platform, request, caller, "keys.revoke", name=name)
+        platform.record(request, caller, "keys.revoke", detail={"name": name})
         return JSONOut(_key(key))
 
     return router

@@ -22,6 +22,7 @@ from dataplatform.platform.audit._publish import (
     publish_audit_log,
     publish_lineage,
 )
+from dataplatform.platform.audit._requests import request_entry
 from dataplatform.platform.audit._verify import ProblemKind, VerifyReport, verify
 from dataplatform.platform.audit._writer import AuditWriter
 
@@ -42,5 +43,6 @@ __all__ = [
     "content_hash",
     "publish_audit_log",
     "publish_lineage",
+    "request_entry",
     "verify",
 ]

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from dataplatform.core.access import AUDIT_READ, Principal, require, route_template
+from dataplatform.core.access import AUDIT_READ, Principal, require
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.audit._chain import MAX_SEARCH_ROWS, AuditEntry, AuditRow
+from dataplatform.platform.audit._chain import MAX_SEARCH_ROWS, AuditRow
 from dataplatform.platform.audit._verify import verify
 from dataplatform.platform.gateway._services import Services, services
 
@@ -61,7 +61,7 @@ def audit_router() -> APIRouter:
             "before": before,
         }
         detail = {name: str(value) for name, value in asked.items() if value is not None}
-        _record(platform, request, caller, "audit.read", len(page.rows), detail)
+        platform.record(request, caller, "audit.read", rows=len(page.rows), detail=detail)
         return JSONOut(
             {"entries": [_entry_json(row) for row in page.rows], "next_before": page.next_before}
         )
@@ -77,33 +77,10 @@ def audit_router() -> APIRouter:
     ) -> JSONOut:
         report = verify(platform.store, platform.lake)
         detail = {"ok": report.ok, "first_bad_seq": report.first_bad_seq}
-        _record(platform, request, caller, "audit.verify", report.rows_checked, detail)
+        platform.record(request, caller, "audit.verify", rows=report.rows_checked, detail=detail)
         return JSONOut(asdict(report))
 
     return router
-
-
-def _record(
-    platform: Services,
-    request: Request,
-    caller: Principal,
-    action: str,
-    rows: int,
-    detail: dict[str, Any],
-) -> None:
-    platform.audit.record(
-        AuditEntry(
-            actor=caller.subject,
-            actor_kind=caller.kind,
-            action=action,
-            method=request.method,
-            route=route_template(request.scope),
-            status=200,
-            row_count=rows,
-            request_id=getattr(request.state, "request_id", None),
-            detail=detail,
-        )
-    )
 
 
 def _entry_json(row: AuditRow) -> dict[str, Any]:

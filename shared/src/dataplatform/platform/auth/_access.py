@@ -14,9 +14,9 @@ from limits import RateLimitItem, parse
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
-from dataplatform.core.access import Principal, route_template
+from dataplatform.core.access import Principal
 from dataplatform.core.errors import AuthenticationError, RateLimitedError
-from dataplatform.platform.audit import AuditEntry, AuditWriter
+from dataplatform.platform.audit import AuditWriter, request_entry
 from dataplatform.platform.auth._keys import ApiKeys, looks_like_key
 from dataplatform.platform.auth._tokens import Tokens
 from dataplatform.platform.auth._users import Users
@@ -118,18 +118,7 @@ class PlatformAccess:
         self, request: Request, caller: Principal, table: str, rows: int, pii_returned: bool
     ) -> None:
         self.audit.record(
-            AuditEntry(
-                actor=caller.subject,
-                actor_kind=caller.kind,
-                action="data.read",
-                method=request.method,
-                route=route_template(request.scope),
-                status=200,
-                table_name=table,
-                row_count=rows,
-                pii=pii_returned,
-                request_id=getattr(request.state, "request_id", None),
-            )
+            request_entry(request, caller, "data.read", table=table, rows=rows, pii=pii_returned)
         )
 
 

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from dataplatform.core.access import AUTHENTICATED, Principal, public, require
 from dataplatform.core.errors import AuthenticationError
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.audit import AuditEntry
+from dataplatform.platform.audit import request_entry
 from dataplatform.platform.gateway._services import Services, services
 
 
@@ -32,15 +32,12 @@ def auth_router() -> APIRouter:
             platform.auth.users.authenticate, form.username, form.password
         )
         platform.audit.record(
-            AuditEntry(
-                actor=form.username,
-                actor_kind="user",
-                action="auth.login",
+            request_entry(
+                request,
+                Principal(form.username, "user", frozenset(), frozenset()),
+                "auth.login",
                 outcome="success" if user else "failure",
-                method="POST",
-                route="/auth/token",
                 status=200 if user else 401,
-                request_id=getattr(request.state, "request_id", None),
                 detail={"client": client},
             )
         )

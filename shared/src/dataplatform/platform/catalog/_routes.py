@@ -10,7 +10,6 @@ from dataplatform.core.access import CATALOG_READ, CATALOG_WRITE, Principal, req
 from dataplatform.core.connectors.lakehouse import LAYERS
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.audit import AuditEntry
 from dataplatform.platform.catalog._edits import TableChanges
 from dataplatform.platform.catalog._lineage import Direction
 from dataplatform.platform.gateway._services import services
@@ -74,19 +73,7 @@ def catalog_routes() -> APIRouter:
         platform = services(request)
         entry, changed = platform.catalog.update_table(name, changes)
         if changed:
-            platform.audit.record(
-                AuditEntry(
-                    actor=caller.subject,
-                    actor_kind=caller.kind,
-                    action="catalog.update",
-                    method="PATCH",
-                    route="/catalog/tables/{name}",
-                    status=200,
-                    table_name=name,
-                    request_id=getattr(request.state, "request_id", None),
-                    detail=changed,
-                )
-            )
+            platform.record(request, caller, "catalog.update", table=name, detail=changed)
         if any("tags" in column for column in changed.get("columns", {}).values()):
             # Masking follows at once here; other processes within their cache time.
             platform.access.forget_pii(name)

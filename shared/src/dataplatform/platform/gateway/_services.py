@@ -1,17 +1,18 @@
 """Everything the gateway's routes use, built once per process from the settings."""
 
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 from fastapi import Request
 
+from dataplatform.core.access import Principal
 from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.product import Product, discover_products
 from dataplatform.core.serving import TableSnapshots
-from dataplatform.platform.audit import AuditLog, AuditWriter
+from dataplatform.platform.audit import AuditLog, AuditWriter, request_entry
 from dataplatform.platform.auth import Auth, PlatformAccess, RateLimiter
 from dataplatform.platform.catalog import DataCatalog
 from dataplatform.platform.sources import SourceRegistry
@@ -75,6 +76,10 @@ class Services:
             login_limiter=RateLimiter(gateway.anonymous_rate_limit, gateway.rate_limit_storage),
             tables=TableSnapshots(lake, gateway.snapshot_seconds),
         )
+
+    def record(self, request: Request, caller: Principal, action: str, **details: Any) -> None:
+        """Audit that `caller` did `action` through `request` (see `request_entry` for `details`)."""
+        self.audit.record(request_entry(request, caller, action, **details))
 
     def close(self) -> None:
         """Append the buffered audit entries and release the database."""
