@@ -6,6 +6,8 @@ except under `CI=true`, where a missing service fails the test: CI must never pa
 
 import contextlib
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -329,3 +331,55 @@ def app_events(
     return pa.Table.from_pylist(
         [{"event_id": event_id, **common} for event_id in event_ids], ENVELOPE_SCHEMA
     )
+
+
+class Traffic:
+    """Clients sending Segment batches with unique event ids to `url` until stopped (or until
+    the server stops answering), remembering the ids of every batch acknowledged with a 200."""
+
+    BATCH = 25
+
+    def __init__(self, url: str, key: str, clients: int = 3) -> None:
+        self.url, self.key = url, key
+        self.acknowledged: list[str] = []
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._send, args=(n,)) for n in range(clients)]
+
+    def __enter__(self) -> "Traffic":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def _send(self, client: int) -> None:
+        import httpx2 as httpx
+
+        batch_number = 0
+        with httpx.Client(auth=(self.key, ""), timeout=10) as session:
+            while not self.stop.is_set():
+                batch_number += 1
+                ids = [f"{self.url[-5:]}-{client}-{batch_number}-{i}" for i in range(self.BATCH)]
+                body = {
+                    "batch": [
+                        {"type": "track", "event": "tap", "userId": "u", "messageId": m}
+                        for m in ids
+                    ]
+                }
+                try:
+                    response = session.post(f"{self.url}/v1/batch", json=body)
+                except httpx.TransportError:
+                    return  # the server is gone: this batch was never acknowledged
+                if response.status_code == 200:
+                    with self._lock:
+                        self.acknowledged.extend(ids)
+
+    def wait_for(self, count: int) -> None:
+        deadline = time.monotonic() + 60
+        while len(self.acknowledged) < count:
+            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} acknowledged"
+            time.sleep(0.01)

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -17,10 +16,10 @@ from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.platform.collector import free_port
 from dataplatform.platform.sources import SourceRegistry
-from dataplatform.testing import MOBILE
+from dataplatform.testing import MOBILE, Traffic
 
 CLI = str(Path(sys.executable).with_name("dataplatform"))
-BATCH = 25
+BATCH = Traffic.BATCH
 
 
 def start_collector(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -36,53 +35,6 @@ def start_collector(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.05)
     process.kill()
     raise AssertionError("collector did not start")
-
-
-class Traffic:
-    """Clients sending batches with unique ids until stopped, remembering what was acknowledged."""
-
-    def __init__(self, url: str, key: str, clients: int = 3) -> None:
-        self.url, self.key = url, key
-        self.acknowledged: list[str] = []
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._send, args=(n,)) for n in range(clients)]
-
-    def __enter__(self) -> "Traffic":
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
-
-    def _send(self, client: int) -> None:
-        batch_number = 0
-        with httpx.Client(auth=(self.key, ""), timeout=10) as session:
-            while not self.stop.is_set():
-                batch_number += 1
-                ids = [f"{self.url[-5:]}-{client}-{batch_number}-{i}" for i in range(BATCH)]
-                body = {
-                    "batch": [
-                        {"type": "track", "event": "tap", "userId": "u", "messageId": m}
-                        for m in ids
-                    ]
-                }
-                try:
-                    response = session.post(f"{self.url}/v1/batch", json=body)
-                except httpx.TransportError:
-                    return  # the collector died: this batch was never acknowledged
-                if response.status_code == 200:
-                    with self._lock:
-                        self.acknowledged.extend(ids)
-
-    def wait_for(self, count: int) -> None:
-        deadline = time.monotonic() + 60
-        while len(self.acknowledged) < count:
-            assert time.monotonic() < deadline, f"only {len(self.acknowledged)} acknowledged"
-            time.sleep(0.01)
 
 
 def platform_with_a_source(tmp_path: Path, **settings: str) -> tuple[dict[str, str], str]:

@@ -18,59 +18,26 @@ from dataplatform.platform.audit import AuditLog
 from dataplatform.platform.auth import Auth, generate_password
 from dataplatform.platform.deployments import Deployments
 from dataplatform.platform.sources import SourceRegistry
-from dataplatform.testing import MOBILE, platform_settings
-
-BATCH = 20
+from dataplatform.testing import MOBILE, Traffic, platform_settings
 
 
-class Clients:
-    """Threads sending event batches and logins until the gateway stops answering; they remember
-    what was acknowledged with a 200."""
+class Logins:
+    """A client logging in until the gateway stops answering; it remembers the request id of each
+    login acknowledged with a 200."""
 
-    def __init__(self, url: str, write_key: str, password: str) -> None:
-        self.url, self.write_key, self.password = url, write_key, password
-        self.events: list[str] = []
-        self.logins: list[str] = []
+    def __init__(self, url: str, password: str) -> None:
+        self.url, self.password = url, password
+        self.acknowledged: list[str] = []
         self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [
-            *(threading.Thread(target=self._send_events, args=(n,)) for n in range(3)),
-            threading.Thread(target=self._log_in),
-        ]
+        self._thread = threading.Thread(target=self._log_in)
 
-    def __enter__(self) -> "Clients":
-        for thread in self._threads:
-            thread.start()
+    def __enter__(self) -> "Logins":
+        self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
-
-    def acknowledged(self) -> tuple[int, int]:
-        with self._lock:
-            return len(self.events), len(self.logins)
-
-    def _send_events(self, client: int) -> None:
-        with httpx.Client(auth=(self.write_key, ""), timeout=30) as session:
-            for batch in itertools.count():
-                if self.stop.is_set():
-                    return
-                ids = [f"client{client}-batch{batch}-{n}" for n in range(BATCH)]
-                body = {
-                    "batch": [
-                        {"type": "track", "event": "tap", "userId": "u1", "messageId": event}
-                        for event in ids
-                    ]
-                }
-                try:
-                    response = session.post(f"{self.url}/v1/batch", json=body)
-                except httpx.TransportError:
-                    return  # the gateway has stopped: this batch was not acknowledged
-                if response.status_code == 200:
-                    with self._lock:
-                        self.events.extend(ids)
+        self._thread.join(timeout=60)
 
     def _log_in(self) -> None:
         with httpx.Client(timeout=30) as session:
@@ -87,8 +54,7 @@ class Clients:
                 except httpx.TransportError:
                     return
                 if response.status_code == 200:
-                    with self._lock:
-                        self.logins.append(request_id)
+                    self.acknowledged.append(request_id)
 
 
 @pytest.mark.slow
@@ -109,9 +75,11 @@ def test_sigterm_under_traffic_loses_no_acknowledged_event_or_audit_entry(
         tmp_path, audit__flush_interval_ms="600000", gateway__anonymous_rate_limit="100000/minute"
     )
 
-    with Clients(platform.url, write_key, password) as clients:
+    with Traffic(platform.url, write_key) as events, Logins(platform.url, password) as logins:
         platform.wait_for(
-            lambda: clients.acknowledged()[0] >= 30 * BATCH and clients.acknowledged()[1] >= 5,
+            lambda: (
+                len(events.acknowledged) >= 30 * Traffic.BATCH and len(logins.acknowledged) >= 5
+            ),
             "events and logins acknowledged",
         )
         exit_code = platform.stop()
@@ -119,10 +87,10 @@ def test_sigterm_under_traffic_loses_no_acknowledged_event_or_audit_entry(
 
     assert exit_code == 0, platform.log_tail()
     stored = Counter(Lakehouse(tmp_path / "lake").read(MOBILE)["event_id"].to_pylist())
-    assert [event for event in clients.events if stored[event] != 1] == []
+    assert [event for event in events.acknowledged if stored[event] != 1] == []
     assert [event for event, count in stored.items() if count > 1] == []
     audited = {row.entry.request_id for row in AuditLog(store).rows(limit=100_000)}
-    assert [login for login in clients.logins if login not in audited] == []
+    assert [login for login in logins.acknowledged if login not in audited] == []
     deployments = Deployments(store)
     for name in ["platform", *names]:
         assert [d.status for d in deployments.list(product=name)] == ["stopped", "running"], name
