@@ -1,11 +1,14 @@
 """`dataplatform users` and `keys`: the first admin, with a prompted or generated password, and
 API keys, each working at a real gateway afterwards and never stored in the clear."""
 
+import fcntl
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,19 +92,30 @@ def test_a_prompted_password_is_asked_twice_on_the_terminal(
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
+        preexec_fn=_own_terminal,
     )
     os.close(terminal)
     seen = b""
-    for _ in range(2):  # "Password:" then "Repeat for confirmation:"
-        while b":" not in seen.split(b"\n")[-1]:
+    for prompt in (b"Password: ", b"Repeat for confirmation: "):
+        # getpass turns echo off (dropping input typed ahead) before it writes its prompt: type
+        # only once the whole prompt is there.
+        while not seen.endswith(prompt):
+            ready, _, _ = select.select([main], [], [], 30)
+            assert ready, f"no {prompt!r} on the terminal; it showed {seen!r}"
             seen += os.read(main, 1024)
         os.write(main, f"{chosen}\n".encode())
-        seen += b"\n"
     assert process.wait(60) == 0
     os.close(main)
 
     assert chosen.encode() not in seen  # the terminal did not echo it
     assert login(gateway_url, "ops", chosen).status_code == 200
+
+
+def _own_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty on its stdin,
+    so getpass talks to it (as to a person's terminal), whatever terminal the tests run in."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def test_without_a_terminal_the_password_must_be_generated(environment: dict[str, str]) -> None:
