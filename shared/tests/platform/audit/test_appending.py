@@ -1,14 +1,30 @@
 """Appending: many processes to one chain, many threads through the writer, odd values kept whole."""
 
+import os
+import signal
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.platform.audit import AuditEntry, AuditLog, AuditWriter, verify
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def entry(number: int) -> AuditEntry:
+    return AuditEntry(
+        actor=f"user-{number}",
+        actor_kind="user",
+        action="data.read",
+        request_id=f"request-{number}",
+        recorded_at=START + timedelta(seconds=number),
+    )
+
 
 APPENDER = """
 import sys
@@ -141,3 +157,43 @@ def test_a_time_in_another_zone_is_stored_as_the_same_instant(store: MetadataSto
     (row,) = log.rows()
     assert row.entry.recorded_at == datetime(2026, 3, 2, 9, tzinfo=UTC)
     assert verify(store).ok
+
+
+def appender_pids() -> list[int]:
+    """This process's children (started by any of its threads) that are spawned interpreters."""
+    tasks = Path(f"/proc/{os.getpid()}/task").iterdir()
+    children = [pid for task in tasks for pid in (task / "children").read_text().split()]
+    return [
+        int(pid)
+        for pid in children
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_a_killed_appender_is_replaced_and_nothing_is_lost_or_doubled(
+    store: MetadataStore,
+) -> None:
+    writer = AuditWriter(AuditLog(store), flush_interval_ms=20)
+    for number in range(1, 11):
+        writer.record(entry(number))
+    writer.flush()
+    (appender,) = appender_pids()
+
+    os.kill(appender, signal.SIGKILL)
+    for number in range(11, 21):
+        writer.record(entry(number))
+    writer.close()
+
+    rows = AuditLog(store).rows()
+    assert [row.entry.request_id for row in rows] == [f"request-{n}" for n in range(1, 21)]
+    assert [row.seq for row in rows] == list(range(1, 21))
+    assert verify(store).ok
+    assert appender not in appender_pids()
+
+
+def test_the_log_tells_whether_an_entry_was_appended(store: MetadataStore) -> None:
+    log = AuditLog(store)
+    log.append([entry(1), entry(2)])
+
+    assert log.holds(entry(1)) and log.holds(entry(2))
+    assert not log.holds(entry(3))

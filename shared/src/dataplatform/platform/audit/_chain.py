@@ -215,6 +215,22 @@ class AuditLog:
             )
         return rows
 
+    def holds(self, entry: AuditEntry) -> bool:
+        """Whether `entry` was appended (the same time, actor, action and request id)."""
+        stored = fitted(entry)
+        with self.store.session() as session:
+            found = session.scalar(
+                select(AuditRecord.seq).where(
+                    AuditRecord.recorded_at == stored.recorded_at,
+                    AuditRecord.actor == stored.actor,
+                    AuditRecord.action == stored.action,
+                    AuditRecord.request_id.is_(None)
+                    if stored.request_id is None
+                    else AuditRecord.request_id == stored.request_id,
+                )
+            )
+            return found is not None
+
     def head(self) -> tuple[int, str]:
         """(sequence, hash) of the last appended entry; (0, GENESIS_HASH) for an empty log."""
         with self.store.session() as session:
@@ -344,7 +360,7 @@ def _insert(connection: Connection, rows: Sequence[AuditRow]) -> None:
     """
     columns = list(AuditRecord.__table__.columns)
     dialect = connection.dialect
-    converters = [column.type.bind_processor(dialect) for column in columns]
+    converters = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (
         f"INSERT INTO audit_log ({', '.join(column.name for column in columns)}) "
