@@ -164,9 +164,7 @@ def appender_pids() -> list[int]:
     tasks = Path(f"/proc/{os.getpid()}/task").iterdir()
     children = [pid for task in tasks for pid in (task / "children").read_text().split()]
     return [
-        int(pid)
-        for pid in children
-        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
 
 
