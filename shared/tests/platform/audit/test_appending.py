@@ -159,13 +159,20 @@ def test_a_time_in_another_zone_is_stored_as_the_same_instant(store: MetadataSto
     assert verify(store).ok
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started, from any of its threads."""
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(child) for task in tasks for child in (task / "children").read_text().split()]
+
+
 def appender_pids() -> list[int]:
-    """This process's children (started by any of its threads) that are spawned interpreters."""
-    tasks = Path(f"/proc/{os.getpid()}/task").iterdir()
-    children = [pid for task in tasks for pid in (task / "children").read_text().split()]
-    return [
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    """The appender processes: children of the forkserver this process started."""
+    servers = [
+        pid
+        for pid in children(os.getpid())
+        if b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
+    return [appender for server in servers for appender in children(server)]
 
 
 def test_a_killed_appender_is_replaced_and_nothing_is_lost_or_doubled(

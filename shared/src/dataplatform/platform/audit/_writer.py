@@ -124,8 +124,7 @@ class AuditWriter:
         if self._appender is None:
             self._appender = ProcessPoolExecutor(
                 max_workers=1,
-                # A fresh interpreter: forking a process that runs threads is not safe.
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=_APPENDERS,
                 initializer=_open_log,
                 initargs=(self.log.store.url.render_as_string(hide_password=False),),
             )
@@ -138,6 +137,12 @@ class AuditWriter:
                 return
             raise
 
+
+# Appenders are forked from a clean, single-threaded server process that has imported this
+# module once (forking the server itself, which runs threads, would not be safe); a new appender
+# then starts in milliseconds instead of importing everything again.
+_APPENDERS = multiprocessing.get_context("forkserver")
+_APPENDERS.set_forkserver_preload([__name__])
 
 # The appender process's chain, opened once by `_open_log` when the process starts.
 _appender_log: AuditLog | None = None
