@@ -5,13 +5,17 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.platform.audit import AuditEntry, AuditLog, AuditWriter, verify
+from dataplatform.platform.collector import free_port
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -202,3 +206,56 @@ def test_the_log_tells_whether_an_entry_was_appended(store: MetadataStore) -> No
 
     assert log.holds(entry(1)) and log.holds(entry(2))
     assert not log.holds(entry(3))
+
+
+@pytest.mark.slow
+def test_the_appender_does_not_outlive_a_server_killed_outright(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'metadata.db'}"
+    MetadataStore(database_url).upgrade()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATAPLATFORM_DATABASE_URL": database_url,
+        "DATAPLATFORM_LAKE_ROOT": str(tmp_path / "lake"),
+        "DATAPLATFORM_AUDIT__FLUSH_INTERVAL_MS": "20",
+    }
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dataplatform")), "serve", "--port", str(port)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: answers(url), "the gateway answers")
+        httpx.post(f"{url}/auth/token", data={"username": "nobody", "password": "a-wrong-guess"})
+        wait_until(lambda: forkserver_family(server.pid), "the audit appender starts")
+        family = forkserver_family(server.pid)
+    finally:
+        server.kill()
+        server.wait()
+
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in family), "they end")
+
+
+def forkserver_family(pid: int) -> list[int]:
+    """The forkservers `pid` started, and their children (the appenders)."""
+    servers = [
+        child
+        for child in children(pid)
+        if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+    return servers + [appender for server in servers for appender in children(server)]
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.1)

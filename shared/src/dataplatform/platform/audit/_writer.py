@@ -12,6 +12,7 @@ whose detail is not JSON is refused in `record`, at its caller, so it can never 
 
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 APPENDED = Counter("dataplatform_audit_entries_total", "Audit entries appended to the chain.")
 PENDING = Gauge("dataplatform_audit_pending_entries", "Audit entries buffered, not yet appended.")
 _FAILURE_PAUSE_SECONDS = 1.0
+_SERVER_CHECK_SECONDS = 1.0
 
 
 class AuditWriter:
@@ -126,7 +128,7 @@ class AuditWriter:
                 max_workers=1,
                 mp_context=_APPENDERS,
                 initializer=_open_log,
-                initargs=(self.log.store.url.render_as_string(hide_password=False),),
+                initargs=(self.log.store.url.render_as_string(hide_password=False), os.getpid()),
             )
         try:
             self._appender.submit(_append_in_appender, list(entries)).result()
@@ -148,9 +150,21 @@ _APPENDERS.set_forkserver_preload([__name__])
 _appender_log: AuditLog | None = None
 
 
-def _open_log(database_url: str) -> None:
+def _open_log(database_url: str, server: int) -> None:
     global _appender_log
     _appender_log = AuditLog(MetadataStore(database_url))
+    threading.Thread(target=_exit_without, args=(server,), daemon=True).start()
+
+
+def _exit_without(server: int) -> None:
+    """End the appender once the server that started it is gone: killed outright, it cannot
+    say so, and the appender's own pipes would keep it (and its forkserver) waiting forever."""
+    while True:
+        time.sleep(_SERVER_CHECK_SECONDS)
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            os._exit(0)
 
 
 def _append_in_appender(entries: list[AuditEntry]) -> None:
