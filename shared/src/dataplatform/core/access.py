@@ -204,15 +204,19 @@ def route_template(scope: Mapping[str, Any]) -> str:
 
 def serve_rows(
     request: Request, caller: Principal, table: str, rows: Iterable[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """`rows` of `table` as the caller may see them, with the read recorded in the audit log."""
+) -> list[Mapping[str, Any]]:
+    """`rows` of `table` as the caller may see them, with the read recorded in the audit log.
+
+    Rows with a PII column the caller may not see come back as masked copies; `rows` themselves
+    are never changed (a snapshot's cached page may be handed to many callers).
+    """
     access = access_control(request)
-    served = [dict(row) for row in rows]
-    present = set().union(*(row.keys() for row in served)) if served else set()
-    pii = access.pii_columns(table) & present
+    served: list[Mapping[str, Any]] = list(rows)
+    # The rows of one table share their columns: the first says which are there.
+    pii = access.pii_columns(table) & served[0].keys() if served else frozenset()
     reveal = caller.can(PII_READ)
     if pii and not reveal:
-        served = [_masked(row, pii) for row in served]
+        served = [_masked(dict(row), pii) for row in served]
     access.record_read(request, caller, table, len(served), bool(pii and reveal and served))
     return served
 
