@@ -231,3 +231,52 @@ def test_a_python_model_with_a_bad_header_is_refused_at_declaration() -> None:
         )
         def broken(table: pa.Table) -> pa.Table:
             return table
+
+
+def test_var_writes_a_setting_into_the_sql_as_a_literal(tmp_path: Path) -> None:
+    path = model(
+        tmp_path,
+        "sessions.sql",
+        "silver.sessions",
+        """
+        select * from ref('silver.page_views')
+        where gap_minutes > var('session_timeout_minutes')
+          and timezone = var( "reporting_timezone" ) and bots = var('exclude_bots')
+        """,
+    )
+
+    declared = load_sql_model(
+        path,
+        {
+            "session_timeout_minutes": 30,
+            "reporting_timezone": "Europe/L'Aquila",
+            "exclude_bots": True,
+        },
+    )
+
+    assert "gap_minutes > 30" in declared.sql
+    assert "timezone = 'Europe/L''Aquila'" in declared.sql
+    assert "bots = true" in declared.sql
+
+
+def test_an_unknown_var_names_the_file_line_and_the_settings(tmp_path: Path) -> None:
+    path = model(
+        tmp_path,
+        "sessions.sql",
+        "silver.sessions",
+        "select 1 as a\nfrom ref('silver.page_views')\nwhere a > var('session_timout_minutes')\n",
+    )
+
+    with pytest.raises(ModelDefinitionError) as error:
+        load_sql_model(path, {"session_timeout_minutes": 30, "exclude_bots": True})
+
+    assert str(error.value).startswith(f"{path}:8:")  # the third line of the body
+    assert "var('session_timout_minutes') names no setting" in str(error.value)
+    assert "Did you mean `session_timeout_minutes`?" in str(error.value)
+
+
+def test_a_var_that_is_not_a_scalar_is_refused(tmp_path: Path) -> None:
+    path = model(tmp_path, "a.sql", "silver.a", "select var('days') as d from ref('silver.b')\n")
+
+    with pytest.raises(ModelDefinitionError, match=r"var\('days'\) is a list"):
+        load_sql_model(path, {"days": [1, 7]})

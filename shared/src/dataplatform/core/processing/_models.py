@@ -21,10 +21,13 @@ run, everything. Three more macros let a batch see around itself:
 - `this_since('7 days')`: the same, from 7 days before the batch's earliest row (by time column).
 - `ref_since('silver.events', '1 hour')`: the input's rows from an hour before its earliest new
   row, to recompute the windows or sessions the new rows touch.
+
+`var('session_timeout_minutes')` is the SQL literal of one of the product's settings, given to
+`load_models(..., variables=settings)`, so a model follows the product's configuration.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +52,7 @@ REF_SINCE_PATTERN = re.compile(
     r"""\bref_since\(\s*['"](?P<name>[^'"]*)['"]\s*,\s*['"](?P<interval>[^'"]*)['"]\s*\)"""
 )
 THIS_SINCE_PATTERN = re.compile(r"""\bthis_since\(\s*['"](?P<interval>[^'"]*)['"]\s*\)""")
+VAR_PATTERN = re.compile(r"""\bvar\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
 _INTERVAL = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>second|minute|hour|day)s?\s*$")
 _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
 
@@ -215,9 +219,12 @@ def python_model(
     return declare
 
 
-def load_sql_model(path: Path) -> SqlModel:
-    """Parse one `.sql` model file, or raise a `ModelDefinitionError` naming file and line."""
-    text = path.read_text()
+def load_sql_model(path: Path, variables: Mapping[str, Any] | BaseModel | None = None) -> SqlModel:
+    """Parse one `.sql` model file, or raise a `ModelDefinitionError` naming file and line.
+
+    `var('name')` in the body becomes the SQL literal of `variables['name']`.
+    """
+    text = _substitute_variables(path.read_text(), path, variables)
     match = _HEADER.match(text)
     if match is None:
         raise ModelDefinitionError(
@@ -257,9 +264,48 @@ def _require_column_types(header: ModelHeader, path: Path, header_line: int) -> 
         )
 
 
-def load_sql_models(folder: Path) -> list[SqlModel]:
+def load_sql_models(
+    folder: Path, variables: Mapping[str, Any] | BaseModel | None = None
+) -> list[SqlModel]:
     """Every `.sql` model under `folder`, sorted by file name."""
-    return [load_sql_model(path) for path in sorted(folder.rglob("*.sql"))]
+    return [load_sql_model(path, variables) for path in sorted(folder.rglob("*.sql"))]
+
+
+def _substitute_variables(
+    text: str, path: Path, variables: Mapping[str, Any] | BaseModel | None
+) -> str:
+    values = variables.model_dump() if isinstance(variables, BaseModel) else dict(variables or {})
+
+    def literal(match: re.Match[str]) -> str:
+        name = match.group("name")
+        line = text[: match.start()].count("\n") + 1
+        if name not in values:
+            known = ", ".join(sorted(values)) or "none"
+            raise ModelDefinitionError(
+                path,
+                line,
+                f"var('{name}') names no setting of the product (settings: {known})."
+                f"{did_you_mean(name, values)}",
+            )
+        return _sql_literal(values[name], name, path, line)
+
+    return VAR_PATTERN.sub(literal, text)
+
+
+def _sql_literal(value: Any, name: str, path: Path, line: int) -> str:
+    # bool before int: True is an int to Python, but must read `true` in SQL.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise ModelDefinitionError(
+        path,
+        line,
+        f"var('{name}') is a {type(value).__name__}; only strings, numbers and booleans can be "
+        "written into SQL.",
+    )
 
 
 def _validate_header(
@@ -360,6 +406,13 @@ def _parse_input(name: str, path: Path, line: int) -> Reference:
     return Reference(name, None, line)
 
 
-def load_models(folder: Path, python_models: list[PythonModel] | None = None) -> list[Model]:
-    """A product's models: every `.sql` file under `folder`, then its Python models."""
-    return [*load_sql_models(folder), *(python_models or [])]
+def load_models(
+    folder: Path,
+    python_models: list[PythonModel] | None = None,
+    variables: Mapping[str, Any] | BaseModel | None = None,
+) -> list[Model]:
+    """A product's models: every `.sql` file under `folder`, then its Python models.
+
+    `variables` (the product's settings) are what `var('name')` reads in the SQL files.
+    """
+    return [*load_sql_models(folder, variables), *(python_models or [])]
