@@ -4,15 +4,24 @@ The platform puts a `Lakehouse` and a `TableSnapshots` on the app (`app.state.la
 `app.state.tables`); routes reach them through `lake_of` and `snapshots_of`. Every product also
 publishes its gold tables read-only through `published_tables_router`, paged with a cursor that
 pins the table version, so paging through a table that grows never skips or repeats a row.
+
+A product's own endpoints answer with DuckDB SQL over those snapshots (`gold_rows`, `gold_page`):
+
+    page = await gold_page(request, caller,
+        "select * from sessions where user_id = ? order by started_at desc, session_id",
+        tables={"sessions": "web_user_analytics.gold.sessions"}, params=[user_id],
+        limit=limit, cursor=cursor)
 """
 
 import asyncio
 import base64
 import binascii
+import hashlib
 import threading
 import time
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import orjson
@@ -25,8 +34,18 @@ from dataplatform.core.access import Principal, product_permission, require, ser
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import InvalidRequestError, NotFoundError, TerminalError, did_you_mean
 
+if TYPE_CHECKING:
+    import duckdb
+
 MAX_PAGE_ROWS = 1000
 PAGES_KEPT = 256
+
+PageLimit = Annotated[
+    int, Query(ge=1, le=MAX_PAGE_ROWS, description=f"Rows per page, 1 to {MAX_PAGE_ROWS}.")
+]
+PageCursor = Annotated[
+    str | None, Query(description="`next_cursor` of the previous page; omit for the first page.")
+]
 
 
 class JSONOut(Response):
@@ -272,3 +291,147 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
         )
 
     return router
+
+
+_duckdb = threading.local()
+
+
+async def gold_rows(
+    request: Request,
+    caller: Principal,
+    sql: str,
+    tables: Mapping[str, str],
+    params: Sequence[Any] = (),
+) -> list[Mapping[str, Any]]:
+    """The rows of a DuckDB query over the latest snapshots of `tables` (alias -> full name).
+
+    The read is audited against the first table, and columns carrying one of its PII-tagged names
+    are masked for callers without `pii:read`. A table not written yet makes no rows.
+    """
+    snapshots = snapshots_of(request)
+    bound: dict[str, pa.Table] = {}
+    for alias, name in tables.items():
+        _, rows = await snapshots.latest_async(name)
+        if rows is None:
+            return serve_rows(request, caller, _audited(tables), [])
+        bound[alias] = rows
+    result = await anyio.to_thread.run_sync(_run_query, sql, bound, list(params))
+    return serve_rows(request, caller, _audited(tables), result.to_pylist())
+
+
+async def gold_page(
+    request: Request,
+    caller: Principal,
+    sql: str,
+    tables: Mapping[str, str],
+    params: Sequence[Any] = (),
+    *,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """One page of a query, as `{"rows": [...], "next_cursor": ...}`; see `gold_rows`.
+
+    `sql` must end with an `order by` that orders rows totally (the page is cut with limit and
+    offset after it). The cursor pins the versions of every table, so a client paging while the
+    tables grow sees one consistent answer, and it only fits the query (and parameters) it came
+    from: another query's cursor is a 422 naming `cursor`.
+    """
+    fingerprint = _fingerprint(sql, params)
+    snapshots = snapshots_of(request)
+    if cursor is None:
+        versions: dict[str, int] = {}
+        offset = 0
+    else:
+        versions, offset = _decode_query_cursor(cursor, fingerprint, tables)
+    bound: dict[str, pa.Table] = {}
+    pinned: dict[str, int] = {}
+    for alias, name in tables.items():
+        if alias in versions:
+            version: int | None = versions[alias]
+            rows: pa.Table | None = await snapshots.at_async(name, versions[alias])
+        else:
+            version, rows = await snapshots.latest_async(name)
+        if version is None or rows is None:
+            return {"rows": serve_rows(request, caller, _audited(tables), []), "next_cursor": None}
+        bound[alias], pinned[alias] = rows, version
+    paged = f"{sql.rstrip().rstrip(';')}\nlimit ? offset ?"
+    result = await anyio.to_thread.run_sync(_run_query, paged, bound, [*params, limit + 1, offset])
+    page = result.slice(0, limit).to_pylist()
+    more = result.num_rows > limit
+    return {
+        "rows": serve_rows(request, caller, _audited(tables), page),
+        "next_cursor": _encode_query_cursor(pinned, offset + limit, fingerprint) if more else None,
+    }
+
+
+def _audited(tables: Mapping[str, str]) -> str:
+    return next(iter(tables.values()))
+
+
+def _run_query(sql: str, tables: Mapping[str, pa.Table], params: list[Any]) -> pa.Table:
+    connection = _connection()
+    for alias, rows in tables.items():
+        connection.register(alias, rows)
+    try:
+        return connection.sql(sql, params=[_naive_utc_value(p) for p in params]).to_arrow_table()
+    finally:
+        for alias in tables:
+            connection.unregister(alias)
+
+
+def _connection() -> "duckdb.DuckDBPyConnection":
+    """This thread's DuckDB connection (a connection must not be shared between threads)."""
+    connection = getattr(_duckdb, "connection", None)
+    if connection is None:
+        import duckdb
+
+        # Snapshots hold naive UTC: make the session's zone UTC too, so `now()` and casts agree.
+        connection = _duckdb.connection = duckdb.connect()
+        connection.execute("set TimeZone = 'UTC'")
+    return connection
+
+
+def _naive_utc_value(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _fingerprint(sql: str, params: Sequence[Any]) -> str:
+    text = orjson.dumps([sql, [str(p) for p in params]])
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def _encode_query_cursor(versions: Mapping[str, int], offset: int, fingerprint: str) -> str:
+    state = {"v": dict(versions), "o": offset, "q": fingerprint}
+    return base64.urlsafe_b64encode(orjson.dumps(state)).decode()
+
+
+def _decode_query_cursor(
+    cursor: str, fingerprint: str, tables: Mapping[str, str]
+) -> tuple[dict[str, int], int]:
+    try:
+        state = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        versions = {str(alias): int(v) for alias, v in state["v"].items()}
+        offset, query = int(state["o"]), str(state["q"])
+    except (
+        binascii.Error,
+        orjson.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+    ):
+        raise InvalidRequestError(
+            "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
+            field="cursor",
+        ) from None
+    if query != fingerprint or set(versions) != set(tables):
+        raise InvalidRequestError(
+            "`cursor` belongs to another query: page with the same filters as the first page, "
+            "or omit `cursor` to start again.",
+            field="cursor",
+        )
+    if offset < 0 or any(v < 0 for v in versions.values()):
+        raise InvalidRequestError("`cursor` is out of range.", field="cursor")
+    return versions, offset
