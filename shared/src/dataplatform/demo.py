@@ -2,8 +2,9 @@
 
 It starts what `dataplatform up` starts (the gateway with the collector, the platform's jobs and
 every product's processes, supervised), creates an admin with a generated password and three
-sources, sends a week of synthetic mobile and web traffic through the gateway's collector, checks
-its own login at the gateway, and prints the login and the URLs and commands to try. It runs until
+sources, sends a week of synthetic mobile and web traffic through the gateway's collector and then
+a trickle of live traffic (so realtime visitors and freshness have something to show), checks its
+own login at the gateway, and prints the login and the URLs and commands to try. It runs until
 Ctrl-C (or SIGTERM), then stops the platform in order: the gateway drains first.
 """
 
@@ -14,6 +15,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx2 as httpx
 from rich.console import Console
@@ -22,6 +24,9 @@ from rich.panel import Panel
 from dataplatform.core.config import PlatformSettings, load_settings
 from dataplatform.core.logging import configure_logging
 from dataplatform.platform.orchestrator import PlatformOrchestrator
+
+if TYPE_CHECKING:
+    from dataplatform.platform.generator import TrafficGenerator
 
 DEMO_ROOT = Path(".data/demo")
 PREFERRED_PORT = 8000
@@ -52,15 +57,19 @@ def main() -> None:
     supervisor = threading.Thread(target=lambda: _supervise(orchestrator, stop), daemon=True)
     supervisor.start()
     problems: list[str] = []
+    live = threading.Thread(target=lambda: _send_live_traffic(url, keys, stop), daemon=True)
     try:
         _wait_until_up(url, stop)
         _send_traffic(url, keys)
+        live.start()
         token = _check_login(url, password)
         _show(orchestrator, url, token)
         _guide(url, password)
         stop.wait()
     finally:
         stop.set()
+        if live.is_alive():
+            live.join()
         supervisor.join()
         problems = orchestrator.stop_all()
     for problem in problems:
@@ -146,16 +155,41 @@ def _wait_until_up(url: str, stop: threading.Event, seconds: float = 120) -> Non
         time.sleep(0.3)
 
 
+def _history() -> "TrafficGenerator":
+    """The week of traffic sent at start."""
+    from dataplatform.platform.generator import TrafficGenerator
+
+    return TrafficGenerator(users=300, days=7, seed=7)
+
+
 def _send_traffic(url: str, keys: dict[str, str]) -> None:
-    from dataplatform.platform.generator import TrafficGenerator, WriteKeys, send_over_http
+    from dataplatform.platform.generator import WriteKeys, send_over_http
 
     console.rule("A week of synthetic traffic through the gateway's collector")
     started = time.monotonic()
-    sent = send_over_http(TrafficGenerator(users=300, days=7, seed=7), url, WriteKeys(**keys))
+    sent = send_over_http(_history(), url, WriteKeys(**keys))
     console.print(
         f"{sent:,} events accepted by {url}/v1/batch and /batch in "
         f"{time.monotonic() - started:.1f} s (Segment and PostHog wire formats)"
     )
+
+
+def _send_live_traffic(url: str, keys: dict[str, str], stop: threading.Event) -> None:
+    """Other people, happening now, until the demo stops."""
+    from dataplatform.core.errors import TerminalError
+    from dataplatform.platform.generator import (
+        TrafficGenerator,
+        WriteKeys,
+        send_live_over_http,
+    )
+
+    try:
+        send_live_over_http(
+            TrafficGenerator(users=300, days=365, seed=8), url, WriteKeys(**keys), stop
+        )
+    except (TerminalError, httpx.TransportError) as error:
+        if not stop.is_set():  # refusals while the gateway drains are expected
+            console.print(f"live traffic stopped: {error}", style="red", markup=False)
 
 
 def _check_login(url: str, password: str) -> str:
@@ -186,6 +220,7 @@ def _show(orchestrator: PlatformOrchestrator, url: str, token: str) -> None:
 
 
 def _guide(url: str, password: str) -> None:
+    app_user, web_user = _example_users()
     console.print(
         Panel.fit(
             f"Gateway   {url}        (API docs: {url}/docs)\n"
@@ -196,7 +231,17 @@ def _guide(url: str, password: str) -> None:
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/auth/me\n'
             f'  curl -H "Authorization: Bearer $TOKEN" "{url}/catalog/search?q=user_id"\n'
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/catalog/lineage/mobile_user_analytics.silver.app_events\n'
-            f'  curl -H "Authorization: Bearer $TOKEN" {url}/mobile/tables\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/mobile/users/{app_user}/summary\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/mobile/activity?granularity=hour"\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/mobile/active-users\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/mobile/retention\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/mobile/crashes\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/overview\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/web/pages/top?limit=5"\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/sources\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/funnels\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/users/{web_user}/sessions\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/realtime\n'
             f'  curl -H "Authorization: Bearer $TOKEN" "{url}/admin/audit?limit=5"\n'
             f'  curl -H "Authorization: Bearer $TOKEN" "{url}/admin/report?format=markdown"\n'
             f"  curl {url}/ready\n"
@@ -208,6 +253,15 @@ def _guide(url: str, password: str) -> None:
         markup=True,
         highlight=False,
     )
+
+
+def _example_users() -> tuple[str, str]:
+    """A user of the app, and a user of both the app and the website, of the week sent."""
+
+    people = _history().people()
+    app_user = next(person.user_id for person in people if person.mobile)
+    both = next(person.user_id for person in people if person.mobile and person.web)
+    return app_user, both
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def test_the_demo_prints_a_login_that_works_and_stops_cleanly(tmp_path: Path) ->
         assert tables.status_code == 200 and tables.json()["tables"]
         assert httpx.get(f"{url}/mobile/tables").status_code == 401
         assert events > 10_000
-        assert bronze["row_count"] + web["row_count"] == events
+        assert bronze["row_count"] + web["row_count"] >= events  # and live traffic since
         assert (tmp_path / ".data/demo/logs/gateway.log").exists()
     finally:
         demo.send_signal(signal.SIGTERM)

@@ -10,7 +10,13 @@ from itertools import pairwise
 from pathlib import Path
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.platform.generator import TrafficGenerator, WriteKeys, batches, write_to_bronze
+from dataplatform.platform.generator import (
+    TrafficGenerator,
+    WriteKeys,
+    batches,
+    happening_now,
+    write_to_bronze,
+)
 from dataplatform.testing import MOBILE, WEB
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -26,9 +32,9 @@ def all_events(generator: TrafficGenerator) -> tuple[list[dict], list[dict]]:  #
 
 
 def test_the_same_seed_gives_the_same_requests() -> None:
-    first = list(batches(TrafficGenerator(40, 3, seed=7, start=START), KEYS))
-    again = list(batches(TrafficGenerator(40, 3, seed=7, start=START), KEYS))
-    other = list(batches(TrafficGenerator(40, 3, seed=8, start=START), KEYS))
+    first = list(batches(TrafficGenerator(40, 3, seed=7, start=START).days_of_traffic(), KEYS))
+    again = list(batches(TrafficGenerator(40, 3, seed=7, start=START).days_of_traffic(), KEYS))
+    other = list(batches(TrafficGenerator(40, 3, seed=8, start=START).days_of_traffic(), KEYS))
 
     assert first == again
     assert first != other
@@ -122,7 +128,7 @@ def test_generate_fills_both_bronze_tables_through_the_collector(tmp_path: Path)
 
 def test_direct_mode_writes_the_same_events_to_bronze(lake: Lakehouse) -> None:
     generator = TrafficGenerator(30, 2, seed=3, start=START)
-    expected = sum(count for _, _, count in batches(generator, KEYS))
+    expected = sum(count for _, _, count in batches(generator.days_of_traffic(), KEYS))
     destinations = {"mobile": MOBILE, "web": WEB}
 
     written = write_to_bronze(generator, lake, destinations)
@@ -130,3 +136,25 @@ def test_direct_mode_writes_the_same_events_to_bronze(lake: Lakehouse) -> None:
     assert written == expected
     assert lake.read(MOBILE).num_rows + lake.read(WEB).num_rows == expected
     assert min(lake.read(WEB)["timestamp"].to_pylist()) >= START
+
+
+def test_live_traffic_ends_each_person_day_now_and_keeps_its_rhythm() -> None:
+    generator = TrafficGenerator(20, 2, seed=5, start=START)
+    originals = [
+        [datetime.fromisoformat(e["timestamp"]) for e in t.mobile + t.web_segment + t.web_posthog]
+        for t in generator.days_of_traffic()
+    ]
+
+    before = datetime.now(UTC)
+    live = [
+        [datetime.fromisoformat(e["timestamp"]) for e in t.mobile + t.web_segment + t.web_posthog]
+        for t in happening_now(generator)
+    ]
+    after = datetime.now(UTC)
+
+    originals = [times for times in originals if times]
+    assert len(live) == len(originals)
+    for moved, original in zip(live, originals, strict=True):
+        assert before <= max(moved) <= after
+        gaps = [b - a for a, b in pairwise(moved)]
+        assert gaps == [b - a for a, b in pairwise(original)]

@@ -12,7 +12,7 @@ historical import, so their timestamps are kept as they are.
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -377,11 +377,11 @@ class WriteKeys:
 
 
 def batches(
-    generator: TrafficGenerator, keys: WriteKeys, size: int = 250
+    traffic_days: Iterable[Traffic], keys: WriteKeys, size: int = 250
 ) -> Iterator[tuple[str, dict[str, Any], int]]:
     """(path, body, events) requests in both wire formats, each holding up to `size` events."""
     pending: dict[tuple[str, str], list[Event]] = {}
-    for traffic in generator.days_of_traffic():
+    for traffic in traffic_days:
         for events, path, key in (
             (traffic.mobile, "/v1/batch", None),
             (traffic.web_segment, "/v1/batch", keys.web),
@@ -429,18 +429,65 @@ def send_over_http(
         path, body, count = request
         if not hasattr(local, "client"):
             local.client = httpx2.Client(base_url=url, timeout=60)
-        response = local.client.post(
-            path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
-        )
-        if response.status_code != 200:
-            raise TerminalError(
-                f"The collector refused {path} with {response.status_code}: {response.text}"
-            )
+        _post(local.client, path, body)
         on_sent(count)
         return count
 
     with ThreadPoolExecutor(clients) as pool:
-        return sum(pool.map(send, batches(generator, keys)))
+        return sum(pool.map(send, batches(generator.days_of_traffic(), keys)))
+
+
+def _post(client: Any, path: str, body: dict[str, Any]) -> None:
+    response = client.post(
+        path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+    )
+    if response.status_code != 200:
+        raise TerminalError(
+            f"The collector refused {path} with {response.status_code}: {response.text}"
+        )
+
+
+def happening_now(generator: TrafficGenerator) -> Iterator[Traffic]:
+    """The generator's person-days, each moved in time so that its last event happens now.
+
+    For live traffic (realtime visitors, freshness): a person's earlier events that day land
+    earlier today, as if they had been seen this morning.
+    """
+    for traffic in generator.days_of_traffic():
+        events = [*traffic.mobile, *traffic.web_segment, *traffic.web_posthog]
+        if not events:
+            continue
+        latest = max(datetime.fromisoformat(str(event["timestamp"])) for event in events)
+        shift = datetime.now(UTC) - latest
+        for event in events:
+            moved = datetime.fromisoformat(str(event["timestamp"])) + shift
+            event["timestamp"] = moved.isoformat()
+        yield traffic
+
+
+def send_live_over_http(
+    generator: TrafficGenerator,
+    url: str,
+    keys: WriteKeys,
+    stop: threading.Event,
+    *,
+    pause_seconds: float = 0.5,
+) -> int:
+    """Send one person-day at a time, happening now, every `pause_seconds` until `stop` is set.
+
+    Returns how many events the collector accepted; raises on the first request it refuses.
+    """
+    import httpx2
+
+    sent = 0
+    with httpx2.Client(base_url=url, timeout=60) as client:
+        for traffic in happening_now(generator):
+            for path, body, count in batches([traffic], keys):
+                _post(client, path, body)
+                sent += count
+            if stop.wait(pause_seconds):
+                break
+    return sent
 
 
 def write_to_bronze(
