@@ -150,8 +150,8 @@ def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
     """Assert what every product must satisfy, whatever its data work.
 
     It is registered under `dataplatform.products`, its settings load in every environment, its
-    router mounts at its prefix, its models form a graph (no unknown ref, no cycle), and its
-    health checks pass on an empty lake.
+    router mounts at its prefix, its models form a graph (no unknown ref, no cycle), its health
+    checks pass on an empty lake, and its Dockerfile builds on the base image and serves it.
     """
     from fastapi import FastAPI
 
@@ -170,6 +170,25 @@ def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
     results = run_checks(product.health_checks, HealthContext(lake, product.table_names))
     assert results, f"{product.name} declares no health check"
     assert all(result.status is HealthStatus.OK for result in results), results
+    _check_dockerfile(product)
+
+
+def _check_dockerfile(product: "Product") -> None:
+    folder = product.config_dir.parent
+    dockerfile = folder / "Dockerfile"
+    assert dockerfile.exists(), f"{product.name} has no Dockerfile in {folder}"
+    text = dockerfile.read_text()
+    image_folder = f"/app/products/{folder.name}"
+    assert text.startswith("#") and "\nFROM dataplatform-base\n" in text, (
+        f"{dockerfile} must build on the base image (infrastructure/docker/base.Dockerfile)"
+    )
+    assert f"COPY products/{folder.name} {image_folder}\n" in text
+    # Editable, so that the product finds its config/ beside its source.
+    assert f"--editable {image_folder}\n" in text, (
+        f"{dockerfile} must install {image_folder} editable"
+    )
+    assert f'"serve", "--product", "{product.name}"' in text
+    assert "\nUSER dataplatform\n" in text, f"{dockerfile} must not run as root"
 
 
 MOBILE = "mobile_user_analytics.bronze.app_events"
