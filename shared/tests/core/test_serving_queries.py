@@ -148,6 +148,8 @@ def test_pii_is_masked_for_a_viewer_and_the_read_audited(
         ("vera", 1, False),
         ("admin", 1, True),
     }
+    vera = next(row.entry for row in reads if row.entry.actor == "vera")
+    assert vera.detail == {"columns": ["user_id", "events"], "roles": ["viewer"]}
 
 
 def test_zoned_parameters_compare_as_the_same_instant(

@@ -100,9 +100,15 @@ class AccessControl(Protocol):
         ...
 
     def record_read(
-        self, request: Request, caller: Principal, table: str, rows: int, pii_returned: bool
+        self,
+        request: Request,
+        caller: Principal,
+        table: str,
+        rows: int,
+        pii_returned: bool,
+        columns: Sequence[str] = (),
     ) -> None:
-        """Append a data read to the audit log (never blocks the request)."""
+        """Append a data read (of `columns` of `table`) to the audit log (never blocks the request)."""
         ...
 
 
@@ -217,7 +223,10 @@ def serve_rows(
     reveal = caller.can(PII_READ)
     if pii and not reveal:
         served = [_masked(dict(row), pii) for row in served]
-    access.record_read(request, caller, table, len(served), bool(pii and reveal and served))
+    columns = tuple(served[0].keys()) if served else ()
+    access.record_read(
+        request, caller, table, len(served), bool(pii and reveal and served), columns
+    )
     return served
 
 

@@ -5,7 +5,7 @@ Cache hits are answered on the event loop; only a miss goes to the metadata stor
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import anyio
 from cachetools import TTLCache
@@ -115,10 +115,26 @@ class PlatformAccess:
         self._pii.pop(table, None)
 
     def record_read(
-        self, request: Request, caller: Principal, table: str, rows: int, pii_returned: bool
+        self,
+        request: Request,
+        caller: Principal,
+        table: str,
+        rows: int,
+        pii_returned: bool,
+        columns: Sequence[str] = (),
     ) -> None:
+        # Columns and roles let the compliance product say who read what, and under which role.
+        detail = {"columns": list(columns), "roles": sorted(caller.roles)}
         self.audit.record(
-            request_entry(request, caller, "data.read", table=table, rows=rows, pii=pii_returned)
+            request_entry(
+                request,
+                caller,
+                "data.read",
+                table=table,
+                rows=rows,
+                pii=pii_returned,
+                detail=detail,
+            )
         )
 
 
