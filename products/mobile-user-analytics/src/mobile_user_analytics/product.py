@@ -1,6 +1,7 @@
 """The mobile-user-analytics product: app events from iOS and Android: sessions, 1-minute activity windows, DAU/WAU/MAU, retention, crashes by app version, per-user summaries."""
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 
@@ -22,8 +23,10 @@ class MobileUserAnalyticsSettings(ProductSettings):
     dedup_window_days: int = Field(
         7, gt=0, description="How far back a repeated event_id counts as a duplicate."
     )
-    retention_days: list[int] = Field(
-        [1, 7, 14, 30], min_length=1, description="N of the N-day retention cohorts."
+    retention_days: list[Annotated[int, Field(gt=0)]] = Field(
+        [1, 7, 14, 30],
+        min_length=1,
+        description="N of the N-day retention /mobile/retention answers for each cohort.",
     )
 
 

@@ -1,7 +1,11 @@
 """What mobile-user-analytics computes: its silver and gold models, one `.sql` file per table.
 
-The richer models (sessions, 1-minute windows, active users, retention, crashes, per-user
-summaries) arrive with this product's own issue; today it deduplicates and types its events.
+Silver types and deduplicates the app events, then cuts them into sessions. Gold aggregates:
+activity windows of a minute, an hour and a day; a summary per user; DAU, WAU and MAU;
+retention cohorts; and adoption and crashes per app version.
+
+Who counts as a user (in every model): the signed-in `user_id`, or, for events sent before
+sign-in, the install's `anonymous_id`.
 """
 
 from collections.abc import Sequence
@@ -11,4 +15,7 @@ from dataplatform.core.processing import Model, load_models
 
 
 def models() -> Sequence[Model]:
-    return load_models(Path(__file__).parent)
+    """The product's models, with `var('name')` reading the product's settings."""
+    from mobile_user_analytics.product import product  # product.py imports this module
+
+    return load_models(Path(__file__).parent, variables=product.settings())

@@ -2,14 +2,14 @@
 name: silver.app_events
 materialized: append
 time_column: timestamp
-description: Typed app events, each event_id once within 7 days, with device, OS, app version and platform.
+description: Typed app events, each event_id once within the dedup window (7 days), with device, OS, app version and platform.
 columns:
   event_id: {type: varchar, description: The SDK's message id.}
-  type: {type: varchar, description: track or screen.}
+  type: {type: varchar, description: "track or screen; identify and alias too (kept here, left out of every activity metric)."}
   event: {type: varchar, description: The event name (the screen of a screen view).}
   user_id: {type: varchar, description: The signed-in user when known., tags: [pii]}
   anonymous_id: {type: varchar, description: The SDK's install id., tags: [pii]}
-  device_id: {type: varchar, description: The device., tags: [pii]}
+  device_id: {type: varchar, description: "The device (the install id when the context names none).", tags: [pii]}
   session_id: {type: varchar, description: The SDK's session id when it sends one.}
   platform: {type: varchar, description: ios or android.}
   os_version: {type: varchar, description: Version of the operating system.}
@@ -28,7 +28,8 @@ with arrived as (
         event,
         user_id,
         anonymous_id,
-        json_extract_string(context, '$.device.id') as device_id,
+        -- Sessions are cut per user and device; an SDK that names no device still has its install.
+        coalesce(json_extract_string(context, '$.device.id'), anonymous_id) as device_id,
         coalesce(
             json_extract_string(context, '$.sessionId'),
             json_extract_string(properties, '$.session_id')
@@ -42,11 +43,12 @@ with arrived as (
     from ref('bronze.app_events')
 ),
 
--- A retry of an event published in the last 7 days is a duplicate; older ones are not looked up.
+-- A retry of an event published within the dedup window is a duplicate; older ones are not
+-- looked up (reading all of silver for every batch would grow without end).
 recently_published as (
     select event_id
     from this()
-    where timestamp >= (select min(timestamp) - interval 7 days from arrived)
+    where timestamp >= (select min(timestamp) - to_days(var('dedup_window_days')) from arrived)
 )
 
 select *

@@ -1,14 +1,28 @@
-"""What mobile-user-analytics answers: its API router, mounted at `/mobile`."""
+"""What mobile-user-analytics answers: its API router, mounted at `/mobile`.
+
+Each route runs SQL over the product's gold tables through `gold_rows` / `gold_page`, which mask
+PII for callers without `pii:read` and write the read to the audit log; list routes page with
+`limit` and a `cursor` that pins the tables' versions.
+"""
 
 from fastapi import APIRouter
 
 from dataplatform.core.serving import published_tables_router
+from mobile_user_analytics.serving import active_users, activity, users, versions
+from mobile_user_analytics.serving._common import PRODUCT
+from mobile_user_analytics.serving.retention import retention_router
 from mobile_user_analytics.storage import TABLES
 
 
 def create_router() -> APIRouter:
-    """The product's routes: today its published gold tables (`GET /mobile/tables`, paged).
-    Its own endpoints (`GET /mobile/users/{user_id}/summary`, `/mobile/activity`, `/mobile/active-users`, `/mobile/retention`, `/mobile/crashes`, `/mobile/versions`) come with the product's own issue."""
-    router = APIRouter(tags=["mobile-user-analytics"])
-    router.include_router(published_tables_router("mobile-user-analytics", TABLES))
+    """The product's routes, and its published gold tables (`GET /mobile/tables`, paged)."""
+    from mobile_user_analytics.product import product  # product.py imports this module
+
+    router = APIRouter(tags=[PRODUCT])
+    router.include_router(users.router)
+    router.include_router(activity.router)
+    router.include_router(active_users.router)
+    router.include_router(retention_router(product.settings().retention_days))
+    router.include_router(versions.router)
+    router.include_router(published_tables_router(PRODUCT, TABLES))
     return router

@@ -1,7 +1,8 @@
 """What mobile-user-analytics keeps: its tables, named `<layer>.<table>` within the product.
 
-Schemas of silver and gold tables come from the models that write them; bronze tables hold the
-canonical event envelope.
+Schemas of silver and gold tables come from the models that write them (their headers describe
+every column); bronze tables hold the canonical event envelope. A user, in every table, is the
+signed-in user_id, or the install's anonymous_id for events sent before sign-in.
 """
 
 from dataplatform.core.events import ENVELOPE_PII, ENVELOPE_SCHEMA
@@ -17,35 +18,50 @@ TABLES = (
     ),
     Table(
         "silver.app_events",
-        "Typed app events deduplicated on event_id, with device, OS, app version and platform.",
-        pii=("user_id", "device_id"),
+        "Typed app events, each event_id once within 7 days, with device, OS, app version and "
+        "platform.",
+        pii=("user_id", "anonymous_id", "device_id"),
         retention_days=395,
     ),
     Table(
         "silver.sessions",
-        "App sessions: the SDK's session id, else 30 minutes of inactivity per user and device.",
-        pii=("user_id",),
+        "App sessions of a user on a device: the SDK's session id, else a new one after 30 "
+        "minutes without events.",
+        pii=("user_id", "device_id"),
         retention_days=395,
     ),
     Table(
         "gold.activity_1m",
-        "1-minute windows per platform and app version: events by type, active users, crashes.",
+        "1-minute windows per platform and app version (and `*` totals): events by type, "
+        "active users, crashes.",
+    ),
+    Table(
+        "gold.activity_1h",
+        "1-hour windows per platform and app version (and `*` totals): events by type, "
+        "active users, crashes.",
+    ),
+    Table(
+        "gold.activity_1d",
+        "1-day windows per platform and app version (and `*` totals): events by type, "
+        "active users, crashes.",
     ),
     Table(
         "gold.user_summary",
-        "Per user: first and last seen, sessions, events, platforms, versions, purchases, revenue.",
+        "Per user: first and last seen, sessions, events, platforms, app versions, purchases, "
+        "revenue per currency, last event.",
         pii=("user_id",),
     ),
     Table(
         "gold.active_users",
-        "DAU, WAU and MAU: distinct users over trailing 1, 7 and 30 days.",
+        "DAU, WAU and MAU per UTC day: distinct users over the trailing 1, 7 and 30 days.",
     ),
     Table(
         "gold.retention",
-        "Retention cohorts by first-seen day, with day 1, 7, 14 and 30 retention.",
+        "Retention cohorts by first-seen day: users of each cohort active exactly N days later.",
     ),
     Table(
-        "gold.crashes_by_version",
-        "Crash-free users and crash-free sessions by app version.",
+        "gold.app_versions",
+        "Per app version and platform: first and last seen, users, sessions, crashes, "
+        "crash-free users and crash-free sessions.",
     ),
 )

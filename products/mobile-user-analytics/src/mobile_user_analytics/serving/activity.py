@@ -1,0 +1,102 @@
+"""`GET /mobile/activity`: events by type, active users and crashes per minute, hour or day."""
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.serving import JSONOut, gold_page
+from mobile_user_analytics.serving._common import (
+    ACTIVITY,
+    ALL,
+    AppVersion,
+    Caller,
+    Cursor,
+    Limit,
+    Platform,
+    as_utc,
+    page_answer,
+)
+
+Granularity = Literal["minute", "hour", "day"]
+STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+DEFAULT_SPAN = timedelta(days=7)
+# A week of minutes: a longer range must take a coarser granularity (it would be read whole).
+MAX_WINDOWS = 7 * 24 * 60
+
+SQL = """
+select window_start, platform, app_version, events, screen_views, app_opens, app_backgrounds,
+       taps, add_to_carts, purchases, crashes, other_events, active_users
+from activity
+where window_start >= ? and window_start < ? and platform = ? and app_version = ?
+order by window_start
+"""
+
+router = APIRouter()
+
+
+@router.get("/activity", summary="Activity windows: events by type, active users, crashes")
+async def activity(
+    request: Request,
+    caller: Caller,
+    start: Annotated[
+        datetime | None,
+        Query(
+            alias="from",
+            description="Start (ISO 8601 date or time, UTC unless zoned), rounded down to its "
+            "window; default: 7 days before `to`.",
+        ),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        Query(alias="to", description="End, excluded (ISO 8601 date or time); default: now."),
+    ] = None,
+    granularity: Granularity = "hour",
+    platform: Platform = None,
+    app_version: AppVersion = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> JSONOut:
+    end = as_utc(end) if end is not None else datetime.now(UTC)
+    start = window_of(as_utc(start) if start is not None else end - DEFAULT_SPAN, granularity)
+    if start >= end:
+        raise InvalidRequestError(
+            f"`from` ({start.isoformat()}) is not before `to` ({end.isoformat()}).",
+            field="query.from",
+        )
+    windows = math.ceil((end - start) / STEP[granularity])
+    if windows > MAX_WINDOWS:
+        raise InvalidRequestError(
+            f"`from`..`to` spans {windows} {granularity} windows; at most {MAX_WINDOWS} can be "
+            "asked at once: narrow the range or choose a coarser `granularity`.",
+            field="query.to",
+        )
+    page = await gold_page(
+        request,
+        caller,
+        SQL,
+        tables={"activity": ACTIVITY[granularity]},
+        params=[start, end, platform or ALL, app_version or ALL],
+        limit=limit,
+        cursor=cursor,
+    )
+    return JSONOut(
+        page_answer(
+            page,
+            **{"from": start, "to": end},
+            granularity=granularity,
+            platform=platform or ALL,
+            app_version=app_version or ALL,
+        )
+    )
+
+
+def window_of(moment: datetime, granularity: Granularity) -> datetime:
+    """The start of the window holding `moment` (UTC)."""
+    if granularity == "minute":
+        return moment.replace(second=0, microsecond=0)
+    if granularity == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
