@@ -163,6 +163,8 @@ def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
     for environment in ENVIRONMENTS:
         settings = product.settings(environment)
         assert settings.slos, f"{product.name} declares no SLO in {environment}"
+        for job in product.jobs:
+            job.interval(settings)
         product.platform_settings(environment)
     app = FastAPI()
     app.include_router(product.router(), prefix=product.prefix)

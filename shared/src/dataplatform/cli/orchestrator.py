@@ -13,10 +13,13 @@ from dataplatform.core.config import PlatformSettings, load_settings
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.connectors.lakehouse import Lakehouse
     from dataplatform.platform.orchestrator import PlatformHealth
 
 jobs_app = typer.Typer(
-    no_args_is_help=True, help="The platform's periodic jobs (audit log, lineage, catalog)."
+    no_args_is_help=True,
+    help="Periodic jobs: the platform's (audit log, lineage, catalog) or a product's.",
 )
 console = Console()
 errors = Console(stderr=True)
@@ -103,21 +106,66 @@ def _print(health: "PlatformHealth") -> None:
 @jobs_app.command("run")
 def jobs_run(
     every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 10,
+    product: Annotated[
+        str | None, typer.Option(help="Run this product's jobs instead of the platform's.")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Run each job once now, then exit.")] = False,
 ) -> None:
     """Publish the audit log and lineage to the lake and refresh the catalog's statistics every
-    EVERY seconds until stopped (a round in progress finishes)."""
+    EVERY seconds until stopped (a round in progress finishes); or, with --product, run that
+    product's jobs, each on the schedule its config gives."""
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
-    from dataplatform.platform.orchestrator import PlatformJobs
 
     settings = load_settings(PlatformSettings)
     configure_logging(settings.log_level, settings.log_format)
-    jobs = PlatformJobs(
-        MetadataStore(settings.database_url),
-        Lakehouse(settings.lake_root, settings.storage_options),
-    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    store = MetadataStore(settings.database_url)
+    lake = Lakehouse(settings.lake_root, settings.storage_options)
+    if product is not None:
+        _product_jobs(product, store, lake, stop, once)
+        return
+    from dataplatform.platform.orchestrator import PlatformJobs
+
+    jobs = PlatformJobs(store, lake)
+    if once:
+        failed = {name: error for name, error in jobs.run_once().items() if error}
+        for name, error in failed.items():
+            console.print(f"{name} failed: {error}", style="red", markup=False)
+        raise typer.Exit(1 if failed else 0)
     console.print(f"platform jobs every {every:g} s: {', '.join(jobs.jobs)}; Ctrl-C stops")
     jobs.run_until(stop, every)
+
+
+def _product_jobs(
+    name: str,
+    store: "MetadataStore",
+    lake: "Lakehouse",
+    stop: threading.Event,
+    once: bool,
+) -> None:
+    from dataplatform.core.jobs import JobContext, JobScheduler
+    from dataplatform.core.product import get_product
+    from dataplatform.core.product_config import ProductConfigs
+
+    declared = get_product(name)
+    if not declared.jobs:
+        raise typer.BadParameter(f"`{name}` declares no jobs.", param_hint="--product")
+    settings = ProductConfigs(store).settings_of(declared)
+    scheduler = JobScheduler(declared.jobs, JobContext(declared.name, lake, settings))
+    if once:
+        outcomes = scheduler.run_once()
+        for outcome in outcomes:
+            if outcome.error:
+                console.print(f"{outcome.job} failed: {outcome.error}", style="red", markup=False)
+            else:
+                console.print(
+                    f"{outcome.job} done in {outcome.seconds:.2f} s: {dict(outcome.summary or {})}",
+                    markup=False,
+                )
+        raise typer.Exit(1 if any(outcome.error for outcome in outcomes) else 0)
+    schedule = ", ".join(f"{job.name} every {job.interval(settings):g} s" for job in declared.jobs)
+    console.print(f"{name} jobs: {schedule}; Ctrl-C stops")
+    scheduler.run_until(stop)

@@ -33,6 +33,7 @@ from dataplatform.core.monitoring import HealthCheck
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from dataplatform.core.jobs import Job
     from dataplatform.core.processing import Model, ModelGraph
 
 ENTRY_POINT_GROUP = "dataplatform.products"
@@ -82,6 +83,8 @@ class Product:
     health_checks: tuple[HealthCheck, ...] = field(default=())
     # Loads the product's models (SQL files and Python models of its `processing/` stage).
     models: "Callable[[], Sequence[Model]]" = field(default=lambda: ())
+    # Scheduled work besides the models (retention, retraining, collection): see core/jobs.py.
+    jobs: "tuple[Job, ...]" = ()
 
     def __post_init__(self) -> None:
         if self.namespace in RESERVED_NAMESPACES:
@@ -106,6 +109,11 @@ class Product:
                         f"Product `{self.name}` tags `{column}` of `{table.name}` as pii, "
                         "but the table has no such column."
                     )
+        names = [job.name for job in self.jobs]
+        if len(set(names)) != len(names):
+            raise InvalidNameError(
+                f"Product `{self.name}` declares two jobs with one name: {names}."
+            )
         for stream in self.streams:
             if stream.table not in declared or not stream.table.startswith("bronze."):
                 raise InvalidNameError(

@@ -30,7 +30,8 @@ def plan_processes(
     settings: PlatformSettings, products: Sequence[Product], host: str, port: int
 ) -> list[ProcessSpec]:
     """The gateway, the platform's jobs, and per product its ingestion worker (when events travel
-    through Redis or Kafka) and its continuous model runner (when it has models)."""
+    through Redis or Kafka), its continuous model runner (when it has models) and its job
+    scheduler (when it declares jobs)."""
     specs = [
         ProcessSpec(
             "gateway", PLATFORM, "gateway", (*CLI, "serve", "--host", host, "--port", str(port))
@@ -58,6 +59,15 @@ def plan_processes(
                     product.name,
                     "models",
                     (*CLI, "models", "run", "--product", product.name, "--continuous"),
+                )
+            )
+        if product.jobs:
+            specs.append(
+                ProcessSpec(
+                    f"{product.name}/jobs",
+                    product.name,
+                    "jobs",
+                    (*CLI, "jobs", "run", "--product", product.name),
                 )
             )
     return specs
