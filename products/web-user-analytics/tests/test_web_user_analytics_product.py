@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import pytest
 
+from dataplatform.core.config import load_settings
 from dataplatform.core.errors import ConfigError
 from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.testing import check_product_contract
-from web_user_analytics.product import product
+from web_user_analytics.product import WebUserAnalyticsSettings, product
 
 
 def test_meets_the_product_contract(lake) -> None:  # type: ignore[no-untyped-def]
@@ -31,9 +34,55 @@ def test_clickstream_lands_in_bronze_in_the_canonical_envelope() -> None:
     assert bronze.schema == ENVELOPE_SCHEMA
 
 
-def test_dev_environment_runs_models_more_often(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert product.settings("dev").schedule_seconds == 10
-    assert product.settings("prod").schedule_seconds == 60
+def test_models_run_every_five_seconds_in_every_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Answers must include new events within seconds, and freshness is held to 60 s.
+    assert [product.settings(env).schedule_seconds for env in ("dev", "staging", "prod")] == [5] * 3
 
-    monkeypatch.setenv("DATAPLATFORM_WEB_USER_ANALYTICS_SCHEDULE_SECONDS", "5")
-    assert product.settings("prod").schedule_seconds == 5
+    monkeypatch.setenv("DATAPLATFORM_WEB_USER_ANALYTICS_SCHEDULE_SECONDS", "2")
+    assert product.settings("prod").schedule_seconds == 2
+
+
+def test_slos_hold_freshness_latency_and_availability() -> None:
+    slos = {slo.name: slo for slo in product.settings("prod").slos}
+
+    assert (slos["gold_freshness"].indicator, slos["gold_freshness"].threshold) == (
+        "freshness_seconds",
+        60,
+    )
+    assert slos["gold_freshness"].target == 0.95
+    assert (slos["api_latency"].indicator, slos["api_latency"].threshold) == ("latency_ms", 200)
+    assert slos["api_latency"].target == 0.99
+    assert (slos["availability"].indicator, slos["availability"].target) == ("availability", 0.999)
+
+
+def test_the_checkout_funnel_is_configured() -> None:
+    (funnel,) = product.settings("prod").funnels
+
+    assert funnel.id == "checkout"
+    assert [step.label for step in funnel.steps] == [
+        "/",
+        "/products/*",
+        "/cart",
+        "/checkout",
+        "purchase",
+    ]
+    assert funnel.window_days is None  # the product's funnel_window_days applies
+
+
+def test_a_configured_funnel_needs_two_steps_and_a_distinct_id(tmp_path: Path) -> None:
+    config = tmp_path / "product_config.yaml"
+    config.write_text(
+        "funnels:\n"
+        "  - {id: a, name: A, steps: [{page: /}, {page: /cart}]}\n"
+        "  - {id: a, name: B, steps: [{page: /}, {page: /cart}]}\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings(WebUserAnalyticsSettings, config_file=config)
+    assert "funnel ids must be distinct; repeated: a" in str(error.value)
+
+    config.write_text("funnels:\n  - {id: a, name: A, steps: [{page: /}]}\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(WebUserAnalyticsSettings, config_file=config)
+    assert "funnels" in str(error.value) and "at least 2 items" in str(error.value)

@@ -7,8 +7,10 @@ from pydantic import Field, field_validator
 
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.product import Product
+from web_user_analytics.funnels import FunnelDefinition
 from web_user_analytics.ingestion import STREAMS
 from web_user_analytics.monitoring import HEALTH_CHECKS
+from web_user_analytics.processing import models
 from web_user_analytics.serving import create_router
 from web_user_analytics.storage import TABLES
 
@@ -24,6 +26,10 @@ class WebUserAnalyticsSettings(ProductSettings):
     )
     funnel_window_days: int = Field(14, gt=0, description="Time a user has to complete a funnel.")
     exclude_bots: bool = Field(True, description="Leave known bots out of every metric.")
+    funnels: list[FunnelDefinition] = Field(
+        default_factory=list,
+        description="Funnels offered by the API besides those created through it.",
+    )
 
     @field_validator("reporting_timezone")
     @classmethod
@@ -35,6 +41,15 @@ class WebUserAnalyticsSettings(ProductSettings):
                 f"{value!r} is not an IANA timezone name such as 'Europe/Paris'"
             ) from None
         return value
+
+    @field_validator("funnels")
+    @classmethod
+    def _distinct_funnel_ids(cls, funnels: list[FunnelDefinition]) -> list[FunnelDefinition]:
+        ids = [funnel.id for funnel in funnels]
+        repeated = sorted({funnel_id for funnel_id in ids if ids.count(funnel_id) > 1})
+        if repeated:
+            raise ValueError(f"funnel ids must be distinct; repeated: {', '.join(repeated)}")
+        return funnels
 
 
 product = Product(
@@ -48,4 +63,5 @@ product = Product(
     streams=STREAMS,
     tables=TABLES,
     health_checks=HEALTH_CHECKS,
+    models=models,
 )

@@ -1,11 +1,26 @@
 """What web-user-analytics keeps: its tables, named `<layer>.<table>` within the product.
 
-Schemas of silver and gold tables come from the models that write them; bronze tables hold the
-canonical event envelope.
+Schemas of silver and gold tables come from the models that write them (their headers describe
+the columns); bronze tables hold the canonical event envelope. gold.funnel_definitions is
+written by the API itself (`POST /web/funnels`).
 """
+
+import pyarrow as pa
 
 from dataplatform.core.events import ENVELOPE_PII, ENVELOPE_SCHEMA
 from dataplatform.core.product import Table
+
+FUNNEL_DEFINITIONS = "gold.funnel_definitions"
+FUNNEL_DEFINITIONS_SCHEMA = pa.schema(
+    [
+        pa.field("funnel_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("steps", pa.string(), nullable=False),  # JSON: [{"page": ...} | {"event": ...}]
+        pa.field("window_days", pa.int32()),
+        pa.field("created_by", pa.string(), nullable=False),
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
 
 TABLES = (
     Table(
@@ -17,34 +32,63 @@ TABLES = (
     ),
     Table(
         "silver.page_views",
-        "Typed page views and clicks deduplicated on event_id, with parsed URL, referrer and user agent.",
-        pii=("user_id", "anonymous_id", "ip"),
+        "Page views, clicks and other tracked events, typed and deduplicated on event_id "
+        "(7 days), with the URL parsed (host, path, query, utm_*), the referrer classified "
+        "(direct, search, social, email, paid, referral) and the raw user agent.",
+        pii=("visitor_id", "user_id", "anonymous_id", "ip"),
         retention_days=395,
     ),
     Table(
-        "silver.sessions",
-        "Web sessions split by inactivity, midnight and campaign change, with engagement and bounce.",
-        pii=("user_id", "anonymous_id"),
+        "silver.user_agents",
+        "Each user-agent string once, parsed by ua-parser: browser, OS, device type, known bot.",
+    ),
+    Table(
+        "silver.identities",
+        "Which user each anonymous browser id belongs to, from identify calls; latest link wins.",
+        pii=("anonymous_id", "user_id"),
+        retention_days=395,
+    ),
+    Table(
+        "gold.session_events",
+        "Every page view, click and conversion in its session (bots left out by default), with "
+        "time on page and entry/exit flags; recomputed from silver on every run.",
+        pii=("visitor_id", "user_id", "person_id"),
+        retention_days=395,
+    ),
+    Table(
+        "gold.sessions",
+        "Web sessions split by 30 minutes of inactivity, midnight in the reporting timezone and "
+        "campaign change: duration, pages, entry and exit page, source, device, engaged or "
+        "bounced; recomputed from silver on every run.",
+        pii=("visitor_id", "user_id"),
         retention_days=395,
     ),
     Table(
         "gold.pages",
-        "Per page: views, visitors, average time on page, exits.",
+        "Per day and page: views, visitors, entrances, exits, average time on page.",
     ),
     Table(
         "gold.sources",
-        "Traffic by source class (direct, search, social, email, paid, referral) and campaign.",
+        "Per day, traffic source (direct, search, social, email, paid, referral) and campaign: "
+        "sessions, visitors, bounce rate, conversions.",
     ),
     Table(
         "gold.devices",
-        "Traffic by browser, OS and device type.",
+        "Per day, device type, browser and OS: sessions, visitors, bounce rate, conversions.",
     ),
     Table(
         "gold.daily_overview",
-        "Per day: visitors, sessions, bounce rate.",
+        "Per day: visitors, sessions, page views, bounce rate, session duration, conversions.",
     ),
     Table(
-        "gold.funnel_results",
-        "Per funnel and date range: per-step counts, conversion and drop-off.",
+        "gold.visitors_last_seen",
+        "Per browser: when and on which page it was last seen (bots left out by default).",
+        pii=("visitor_id",),
+        retention_days=395,
+    ),
+    Table(
+        FUNNEL_DEFINITIONS,
+        "Funnels created through POST /web/funnels: name, ordered steps, conversion window.",
+        schema=FUNNEL_DEFINITIONS_SCHEMA,
     ),
 )

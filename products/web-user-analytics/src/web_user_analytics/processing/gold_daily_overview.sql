@@ -1,0 +1,33 @@
+/* ---
+name: gold.daily_overview
+materialized: replace
+description: >-
+  Per day in the reporting timezone: visitors, sessions, page views, engaged sessions, bounces,
+  bounce rate, average session duration, conversions and revenue. Recomputed on every run.
+columns:
+  day: {type: date, description: The day in the reporting timezone.}
+  visitors: {type: bigint, description: Distinct browsers with a session that day.}
+  sessions: {type: bigint, description: Sessions started that day.}
+  pageviews: {type: bigint, description: Page views.}
+  engaged_sessions: {type: bigint, description: Sessions that engaged.}
+  bounces: {type: bigint, description: Sessions that bounced.}
+  bounce_rate: {type: double, description: bounces / sessions.}
+  avg_session_seconds: {type: double, description: Average session duration.}
+  conversions: {type: bigint, description: Conversions (purchases).}
+  revenue: {type: double, description: Revenue of the conversions.}
+checks:
+  - {check: unique, column: day}
+--- */
+select
+    day,
+    count(distinct visitor_id) as visitors,
+    count(*) as sessions,
+    sum(pageviews) as pageviews,
+    count(*) filter (where is_engaged) as engaged_sessions,
+    count(*) filter (where is_bounce) as bounces,
+    count(*) filter (where is_bounce) / count(*) as bounce_rate,
+    avg(duration_seconds) as avg_session_seconds,
+    sum(conversions) as conversions,
+    sum(revenue) as revenue
+from ref('gold.sessions')
+group by day

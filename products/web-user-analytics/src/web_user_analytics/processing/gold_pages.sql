@@ -1,0 +1,31 @@
+/* ---
+name: gold.pages
+materialized: replace
+description: >-
+  Per day and page path: views, visitors, entrances, exits and average time on page (seconds
+  to the session's next page view; a session's last page has no time and is left out of the
+  average). Recomputed on every run.
+columns:
+  day: {type: date, description: The day in the reporting timezone.}
+  path: {type: varchar, description: The page's path.}
+  views: {type: bigint, description: Page views.}
+  visitors: {type: bigint, description: Distinct browsers that viewed it.}
+  entrances: {type: bigint, description: Sessions that started on it.}
+  exits: {type: bigint, description: Sessions that ended on it.}
+  timed_views: {type: bigint, description: Views followed by another page view of the session.}
+  time_on_page_seconds: {type: double, description: Total time on the page over its timed views.}
+  avg_time_on_page_seconds: {type: double, description: "time_on_page_seconds / timed_views; null without timed views."}
+--- */
+select
+    day,
+    path,
+    count(*) as views,
+    count(distinct visitor_id) as visitors,
+    count(*) filter (where is_entry) as entrances,
+    count(*) filter (where is_exit) as exits,
+    count(time_on_page_seconds) as timed_views,
+    coalesce(sum(time_on_page_seconds), 0) as time_on_page_seconds,
+    avg(time_on_page_seconds) as avg_time_on_page_seconds
+from ref('gold.session_events')
+where is_pageview
+group by day, path
