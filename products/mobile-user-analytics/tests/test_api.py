@@ -541,3 +541,18 @@ def test_days_from_and_to_are_both_included(gateway: RunningGateway, admin: dict
     )
 
     assert [row["day"] for row in answer["rows"]] == [str(D + timedelta(7)), str(D + timedelta(8))]
+
+
+def test_ready_shows_the_products_health_checks(gateway: RunningGateway) -> None:
+    response = httpx2.get(f"{gateway.url}/ready")
+
+    mobile = response.json()["products"]["mobile-user-analytics"]
+    checks = {check["name"]: check for check in mobile["checks"]}
+    assert mobile["status"] == "ok"
+    assert checks["bronze_to_gold_lag"]["detail"] == (
+        "every gold table has taken in every bronze commit"
+    )
+    assert checks["table_freshness"]["detail"] == (
+        "every table has taken in its inputs' latest commits"
+    )
+    assert checks["quarantine_rate"]["detail"].startswith("0.00% of the last 24 h's events")

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
+from dataplatform.core.config import ENVIRONMENTS
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.errors import ConfigError
 from dataplatform.core.events import ENVELOPE_SCHEMA
@@ -45,6 +46,23 @@ def test_defaults_follow_the_product_definition() -> None:
     assert settings.retention_days == [1, 7, 14, 30]
 
 
+def test_models_run_every_5_s_in_every_environment_well_within_the_freshness_slo() -> None:
+    for environment in ENVIRONMENTS:
+        settings = product.settings(environment)
+        (freshness,) = [slo for slo in settings.slos if slo.indicator == "freshness_seconds"]
+
+        assert (settings.schedule_seconds, freshness.threshold) == (5, 60), environment
+
+
+def test_retention_days_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAPLATFORM_MOBILE_USER_ANALYTICS_RETENTION_DAYS", "[1, 0]")
+
+    with pytest.raises(ConfigError) as error:
+        product.settings("dev")
+
+    assert "`retention_days.1` = 0" in str(error.value)
+
+
 def envelope(event_id: str, seconds: int, os_name: str = "iOS") -> dict[str, object]:
     at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(seconds=seconds)
     context = {
@@ -82,12 +100,12 @@ def test_silver_app_events_are_typed_and_each_event_id_kept_once(lake, sqlite_ur
             [envelope("a", 0), envelope("a", 0), envelope("b", 5, "Android")], ENVELOPE_SCHEMA
         ),
     )
-    runner.run()
+    runner.run(["silver.app_events"])
     lake.append(
         bronze,
         pa.Table.from_pylist([envelope("b", 5, "Android"), envelope("c", 9)], ENVELOPE_SCHEMA),
     )
-    runner.run()
+    runner.run(["silver.app_events"])
 
     silver = lake.read("mobile_user_analytics.silver.app_events").sort_by("event_id").to_pylist()
     assert [row["event_id"] for row in silver] == ["a", "b", "c"]  # retries in and across batches

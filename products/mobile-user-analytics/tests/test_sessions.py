@@ -120,3 +120,17 @@ def test_a_sign_in_inside_an_sdk_session_splits_it_between_install_and_user(
         ("signer", True, 1),
         ("signer-install", False, 1),
     ]
+
+
+def test_the_timeout_follows_the_setting(
+    new_pipeline: Callable[..., Any],
+    app_event: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_MOBILE_USER_ANALYTICS_SESSION_TIMEOUT_MINUTES", "10")
+    pipeline = new_pipeline()  # its models read the settings now
+    pipeline.send([app_event("a", T0), app_event("b", T0 + minutes(15))])
+
+    pipeline.run(MODELS)
+
+    assert len(pipeline.rows("silver.sessions", user_id="ana")) == 2  # one with the default 30
