@@ -110,6 +110,10 @@ def jobs_run(
         str | None, typer.Option(help="Run this product's jobs instead of the platform's.")
     ] = None,
     once: Annotated[bool, typer.Option(help="Run each job once now, then exit.")] = False,
+    scrape_gateway: Annotated[
+        str | None,
+        typer.Option(help="The gateway's /metrics URL, sampled each round into the lake."),
+    ] = None,
 ) -> None:
     """Publish the audit log and lineage to the lake and refresh the catalog's statistics every
     EVERY seconds until stopped (a round in progress finishes); or, with --product, run that
@@ -129,7 +133,12 @@ def jobs_run(
         return
     from dataplatform.platform.orchestrator import PlatformJobs
 
-    jobs = PlatformJobs(store, lake)
+    scraper = None
+    if scrape_gateway is not None:
+        from dataplatform.platform.telemetry import gateway_scraper
+
+        scraper = gateway_scraper(settings, store, scrape_gateway)
+    jobs = PlatformJobs(store, lake, scraper)
     if once:
         failed = {name: error for name, error in jobs.run_once().items() if error}
         for name, error in failed.items():

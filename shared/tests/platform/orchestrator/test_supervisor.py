@@ -294,23 +294,29 @@ def test_ingestion_workers_run_only_when_events_travel_through_a_bus_server(
         specs = plan_processes(settings, products, "0.0.0.0", 8080)
         return {spec.name: spec.argv[3:] for spec in specs}
 
-    assert planned("embedded") == {
-        "gateway": ("serve", "--host", "0.0.0.0", "--port", "8080"),
-        "jobs": ("jobs", "run", "--every", "10"),
-        "mobile-user-analytics/models": (
-            "models",
-            "run",
-            "--product",
-            "mobile-user-analytics",
-            "--continuous",
-        ),
-    }
-    assert list(planned("redis")) == [
-        "gateway",
+    embedded = planned("embedded")
+    assert embedded["gateway"] == ("serve", "--host", "0.0.0.0", "--port", "8080")
+    # The jobs sample the gateway's metrics where this machine reaches it.
+    assert embedded["jobs"] == (
         "jobs",
-        "mobile-user-analytics/ingestion",
-        "mobile-user-analytics/models",
-        "web-user-analytics/ingestion",
+        "run",
+        "--every",
+        "10",
+        "--scrape-gateway",
+        "http://127.0.0.1:8080/metrics",
+    )
+    assert embedded["mobile-user-analytics/models"] == (
+        "models",
+        "run",
+        "--product",
+        "mobile-user-analytics",
+        "--continuous",
+    )
+    assert not any(name.endswith("/ingestion") for name in embedded)
+    with_streams = [product.name for product in products if product.streams]
+    assert with_streams == ["mobile-user-analytics", "web-user-analytics"]
+    assert [name for name in planned("redis") if name.endswith("/ingestion")] == [
+        f"{name}/ingestion" for name in with_streams
     ]
     assert planned("kafka")["web-user-analytics/ingestion"] == (
         "ingest",

@@ -32,8 +32,18 @@ def test_the_processes_of_the_platform(platform: Any) -> None:
     assert {name: (p.product, p.role) for name, p in processes.items()} == {
         "gateway": ("platform", "gateway"),
         "jobs": ("platform", "jobs"),
-        RUNNER: ("mobile-user-analytics", "models"),  # the one product with models today
+        **{
+            f"{product.name}/models": (product.name, "models")
+            for product in discover_products()
+            if product.models()
+        },
+        **{
+            f"{product.name}/jobs": (product.name, "jobs")
+            for product in discover_products()
+            if product.jobs
+        },
     }
+    assert RUNNER in processes
     assert all(p.pid is not None and p.restarts == 0 for p in processes.values())
 
 
@@ -112,8 +122,9 @@ def test_status_shows_each_products_processes_and_health(platform: Any) -> None:
         assert f"process {process}" in shown.stdout
     platform_checks = [check["name"] for check in _product(health, "platform")["checks"]]
     assert platform_checks == ["metadata_store", "audit_writer"]
-    mobile_checks = [check["name"] for check in _product(health, "mobile-user-analytics")["checks"]]
-    assert mobile_checks == ["lake_writable", "tables_readable"]
+    for product in discover_products():
+        checks = [check["name"] for check in _product(health, product.name)["checks"]]
+        assert checks == [check.name for check in product.health_checks]
 
 
 def _product(health: dict[str, Any], name: str) -> dict[str, Any]:

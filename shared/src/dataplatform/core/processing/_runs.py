@@ -221,6 +221,14 @@ class RunLog:
                 for edge in edges
             )
 
+    def runs_after(self, after_id: int, limit: int) -> list[Run]:
+        """Up to `limit` runs with an id above `after_id`, in id order (finished or not)."""
+        with self.store.session() as session:
+            records = session.scalars(
+                select(RunRecord).where(RunRecord.id > after_id).order_by(RunRecord.id).limit(limit)
+            )
+            return [_to_run(record) for record in records]
+
     def edges_after(self, after_id: int, limit: int) -> list[RecordedEdge]:
         """Up to `limit` recorded edges with an id above `after_id`, in id order."""
         with self.store.session() as session:

@@ -1,5 +1,6 @@
-"""The platform's periodic jobs: publish the audit log and the lineage as lake tables
-(`platform.gold.audit_log`, `platform.gold.lineage`) and refresh the catalog's table statistics."""
+"""The platform's periodic jobs: publish the audit log, the lineage, the model runs, the catalog,
+table statistics and the gateway's metrics as lake tables (`platform.gold.*`, see
+`dataplatform.platform.telemetry`), refreshing the catalog's statistics on the way."""
 
 import logging
 import threading
@@ -18,8 +19,19 @@ logger = logging.getLogger(__name__)
 class PlatformJobs:
     """Runs each job in turn, round after round; one failing job does not hold up the others."""
 
-    def __init__(self, store: "MetadataStore", lake: "Lakehouse") -> None:
+    def __init__(
+        self,
+        store: "MetadataStore",
+        lake: "Lakehouse",
+        scrape_gateway: "Callable[[], str] | None" = None,
+    ) -> None:
         self.jobs = _jobs(store, lake)
+        if scrape_gateway is not None:
+            from dataplatform.platform.telemetry import publish_service_metrics
+
+            self.jobs["publish_gateway_metrics"] = lambda: publish_service_metrics(
+                lake, "gateway", scrape_gateway
+            )
 
     def run_once(self) -> dict[str, str | None]:
         """Run every job once; returns each job's error, None for the ones that succeeded."""
@@ -46,6 +58,11 @@ def _jobs(store: "MetadataStore", lake: "Lakehouse") -> dict[str, Callable[[], o
     try:
         from dataplatform.platform.audit import publish_audit_log, publish_lineage
         from dataplatform.platform.catalog import DataCatalog
+        from dataplatform.platform.telemetry import (
+            publish_catalog,
+            publish_model_runs,
+            publish_table_stats,
+        )
     except ImportError as exc:
         raise TerminalError(
             f"The platform jobs cannot start: {exc}. This installation of `dataplatform` lacks "
@@ -55,5 +72,7 @@ def _jobs(store: "MetadataStore", lake: "Lakehouse") -> dict[str, Callable[[], o
     return {
         "publish_audit_log": lambda: publish_audit_log(store, lake),
         "publish_lineage": lambda: publish_lineage(store, lake),
-        "refresh_catalog_stats": catalog.refresh_stats,
+        "publish_model_runs": lambda: publish_model_runs(store, lake),
+        "publish_table_stats": lambda: publish_table_stats(catalog, lake),
+        "publish_catalog": lambda: publish_catalog(catalog, lake),
     }

@@ -37,7 +37,18 @@ def plan_processes(
             "gateway", PLATFORM, "gateway", (*CLI, "serve", "--host", host, "--port", str(port))
         ),
         ProcessSpec(
-            "jobs", PLATFORM, "jobs", (*CLI, "jobs", "run", "--every", str(JOBS_EVERY_SECONDS))
+            "jobs",
+            PLATFORM,
+            "jobs",
+            (
+                *CLI,
+                "jobs",
+                "run",
+                "--every",
+                str(JOBS_EVERY_SECONDS),
+                "--scrape-gateway",
+                f"http://{_reachable(host)}:{port}/metrics",
+            ),
         ),
     ]
     for product in products:
@@ -71,3 +82,8 @@ def plan_processes(
                 )
             )
     return specs
+
+
+def _reachable(host: str) -> str:
+    """The address to reach a server listening on `host` from this machine."""
+    return "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host  # noqa: S104

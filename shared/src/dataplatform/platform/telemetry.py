@@ -1,0 +1,267 @@
+"""What the platform knows about itself, published as lake tables for the operational-metrics and
+compliance products to read through `source('platform', ...)`, like any other gold table.
+
+- `platform.gold.model_runs`: every finished model run (status, duration, rows, checks), once.
+- `platform.gold.table_stats`: a row per table each time its version changes (rows, bytes, last
+  update): freshness and volume over time.
+- `platform.gold.catalog`: the catalog in force (owner, tags, retention, PII and columns), one row
+  per table, rewritten when it changes.
+- `platform.gold.service_metrics`: samples of the gateway's Prometheus metrics (requests,
+  latency buckets, collector events), one scrape per round.
+
+The platform's jobs process publishes them every round (`dataplatform jobs run`).
+"""
+
+import contextlib
+import hashlib
+import itertools
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import orjson
+import pyarrow as pa
+from prometheus_client.parser import text_string_to_metric_families
+
+from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
+from dataplatform.platform.catalog import DataCatalog
+
+if TYPE_CHECKING:
+    from dataplatform.core.config import PlatformSettings
+    from dataplatform.core.processing import Run
+
+logger = logging.getLogger(__name__)
+
+MODEL_RUNS_TABLE = "platform.gold.model_runs"
+TABLE_STATS_TABLE = "platform.gold.table_stats"
+CATALOG_TABLE = "platform.gold.catalog"
+SERVICE_METRICS_TABLE = "platform.gold.service_metrics"
+MODEL_RUNS_APP_ID = "platform.model_runs"
+BATCH_ROWS = 10_000
+# Metrics worth keeping: the platform's own (requests, latency, collector, lake operations).
+METRIC_PREFIX = "dataplatform_"
+
+_TIME = pa.timestamp("us", tz="UTC")
+MODEL_RUNS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.int64(), nullable=False),
+        pa.field("product", pa.string(), nullable=False),
+        pa.field("model", pa.string(), nullable=False),
+        pa.field("mode", pa.string(), nullable=False),
+        pa.field("engine", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("started_at", _TIME, nullable=False),
+        pa.field("finished_at", _TIME),
+        pa.field("duration_ms", pa.float64()),
+        pa.field("rows_in", pa.int64()),
+        pa.field("rows_out", pa.int64()),
+        pa.field("rows_quarantined", pa.int64()),
+        pa.field("checks_failed", pa.int64(), nullable=False),
+        pa.field("checks", pa.string(), nullable=False),  # JSON: every check's result
+        pa.field("error", pa.string()),
+    ]
+)
+TABLE_STATS_SCHEMA = pa.schema(
+    [
+        pa.field("observed_at", _TIME, nullable=False),
+        pa.field("table_name", pa.string(), nullable=False),
+        pa.field("product", pa.string(), nullable=False),
+        pa.field("layer", pa.string(), nullable=False),
+        pa.field("version", pa.int64()),
+        pa.field("row_count", pa.int64()),
+        pa.field("size_bytes", pa.int64()),
+        pa.field("last_modified", _TIME),
+    ]
+)
+CATALOG_SCHEMA = pa.schema(
+    [
+        pa.field("table_name", pa.string(), nullable=False),
+        pa.field("product", pa.string(), nullable=False),
+        pa.field("layer", pa.string(), nullable=False),
+        pa.field("owner", pa.string(), nullable=False),
+        pa.field("description", pa.string(), nullable=False),
+        pa.field("tags", pa.list_(pa.string()), nullable=False),
+        pa.field("retention_days", pa.int64()),
+        pa.field("pii_columns", pa.list_(pa.string()), nullable=False),
+        pa.field("columns", pa.string(), nullable=False),  # JSON: name, type, description, tags
+    ]
+)
+SERVICE_METRICS_SCHEMA = pa.schema(
+    [
+        pa.field("scraped_at", _TIME, nullable=False),
+        pa.field("service", pa.string(), nullable=False),
+        pa.field("metric", pa.string(), nullable=False),  # the sample's name (`..._bucket`)
+        pa.field("labels", pa.string(), nullable=False),  # JSON object, keys sorted
+        pa.field("value", pa.float64(), nullable=False),
+    ]
+)
+
+
+def publish_model_runs(store: MetadataStore, lake: Lakehouse) -> int:
+    """Append the finished runs not yet published, in id order; returns how many.
+
+    Runs start in id order but finish in any order (each product has its runner), so a batch
+    stops before the first run still going: it is published once it ends.
+    """
+    # Processing brings DuckDB and SQLGlot; only the jobs process, which needs them, imports this.
+    from dataplatform.core.processing import RunLog
+
+    _ensure(lake, MODEL_RUNS_TABLE, MODEL_RUNS_SCHEMA, "Every finished model run, once.")
+    runs = RunLog(store)
+    published = 0
+    while True:
+        after = lake.transaction_version(MODEL_RUNS_TABLE, MODEL_RUNS_APP_ID) or 0
+        fetched = runs.runs_after(after, BATCH_ROWS)
+        finished = list(itertools.takewhile(lambda run: run.status != "running", fetched))
+        if not finished:
+            return published
+        rows = pa.Table.from_pylist([_run_row(run) for run in finished], MODEL_RUNS_SCHEMA)
+        result = lake.append(MODEL_RUNS_TABLE, rows, txn=Txn(MODEL_RUNS_APP_ID, finished[-1].id))
+        published += 0 if result.skipped else rows.num_rows
+        if len(finished) < BATCH_ROWS:
+            return published
+
+
+def _run_row(run: "Run") -> dict[str, object]:
+    return {
+        "run_id": run.id,
+        "product": run.model.split(".", 1)[0].replace("_", "-"),
+        "model": run.model,
+        "mode": run.mode,
+        "engine": run.engine,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_ms": run.duration_ms,
+        "rows_in": run.rows_in,
+        "rows_out": run.rows_out,
+        "rows_quarantined": run.rows_quarantined,
+        "checks_failed": sum(1 for check in run.checks if not check.get("passed", True)),
+        "checks": orjson.dumps(run.checks).decode(),
+        "error": run.error,
+    }
+
+
+def publish_table_stats(catalog: DataCatalog, lake: Lakehouse) -> int:
+    """Refresh the catalog's statistics and append a row for each table whose version changed."""
+    changed = set(catalog.refresh_stats())
+    _ensure(lake, TABLE_STATS_TABLE, TABLE_STATS_SCHEMA, "Table statistics at each new version.")
+    if not changed:
+        return 0
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "observed_at": now,
+            "table_name": entry.name,
+            "product": entry.product,
+            "layer": entry.layer,
+            "version": entry.version,
+            "row_count": entry.row_count,
+            "size_bytes": entry.size_bytes,
+            "last_modified": _utc(entry.last_modified),
+        }
+        for entry in catalog.list_tables()
+        if entry.name in changed
+    ]
+    lake.append(TABLE_STATS_TABLE, pa.Table.from_pylist(rows, TABLE_STATS_SCHEMA))
+    return len(rows)
+
+
+def publish_catalog(catalog: DataCatalog, lake: Lakehouse) -> int:
+    """Rewrite `platform.gold.catalog` when what the catalog says changed; returns rows written."""
+    rows = [
+        {
+            "table_name": entry.name,
+            "product": entry.product,
+            "layer": entry.layer,
+            "owner": entry.owner,
+            "description": entry.description,
+            "tags": list(entry.tags),
+            "retention_days": entry.retention_days,
+            "pii_columns": entry.pii_columns,
+            "columns": orjson.dumps(
+                [
+                    {"name": c.name, "type": c.type, "description": c.description, "tags": c.tags}
+                    for c in entry.columns
+                ]
+            ).decode(),
+        }
+        for entry in catalog.list_tables()
+    ]
+    table = pa.Table.from_pylist(rows, CATALOG_SCHEMA)
+    digest = hashlib.sha256(orjson.dumps(rows)).hexdigest()
+    _ensure(lake, CATALOG_TABLE, CATALOG_SCHEMA, "The data catalog in force, a row per table.")
+    # The digest of what was written rides in the commit: an unchanged catalog writes nothing.
+    history = lake.table(CATALOG_TABLE).history(1)
+    if history and history[0].get("dataplatform.catalog_digest") == digest:
+        return 0
+    lake.overwrite(CATALOG_TABLE, table, commit_metadata={"dataplatform.catalog_digest": digest})
+    return table.num_rows
+
+
+def publish_service_metrics(
+    lake: Lakehouse, service: str, scrape: Callable[[], str], now: datetime | None = None
+) -> int:
+    """Append one scrape of a service's Prometheus text (the `dataplatform_*` samples)."""
+    scraped_at = now or datetime.now(UTC)
+    rows = [
+        {
+            "scraped_at": scraped_at,
+            "service": service,
+            "metric": sample.name,
+            "labels": orjson.dumps(sample.labels, option=orjson.OPT_SORT_KEYS).decode(),
+            "value": float(sample.value),
+        }
+        for family in text_string_to_metric_families(scrape())
+        if family.name.startswith(METRIC_PREFIX)
+        for sample in family.samples
+    ]
+    _ensure(
+        lake, SERVICE_METRICS_TABLE, SERVICE_METRICS_SCHEMA, "Samples of the services' metrics."
+    )
+    if rows:
+        lake.append(SERVICE_METRICS_TABLE, pa.Table.from_pylist(rows, SERVICE_METRICS_SCHEMA))
+    return len(rows)
+
+
+def _ensure(lake: Lakehouse, table: str, schema: pa.Schema, description: str) -> None:
+    if not lake.exists(table):
+        lake.create(table, schema, description=description)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+MONITOR_USER = "platform-monitor"
+
+
+def gateway_scraper(
+    settings: "PlatformSettings", store: MetadataStore, url: str
+) -> Callable[[], str]:
+    """A function that reads the gateway's `/metrics` at `url` as the `platform-monitor` user
+    (role `monitoring`, created on first use with a password nobody knows)."""
+    import httpx2
+
+    from dataplatform.core.errors import ConflictError
+    from dataplatform.core.product import discover_products
+    from dataplatform.platform.auth import Auth, generate_password
+
+    auth = Auth.create(settings, store, [product.name for product in discover_products()])
+    auth.roles.ensure_builtin()
+    # Created by an earlier run, it is kept: tokens are issued here, no password is needed.
+    with contextlib.suppress(ConflictError):
+        auth.users.create(MONITOR_USER, generate_password(), ["monitoring"], "platform jobs")
+    client = httpx2.Client(timeout=10)
+
+    def scrape() -> str:
+        token = auth.tokens.issue(MONITOR_USER).access_token
+        response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+        response.raise_for_status()
+        return response.text
+
+    return scrape
