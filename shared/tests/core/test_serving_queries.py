@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from fastapi import APIRouter, Request
 
-from dataplatform.core.access import Principal, product_permission, require
+from dataplatform.core.access import ADMIN, Principal, audit_action, product_permission, require
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows
 from dataplatform.platform.collector import serve_in_background
 from dataplatform.platform.gateway import create_app
@@ -52,6 +52,13 @@ def query_router() -> APIRouter:
     ) -> JSONOut:
         sql = "select user_id from s where last_seen >= ? order by user_id"
         return JSONOut(await gold_rows(request, caller, sql, {"s": SUMMARY}, [since]))
+
+    @router.post("/forget/{user_id}")
+    async def forget(
+        user_id: str, request: Request, caller: Annotated[Principal, require(ADMIN)]
+    ) -> JSONOut:
+        audit_action(request, caller, "test.forget", table=SUMMARY, rows=1, subject=user_id)
+        return JSONOut({"forgotten": user_id})
 
     return router
 
@@ -172,3 +179,20 @@ def test_a_table_not_written_yet_answers_no_rows(gateway: RunningGateway, app_ur
 
     assert answer.status_code == 200
     assert answer.json() == {"rows": [], "next_cursor": None}
+
+
+def test_a_product_action_is_written_to_the_audit_log(
+    gateway: RunningGateway, app_url: str
+) -> None:
+    response = httpx.post(f"{app_url}/q/forget/ann", headers=gateway.admin)
+    gateway.services.audit.flush()
+
+    (row,) = gateway.services.audit_log.search(action="test.forget").rows
+    assert response.status_code == 200
+    assert (row.entry.actor, row.entry.route, row.entry.table_name, row.entry.row_count) == (
+        "admin",
+        "/q/forget/{user_id}",
+        SUMMARY,
+        1,
+    )
+    assert row.entry.detail == {"subject": "ann"}

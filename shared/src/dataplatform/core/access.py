@@ -111,6 +111,18 @@ class AccessControl(Protocol):
         """Append a data read (of `columns` of `table`) to the audit log (never blocks the request)."""
         ...
 
+    def record_action(
+        self,
+        request: Request,
+        caller: Principal,
+        action: str,
+        table: str | None = None,
+        rows: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append something a caller did through a product (`compliance.erasure.delete`, ...)."""
+        ...
+
 
 def access_control(request: Request) -> AccessControl:
     """The app's `AccessControl`; refuses the request when the app was built without one."""
@@ -228,6 +240,23 @@ def serve_rows(
         request, caller, table, len(served), bool(pii and reveal and served), columns
     )
     return served
+
+
+def audit_action(
+    request: Request,
+    caller: Principal,
+    action: str,
+    *,
+    table: str | None = None,
+    rows: int | None = None,
+    **detail: Any,
+) -> None:
+    """Write what `caller` did through a product route to the platform's audit log.
+
+    `action` is dotted, starting with the product's area (`compliance.erasure.delete`); `detail`
+    must be JSON and never hold a secret.
+    """
+    access_control(request).record_action(request, caller, action, table, rows, detail)
 
 
 def _masked(row: dict[str, Any], columns: Iterable[str]) -> dict[str, Any]:

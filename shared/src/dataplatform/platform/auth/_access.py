@@ -5,7 +5,8 @@ Cache hits are answered on the event loop; only a miss goes to the metadata stor
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import anyio
 from cachetools import TTLCache
@@ -113,6 +114,21 @@ class PlatformAccess:
     def forget_pii(self, table: str) -> None:
         """Look `table`'s PII columns up again on the next read (the catalog changed them)."""
         self._pii.pop(table, None)
+
+    def record_action(
+        self,
+        request: Request,
+        caller: Principal,
+        action: str,
+        table: str | None = None,
+        rows: int | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.audit.record(
+            request_entry(
+                request, caller, action, table=table, rows=rows, detail=dict(detail or {})
+            )
+        )
 
     def record_read(
         self,
