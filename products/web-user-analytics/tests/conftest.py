@@ -118,12 +118,13 @@ class Sdk:
         referrer: str = "$direct",
         utm: dict[str, str] | None = None,
         user_agent: str = CHROME_WINDOWS,
+        message_id: str | None = None,
     ) -> Item:
         """A posthog-js `$pageview` of a visitor not signed in (distinct_id is its device id)."""
         return "posthog", {
             "event": "$pageview",
             "distinct_id": browser,
-            "uuid": self._message_id(None),
+            "uuid": self._message_id(message_id),
             "timestamp": at.isoformat(),
             "properties": {
                 "$current_url": f"{SITE}{path}",

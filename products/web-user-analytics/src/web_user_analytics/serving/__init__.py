@@ -1,14 +1,34 @@
-"""What web-user-analytics answers: its API router, mounted at `/web`."""
+"""What web-user-analytics answers: its API router, mounted at `/web`.
+
+One small router per resource, each answering from gold tables through `gold_rows` /
+`gold_page` (PII masked, reads audited); the published gold tables stay at `/web/tables`.
+"""
 
 from fastapi import APIRouter
 
 from dataplatform.core.serving import published_tables_router
+from web_user_analytics.serving._access import PRODUCT
+from web_user_analytics.serving.funnels import funnels_router
+from web_user_analytics.serving.overview import overview_router
+from web_user_analytics.serving.pages import pages_router
+from web_user_analytics.serving.realtime import realtime_router
+from web_user_analytics.serving.sessions import sessions_router
+from web_user_analytics.serving.traffic import traffic_router
 from web_user_analytics.storage import TABLES
 
 
 def create_router() -> APIRouter:
-    """The product's routes: today its published gold tables (`GET /web/tables`, paged).
-    Its own endpoints (`GET /web/overview`, `/web/sessions`, `/web/pages/top`, `/web/sources`, `/web/devices`, `/web/funnels`, `/web/users/{user_id}/sessions`, `/web/realtime`) come with the product's own issue."""
-    router = APIRouter(tags=["web-user-analytics"])
-    router.include_router(published_tables_router("web-user-analytics", TABLES))
+    """The product's routes, configured by its settings as they are when the app starts."""
+    from web_user_analytics.product import product  # product.py imports this module
+
+    settings = product.settings()
+    timezone = settings.reporting_timezone
+    router = APIRouter(tags=[PRODUCT])
+    router.include_router(overview_router(timezone))
+    router.include_router(sessions_router(timezone))
+    router.include_router(pages_router(timezone))
+    router.include_router(traffic_router(timezone))
+    router.include_router(funnels_router(timezone, settings.funnel_window_days, settings.funnels))
+    router.include_router(realtime_router())
+    router.include_router(published_tables_router(PRODUCT, TABLES))
     return router

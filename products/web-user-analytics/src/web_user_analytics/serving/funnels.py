@@ -1,0 +1,66 @@
+"""`/web/funnels`: list the funnels (config and created), create one, and its results over a
+period (`/web/funnels/{funnel_id}/results?from=&to=`)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from dataplatform.core.access import Principal
+from dataplatform.core.serving import JSONOut
+from web_user_analytics.funnels import FunnelDefinition, FunnelStep, NewFunnel
+from web_user_analytics.serving._access import CAN_READ, CAN_WRITE
+from web_user_analytics.serving._funnel_results import funnel_results
+from web_user_analytics.serving._funnel_store import FunnelStore
+from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
+
+FunnelId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def funnels_router(
+    timezone: str, window_days: int, configured: list[FunnelDefinition]
+) -> APIRouter:
+    router = APIRouter()
+    period_of = period_parameters(timezone)
+    store = FunnelStore(configured)
+
+    @router.get("/funnels", summary="Funnels: those of the config, then those created, paged")
+    async def list_funnels(
+        request: Request,
+        caller: Annotated[Principal, CAN_READ],
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        return JSONOut(await store.page(request, caller, limit, cursor))
+
+    @router.post("/funnels", status_code=201, summary="Create a funnel")
+    async def create_funnel(
+        funnel: NewFunnel, request: Request, caller: Annotated[Principal, CAN_WRITE]
+    ) -> JSONOut:
+        return JSONOut(await store.create(request, caller, funnel), status_code=201)
+
+    @router.get("/funnels/{funnel_id}", summary="One funnel")
+    async def get_funnel(
+        funnel_id: FunnelId, request: Request, caller: Annotated[Principal, CAN_READ]
+    ) -> JSONOut:
+        return JSONOut(await store.find(request, caller, funnel_id))
+
+    @router.get("/funnels/{funnel_id}/results", summary="A funnel's step counts over a period")
+    async def results(
+        funnel_id: FunnelId,
+        request: Request,
+        caller: Annotated[Principal, CAN_READ],
+        period: Annotated[Period, Depends(period_of)],
+    ) -> JSONOut:
+        funnel = await store.find(request, caller, funnel_id)
+        window = funnel["window_days"] or window_days
+        steps = [FunnelStep.model_validate(step) for step in funnel["steps"]]
+        return JSONOut(
+            {
+                "funnel": funnel,
+                **period.as_json(),
+                "window_days": window,
+                "steps": await funnel_results(request, caller, steps, window, period),
+            }
+        )
+
+    return router

@@ -1,0 +1,70 @@
+"""`GET /web/sessions` (a period's sessions, newest first) and `GET /web/users/{user_id}/sessions`
+(every session of one user, on any of the browsers they identified on)."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from dataplatform.core.access import Principal
+from dataplatform.core.serving import JSONOut, gold_page
+from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
+
+Source = Literal["direct", "search", "social", "email", "paid", "referral"]
+DeviceType = Literal["desktop", "mobile", "tablet", "bot", "other"]
+
+IN_PERIOD = """
+select *
+from s
+where started_at >= ? and started_at < ?
+  and (?::varchar is null or source = ?)
+  and (?::varchar is null or device_type = ?)
+  and (?::boolean is null or is_engaged = ?)
+order by started_at desc, session_id
+"""
+# gold.sessions resolves each session's user through the identify links of its browser.
+OF_USER = "select * from s where user_id = ? order by started_at desc, session_id"
+
+
+def sessions_router(timezone: str) -> APIRouter:
+    router = APIRouter()
+    period_of = period_parameters(timezone)
+
+    @router.get("/sessions", summary="Sessions started in a period, newest first, paged")
+    async def sessions(
+        request: Request,
+        caller: Annotated[Principal, CAN_READ],
+        period: Annotated[Period, Depends(period_of)],
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        source: Annotated[Source | None, Query(description="Only this traffic source.")] = None,
+        device_type: Annotated[DeviceType | None, Query(description="Only this device.")] = None,
+        engaged: Annotated[
+            bool | None, Query(description="Only engaged (true) or bounced (false) sessions.")
+        ] = None,
+    ) -> JSONOut:
+        page = await gold_page(
+            request,
+            caller,
+            IN_PERIOD,
+            {"s": gold("sessions")},
+            [period.start, period.end, source, source, device_type, device_type, engaged, engaged],
+            limit=limit,
+            cursor=cursor,
+        )
+        return JSONOut({**period.as_json(), **page})
+
+    @router.get("/users/{user_id}/sessions", summary="Every session of one user, newest first")
+    async def user_sessions(
+        request: Request,
+        caller: Annotated[Principal, CAN_READ],
+        user_id: Annotated[str, Path(min_length=1, max_length=200)],
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        page = await gold_page(
+            request, caller, OF_USER, {"s": gold("sessions")}, [user_id], limit=limit, cursor=cursor
+        )
+        return JSONOut(page)
+
+    return router

@@ -1,0 +1,81 @@
+"""`GET /web/sources` and `GET /web/devices`: a period's sessions by where they came from and by
+what they browsed on."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from dataplatform.core.access import Principal
+from dataplatform.core.serving import JSONOut, gold_page
+from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
+
+MEASURES = """
+    count(*) as sessions,
+    count(distinct visitor_id) as visitors,
+    count(*) filter (where is_bounce) as bounces,
+    count(*) filter (where is_bounce) / count(*) as bounce_rate,
+    sum(conversions)::bigint as conversions,
+    sum(revenue) as revenue
+"""
+# Sessions, not the per-day gold tables: distinct visitors over a period do not add up by day.
+BY_SOURCE = f"""
+select source, utm_source, utm_medium, utm_campaign, {MEASURES}
+from s
+where started_at >= ? and started_at < ?
+group by source, utm_source, utm_medium, utm_campaign
+order by sessions desc, source, utm_source, utm_medium, utm_campaign
+"""
+BY_DEVICE = f"""
+select device_type, browser, os, {MEASURES}
+from s
+where started_at >= ? and started_at < ?
+group by device_type, browser, os
+order by sessions desc, device_type, browser, os
+"""
+
+
+def traffic_router(timezone: str) -> APIRouter:
+    router = APIRouter()
+    period_of = period_parameters(timezone)
+
+    async def breakdown(
+        sql: str,
+        request: Request,
+        caller: Principal,
+        period: Period,
+        limit: int,
+        cursor: str | None,
+    ) -> JSONOut:
+        page = await gold_page(
+            request,
+            caller,
+            sql,
+            {"s": gold("sessions")},
+            [period.start, period.end],
+            limit=limit,
+            cursor=cursor,
+        )
+        return JSONOut({**period.as_json(), **page})
+
+    @router.get("/sources", summary="Sessions of a period by traffic source and campaign, paged")
+    async def sources(
+        request: Request,
+        caller: Annotated[Principal, CAN_READ],
+        period: Annotated[Period, Depends(period_of)],
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        return await breakdown(BY_SOURCE, request, caller, period, limit, cursor)
+
+    @router.get("/devices", summary="Sessions of a period by device type, browser and OS, paged")
+    async def devices(
+        request: Request,
+        caller: Annotated[Principal, CAN_READ],
+        period: Annotated[Period, Depends(period_of)],
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        return await breakdown(BY_DEVICE, request, caller, period, limit, cursor)
+
+    return router
