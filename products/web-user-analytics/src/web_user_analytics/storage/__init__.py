@@ -57,9 +57,9 @@ TABLES = (
     ),
     Table(
         "gold.sessions",
-        "Web sessions split by 30 minutes of inactivity, midnight in the reporting timezone and "
-        "campaign change: duration, pages, entry and exit page, source, device, engaged or "
-        "bounced; recomputed from silver on every run.",
+        "Web sessions, split after session_timeout_minutes (30) without an event, at midnight "
+        "in the reporting timezone and on a campaign change: duration, pages, entry and exit "
+        "page, source, device, engaged or bounced; recomputed from silver on every run.",
         pii=("visitor_id", "user_id"),
         retention_days=395,
     ),
