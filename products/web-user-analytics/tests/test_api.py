@@ -117,6 +117,7 @@ def shop(sdk) -> list[Any]:  # type: ignore[no-untyped-def]
 @dataclass
 class Web:
     gateway: RunningGateway
+    models: Any
     admin: dict[str, str]
     viewer: dict[str, str]
 
@@ -138,12 +139,11 @@ class Web:
 @pytest.fixture(scope="module")
 def web(make_models, sdk, to_bronze, tmp_path_factory) -> Iterator[Web]:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("api")
-    with make_models(folder) as models:
+    settings = platform_settings(f"sqlite:///{folder / 'platform.db'}", folder / "lake")
+    with make_models(folder) as models, running_gateway(settings) as gateway:
         to_bronze(models.lake, shop(sdk))
         models.run()
-    settings = platform_settings(f"sqlite:///{folder / 'platform.db'}", folder / "lake")
-    with running_gateway(settings) as gateway:
-        yield Web(gateway, gateway.admin, gateway.headers_for("vera", ["viewer"]))
+        yield Web(gateway, models, gateway.admin, gateway.headers_for("vera", ["viewer"]))
 
 
 def test_overview_of_a_day(web: Web) -> None:
@@ -593,3 +593,38 @@ def test_a_bad_page_size_is_refused_naming_the_field(web: Web, path: str) -> Non
 
     assert response.status_code == 422
     assert response.json()["field"] == "query.limit"
+
+
+def test_events_sent_through_the_collector_are_answered_after_a_model_run(web: Web, sdk) -> None:  # type: ignore[no-untyped-def]
+    # A day outside every other test's period: both SDKs' wire formats over HTTP, then one run of the models.
+    _, key = web.gateway.services.sources.create("website", "web", "web-user-analytics")
+    segment = [
+        sdk.page("wire-seg", datetime(2026, 10, 10, 10, 0, tzinfo=UTC), "/")[1],
+        sdk.page("wire-seg", datetime(2026, 10, 10, 10, 0, 20, tzinfo=UTC), "/cart")[1],
+    ]
+    posthog = [
+        sdk.posthog_pageview(
+            "wire-ph",
+            datetime(2026, 10, 10, 11, 0, tzinfo=UTC),
+            "/",
+            referrer="https://www.bing.com/",
+        )[1]
+    ]
+    sent = [
+        httpx.post(f"{web.gateway.url}/v1/batch", json={"batch": segment}, auth=(key, "")),
+        httpx.post(f"{web.gateway.url}/batch/", json={"api_key": key, "batch": posthog}),
+    ]
+    assert [response.status_code for response in sent] == [200, 200], [r.text for r in sent]
+    web.models.run()
+
+    day = {"from": "2026-10-10", "to": "2026-10-10"}
+    deadline = time.monotonic() + 10  # the API's snapshots re-read a changed table within seconds
+    while not (rows := web.ok("/sessions", **day)["rows"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [
+        (r["visitor_id"], r["pageviews"], r["duration_seconds"], r["source"], r["is_bounce"])
+        for r in rows
+    ] == [
+        ("wire-ph", 1, 0.0, "search", True),
+        ("wire-seg", 2, 20.0, "direct", False),
+    ]
