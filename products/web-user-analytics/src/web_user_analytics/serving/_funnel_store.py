@@ -74,7 +74,7 @@ class FunnelStore:
         return {**page, "rows": [_as_json(row) for row in page["rows"]]}
 
     async def find(self, request: Request, caller: Principal, funnel_id: str) -> dict[str, Any]:
-        """One funnel by id; 404 naming the known ids when there is none."""
+        """One funnel by id; a 404 that says where funnels are listed when there is none."""
         if funnel_id in self.configured:
             return _as_json(_config_row(self.configured[funnel_id]))
         rows = await gold_rows(request, caller, STORED_FUNNEL, {"d": DEFINITIONS}, [funnel_id])
