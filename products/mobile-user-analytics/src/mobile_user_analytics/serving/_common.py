@@ -1,7 +1,7 @@
 """What the product's routes share: the permission, the tables, paging and time parameters."""
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
@@ -30,8 +30,7 @@ Cursor = Annotated[
     str | None, Query(description="`next_cursor` of the previous page, to read the next one.")
 ]
 Platform = Annotated[
-    str | None,
-    Query(pattern="^(ios|android)$", description="ios or android; every platform when absent."),
+    Literal["ios", "android"] | None, Query(description="Every platform when absent.")
 ]
 # Version names as SDKs send them (3.2.1, 3.2.1-beta+45); anything else cannot match a row.
 AppVersion = Annotated[
