@@ -494,7 +494,7 @@ def test_versions_newest_first_with_their_adoption(
         ("/retention", {"to": "not-a-day"}, "query.to"),
         ("/crashes", {"platform": "ipados"}, "query.platform"),
         ("/versions", {"limit": 1001}, "query.limit"),
-        ("/versions", {"cursor": "bm90LWEtY3Vyc29y"}, "cursor"),
+        ("/versions", {"cursor": "bm90LWEtY3Vyc29y"}, "query.cursor"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
@@ -532,7 +532,7 @@ def test_a_cursor_of_another_query_is_refused(
         headers=admin,
     )
 
-    assert response.status_code == 422 and response.json()["field"] == "cursor"
+    assert response.status_code == 422 and response.json()["field"] == "query.cursor"
 
 
 def test_days_from_and_to_are_both_included(gateway: RunningGateway, admin: dict[str, str]) -> None:

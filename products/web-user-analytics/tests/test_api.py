@@ -322,7 +322,7 @@ def test_paging_through_sessions_skips_and_repeats_nothing(web: Web) -> None:
     # A cursor belongs to its query: another period's refuses it.
     first = web.ok("/sessions", **period, limit=2)
     refused = web.get("/sessions", **DAY, limit=2, cursor=first["next_cursor"])
-    assert (refused.status_code, refused.json()["field"]) == (422, "cursor")
+    assert (refused.status_code, refused.json()["field"]) == (422, "query.cursor")
 
 
 def test_a_users_sessions_span_the_browsers_they_signed_in_on(web: Web) -> None:

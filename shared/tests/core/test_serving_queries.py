@@ -53,6 +53,11 @@ def query_router() -> APIRouter:
         sql = "select user_id from s where last_seen >= ? order by user_id"
         return JSONOut(await gold_rows(request, caller, sql, {"s": SUMMARY}, [since]))
 
+    @router.get("/totals")
+    async def totals(request: Request, caller: Annotated[Principal, READ]) -> JSONOut:
+        sql = "select sum(events) as events, avg(events) as mean, sum(events) / 2 as half from s"
+        return JSONOut(await gold_rows(request, caller, sql, {"s": SUMMARY}))
+
     @router.post("/forget/{user_id}")
     async def forget(
         user_id: str, request: Request, caller: Annotated[Principal, require(ADMIN)]
@@ -196,3 +201,16 @@ def test_a_product_action_is_written_to_the_audit_log(
         1,
     )
     assert row.entry.detail == {"subject": "ann"}
+
+
+def test_sums_and_averages_come_back_as_json_numbers(gateway: RunningGateway, app_url: str) -> None:
+    append_users(
+        gateway,
+        ("ann", 3, "2026-11-20T10:00:00+00:00"),
+        ("bob", 2, "2026-11-20T10:00:00+00:00"),
+    )
+
+    # DuckDB sums integers into a HUGEINT, a decimal to Arrow: it must not reach JSON as "5".
+    assert get(f"{app_url}/q/totals", gateway.admin).json() == [
+        {"events": 5, "mean": 2.5, "half": 2.5}
+    ]

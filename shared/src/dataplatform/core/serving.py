@@ -223,10 +223,10 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         raise InvalidRequestError(
             "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
-            field="cursor",
+            field="query.cursor",
         ) from None
     if version < 0 or offset < 0:
-        raise InvalidRequestError("`cursor` is out of range.", field="cursor")
+        raise InvalidRequestError("`cursor` is out of range.", field="query.cursor")
     return version, offset
 
 
@@ -373,10 +373,25 @@ def _run_query(sql: str, tables: Mapping[str, pa.Table], params: list[Any]) -> p
     for alias, rows in tables.items():
         connection.register(alias, rows)
     try:
-        return connection.sql(sql, params=[_naive_utc_value(p) for p in params]).to_arrow_table()
+        result = connection.sql(sql, params=[_naive_utc_value(p) for p in params])
+        return _plain_numbers(result.to_arrow_table())
     finally:
         for alias in tables:
             connection.unregister(alias)
+
+
+def _plain_numbers(table: pa.Table) -> pa.Table:
+    """Decimals as JSON numbers: DuckDB sums integers into HUGEINT (a decimal to Arrow), which
+    would reach clients as strings; whole ones become int64, the others float64."""
+    if not any(pa.types.is_decimal(field.type) for field in table.schema):
+        return table
+    schema = pa.schema(
+        pa.field(f.name, pa.int64() if f.type.scale == 0 else pa.float64(), f.nullable)
+        if pa.types.is_decimal(f.type)
+        else f
+        for f in table.schema
+    )
+    return table.cast(schema)
 
 
 def _connection() -> "duckdb.DuckDBPyConnection":
@@ -424,14 +439,14 @@ def _decode_query_cursor(
     ):
         raise InvalidRequestError(
             "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
-            field="cursor",
+            field="query.cursor",
         ) from None
     if query != fingerprint or set(versions) != set(tables):
         raise InvalidRequestError(
             "`cursor` belongs to another query: page with the same filters as the first page, "
             "or omit `cursor` to start again.",
-            field="cursor",
+            field="query.cursor",
         )
     if offset < 0 or any(v < 0 for v in versions.values()):
-        raise InvalidRequestError("`cursor` is out of range.", field="cursor")
+        raise InvalidRequestError("`cursor` is out of range.", field="query.cursor")
     return versions, offset

@@ -275,8 +275,26 @@ def test_an_unknown_var_names_the_file_line_and_the_settings(tmp_path: Path) -> 
     assert "Did you mean `session_timeout_minutes`?" in str(error.value)
 
 
-def test_a_var_that_is_not_a_scalar_is_refused(tmp_path: Path) -> None:
+def test_a_list_var_is_a_duckdb_list_and_a_mapping_is_refused(tmp_path: Path) -> None:
     path = model(tmp_path, "a.sql", "silver.a", "select var('days') as d from ref('silver.b')\n")
 
+    assert "select [1, 7, 30] as d" in load_sql_model(path, {"days": [1, 7, 30]}).sql
+    assert "select ['a''b'] as d" in load_sql_model(path, {"days": ["a'b"]}).sql
+    with pytest.raises(ModelDefinitionError, match=r"var\('days'\) is a dict"):
+        load_sql_model(path, {"days": {"a": 1}})
     with pytest.raises(ModelDefinitionError, match=r"var\('days'\) is a list"):
-        load_sql_model(path, {"days": [1, 7]})
+        load_sql_model(path, {"days": [[1]]})
+
+
+def test_an_input_read_twice_is_one_input(tmp_path: Path) -> None:
+    model(
+        tmp_path,
+        "a.sql",
+        "silver.a",
+        "select * from ref('bronze.clickstream') union all "
+        "select * from ref_since('bronze.clickstream', '1 hour')\n",
+    )
+
+    graph = build_graph(PRODUCT, [load_sql_model(tmp_path / "a.sql")], BRONZE)
+
+    assert graph.inputs[f"{PRODUCT}.silver.a"] == (f"{PRODUCT}.bronze.clickstream",)

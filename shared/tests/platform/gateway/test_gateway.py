@@ -129,7 +129,7 @@ def test_errors_are_problem_documents_naming_what_is_wrong(gateway: RunningGatew
         assert response.headers["content-type"] == "application/problem+json"
     assert unknown_route.status_code == 404
     assert bad_query.status_code == 422 and bad_query.json()["field"] == "query.limit"
-    assert bad_cursor.status_code == 422 and bad_cursor.json()["field"] == "cursor"
+    assert bad_cursor.status_code == 422 and bad_cursor.json()["field"] == "query.cursor"
     assert unknown_table.status_code == 404
     assert "Did you mean `user_summary`?" in unknown_table.json()["detail"]
 

@@ -62,9 +62,12 @@ def build_graph(
             )
         by_name[qualified] = model
     own_tables = {f"{product}.{table}" for table in declared_tables} | set(by_name)
+    # A model may read one input twice (`ref` and `ref_since`): it is one input.
     inputs = {
         qualified: tuple(
-            _resolve(product, model, reference, own_tables) for reference in model.references
+            dict.fromkeys(
+                _resolve(product, model, reference, own_tables) for reference in model.references
+            )
         )
         for qualified, model in by_name.items()
     }

@@ -22,7 +22,8 @@ run, everything. Three more macros let a batch see around itself:
 - `ref_since('silver.events', '1 hour')`: the input's rows from an hour before its earliest new
   row, to recompute the windows or sessions the new rows touch.
 
-`var('session_timeout_minutes')` is the SQL literal of one of the product's settings, given to
+`var('session_timeout_minutes')` is the SQL literal of one of the product's settings (a list
+becomes a DuckDB list, `[1, 7, 30]`), given to
 `load_models(..., variables=settings)`, so a model follows the product's configuration.
 """
 
@@ -300,11 +301,15 @@ def _sql_literal(value: Any, name: str, path: Path, line: int) -> str:
         return repr(value)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple) and not any(
+        isinstance(v, list | tuple | dict) for v in value
+    ):
+        return "[" + ", ".join(_sql_literal(v, name, path, line) for v in value) + "]"
     raise ModelDefinitionError(
         path,
         line,
-        f"var('{name}') is a {type(value).__name__}; only strings, numbers and booleans can be "
-        "written into SQL.",
+        f"var('{name}') is a {type(value).__name__}; only strings, numbers, booleans and lists "
+        "of them can be written into SQL.",
     )
 
 

@@ -111,5 +111,5 @@ def _decode_cursor(cursor: str) -> str:
     except (binascii.Error, UnicodeDecodeError):
         raise InvalidRequestError(
             "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
-            field="cursor",
+            field="query.cursor",
         ) from None
