@@ -239,6 +239,50 @@ def test_backfill_replaces_only_the_time_range(runner: ModelRunner, lake: Lakeho
     )  # not tied to time: rebuilt whole
 
 
+TRAILING_DAYS = """
+    /* ---
+    name: gold.trailing_days
+    materialized: merge
+    unique_key: [day]
+    time_column: day
+    description: Events of each day and of the day before it, so a day's events reach the next day.
+    columns:
+      day: {type: date}
+      events: {type: bigint}
+    --- */
+    select day, count(*) as events
+    from (
+        select (timestamp at time zone 'UTC')::date as day from ref('silver.events')
+        union all
+        select (timestamp at time zone 'UTC')::date + 1 from ref('silver.events')
+    )
+    group by day
+    """
+
+
+def test_backfill_writes_only_the_rows_inside_its_window(
+    tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    folder = write_models(tmp_path / "trailing", {"gold_trailing_days.sql": TRAILING_DAYS})
+    write_models(folder)  # and the shop's models, silver.events among them
+    runner = ModelRunner(shop_graph(folder), lake, sqlite_store)
+    lake.append(BRONZE, events(("e1", "u1", "view", 0, 0), ("e2", "u1", "view", 0, 86_400)))
+    runner.run()
+    day = START.date()
+    midnight = START.replace(hour=0)
+
+    # The window is the first day: the model also computes the second, which it must not write.
+    results = statuses(runner.backfill(midnight, midnight + timedelta(days=1)))
+
+    trailing = f"{SHOP}.gold.trailing_days"
+    assert results[trailing] == "succeeded"
+    assert sorted_rows(lake.read(trailing), "day") == [
+        {"day": day, "events": 1},
+        {"day": day + timedelta(days=1), "events": 2},
+        {"day": day + timedelta(days=2), "events": 1},
+    ]
+
+
 def test_backfill_refuses_bounds_without_a_zone_or_in_the_wrong_order(runner: ModelRunner) -> None:
     with pytest.raises(TerminalError, match="time zone"):
         runner.backfill(START.replace(tzinfo=None), START.replace(tzinfo=None) + timedelta(hours=1))

@@ -532,8 +532,9 @@ class ModelRunner:
             start, end = (moment.isoformat() for moment in plan.window)
             column = header.time_column
             predicate = f"\"{column}\" >= '{start}' AND \"{column}\" < '{end}'"
+            inside = _within(batch, column, plan.window)
             return self.lake.overwrite(
-                target, batch, predicate=predicate, txn=txn, commit_metadata=metadata
+                target, inside, predicate=predicate, txn=txn, commit_metadata=metadata
             )
         if plan.mode == "full" or header.materialized == "replace":
             return self.lake.overwrite(target, batch, txn=txn, commit_metadata=metadata)
@@ -665,3 +666,29 @@ def _declared_edges(model: PythonModel, product: str, name: str) -> list[ColumnE
             layer, table, column = source.split(".")
             edges.append(ColumnEdge(f"{product}.{layer}.{table}", column, name, target_column))
     return sorted(edges)
+
+
+def _within(batch: pa.Table, column: str, window: tuple[datetime, datetime]) -> pa.Table:
+    """The rows of a backfill's batch inside its window: the window is all it replaces.
+
+    A model may compute rows past it (a trailing metric reaching the days after a changed one);
+    those keep their published values until a run covers them.
+    """
+    values = batch[column]
+    bounds: tuple[Any, Any] = window
+    if pa.types.is_date(values.type):
+        # As the lake's predicate reads them: a bound becomes its (UTC) date.
+        bounds = (window[0].astimezone(UTC).date(), window[1].astimezone(UTC).date())
+    elif pa.types.is_timestamp(values.type) and values.type.tz is None:
+        bounds = (
+            window[0].astimezone(UTC).replace(tzinfo=None),
+            window[1].astimezone(UTC).replace(tzinfo=None),
+        )
+    low, high = pa.scalar(bounds[0], values.type), pa.scalar(bounds[1], values.type)
+    inside = batch.filter(pc.and_(pc.greater_equal(values, low), pc.less(values, high)))
+    if inside.num_rows < batch.num_rows:
+        logger.info(
+            "backfill keeps the rows inside its window",
+            extra={"dropped": batch.num_rows - inside.num_rows, "column": column},
+        )
+    return inside
