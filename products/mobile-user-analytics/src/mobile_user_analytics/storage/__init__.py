@@ -64,4 +64,11 @@ TABLES = (
         "Per app version and platform: first and last seen, users, sessions, crashes, "
         "crash-free users and crash-free sessions.",
     ),
+    Table(
+        "gold.identity_links",
+        "Pairs of a user id and an install's anonymous id seen together, first and last seen: "
+        "published for identity stitching (user-segmentation) and erasure (compliance-auditing).",
+        pii=("user_id", "anonymous_id"),
+        retention_days=395,
+    ),
 )

@@ -91,4 +91,11 @@ TABLES = (
         "Funnels created through POST /web/funnels: name, ordered steps, conversion window.",
         schema=FUNNEL_DEFINITIONS_SCHEMA,
     ),
+    Table(
+        "gold.identity_links",
+        "Pairs of a user id and an browser's anonymous id seen together, first and last seen: "
+        "published for identity stitching (user-segmentation) and erasure (compliance-auditing).",
+        pii=("user_id", "anonymous_id"),
+        retention_days=395,
+    ),
 )
