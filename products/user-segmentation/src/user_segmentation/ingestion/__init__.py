@@ -1,3 +1,3 @@
-"""What user-segmentation accepts: its event streams."""
+"""What user-segmentation accepts: no events of its own."""
 
-STREAMS = ()  # reads the published gold tables of the event products; accepts no events
+STREAMS = ()  # it reads the published gold tables of the mobile and web products

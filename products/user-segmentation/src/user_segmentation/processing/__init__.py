@@ -1,5 +1,27 @@
-"""What user-segmentation computes: its silver and gold models.
+"""What user-segmentation computes: the identity graph, the features and rule segment
+membership.
 
-The models arrive with the processing engine (issue 4) and this product's own issue; until then the
-product declares its tables (storage) but computes nothing.
+silver.identity_links gathers the identity links of the mobile and web products;
+silver.identity_graph (Python: connected components) makes persons of them. gold.user_features
+summarises each person's behaviour from the two products' gold tables. gold.segment_changes
+(Python) evaluates every rule segment against the features and appends the entries and exits;
+gold.segment_membership is who is in now. ML segments are trained by the `train_segments` job
+(user_segmentation.ml), not by a model: training is heavier and runs on its own schedule.
 """
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from dataplatform.core.processing import Model, load_models
+from user_segmentation.funnel import funnel_steps_json
+from user_segmentation.processing.identity_graph import identity_graph
+from user_segmentation.processing.segment_changes import segment_changes
+
+
+def models() -> Sequence[Model]:
+    """The product's models, with `var('name')` reading the product's settings."""
+    from user_segmentation.product import product  # product.py imports this module
+
+    settings = product.settings()
+    variables = {**settings.model_dump(), "funnel_steps": funnel_steps_json(settings.funnel)}
+    return load_models(Path(__file__).parent, [identity_graph, segment_changes], variables)

@@ -1,14 +1,30 @@
-"""What user-segmentation answers: its API router, mounted at `/segments`."""
+"""What user-segmentation answers: its API router, mounted at `/segments`.
+
+Routes answer with DuckDB SQL over the product's gold tables through `gold_rows` / `gold_page`
+(PII masked for callers without `pii:read`, every read audited); rule segment changes and
+training are written to the audit log with `audit_action`. Reads need
+`product:user-segmentation:read`, changes and training `product:user-segmentation:write`.
+"""
 
 from fastapi import APIRouter
 
 from dataplatform.core.serving import published_tables_router
+from user_segmentation.serving import members, people
+from user_segmentation.serving._common import PRODUCT
+from user_segmentation.serving.models import models_router
+from user_segmentation.serving.segments import add_segment_routes
 from user_segmentation.storage import TABLES
 
 
 def create_router() -> APIRouter:
-    """The product's routes: today its published gold tables (`GET /segments/tables`, paged).
-    Its own endpoints (`/segments` (list, create, members, per-user membership)) come with the product's own issue."""
-    router = APIRouter(tags=["user-segmentation"])
-    router.include_router(published_tables_router("user-segmentation", TABLES))
+    """The product's routes, and its published gold tables (`GET /segments/tables`, paged)."""
+    from user_segmentation.product import product  # product.py imports this module
+
+    router = APIRouter(tags=[PRODUCT])
+    # Fixed paths first: `/segments/models` must not be taken for a segment id.
+    router.include_router(published_tables_router(PRODUCT, TABLES))
+    router.include_router(models_router(product.settings()))
+    router.include_router(people.router)
+    add_segment_routes(router)
+    router.include_router(members.router)
     return router

@@ -1,30 +1,123 @@
 """What user-segmentation keeps: its tables, named `<layer>.<table>` within the product.
 
-Schemas of silver and gold tables come from the models that write them; bronze tables hold the
-canonical event envelope.
+Models write the identity graph, the features and the membership (their headers describe the
+columns). The product writes three tables itself, with the schemas below: the rule segments'
+definitions (through the API) and the ML models and assignments (by training). A person is
+`person_id` everywhere: the smallest user id of their identity graph component, or the
+anonymous id of someone never identified.
 """
 
+import pyarrow as pa
+
+from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.product import Table
+
+NAMESPACE = "user_segmentation"
+SEGMENT_DEFINITIONS = f"{NAMESPACE}.gold.segment_definitions"
+ML_MODELS = f"{NAMESPACE}.gold.ml_models"
+ML_ASSIGNMENTS = f"{NAMESPACE}.gold.ml_assignments"
+USER_FEATURES = f"{NAMESPACE}.gold.user_features"
+SEGMENT_MEMBERSHIP = f"{NAMESPACE}.gold.segment_membership"
+SEGMENT_CHANGES = f"{NAMESPACE}.gold.segment_changes"
+IDENTITY_GRAPH = f"{NAMESPACE}.silver.identity_graph"
+
+_TIME = pa.timestamp("us", tz="UTC")
+SEGMENT_DEFINITIONS_SCHEMA = pa.schema(
+    [
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("description", pa.string()),
+        pa.field("definition", pa.string(), nullable=False),  # JSON: the filter, as validated
+        pa.field("version", pa.int64(), nullable=False),  # 1, then +1 on every change
+        pa.field("created_by", pa.string(), nullable=False),
+        pa.field("created_at", _TIME, nullable=False),
+        pa.field("updated_by", pa.string(), nullable=False),
+        pa.field("updated_at", _TIME, nullable=False),
+        pa.field("deleted_at", _TIME),  # kept after deletion: its changes still refer to it
+    ]
+)
+ML_MODELS_SCHEMA = pa.schema(
+    [
+        pa.field("version", pa.int64(), nullable=False),
+        pa.field("trained_at", _TIME, nullable=False),
+        pa.field("trigger", pa.string(), nullable=False),  # schedule, or api:<caller>
+        pa.field("people", pa.int64(), nullable=False),
+        pa.field("k", pa.int64(), nullable=False),
+        pa.field("silhouette", pa.float64(), nullable=False),
+        pa.field("parameters", pa.string(), nullable=False),  # JSON
+        pa.field("centroids", pa.string(), nullable=False),  # JSON: segment_id -> feature -> value
+        pa.field("sizes", pa.string(), nullable=False),  # JSON: segment_id -> people
+        pa.field("input_versions", pa.string(), nullable=False),  # JSON: table -> version
+    ]
+)
+ML_ASSIGNMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("model_version", pa.int64(), nullable=False),
+    ]
+)
 
 TABLES = (
     Table(
-        "silver.identity_graph",
-        "Links between user ids, anonymous ids and devices that belong to one person.",
+        "silver.identity_links",
+        "Every (user id, anonymous id) pair the mobile and web products saw together, with the "
+        "product that saw it.",
         pii=("user_id", "anonymous_id"),
         retention_days=395,
     ),
     Table(
+        "silver.identity_graph",
+        "Each user id and anonymous id (browser or app install) that was ever linked, with the "
+        "person it belongs to: connected components of the links.",
+        pii=("person_id", "identifier"),
+        retention_days=395,
+    ),
+    Table(
         "gold.user_features",
-        "Per person: recency, frequency, monetary value, platforms and engagement features.",
+        "Per person: recency, frequency and monetary value, sessions per week, mobile share, "
+        "last platform, top pages, active days, furthest funnel step.",
         pii=("person_id",),
     ),
     Table(
-        "gold.segments",
-        "Segment definitions: rule-based and ML, with size and last refresh.",
+        "gold.segment_definitions",
+        "Rule segments: name and filter over the features, versioned, created and changed "
+        "through the API; deleted ones are kept with deleted_at.",
+        schema=SEGMENT_DEFINITIONS_SCHEMA,
+    ),
+    Table(
+        "gold.segment_changes",
+        "Every entry into and exit from a rule segment, with when it was seen.",
+        pii=("person_id",),
     ),
     Table(
         "gold.segment_membership",
-        "Which person belongs to which segment, since when.",
+        "Who is in each rule segment now, and since when.",
+        pii=("person_id",),
+    ),
+    Table(
+        "gold.ml_models",
+        "Every clustering model version: k, silhouette, parameters, centroids, sizes and the "
+        "input table versions it was trained on.",
+        schema=ML_MODELS_SCHEMA,
+    ),
+    Table(
+        "gold.ml_assignments",
+        "The ML segment of each person under the latest model version.",
+        schema=ML_ASSIGNMENTS_SCHEMA,
         pii=("person_id",),
     ),
 )
+
+
+def ensure_written_tables(lake: Lakehouse) -> None:
+    """Create the tables the product writes itself, empty, where they do not exist yet: queries
+    over them then read no rows instead of nothing at all."""
+    for name, schema in (
+        (SEGMENT_DEFINITIONS, SEGMENT_DEFINITIONS_SCHEMA),
+        (ML_MODELS, ML_MODELS_SCHEMA),
+        (ML_ASSIGNMENTS, ML_ASSIGNMENTS_SCHEMA),
+    ):
+        if not lake.exists(name):
+            # An empty append: safe when two processes create the table at once (one retries).
+            lake.append(name, schema.empty_table())

@@ -1,0 +1,40 @@
+"""Whether the ML segments keep up: the latest model should be no older than two retraining
+intervals, unless the features have not changed since it was trained (then there was nothing
+to retrain on)."""
+
+import json
+from datetime import UTC, datetime
+
+from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
+from user_segmentation.storage import ML_MODELS, USER_FEATURES
+
+
+def model_age_at(
+    context: HealthContext, now: datetime, interval_seconds: float
+) -> tuple[HealthStatus, str]:
+    lake = context.lake
+    if not lake.exists(USER_FEATURES):
+        return HealthStatus.OK, "no features yet: nothing to train on"
+    models = lake.read(ML_MODELS).to_pylist() if lake.exists(ML_MODELS) else []
+    if not models:
+        return HealthStatus.OK, "no model trained yet (the job trains once people have features)"
+    latest = max(models, key=lambda row: row["version"])
+    age = (now - latest["trained_at"]).total_seconds()
+    trained_on = json.loads(latest["input_versions"]).get(USER_FEATURES)
+    detail = f"model version {latest['version']} trained {age:.0f} s ago"
+    if trained_on == lake.version(USER_FEATURES) or age <= 2 * interval_seconds:
+        return HealthStatus.OK, detail
+    return HealthStatus.DEGRADED, (
+        f"{detail} and the features changed since; retraining runs every "
+        f"{interval_seconds:.0f} s (is the product's jobs process running?)"
+    )
+
+
+def _model_age(context: HealthContext) -> tuple[HealthStatus, str]:
+    from user_segmentation.product import product  # product.py imports this package
+
+    interval = product.settings().retrain_every_seconds
+    return model_age_at(context, datetime.now(UTC), interval)
+
+
+model_age = HealthCheck("model_age", _model_age)

@@ -1,0 +1,145 @@
+"""`/segments/{segment_id}/users` (its people, paged) and `/segments/{segment_id}/profile` (its
+size, a summary of its people's features, and its size over time)."""
+
+import json
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Query, Request
+
+from dataplatform.core.access import Principal
+from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows, lake_of
+from user_segmentation.features import NUMERIC_FEATURES
+from user_segmentation.serving import _definitions
+from user_segmentation.serving._common import Reader, SegmentId, is_rule
+from user_segmentation.serving.segments import ml_segment
+from user_segmentation.storage import (
+    ML_ASSIGNMENTS,
+    ML_MODELS,
+    SEGMENT_CHANGES,
+    SEGMENT_MEMBERSHIP,
+    USER_FEATURES,
+)
+
+RULE_MEMBERS_SQL = """
+select person_id, entered_at, entered_as_of, definition_version
+from m where segment_id = ?
+order by entered_at, person_id
+"""
+ML_MEMBERS_SQL = """
+select person_id, model_version from m where segment_id = ? order by person_id
+"""
+# One row per numeric feature over the segment's people (`m`: membership or ML assignments).
+SUMMARY_SQL = (
+    "with people as (select f.* from f join m using (person_id) where m.segment_id = ?)\n"
+    + "\nunion all\n".join(
+        f"select '{name}' as feature, {position} as position, count(\"{name}\") as people, "
+        f'min("{name}")::double as min, avg("{name}") as mean, '
+        f'median("{name}")::double as median, max("{name}")::double as max from people'
+        for position, name in enumerate(NUMERIC_FEATURES)
+    )
+    + "\norder by position"
+)
+PLATFORMS_SQL = """
+select f.last_platform, count(*) as people
+from f join m using (person_id)
+where m.segment_id = ?
+group by f.last_platform
+order by f.last_platform
+"""
+# Entries and exits per UTC day; the size after each day counts every day before the window too.
+RULE_TREND_SQL = """
+with days as (
+    select
+        (changed_at at time zone 'UTC')::date as day,
+        count(*) filter (where change = 'enter') as entered,
+        count(*) filter (where change = 'exit') as exited
+    from c
+    where segment_id = ?
+    group by day
+)
+select * from (
+    select day, entered, exited, sum(entered - exited) over (order by day) as size from days
+)
+where day > current_date - ?::integer
+order by day
+"""
+ML_TREND_SQL = "select version, trained_at, sizes from models order by version"
+
+router = APIRouter()
+
+
+@router.get("/{segment_id}/users", summary="The people of a segment, paged")
+async def segment_users(
+    segment_id: SegmentId,
+    request: Request,
+    caller: Reader,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
+) -> JSONOut:
+    await _existing(request, caller, segment_id)
+    sql, table = (
+        (RULE_MEMBERS_SQL, SEGMENT_MEMBERSHIP)
+        if is_rule(segment_id)
+        else (ML_MEMBERS_SQL, ML_ASSIGNMENTS)
+    )
+    page = await gold_page(
+        request, caller, sql, {"m": table}, [segment_id], limit=limit, cursor=cursor
+    )
+    return JSONOut({"segment_id": segment_id, **page})
+
+
+@router.get("/{segment_id}/profile", summary="A segment's size, feature summary and trend")
+async def segment_profile(
+    segment_id: SegmentId,
+    request: Request,
+    caller: Reader,
+    days: Annotated[
+        int, Query(ge=1, le=366, description="Days of trend, up to today (rule segments).")
+    ] = 30,
+) -> JSONOut:
+    await _existing(request, caller, segment_id)
+    members = SEGMENT_MEMBERSHIP if is_rule(segment_id) else ML_ASSIGNMENTS
+    tables = {"f": USER_FEATURES, "m": members}
+    summary = await gold_rows(request, caller, SUMMARY_SQL, tables, [segment_id])
+    platforms = await gold_rows(request, caller, PLATFORMS_SQL, tables, [segment_id])
+    size = summary[0]["people"] if summary else 0
+    return JSONOut(
+        {
+            "segment_id": segment_id,
+            "size": size,
+            "features": {
+                row["feature"]: {k: row[k] for k in ("min", "mean", "median", "max")}
+                for row in summary
+            },
+            "last_platform": {row["last_platform"]: row["people"] for row in platforms},
+            "trend": await _trend(request, caller, segment_id, days),
+        }
+    )
+
+
+async def _existing(request: Request, caller: Principal, segment_id: str) -> None:
+    """404 unless the segment exists (a live rule segment, or one of the latest model)."""
+    if is_rule(segment_id):
+        await anyio.to_thread.run_sync(_definitions.stored, lake_of(request), segment_id)
+    else:
+        await ml_segment(request, caller, segment_id)
+
+
+async def _trend(
+    request: Request, caller: Principal, segment_id: str, days: int
+) -> list[dict[str, Any]]:
+    if is_rule(segment_id):
+        rows = await gold_rows(
+            request, caller, RULE_TREND_SQL, {"c": SEGMENT_CHANGES}, [segment_id, days]
+        )
+        return [dict(row) for row in rows]
+    rows = await gold_rows(request, caller, ML_TREND_SQL, {"models": ML_MODELS})
+    return [
+        {
+            "model_version": row["version"],
+            "trained_at": row["trained_at"],
+            "size": json.loads(row["sizes"]).get(segment_id, 0),
+        }
+        for row in rows
+    ]
