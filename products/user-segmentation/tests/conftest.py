@@ -165,9 +165,12 @@ class Pipeline:
 
 
 def make_pipeline(folder: Path, lake_root: Path | None = None) -> Pipeline:
+    """Run records in `folder`, over the lake at `lake_root` (a new one in `folder` by default),
+    with the tables the product writes itself created, as its jobs process does at start."""
     store = MetadataStore(f"sqlite:///{folder / 'runs.db'}")
     store.upgrade()
     lake = Lakehouse(lake_root or folder / "lake")
+    ensure_written_tables(lake)
     return Pipeline(lake, ModelRunner(product.model_graph(), lake, store))
 
 
@@ -258,9 +261,7 @@ USER_SUMMARY_ROWS = [
 
 
 def publish_world(pipeline: Pipeline) -> None:
-    """The small world above, in the four input tables (and the product's own tables, as
-    its jobs process creates them at start)."""
-    ensure_written_tables(pipeline.lake)
+    """The small world above, in the four input tables."""
     pipeline.publish(WEB_LINKS, WEB_LINK_ROWS)
     pipeline.publish(MOBILE_LINKS, MOBILE_LINK_ROWS)
     pipeline.publish(SESSION_EVENTS, SESSION_EVENT_ROWS)
