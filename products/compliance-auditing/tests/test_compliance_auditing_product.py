@@ -9,6 +9,7 @@ def test_meets_the_product_contract(lake) -> None:  # type: ignore[no-untyped-de
     check_product_contract(product, lake)
 
     assert product.prefix == "/compliance"
+    assert [job.name for job in product.jobs] == ["enforce_retention"]
 
 
 def test_a_bad_setting_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +23,17 @@ def test_a_bad_setting_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_keeps_its_own_records_for_seven_years() -> None:
-    access_report = next(t for t in product.tables if t.name == "gold.access_report")
+    kept = {t.name: t.retention_days for t in product.tables}
 
-    assert access_report.retention_days == 2555
-    assert product.settings("prod").audit_retention_days == 2555
+    assert kept["gold.column_reads"] == 7 * 365
+    assert kept["gold.erasure_requests"] == 7 * 365
+    assert kept["gold.retention_runs"] == 7 * 365
+
+
+def test_keeps_no_raw_id_of_an_erased_person() -> None:
+    erasures = next(t for t in product.tables if t.name == "gold.erasure_requests")
+
+    assert erasures.schema is not None
+    assert "subject_hash" in erasures.schema.names
+    assert not {"user_id", "subject_id"} & set(erasures.schema.names)
+    assert erasures.pii == ("subject_hash",)

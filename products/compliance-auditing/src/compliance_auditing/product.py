@@ -1,4 +1,5 @@
-"""The compliance-auditing product: audit trail, lineage, access reports, retention enforcement and right-to-erasure across every product."""
+"""The compliance-auditing product: audit trail, lineage, access reports, retention enforcement
+and right-to-erasure across every product."""
 
 from pathlib import Path
 
@@ -6,6 +7,8 @@ from pydantic import Field
 
 from compliance_auditing.ingestion import STREAMS
 from compliance_auditing.monitoring import HEALTH_CHECKS
+from compliance_auditing.processing import models
+from compliance_auditing.retention import enforce_retention
 from compliance_auditing.serving import create_router
 from compliance_auditing.storage import TABLES
 from dataplatform.core.config import ProductSettings
@@ -18,8 +21,20 @@ class ComplianceAuditingSettings(ProductSettings):
     erasure_deadline_days: int = Field(
         30, gt=0, description="Time allowed to complete an erasure request (GDPR: one month)."
     )
-    audit_retention_days: int = Field(
-        2555, gt=0, description="How long audit records are kept (seven years)."
+    retention_every_seconds: int = Field(
+        3600, gt=0, description="Interval of the `enforce_retention` job."
+    )
+    access_baseline_days: int = Field(
+        28, gt=0, description="Days before a day that make a user's own baseline of rows read."
+    )
+    access_anomaly_factor: float = Field(
+        10.0, gt=1, description="Rows read in a day at this many times the baseline are flagged."
+    )
+    access_min_history_days: int = Field(
+        7, gt=0, description="Days of history a user needs before a day can be judged anomalous."
+    )
+    dormant_key_days: int = Field(
+        30, gt=0, description="An API key used after this many idle days is flagged."
     )
 
 
@@ -34,4 +49,6 @@ product = Product(
     streams=STREAMS,
     tables=TABLES,
     health_checks=HEALTH_CHECKS,
+    models=models,
+    jobs=(enforce_retention,),
 )

@@ -1,5 +1,20 @@
-"""What compliance-auditing computes: its silver and gold models.
+"""What compliance-auditing computes: access reports and the lineage in force, as SQL models over
+the platform's published audit log and lineage (`source('platform', ...)`).
 
-The models arrive with the processing engine (issue 4) and this product's own issue; until then the
-product declares its tables (storage) but computes nothing.
+Silver keeps the audit entries the reports need, typed: every data read, and every creation and
+use of an API key. Gold answers who read which column, who read PII under which role, each
+user's daily volume, the days a user read far above their own baseline, and the uses of keys
+that had sat idle. Days are UTC days.
 """
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from dataplatform.core.processing import Model, load_models
+
+
+def models() -> Sequence[Model]:
+    """The product's models, with `var('name')` reading the product's settings."""
+    from compliance_auditing.product import product  # product.py imports this module
+
+    return load_models(Path(__file__).parent, variables=product.settings())

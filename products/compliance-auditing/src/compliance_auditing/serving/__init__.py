@@ -1,14 +1,22 @@
-"""What compliance-auditing answers: its API router, mounted at `/compliance`."""
+"""What compliance-auditing answers: its API router, mounted at `/compliance`.
+
+Lists page with `limit` and a `cursor` that pins the tables' versions; rows go out through
+`gold_rows` / `gold_page` (PII masked, reads audited); an erasure writes each of its steps to
+the audit log.
+"""
 
 from fastapi import APIRouter
 
+from compliance_auditing.serving import access_report, audit, erasure, lineage, retention
+from compliance_auditing.serving._common import PRODUCT
 from compliance_auditing.storage import TABLES
 from dataplatform.core.serving import published_tables_router
 
 
 def create_router() -> APIRouter:
-    """The product's routes: today its published gold tables (`GET /compliance/tables`, paged).
-    Its own endpoints (`/compliance` (audit trail, lineage, access reports, retention, erasure requests)) come with the product's own issue."""
-    router = APIRouter(tags=["compliance-auditing"])
-    router.include_router(published_tables_router("compliance-auditing", TABLES))
+    """The product's routes, and its published gold tables (`GET /compliance/tables`, paged)."""
+    router = APIRouter(tags=[PRODUCT])
+    for module in (audit, access_report, lineage, retention, erasure):
+        router.include_router(module.router)
+    router.include_router(published_tables_router(PRODUCT, TABLES))
     return router

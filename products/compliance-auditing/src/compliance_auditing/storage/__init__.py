@@ -1,26 +1,114 @@
 """What compliance-auditing keeps: its tables, named `<layer>.<table>` within the product.
 
-Schemas of silver and gold tables come from the models that write them; bronze tables hold the
-canonical event envelope.
+The access reports and the current lineage are models over the platform's published audit log
+and lineage (their headers describe the columns). The erasure reports and the retention runs are
+written by the API and by the `enforce_retention` job, with the schemas below.
+
+Audit-derived records are kept seven years, the usual span for evidence of access to personal
+data. Actor names are the platform's own accounts (staff and API keys), shown to whoever may read
+the audit log, so they are not tagged PII; the one trace of a data subject here is the SHA-256 of
+an erased id, which is.
 """
+
+import pyarrow as pa
 
 from dataplatform.core.product import Table
 
+AUDIT_RETENTION_DAYS = 2555  # seven years
+
+ERASURE_REQUESTS = "gold.erasure_requests"
+RETENTION_RUNS = "gold.retention_runs"
+
+_TIME = pa.timestamp("us", tz="UTC")
+ERASURE_REQUESTS_SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("subject_hash", pa.string(), nullable=False),  # SHA-256 of the id, hex
+        pa.field("linked_ids", pa.int64(), nullable=False),
+        pa.field("requested_by", pa.string(), nullable=False),
+        pa.field("requested_at", _TIME, nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # running | done | failed
+        pa.field("rows_removed", pa.int64(), nullable=False),
+        pa.field("tables", pa.string(), nullable=False),  # JSON: one object per table touched
+        pa.field("remaining_traces", pa.int64()),
+        pa.field("log_files_naming_subject", pa.int64()),
+        pa.field("error", pa.string()),
+        pa.field("finished_at", _TIME),
+    ]
+)
+RETENTION_RUNS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("run_at", _TIME, nullable=False),
+        pa.field("table_name", pa.string(), nullable=False),
+        pa.field("retention_days", pa.int64(), nullable=False),
+        pa.field("time_column", pa.string()),
+        pa.field("cutoff", _TIME, nullable=False),
+        pa.field("status", pa.string(), nullable=False),  # removed | nothing_due | skipped | failed
+        pa.field("rows_removed", pa.int64(), nullable=False),
+        pa.field("version_before", pa.int64()),
+        pa.field("version_after", pa.int64()),
+        pa.field("files_vacuumed", pa.int64(), nullable=False),
+        pa.field("change_rows_scrubbed", pa.int64(), nullable=False),
+        pa.field("reason", pa.string()),
+    ]
+)
+
 TABLES = (
     Table(
-        "gold.access_report",
-        "Who read which table and column, when, with which permission.",
-        pii=("principal",),
-        retention_days=2555,
+        "silver.data_reads",
+        "Every audited data read: who, when, which table, columns and rows, under which roles, "
+        "and whether PII came back unmasked.",
+        retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
-        "gold.erasure_requests",
-        "Right-to-erasure requests: subject, status, tables touched, completion time.",
-        pii=("subject_id",),
-        retention_days=2555,
+        "silver.key_activity",
+        "When each API key was created and each time it was used, from the audit log.",
+        retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
-        "gold.retention_status",
-        "Per table: retention policy, oldest row, rows due for deletion.",
+        "gold.column_reads",
+        "Per day, who read which column of which table: reads, rows, first and last read.",
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        "gold.pii_reads",
+        "Per day, reads that returned PII unmasked, by user, role and table.",
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        "gold.daily_access",
+        "Per day and user: reads, rows read, reads that returned PII.",
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        "gold.access_anomalies",
+        "Days on which a user read far more rows than their own baseline of the days before.",
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        "gold.dormant_key_uses",
+        "Uses of an API key after it sat idle (unused since creation or its last use) for "
+        "dormant_key_days or more.",
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        "gold.lineage_current",
+        "The column lineage in force: each model's edges as last recorded.",
+    ),
+    Table(
+        ERASURE_REQUESTS,
+        "Right-to-erasure requests: the subject's id hashed, who asked, status, and per table the "
+        "rows removed and the versions before and after.",
+        schema=ERASURE_REQUESTS_SCHEMA,
+        pii=("subject_hash",),
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        RETENTION_RUNS,
+        "What each enforce_retention run did per table: cutoff, time column, rows removed, "
+        "versions, files vacuumed, or why it skipped the table.",
+        schema=RETENTION_RUNS_SCHEMA,
+        retention_days=AUDIT_RETENTION_DAYS,
     ),
 )

@@ -1,0 +1,93 @@
+"""The verifiable report of an erasure, kept in `compliance_auditing.gold.erasure_requests`."""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import pyarrow as pa
+
+from compliance_auditing.storage import ERASURE_REQUESTS, ERASURE_REQUESTS_SCHEMA
+from dataplatform.core.connectors.lakehouse import Lakehouse
+
+ERASURE_TABLE = f"compliance_auditing.{ERASURE_REQUESTS}"
+Status = Literal["running", "done", "incomplete", "failed"]
+
+
+@dataclass
+class TableReport:
+    """What the erasure did to one table, and what it found left afterwards."""
+
+    table: str
+    identity_columns: list[str]
+    rows_found: int
+    rows_removed: int = 0
+    version_before: int | None = None
+    version_after: int | None = None
+    files_vacuumed: int = 0
+    change_files_scrubbed: int = 0
+    change_rows_scrubbed: int = 0
+    rows_left: int | None = None
+    files_naming_subject: int | None = None
+    log_files_naming_subject: int | None = None
+
+
+@dataclass
+class ErasureReport:
+    request_id: str
+    subject_hash: str
+    requested_by: str
+    requested_at: datetime
+    status: Status = "running"
+    linked_ids: int = 0
+    tables: list[TableReport] = field(default_factory=list)
+    error: str | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def rows_removed(self) -> int:
+        return sum(t.rows_removed for t in self.tables)
+
+    @property
+    def remaining_traces(self) -> int | None:
+        """Rows and data files still naming the subject (the log aside); None until checked."""
+        counts = [(t.rows_left, t.files_naming_subject) for t in self.tables]
+        if self.status == "running" or any(None in pair for pair in counts):
+            return None
+        return sum(rows + files for rows, files in counts)  # type: ignore[operator]
+
+    @property
+    def log_files_naming_subject(self) -> int | None:
+        counts = [t.log_files_naming_subject for t in self.tables]
+        if self.status == "running" or None in counts:
+            return None
+        return sum(counts)  # type: ignore[arg-type]
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "subject_hash": self.subject_hash,
+            "linked_ids": self.linked_ids,
+            "requested_by": self.requested_by,
+            "requested_at": self.requested_at,
+            "status": self.status,
+            "rows_removed": self.rows_removed,
+            "tables": orjson.dumps([asdict(t) for t in self.tables]).decode(),
+            "remaining_traces": self.remaining_traces,
+            "log_files_naming_subject": self.log_files_naming_subject,
+            "error": self.error,
+            "finished_at": self.finished_at,
+        }
+
+
+def save(lake: Lakehouse, report: ErasureReport) -> None:
+    """Write the report, replacing the request's earlier state."""
+    if not lake.exists(ERASURE_TABLE):
+        lake.create(ERASURE_TABLE, ERASURE_REQUESTS_SCHEMA)
+    rows = pa.Table.from_pylist([report.row()], ERASURE_REQUESTS_SCHEMA)
+    lake.merge(ERASURE_TABLE, rows, ["request_id"])
+
+
+def as_answer(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored report as the API shows it (its tables as objects)."""
+    return {**row, "tables": orjson.loads(row["tables"]) if row.get("tables") else []}

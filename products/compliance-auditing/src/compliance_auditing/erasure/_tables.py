@@ -1,0 +1,140 @@
+"""The erasure's work on one table: find the person in its files, delete their rows, purge the
+files that still hold them, and check what is left.
+
+Deletes name the person only by SHA-256 (`encode(sha256("user_id"), 'hex') IN (...)`), because
+Delta records every delete's predicate in its log, which must not become a new copy of the id.
+Purging vacuums with no retention (the files of every older version go, which is the point, so
+time travel to before the erasure ends), scrubs the change-data files the vacuum leaves, and
+writes a checkpoint so log entries past the table's log retention are dropped.
+"""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyarrow.compute as pc
+
+from compliance_auditing.catalog import CatalogEntry
+from compliance_auditing.erasure._identity import PersonColumns, person_columns, rows_of
+from compliance_auditing.erasure._subject import Subject
+from compliance_auditing.lakefiles import (
+    as_plain_text,
+    change_data_files,
+    count_matching,
+    data_files,
+    files_naming,
+    log_files,
+    scrub_change_data,
+    table_folder,
+)
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.errors import TerminalError
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A table that holds the person: rows now, or files (older versions, change data)."""
+
+    columns: PersonColumns
+    rows: int
+    files: int
+
+    @property
+    def table(self) -> str:
+        return self.columns.table
+
+
+@dataclass(frozen=True)
+class Purged:
+    files_vacuumed: int
+    change_files_scrubbed: int
+    change_rows_scrubbed: int
+
+
+@dataclass(frozen=True)
+class Traces:
+    """What still names the person: rows now, data or change-data files, and log files (the
+    log keeps the min/max statistics of files written before the erasure)."""
+
+    rows: int
+    files: int
+    log_files: int
+
+
+def find_holdings(
+    lake: Lakehouse, subject: Subject, catalog: Mapping[str, CatalogEntry] | None
+) -> list[Holding]:
+    """Every table whose rows or files hold one of the subject's ids."""
+    found = []
+    for name in lake.tables():
+        table = str(name)
+        entry = (catalog or {}).get(table)
+        columns = person_columns(table, lake.schema(table), entry.pii_columns if entry else ())
+        if columns is None:
+            continue
+        matches = rows_of(subject.ids, columns)
+        files = sum(
+            1
+            for path in data_files(table_folder(lake, table))
+            if count_matching(path, columns.all, matches)
+        )
+        rows = current_rows(lake, columns, subject)
+        if rows or files:
+            found.append(Holding(columns, rows, files))
+    return found
+
+
+def current_rows(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> int:
+    """How many rows of the table's latest version hold the subject."""
+    rows = as_plain_text(lake.read(columns.table, columns=list(columns.all)))
+    if rows.num_rows == 0:
+        return 0
+    return int(pc.sum(rows_of(subject.ids, columns)(rows)).as_py() or 0)
+
+
+def delete_rows(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> tuple[int, int]:
+    """Delete the subject's rows; (rows removed, the table's version after)."""
+    conditions = [
+        f"encode(sha256(\"{column}\"), 'hex') IN ({_hashes(subject.ids)})"
+        for column in columns.identity
+    ]
+    if columns.json:
+        rows = as_plain_text(lake.read(columns.table, columns=list(columns.json)))
+        picked = rows.filter(rows_of(subject.ids, columns)(rows)) if rows.num_rows else rows
+        for column in columns.json:
+            values = [v for v in picked[column].to_pylist() if v is not None]
+            if values:
+                conditions.append(f"encode(sha256(\"{column}\"), 'hex') IN ({_hashes(values)})")
+    if not conditions:
+        return 0, lake.version(columns.table)
+    result = lake.delete(columns.table, " OR ".join(conditions))
+    return result.rows, lake.version(columns.table)
+
+
+def purge_files(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Purged:
+    """Remove every file no longer in the table's latest version, and scrub its change data."""
+    folder = table_folder(lake, columns.table)
+    try:
+        # Lakehouse.vacuum keeps the table's retention (7 days); an erasure may not wait.
+        vacuumed = lake.table(columns.table).vacuum(
+            retention_hours=0, enforce_retention_duration=False, dry_run=False
+        )
+    except Exception as exc:
+        raise TerminalError(f"Cannot vacuum `{columns.table}`: {exc}") from None
+    scrubbed = scrub_change_data(change_data_files(folder), rows_of(subject.ids, columns))
+    lake.checkpoint(columns.table)
+    return Purged(len(vacuumed), scrubbed.files, scrubbed.rows)
+
+
+def traces(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Traces:
+    folder = table_folder(lake, columns.table)
+    return Traces(
+        current_rows(lake, columns, subject),
+        len(files_naming(data_files(folder), subject.ids)),
+        len(files_naming(log_files(folder), subject.ids)),
+    )
+
+
+def _hashes(values: list[str] | tuple[str, ...]) -> str:
+    digests = sorted({hashlib.sha256(value.encode()).hexdigest() for value in values})
+    return ", ".join(f"'{digest}'" for digest in digests)

@@ -1,0 +1,79 @@
+"""`POST /compliance/erasure`: erase a person from every product; `GET /compliance/erasure`
+and `/compliance/erasure/{request_id}`: the requests and their reports.
+
+The id to erase travels in the body, never in a URL (URLs are logged); the report keeps only
+its SHA-256. Erasures run one at a time in a process: two of them vacuuming the same tables
+would only race each other.
+"""
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from compliance_auditing.erasure import ERASURE_TABLE, as_answer, erase
+from compliance_auditing.serving._common import Eraser, Reader, filtered
+from dataplatform.core.errors import NotFoundError
+from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows, lake_of
+
+RequestId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{32}$", description="The request_id the POST answered.")
+]
+
+router = APIRouter()
+_one_at_a_time = asyncio.Lock()
+
+
+class ErasureRequest(BaseModel):
+    """Whom to erase: the person's user id (ids linked to it are found and erased too)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The person's user id, as the products store it.",
+    )
+
+
+@router.post("/erasure", status_code=201, summary="Erase a person from every product's tables")
+async def request_erasure(body: ErasureRequest, request: Request, caller: Eraser) -> JSONOut:
+    async with _one_at_a_time:
+        report = await erase(request, caller, lake_of(request), body.user_id)
+    return JSONOut(as_answer(report.row()), status_code=201)
+
+
+@router.get("/erasure", summary="Erasure requests, newest first")
+async def list_erasures(
+    request: Request,
+    caller: Reader,
+    status: Literal["running", "done", "incomplete", "failed"] | None = None,
+    limit: PageLimit = 100,
+    cursor: PageCursor = None,
+) -> JSONOut:
+    sql, params = filtered(
+        "select * from requests",
+        [("status = ?", status)],
+        "order by requested_at desc, request_id",
+    )
+    tables = {"requests": ERASURE_TABLE}
+    page = await gold_page(request, caller, sql, tables, params, limit=limit, cursor=cursor)
+    return JSONOut({**page, "rows": [as_answer(dict(row)) for row in page["rows"]]})
+
+
+@router.get("/erasure/{request_id}", summary="One erasure request: its status and report")
+async def erasure_status(request_id: RequestId, request: Request, caller: Reader) -> JSONOut:
+    rows = await gold_rows(
+        request,
+        caller,
+        "select * from requests where request_id = ?",
+        {"requests": ERASURE_TABLE},
+        [request_id],
+    )
+    if not rows:
+        raise NotFoundError(
+            f"No erasure request `{request_id}`; list them with GET /compliance/erasure."
+        )
+    return JSONOut(as_answer(dict(rows[0])))
