@@ -10,7 +10,7 @@ version of gold.user_features it read; gold.ml_assignments is replaced by its as
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,12 +28,17 @@ from user_segmentation.storage import (
     ensure_written_tables,
 )
 
+if TYPE_CHECKING:
+    from user_segmentation.product import UserSegmentationSettings
+
 # The Delta txn app of each write: two trainings racing for one version commit it once.
 MODELS_TXN = "user_segmentation.train_segments"
 ASSIGNMENTS_TXN = "user_segmentation.train_segments.assignments"
 
 
-def train(lake: Lakehouse, settings: Any, trigger: str, *, force: bool = True) -> dict[str, Any]:
+def train(
+    lake: Lakehouse, settings: "UserSegmentationSettings", trigger: str, *, force: bool = True
+) -> dict[str, Any]:
     """Train a new model version; without `force`, only when the features changed since the
     last one. Returns the version's row (JSON columns parsed), or `{"status": "up_to_date"}`.
 

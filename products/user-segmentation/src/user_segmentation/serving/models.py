@@ -1,6 +1,8 @@
 """`GET /segments/models` (every ML model version, newest first) and
 `POST /segments/models/train` (train a new version now)."""
 
+from typing import TYPE_CHECKING
+
 import anyio
 from fastapi import APIRouter, Request
 
@@ -10,10 +12,13 @@ from user_segmentation.ml import model_json, train
 from user_segmentation.serving._common import Reader, Writer
 from user_segmentation.storage import ML_ASSIGNMENTS, ML_MODELS
 
+if TYPE_CHECKING:
+    from user_segmentation.product import UserSegmentationSettings
+
 LIST_SQL = "select * from models order by version desc"
 
 
-def models_router(settings: object) -> APIRouter:
+def models_router(settings: "UserSegmentationSettings") -> APIRouter:
     """The routes, training with the product's `settings` (features, k range, seed)."""
     router = APIRouter()
 
