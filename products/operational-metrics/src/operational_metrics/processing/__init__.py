@@ -1,5 +1,38 @@
-"""What operational-metrics computes: its silver and gold models.
+"""What operational-metrics computes: time series of every product's operation, and its SLOs.
 
-The models arrive with the processing engine (issue 4) and this product's own issue; until then the
-product declares its tables (storage) but computes nothing.
+Silver copies what the platform publishes about itself (the gateway's metrics, table statistics,
+model runs) and turns counters into increases. Gold holds per-minute series (API traffic, table
+volumes, freshness, model activity), each table's freshness, each model's status, every SLO
+evaluated each minute with its burn rates, the SLOs' compliance and error budgets, and the
+burn-rate incidents.
+
+Time is the data's: a minute is evaluated at the platform's last measurement in it, and windows
+end with the latest minute measured, so a hand-made series gives exact answers.
 """
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from dataplatform.core.processing import Model, load_models
+from operational_metrics.processing._watched import (
+    WatchedProduct,
+    model_variables,
+    watched_products,
+)
+from operational_metrics.processing.incidents import incidents
+
+
+def models() -> Sequence[Model]:
+    """The product's models, watching every installed product (`discover_products()`)."""
+    from dataplatform.core.product import discover_products
+    from operational_metrics.product import product  # product.py imports this module
+
+    return models_watching(watched_products(discover_products()), product.settings())
+
+
+def models_watching(watched: Sequence[WatchedProduct], settings: object) -> list[Model]:
+    """The models, watching `watched` products, with `var()` reading `settings`."""
+    return load_models(Path(__file__).parent, [incidents], model_variables(settings, watched))
+
+
+__all__ = ["WatchedProduct", "models", "models_watching", "watched_products"]

@@ -1,0 +1,37 @@
+"""Whether the operational metrics are current: how long ago the SLOs were last evaluated.
+
+The models commit only when the platform published something new, so a quiet evaluation means
+the platform's jobs process, or this product's models, stopped. Being late degrades the product;
+it never fails /ready, since the API still answers from the tables it has.
+"""
+
+from datetime import UTC, datetime
+
+from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
+
+EVALUATIONS = "operational_metrics.gold.slo_minutes"
+
+
+def evaluation_age(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
+    """Seconds since `gold.slo_minutes` was last committed, judged against the product's
+    tightest freshness SLO."""
+    if not context.lake.exists(EVALUATIONS):
+        return HealthStatus.OK, "no SLO evaluated yet: waiting for the platform's first metrics"
+    committed_ms = context.lake.history(EVALUATIONS, limit=1)[0]["timestamp"]
+    age = (now - datetime.fromtimestamp(committed_ms / 1000, UTC)).total_seconds()
+    objective = _freshness_objective_seconds()
+    status = HealthStatus.DEGRADED if age > objective else HealthStatus.OK
+    return status, f"SLOs last evaluated {age:.0f} s ago (objective: {objective:.0f} s)"
+
+
+def _freshness_objective_seconds() -> float:
+    from operational_metrics.product import product  # product.py imports this package
+
+    return min(
+        slo.threshold for slo in product.settings().slos if slo.indicator == "freshness_seconds"
+    )
+
+
+evaluations_current = HealthCheck(
+    "evaluations_current", lambda context: evaluation_age(context, datetime.now(UTC))
+)
