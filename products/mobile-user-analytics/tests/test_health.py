@@ -13,7 +13,6 @@ from mobile_user_analytics.monitoring.quarantine import REFUSED, quarantine_rate
 from mobile_user_analytics.product import product
 
 BRONZE = "mobile_user_analytics.bronze.app_events"
-NOW = datetime.now(UTC)
 
 
 def context_of(pipeline: Any) -> HealthContext:
@@ -25,20 +24,22 @@ def test_lag_grows_while_events_wait_and_clears_once_the_models_ran(
 ) -> None:
     pipeline = new_pipeline()
     context = context_of(pipeline)
-    pipeline.send([app_event("e1", NOW - timedelta(minutes=5))])
+    # Taken now, not at import: the lag is measured against the commits' real times.
+    now = datetime.now(UTC)
+    pipeline.send([app_event("e1", now - timedelta(minutes=5))])
 
     # Nothing ran yet: every silver and gold table waits for bronze.
-    status, detail = gold_lag(context, NOW + timedelta(minutes=2))
+    status, detail = gold_lag(context, now + timedelta(minutes=2))
     assert status is HealthStatus.DEGRADED and "behind bronze (objective: 60 s)" in detail
 
     pipeline.run()
-    assert gold_lag(context, NOW + timedelta(minutes=2)) == (
+    assert gold_lag(context, now + timedelta(minutes=2)) == (
         HealthStatus.OK,
         "every gold table has taken in every bronze commit",
     )
-    assert table_lags(context, NOW + timedelta(minutes=2))[0] is HealthStatus.OK
+    assert table_lags(context, now + timedelta(minutes=2))[0] is HealthStatus.OK
 
-    pipeline.send([app_event("e2", NOW - timedelta(minutes=1))])
+    pipeline.send([app_event("e2", now - timedelta(minutes=1))])
     committed = datetime.fromtimestamp(pipeline.lake.history(BRONZE, 1)[0]["timestamp"] / 1000, UTC)
     two_minutes_on = committed + timedelta(minutes=2)
 
@@ -74,20 +75,21 @@ def test_the_quarantine_rate_is_the_share_of_the_last_days_events_set_aside(
 ) -> None:
     pipeline = new_pipeline()
     context = context_of(pipeline)
-    assert quarantine_rate_at(context, NOW) == (HealthStatus.OK, "no events in the last 24 h")
+    now = datetime.now(UTC)
+    assert quarantine_rate_at(context, now) == (HealthStatus.OK, "no events in the last 24 h")
 
-    pipeline.send(app_event(f"e{n}", NOW - timedelta(hours=1)) for n in range(97))
-    pipeline.lake.append(REFUSED, refused(3, NOW - timedelta(hours=1)))
+    pipeline.send(app_event(f"e{n}", now - timedelta(hours=1)) for n in range(97))
+    pipeline.lake.append(REFUSED, refused(3, now - timedelta(hours=1)))
     # Two days old: outside the window, on both sides of the ratio.
-    pipeline.send(app_event(f"old{n}", NOW - timedelta(days=2)) for n in range(50))
-    pipeline.lake.append(REFUSED, refused(50, NOW - timedelta(days=2)))
+    pipeline.send(app_event(f"old{n}", now - timedelta(days=2)) for n in range(50))
+    pipeline.lake.append(REFUSED, refused(50, now - timedelta(days=2)))
 
-    status, detail = quarantine_rate_at(context, NOW)
+    status, detail = quarantine_rate_at(context, now)
 
     assert status is HealthStatus.DEGRADED
     assert detail.startswith("3.00% of the last 24 h's events quarantined (3 refused by the ")
     assert "97 accepted" in detail
 
-    pipeline.send(app_event(f"more{n}", NOW - timedelta(minutes=1)) for n in range(200))
-    status, detail = quarantine_rate_at(context, NOW)
+    pipeline.send(app_event(f"more{n}", now - timedelta(minutes=1)) for n in range(200))
+    status, detail = quarantine_rate_at(context, now)
     assert status is HealthStatus.OK and detail.startswith("1.00% ")  # 3 of 300: not above 1%

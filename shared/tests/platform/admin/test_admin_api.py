@@ -5,6 +5,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import text
 
+from dataplatform.core.product import get_product
 from dataplatform.platform.audit import AuditRow
 from dataplatform.testing import RunningGateway
 
@@ -207,7 +208,9 @@ def test_product_configuration_changes_are_validated_and_versioned(
     bad_key = httpx.put(url, headers=gateway.admin, json={"values": {"schedule_secnds": 5}})
 
     assert before["version"] is None
-    assert before["settings"]["schedule_seconds"] == 10  # from config/environments/dev.env
+    # What the files say, before anything is stored.
+    in_files = get_product("web-user-analytics").settings().schedule_seconds
+    assert before["settings"]["schedule_seconds"] == in_files
     assert first.json()["version"] == 1 and first.json()["settings"]["schedule_seconds"] == 45
     assert second.json()["version"] == 2 and second.json()["settings"]["schedule_seconds"] == 20
     assert bad_value.status_code == 422 and bad_value.json()["field"] == "values"
