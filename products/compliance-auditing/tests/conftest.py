@@ -129,7 +129,7 @@ class Models:
 
     def run(self) -> None:
         results = self.runner.run()
-        failed = [r for r in results if r.status not in ("succeeded", "up_to_date")]
+        failed = [r for r in results if r.status not in ("succeeded", "up_to_date", "waiting")]
         assert not failed, failed
 
 

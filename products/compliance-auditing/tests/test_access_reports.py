@@ -11,7 +11,8 @@ USER_SUMMARY = "mobile_user_analytics.gold.user_summary"
 
 @pytest.fixture(scope="module")
 def auditor(reports: Any) -> dict[str, str]:
-    return reports.gateway.headers_for("ada-auditor", ["auditor"])
+    """An auditor who may see who did what (the actors are PII, as in the platform's log)."""
+    return reports.gateway.headers_for("ada-auditor", ["auditor", "pii-reader"])
 
 
 def get(reports: Any, headers: dict[str, str], path: str, **params: Any) -> Any:
@@ -156,6 +157,19 @@ def test_a_cursor_fits_only_its_own_filters(reports: Any, auditor: dict[str, str
 
     assert response.status_code == 422
     assert response.json()["field"] == "query.cursor"
+
+
+def test_actors_are_masked_without_pii_read(reports: Any) -> None:
+    plain = reports.gateway.headers_for("abe-auditor", ["auditor"])
+
+    rows = get(reports, plain, "/access-report", **{"from": "2026-10-01"})["rows"]
+    keys = get(reports, plain, "/access-report/dormant-keys")["rows"]
+
+    assert [(r["actor"], r["column_name"]) for r in rows][:2] == [
+        ("***", "events"),
+        ("***", "user_id"),
+    ]
+    assert [r["key_name"] for r in keys] == ["***"]
 
 
 def test_reports_need_audit_read(reports: Any) -> None:

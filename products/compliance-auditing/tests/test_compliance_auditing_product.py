@@ -36,4 +36,4 @@ def test_keeps_no_raw_id_of_an_erased_person() -> None:
     assert erasures.schema is not None
     assert "subject_hash" in erasures.schema.names
     assert not {"user_id", "subject_id"} & set(erasures.schema.names)
-    assert erasures.pii == ("subject_hash",)
+    assert erasures.pii == ("subject_hash", "requested_by")

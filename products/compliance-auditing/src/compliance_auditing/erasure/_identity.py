@@ -34,6 +34,7 @@ IDENTITY_COLUMNS = frozenset(
         "person_id",
         "linked_id",
         "previous_id",
+        "identifier",  # user-segmentation's identity graph: any id of a person
     }
 )
 QUARANTINE_JSON_COLUMNS = ("raw", "row")

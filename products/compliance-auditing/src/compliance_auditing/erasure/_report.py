@@ -52,14 +52,16 @@ class ErasureReport:
     def remaining_traces(self) -> int | None:
         """Rows and data files still naming the subject (the log aside); None until checked."""
         counts = [(t.rows_left, t.files_naming_subject) for t in self.tables]
-        if self.status == "running" or any(None in pair for pair in counts):
+        if self.status in ("running", "failed") and not self.tables:
+            return None
+        if any(rows is None or files is None for rows, files in counts):
             return None
         return sum(rows + files for rows, files in counts)  # type: ignore[operator]
 
     @property
     def log_files_naming_subject(self) -> int | None:
         counts = [t.log_files_naming_subject for t in self.tables]
-        if self.status == "running" or None in counts:
+        if (self.status in ("running", "failed") and not self.tables) or None in counts:
             return None
         return sum(counts)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ description: >-
   the user has access_min_history_days of history.
 columns:
   day: {type: date, description: The UTC day flagged.}
-  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key."}
+  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key.", tags: [pii]}
   actor_kind: {type: varchar, description: "user or api_key."}
   reads: {type: bigint, description: Reads that day.}
   rows_read: {type: bigint, description: Rows read that day.}

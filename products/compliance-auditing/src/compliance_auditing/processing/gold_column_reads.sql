@@ -9,7 +9,7 @@ description: >-
   gold.daily_access only.
 columns:
   day: {type: date, description: The UTC day.}
-  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key."}
+  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key.", tags: [pii]}
   table_name: {type: varchar, description: The table read.}
   column_name: {type: varchar, description: The column returned.}
   actor_kind: {type: varchar, description: "user or api_key."}

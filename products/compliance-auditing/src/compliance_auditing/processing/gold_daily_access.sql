@@ -6,7 +6,7 @@ time_column: day
 description: Per UTC day and user, every read they made, the rows it returned and the reads that returned PII.
 columns:
   day: {type: date, description: The UTC day.}
-  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key."}
+  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key.", tags: [pii]}
   actor_kind: {type: varchar, description: "user or api_key."}
   reads: {type: bigint, description: Reads.}
   rows_read: {type: bigint, description: Rows returned.}

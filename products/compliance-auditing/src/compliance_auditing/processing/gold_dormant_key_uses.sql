@@ -5,7 +5,7 @@ description: >-
   Uses of an API key that had sat idle for dormant_key_days or more: unused since its creation
   or its previous use. A key's first audited use with no creation on record is not judged.
 columns:
-  key_name: {type: varchar, description: "The key: key:<name>."}
+  key_name: {type: varchar, description: "The key: key:<name>.", tags: [pii]}
   seq: {type: bigint, description: The use's place in the audit chain.}
   used_at: {type: timestamptz, description: When it was used again.}
   action: {type: varchar, description: "What it did: data.read, ..."}

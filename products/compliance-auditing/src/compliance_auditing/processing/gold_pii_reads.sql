@@ -9,7 +9,7 @@ description: >-
   holding none under `(none)`.
 columns:
   day: {type: date, description: The UTC day.}
-  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key."}
+  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key.", tags: [pii]}
   role: {type: varchar, description: One of the roles the caller held when it read.}
   table_name: {type: varchar, description: The table read.}
   actor_kind: {type: varchar, description: "user or api_key."}

@@ -9,7 +9,7 @@ columns:
   seq: {type: bigint, description: The entry's place in the audit chain.}
   recorded_at: {type: timestamptz, description: When the read was answered.}
   day: {type: date, description: The UTC day of recorded_at.}
-  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key."}
+  actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key.", tags: [pii]}
   actor_kind: {type: varchar, description: "user or api_key."}
   route: {type: varchar, description: The route template that answered.}
   table_name: {type: varchar, description: The table read.}

@@ -8,7 +8,7 @@ description: >-
 columns:
   seq: {type: bigint, description: The entry's place in the audit chain.}
   recorded_at: {type: timestamptz, description: When it happened.}
-  key_name: {type: varchar, description: "The key, as the audit log names its uses: key:<name>."}
+  key_name: {type: varchar, description: "The key, as the audit log names its uses: key:<name>.", tags: [pii]}
   activity: {type: varchar, description: "created or used."}
   action: {type: varchar, description: "The audited action: keys.create, data.read, ..."}
   route: {type: varchar, description: The route template of the request.}

@@ -5,9 +5,10 @@ and lineage (their headers describe the columns). The erasure reports and the re
 written by the API and by the `enforce_retention` job, with the schemas below.
 
 Audit-derived records are kept seven years, the usual span for evidence of access to personal
-data. Actor names are the platform's own accounts (staff and API keys), shown to whoever may read
-the audit log, so they are not tagged PII; the one trace of a data subject here is the SHA-256 of
-an erased id, which is.
+data. Who acted is a person's user name (or an API key, often named after one), which the platform
+tags PII in its own audit log; these tables tag it the same way, so the access reports show names
+to callers holding `pii:read` and `***` to the others. The one trace of an erased data subject
+is the SHA-256 of their id, tagged PII too.
 """
 
 import pyarrow as pa
@@ -59,37 +60,44 @@ TABLES = (
         "silver.data_reads",
         "Every audited data read: who, when, which table, columns and rows, under which roles, "
         "and whether PII came back unmasked.",
+        pii=("actor",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
         "silver.key_activity",
         "When each API key was created and each time it was used, from the audit log.",
+        pii=("key_name",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
         "gold.column_reads",
         "Per day, who read which column of which table: reads, rows, first and last read.",
+        pii=("actor",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
         "gold.pii_reads",
         "Per day, reads that returned PII unmasked, by user, role and table.",
+        pii=("actor",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
         "gold.daily_access",
         "Per day and user: reads, rows read, reads that returned PII.",
+        pii=("actor",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
         "gold.access_anomalies",
         "Days on which a user read far more rows than their own baseline of the days before.",
+        pii=("actor",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
         "gold.dormant_key_uses",
         "Uses of an API key after it sat idle (unused since creation or its last use) for "
         "dormant_key_days or more.",
+        pii=("key_name",),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
@@ -101,7 +109,7 @@ TABLES = (
         "Right-to-erasure requests: the subject's id hashed, who asked, status, and per table the "
         "rows removed and the versions before and after.",
         schema=ERASURE_REQUESTS_SCHEMA,
-        pii=("subject_hash",),
+        pii=("subject_hash", "requested_by"),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
     Table(
