@@ -190,7 +190,12 @@ def publish_platform_tables(
 
 def shop(*slos: SLO, gold: bool = True) -> WatchedProduct:
     """A product `shop` at `/shop` with `slos`."""
-    return WatchedProduct("shop", "/shop", gold, tuple(slos))
+    return watched("shop", "/shop", *slos, gold=gold)
+
+
+def watched(name: str, prefix: str, *slos: SLO, gold: bool = True) -> WatchedProduct:
+    """A product `name` at `prefix` with `slos` (and gold tables unless `gold` is false)."""
+    return WatchedProduct(name, prefix, gold, tuple(slos))
 
 
 def slo(name: str, indicator: str, threshold: float, target: float) -> SLO:
@@ -259,8 +264,10 @@ class HandMade:
     observation: Callable[..., Row] = observation
     model_run: Callable[..., Row] = model_run
     shop: Callable[..., WatchedProduct] = shop
+    product: Callable[..., WatchedProduct] = watched
     slo: Callable[..., SLO] = slo
     counters: Callable[..., GatewayCounters] = GatewayCounters
+    publish: Callable[..., None] = publish_platform_tables
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,24 @@
-"""What operational-metrics answers: its API router, mounted at `/ops`."""
+"""What operational-metrics answers: its API router, mounted at `/ops`.
+
+Each route runs SQL over the product's gold tables through `gold_rows` / `gold_page` (reads are
+audited); list routes page with `limit` and a `cursor` that pins the tables' versions.
+"""
 
 from fastapi import APIRouter
 
 from dataplatform.core.serving import published_tables_router
+from operational_metrics.serving import incidents, overview, products, slos, timeseries
+from operational_metrics.serving._common import PRODUCT
 from operational_metrics.storage import TABLES
 
 
 def create_router() -> APIRouter:
-    """The product's routes: today its published gold tables (`GET /ops/tables`, paged).
-    Its own endpoints (`/ops` (volumes, lag, freshness, errors, latency, SLOs, dashboard)) come with the product's own issue."""
-    router = APIRouter(tags=["operational-metrics"])
-    router.include_router(published_tables_router("operational-metrics", TABLES))
+    """The product's routes, and its published gold tables (`GET /ops/tables`, paged)."""
+    router = APIRouter(tags=[PRODUCT])
+    router.include_router(overview.router)
+    router.include_router(products.router)
+    router.include_router(slos.router)
+    router.include_router(incidents.router)
+    router.include_router(timeseries.router)
+    router.include_router(published_tables_router(PRODUCT, TABLES))
     return router

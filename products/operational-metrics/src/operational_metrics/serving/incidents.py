@@ -1,0 +1,91 @@
+"""`GET /ops/incidents`: burn-rate incidents, newest first."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.serving import JSONOut, gold_page
+from operational_metrics.serving._common import (
+    INCIDENTS,
+    Caller,
+    Cursor,
+    Limit,
+    ProductName,
+    as_utc,
+    known_product,
+    page_answer,
+)
+from operational_metrics.serving._products import watched_names
+
+# Incidents overlapping [from, to): opened before `to`, and still open or resolved after `from`.
+SQL = """
+select
+    incident_id, product, slo, severity, state, opened_at, resolved_at,
+    epoch(coalesce(resolved_at, last_evaluated_at) - opened_at) / 60 as minutes_open,
+    burn_rate, long_burn_at_open, short_burn_at_open, peak_long_burn, peak_short_burn,
+    short_burn_at_resolve, last_evaluated_at
+from incidents
+where product = coalesce(?, product)
+and slo = coalesce(?, slo)
+and severity = coalesce(?, severity)
+and state = coalesce(?, state)
+and opened_at < coalesce(?, opened_at + interval 1 minute)
+and coalesce(resolved_at, 'infinity'::timestamptz) >= coalesce(?, opened_at)
+order by opened_at desc, incident_id
+"""
+
+router = APIRouter()
+
+
+@router.get(
+    "/incidents", summary="Burn-rate incidents (fast, slow), open and resolved, newest first"
+)
+async def incidents(
+    request: Request,
+    caller: Caller,
+    product: ProductName = None,
+    slo: Annotated[
+        str | None,
+        Query(
+            pattern="^[A-Za-z0-9_.-]{1,128}$", description="An SLO's name; every SLO when absent."
+        ),
+    ] = None,
+    severity: Annotated[
+        Literal["fast", "slow"] | None, Query(description="fast or slow; both when absent.")
+    ] = None,
+    state: Annotated[
+        Literal["open", "resolved"] | None, Query(description="open or resolved; both when absent.")
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="Incidents still open at or after this time (ISO 8601)."),
+    ] = None,
+    end: Annotated[
+        datetime | None, Query(alias="to", description="Incidents opened before this time.")
+    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> JSONOut:
+    if product is not None:
+        known_product(product, list(watched_names()))
+    start = as_utc(start) if start is not None else None
+    end = as_utc(end) if end is not None else None
+    if start is not None and end is not None and start >= end:
+        raise InvalidRequestError(
+            f"`from` ({start.isoformat()}) is not before `to` ({end.isoformat()}); give a `from` "
+            "before `to`.",
+            field="query.from",
+        )
+    page = await gold_page(
+        request,
+        caller,
+        SQL,
+        tables={"incidents": INCIDENTS},
+        params=[product, slo, severity, state, end, start],
+        limit=limit,
+        cursor=cursor,
+    )
+    query = {"product": product, "slo": slo, "severity": severity, "state": state}
+    return JSONOut(page_answer(page, **query, **{"from": start, "to": end}))

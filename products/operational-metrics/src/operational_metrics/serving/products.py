@@ -1,0 +1,152 @@
+"""`GET /ops/products/{name}`: one product's status, SLOs, open incidents, last hour's traffic,
+ingestion and model runs, freshness, tables and models."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+
+from dataplatform.core.errors import NotFoundError, did_you_mean
+from dataplatform.core.serving import JSONOut, gold_rows
+from operational_metrics.serving._common import (
+    API_TRAFFIC,
+    BUS_LAG,
+    INCIDENTS,
+    MODEL_ACTIVITY,
+    MODEL_STATUS,
+    OPEN_INCIDENTS_SQL,
+    PRODUCT_FRESHNESS,
+    SLO_STATUS,
+    SLO_STATUS_SQL,
+    TABLE_FRESHNESS,
+    TABLE_VOLUMES,
+    Caller,
+    product_status_sql,
+)
+from operational_metrics.serving._products import watched_names
+
+SLOS_SQL = f"""
+with {OPEN_INCIDENTS_SQL},
+slos as (
+    select slo_status.*, {SLO_STATUS_SQL} as slo_state
+    from slo_status
+    left join open_incidents using (product, slo)
+    where slo_status.product = ?
+)
+select
+    slo, slo_state as status, indicator, threshold, target, evaluated_at, compliance_1h,
+    compliance_24h, compliance_30d, error_budget_left, fast_long_burn, fast_short_burn,
+    slow_long_burn, slow_short_burn,
+    {product_status_sql("over ()")} as product_status
+from slos
+order by slo
+"""
+OPEN_SQL = """
+select incident_id, slo, severity, opened_at, burn_rate, peak_long_burn, peak_short_burn,
+       last_evaluated_at
+from incidents
+where product = ? and state = 'open'
+order by opened_at desc, incident_id
+"""
+# The last hour: the 60 minutes ending with the latest minute measured.
+LAST_HOUR_SQL = """
+with clock as (select max(minute) as latest from product_freshness)
+select
+    clock.latest as until,
+    (select sum(requests) from api_traffic where product = ? and minute > latest - interval 1 hour)
+        as requests,
+    (select sum(server_errors) / nullif(sum(requests), 0) from api_traffic
+        where product = ? and minute > latest - interval 1 hour) as error_rate,
+    (select 1000 * sum(latency_sum_seconds) / nullif(sum(latency_count), 0) from api_traffic
+        where product = ? and minute > latest - interval 1 hour) as latency_mean_ms,
+    (select sum(rows_added) from table_volumes
+        where product = ? and layer = 'bronze' and minute > latest - interval 1 hour)
+        as ingested_rows,
+    (select sum(bytes_added) from table_volumes
+        where product = ? and layer = 'bronze' and minute > latest - interval 1 hour)
+        as ingested_bytes,
+    (select sum(rows_added) from table_volumes
+        where product = ? and layer = 'quarantine' and minute > latest - interval 1 hour)
+        as quarantined_rows,
+    (select sum(runs) from model_activity where product = ? and minute > latest - interval 1 hour)
+        as model_runs,
+    (select sum(failures) from model_activity
+        where product = ? and minute > latest - interval 1 hour) as model_failures
+from clock
+"""
+FRESHNESS_SQL = """
+select measured_at, newest_bronze_at, newest_gold_at, gold_age_seconds, bronze_to_gold_lag_seconds
+from product_freshness
+where product = ? and minute = (select max(minute) from product_freshness)
+"""
+TABLES_SQL = """
+select table_name, layer, version, row_count, size_bytes, last_modified, age_seconds,
+       behind_bronze_seconds
+from table_freshness
+where product = ?
+order by table_name
+"""
+MODELS_SQL = """
+select model, last_status, last_finished_at, last_duration_ms, last_rows_out, last_checks_failed,
+       last_error, last_success_at, last_failure_at, failures_in_a_row, runs, failures
+from model_status
+where product = ?
+order by model
+"""
+
+router = APIRouter()
+
+
+@router.get(
+    "/products/{name}",
+    summary="One product: status, SLOs, open incidents, last hour, freshness, tables, models",
+)
+async def product_detail(
+    name: Annotated[str, Path(pattern="^[a-z][a-z0-9-]{0,63}$", description="The product's name.")],
+    request: Request,
+    caller: Caller,
+) -> JSONOut:
+    if name not in watched_names():
+        raise NotFoundError(
+            f"No product `{name}` is installed; the metrics cover "
+            f"{', '.join(watched_names())}.{did_you_mean(name, watched_names())}"
+        )
+    slos = await gold_rows(
+        request,
+        caller,
+        SLOS_SQL,
+        {"slo_status": SLO_STATUS, "incidents": INCIDENTS},
+        [name],
+    )
+    last_hour = await gold_rows(
+        request,
+        caller,
+        LAST_HOUR_SQL,
+        {
+            "product_freshness": PRODUCT_FRESHNESS,
+            "api_traffic": API_TRAFFIC,
+            "table_volumes": TABLE_VOLUMES,
+            "model_activity": MODEL_ACTIVITY,
+        },
+        [name] * 8,
+    )
+    freshness = await gold_rows(
+        request, caller, FRESHNESS_SQL, {"product_freshness": PRODUCT_FRESHNESS}, [name]
+    )
+    answer: dict[str, Any] = {
+        "product": name,
+        "status": slos[0]["product_status"] if slos else "no_data",
+        "slos": [{k: v for k, v in slo.items() if k != "product_status"} for slo in slos],
+        "open_incidents": await gold_rows(
+            request, caller, OPEN_SQL, {"incidents": INCIDENTS}, [name]
+        ),
+        "last_hour": last_hour[0] if last_hour else None,
+        "freshness": freshness[0] if freshness else None,
+        "bus_lag": BUS_LAG,
+        "tables": await gold_rows(
+            request, caller, TABLES_SQL, {"table_freshness": TABLE_FRESHNESS}, [name]
+        ),
+        "models": await gold_rows(
+            request, caller, MODELS_SQL, {"model_status": MODEL_STATUS}, [name]
+        ),
+    }
+    return JSONOut(answer)
