@@ -114,7 +114,8 @@ def test_the_overview_lists_every_product_with_a_status(get: Callable[..., Any])
         "evaluated_at": "2026-11-26T10:09:00+00:00",
         "slos": 3,
         "slos_ok": 1,  # api_latency
-        "slos_not_ok": ["availability", "metrics_freshness"],
+        "slos_without_data": 0,
+        "slos_failing": ["availability", "metrics_freshness"],
         "open_incidents": 4,  # fast and slow, of availability and of metrics_freshness
         "lowest_error_budget_left": pytest.approx(1 - 0.6 / 0.01),  # metrics_freshness
         "requests_1h": 182,

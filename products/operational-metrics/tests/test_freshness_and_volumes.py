@@ -12,7 +12,8 @@ observed, version, rows, bytes, commit time), in two runs:
               silver v1 120 rows (10:01:32)
 
 The platform measures (scrapes the gateway) at 10:00:10 and 10:00:50, then 10:01:50 and
-10:02:50. SLO gold_fresh: gold at most 60 s old, target 0.5.
+10:02:50. SLO gold_fresh: gold at most 60 s old, target 0.5. `pay` declares gold tables and
+the same SLO, but none was ever committed.
 """
 
 from collections.abc import Callable
@@ -38,7 +39,8 @@ BRONZE, SILVER, GOLD, QUARANTINE = (
 @pytest.fixture(scope="module")
 def metrics(metrics_watching: Callable[..., Any], hand: Any) -> Any:
     at, seen = hand.minute, hand.observation
-    metrics = metrics_watching(hand.shop(hand.slo("gold_fresh", "freshness_seconds", 60, 0.5)))
+    fresh = hand.slo("gold_fresh", "freshness_seconds", 60, 0.5)
+    metrics = metrics_watching(hand.shop(fresh), hand.product("pay", "/pay", fresh))
     gateway = hand.counters()
     gateway.answer("/health")
     metrics.publish(
@@ -101,7 +103,10 @@ def test_each_tables_freshness_as_of_the_latest_measurement(metrics: Any, hand: 
 
 def test_product_freshness_per_minute_and_the_freshness_slo(metrics: Any, hand: Any) -> None:
     rows = sorted(metrics.rows("gold.product_freshness", product="shop"), key=lambda r: r["minute"])
-    slo = {r["minute"]: (r["good"], r["total"]) for r in metrics.rows("gold.slo_minutes")}
+    slo = {
+        r["minute"]: (r["good"], r["total"])
+        for r in metrics.rows("gold.slo_minutes", product="shop")
+    }
 
     # Each minute is judged at its last measurement: gold's newest commit stays 10:00:04, bronze's
     # moves on; lag = bronze's newest - gold's newest.
@@ -115,3 +120,13 @@ def test_product_freshness_per_minute_and_the_freshness_slo(metrics: Any, hand: 
     ]
     # Good while gold is at most 60 s old: 10:00 only.
     assert slo == {hand.minute(0): (1, 1), hand.minute(1): (0, 1), hand.minute(2): (0, 1)}
+
+
+def test_a_product_whose_gold_was_never_committed_is_stale(metrics: Any, hand: Any) -> None:
+    freshness = metrics.rows("gold.product_freshness", product="pay")
+    slo = metrics.rows("gold.slo_minutes", product="pay")
+
+    assert {(r["newest_gold_at"], r["gold_age_seconds"]) for r in freshness} == {(None, None)}
+    assert sorted((r["minute"], r["good"], r["total"]) for r in slo) == [
+        (hand.minute(n), 0, 1) for n in range(3)
+    ]

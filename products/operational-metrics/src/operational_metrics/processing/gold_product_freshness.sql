@@ -14,7 +14,7 @@ columns:
   measured_at: {type: timestamptz, description: The platform's last measurement in the minute (its last scrape).}
   newest_bronze_at: {type: timestamptz, description: "The product's newest bronze commit by then (null: none known)."}
   newest_gold_at: {type: timestamptz, description: "The product's newest gold commit by then (null: none known)."}
-  gold_age_seconds: {type: double, description: From newest_gold_at to measured_at.}
+  gold_age_seconds: {type: double, description: "From newest_gold_at to measured_at (null: no gold commit known)."}
   bronze_to_gold_lag_seconds: {type: double, description: "From newest_gold_at to newest_bronze_at when bronze is newer, else 0; null without bronze or gold."}
 --- */
 with products as (
@@ -74,7 +74,9 @@ select
     measured_at,
     newest_bronze_at,
     newest_gold_at,
-    greatest(epoch(measured_at - newest_gold_at), 0) as gold_age_seconds,
+    case when newest_gold_at is not null
+        then greatest(epoch(measured_at - newest_gold_at), 0)
+    end as gold_age_seconds,
     case when newest_bronze_at is not null and newest_gold_at is not null
         then greatest(epoch(newest_bronze_at - newest_gold_at), 0)
     end as bronze_to_gold_lag_seconds

@@ -51,9 +51,11 @@ newest_bronze as (
 select
     tables.*,
     greatest(clock.measured_at, tables.observed_at) as measured_at,
-    greatest(epoch(greatest(clock.measured_at, tables.observed_at) - tables.last_modified), 0)
-        as age_seconds,
-    case when tables.layer in ('silver', 'gold') and newest_bronze.last_modified is not null
+    case when tables.last_modified is not null
+        then greatest(epoch(greatest(clock.measured_at, tables.observed_at) - tables.last_modified), 0)
+    end as age_seconds,
+    case when tables.layer in ('silver', 'gold') and tables.last_modified is not null
+        and newest_bronze.last_modified is not null
         then greatest(epoch(newest_bronze.last_modified - tables.last_modified), 0)
     end as behind_bronze_seconds
 from tables

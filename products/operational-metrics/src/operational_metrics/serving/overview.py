@@ -44,7 +44,12 @@ select
     any_value(clock.evaluated_at) as evaluated_at,
     count(*) as slos,
     count(*) filter (where slo_state = 'ok') as slos_ok,
-    list(slos.slo order by slos.slo) filter (where slo_state != 'ok') as slos_not_ok,
+    count(*) filter (where slo_state = 'no_data') as slos_without_data,
+    coalesce(
+        list(slos.slo order by slos.slo)
+            filter (where slo_state in ('fast_burn', 'slow_burn', 'target_missed')),
+        []
+    ) as slos_failing,
     sum(slos.open_incidents) as open_incidents,
     min(slos.error_budget_left) as lowest_error_budget_left,
     coalesce(any_value(traffic.requests), 0) as requests_1h,

@@ -1,0 +1,35 @@
+"""The product's own health: how long ago the SLOs were last evaluated, on a real lake."""
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.monitoring import HealthContext, HealthStatus
+from operational_metrics.monitoring.current import EVALUATIONS, evaluation_age
+from operational_metrics.product import product
+
+
+def test_nothing_evaluated_yet_is_well(lake: Lakehouse) -> None:
+    context = HealthContext(lake, product.table_names)
+
+    assert evaluation_age(context, datetime.now(UTC)) == (
+        HealthStatus.OK,
+        "no SLO evaluated yet: waiting for the platform's first metrics",
+    )
+
+
+def test_evaluations_older_than_the_freshness_objective_degrade(lake: Lakehouse) -> None:
+    lake.append(EVALUATIONS, pa.table({"minute": [datetime(2026, 11, 26, 10, 0, tzinfo=UTC)]}))
+    committed = datetime.fromtimestamp(lake.history(EVALUATIONS, 1)[0]["timestamp"] / 1000, UTC)
+    context = HealthContext(lake, product.table_names)
+
+    # The objective is metrics_freshness' threshold in the product's config: 120 s.
+    assert evaluation_age(context, committed + timedelta(seconds=30)) == (
+        HealthStatus.OK,
+        "SLOs last evaluated 30 s ago (objective: 120 s)",
+    )
+    assert evaluation_age(context, committed + timedelta(seconds=200)) == (
+        HealthStatus.DEGRADED,
+        "SLOs last evaluated 200 s ago (objective: 120 s)",
+    )
