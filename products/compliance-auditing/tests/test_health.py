@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from compliance_auditing.erasure import ERASURE_TABLE
 from compliance_auditing.monitoring.erasures import open_erasures
@@ -95,12 +96,16 @@ def retention_run(age: timedelta, table: str, status: str) -> dict[str, Any]:
     }
 
 
-def test_retention_that_stopped_or_failed_degrades(lake: Lakehouse) -> None:
+def test_retention_that_stopped_or_failed_degrades(
+    lake: Lakehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_COMPLIANCE_AUDITING_RETENTION_EVERY_SECONDS", "3600")
+
     def runs(*rows: dict[str, Any]) -> None:
         lake.append(RETENTION_TABLE, pa.Table.from_pylist(list(rows), RETENTION_RUNS_SCHEMA))
 
     runs(retention_run(timedelta(hours=3), "m.bronze.a", "removed"))
-    # retention_every_seconds: 3600, so a run is due within two hours.
+    # Every hour, so a run is due within two hours.
     assert retention_state(context(lake), NOW)[0] is HealthStatus.DEGRADED
 
     runs(

@@ -43,6 +43,7 @@ class ErasureReport:
     tables: list[TableReport] = field(default_factory=list)
     error: str | None = None
     finished_at: datetime | None = None
+    checked: bool = False  # whether what is left has been looked for (not stored)
 
     @property
     def rows_removed(self) -> int:
@@ -51,19 +52,15 @@ class ErasureReport:
     @property
     def remaining_traces(self) -> int | None:
         """Rows and data files still naming the subject (the log aside); None until checked."""
-        counts = [(t.rows_left, t.files_naming_subject) for t in self.tables]
-        if self.status in ("running", "failed") and not self.tables:
+        if not self.checked:
             return None
-        if any(rows is None or files is None for rows, files in counts):
-            return None
-        return sum(rows + files for rows, files in counts)  # type: ignore[operator]
+        return sum((t.rows_left or 0) + (t.files_naming_subject or 0) for t in self.tables)
 
     @property
     def log_files_naming_subject(self) -> int | None:
-        counts = [t.log_files_naming_subject for t in self.tables]
-        if (self.status in ("running", "failed") and not self.tables) or None in counts:
+        if not self.checked:
             return None
-        return sum(counts)  # type: ignore[arg-type]
+        return sum(t.log_files_naming_subject or 0 for t in self.tables)
 
     def row(self) -> dict[str, Any]:
         return {

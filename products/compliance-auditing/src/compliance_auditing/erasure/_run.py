@@ -148,6 +148,7 @@ async def _check(
         left = await _in_thread(traces, lake, columns[table.table], subject)
         table.rows_left, table.files_naming_subject = left.rows, left.files
         table.log_files_naming_subject = left.log_files
+    report.checked = True
 
 
 def _rows_now(lake: Lakehouse, holding: Holding, subject: Subject) -> int:
