@@ -39,7 +39,9 @@ series as (
         lag(scraped_at) over by_series as previously_seen,
         lag(value) over by_series as previous_value
     from samples
-    window by_series as (partition by service, metric, labels order by scraped_at)
+    window by_series as (
+        partition by service, metric, route, method, status, le order by scraped_at
+    )
 ),
 
 increases as (

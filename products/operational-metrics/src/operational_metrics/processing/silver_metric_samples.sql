@@ -11,10 +11,9 @@ columns:
   scraped_at: {type: timestamptz, description: When the platform read the service's metrics.}
   service: {type: varchar, description: The scraped service (the gateway).}
   metric: {type: varchar, description: "The sample's name: dataplatform_http_requests_total, or the latency histogram's _bucket, _count or _sum."}
-  labels: {type: varchar, description: "The sample's labels as JSON with sorted keys; service, metric and labels name a series."}
   value: {type: double, description: The value; counters count up from 0 since the service started.}
   product: {type: varchar, description: "The product of the route, or platform."}
-  route: {type: varchar, description: "The route template, e.g. /mobile/users/{user_id}/summary."}
+  route: {type: varchar, description: "The route template, e.g. /mobile/users/{user_id}/summary; with service, metric, method, status and le it names a series."}
   method: {type: varchar, description: The HTTP method.}
   status: {type: integer, description: The HTTP status (request counters only).}
   le: {type: double, description: "A latency bucket's upper bound in seconds (finite buckets only: +Inf equals _count)."}
@@ -44,7 +43,6 @@ select
     samples.scraped_at,
     samples.service,
     samples.metric,
-    samples.labels,
     samples.value,
     coalesce(prefixes.product, 'platform') as product,
     samples.route,
