@@ -21,6 +21,7 @@ class TableReport:
     table: str
     identity_columns: list[str]
     rows_found: int
+    files_found: int  # data and change-data files naming the person, of any version
     rows_removed: int = 0
     version_before: int | None = None
     version_after: int | None = None

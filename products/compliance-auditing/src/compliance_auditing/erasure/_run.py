@@ -63,8 +63,7 @@ async def erase(
             tables=[h.table for h in holdings],
         )
         report.tables = [
-            TableReport(h.table, list(h.columns.identity or h.columns.json), h.rows)
-            for h in holdings
+            TableReport(h.table, list(h.columns.all), h.rows, h.files) for h in holdings
         ]
         columns = {h.table: h.columns for h in holdings}
         for attempt in range(PASSES):

@@ -9,4 +9,4 @@ if TYPE_CHECKING:
 def settings() -> "ComplianceAuditingSettings":
     from compliance_auditing.product import product  # product.py imports this package
 
-    return product.settings()  # type: ignore[return-value]
+    return product.settings()

@@ -116,7 +116,7 @@ def enforce(lake: Lakehouse, entry: CatalogEntry, now: datetime) -> Outcome:
 def _literal(cutoff: datetime, kind: pa.DataType) -> str:
     if pa.types.is_date(kind):
         return f"'{cutoff.date().isoformat()}'"
-    if kind.tz is None:  # type: ignore[attr-defined]
+    if kind.tz is None:
         return f"'{cutoff.replace(tzinfo=None).isoformat()}'"
     return f"'{cutoff.isoformat()}'"
 
@@ -125,7 +125,7 @@ def _older_than(column: str, cutoff: datetime, kind: pa.DataType) -> RowMatcher:
     value: object = cutoff
     if pa.types.is_date(kind):
         value = cutoff.date()
-    elif kind.tz is None:  # type: ignore[attr-defined]
+    elif kind.tz is None:
         value = cutoff.replace(tzinfo=None)
     bound = pa.scalar(value, kind)
 
