@@ -312,7 +312,6 @@ def test_latency_quantiles_interpolate_within_buckets(get: Callable[..., Any]) -
             "query.product",
             "Did you mean `operational-metrics`?",
         ),
-        ({}, "query.metric", "Field required"),
     ],
 )
 def test_bad_timeseries_parameters_are_422_naming_the_field(

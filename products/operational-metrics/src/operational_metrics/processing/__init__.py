@@ -13,6 +13,7 @@ end with the latest minute measured, so a hand-made series gives exact answers.
 from collections.abc import Sequence
 from pathlib import Path
 
+from dataplatform.core.config import ProductSettings
 from dataplatform.core.processing import Model, load_models
 from operational_metrics.processing._watched import (
     WatchedProduct,
@@ -22,12 +23,11 @@ from operational_metrics.processing._watched import (
 from operational_metrics.processing.incidents import incidents
 
 
-def models() -> Sequence[Model]:
+def models(settings: ProductSettings) -> Sequence[Model]:
     """The product's models, watching every installed product (`discover_products()`)."""
     from dataplatform.core.product import discover_products
-    from operational_metrics.product import product  # product.py imports this module
 
-    return models_watching(watched_products(discover_products()), product.settings())
+    return models_watching(watched_products(discover_products()), settings)
 
 
 def models_watching(watched: Sequence[WatchedProduct], settings: object) -> list[Model]:

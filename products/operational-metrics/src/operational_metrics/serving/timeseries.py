@@ -91,10 +91,10 @@ async def timeseries(
     metric: Annotated[
         str,
         Query(
-            description="The series: " + ", ".join(names()) + ".",
+            description="The series (default: requests): " + ", ".join(names()) + ".",
             json_schema_extra={"enum": names()},
         ),
-    ],
+    ] = "requests",
     product: ProductName = None,
     start: Annotated[
         datetime | None,
