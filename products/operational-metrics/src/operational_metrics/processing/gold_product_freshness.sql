@@ -48,24 +48,31 @@ commits as (
     where layer in ('bronze', 'gold')
 ),
 
+bronze_commits as (
+    select product, last_modified from commits where layer = 'bronze'
+),
+
+gold_commits as (
+    select product, last_modified from commits where layer = 'gold'
+),
+
+-- An as-of join finds each product's latest commit at or before the measurement.
 newest as (
     select
         moments.minute,
         moments.measured_at,
         products.product,
-        greatest(before.newest_bronze_at, (
-            select max(commits.last_modified) from commits
-            where commits.product = products.product and commits.layer = 'bronze'
-            and commits.last_modified <= moments.measured_at
-        )) as newest_bronze_at,
-        greatest(before.newest_gold_at, (
-            select max(commits.last_modified) from commits
-            where commits.product = products.product and commits.layer = 'gold'
-            and commits.last_modified <= moments.measured_at
-        )) as newest_gold_at
+        greatest(before.newest_bronze_at, bronze_commits.last_modified) as newest_bronze_at,
+        greatest(before.newest_gold_at, gold_commits.last_modified) as newest_gold_at
     from moments
     cross join products
     left join before on before.product = products.product
+    asof left join bronze_commits
+        on bronze_commits.product = products.product
+        and bronze_commits.last_modified <= moments.measured_at
+    asof left join gold_commits
+        on gold_commits.product = products.product
+        and gold_commits.last_modified <= moments.measured_at
 )
 
 select

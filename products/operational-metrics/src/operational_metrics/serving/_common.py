@@ -1,7 +1,7 @@
 """What the /ops routes share: the permission, the gold tables, statuses and parameters."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
@@ -30,12 +30,11 @@ TABLE_VOLUMES = gold("table_volumes")
 MODEL_ACTIVITY = gold("model_activity")
 MODEL_STATUS = gold("model_status")
 
-BUS_LAG = {
-    "seconds": None,
-    "measured": False,
-    "why": "With the embedded bus events reach bronze before the collector answers, so there is "
-    "no lag; with Redis or Kafka the ingestion workers do not publish their lag yet.",
-}
+BUS_LAG_NOT_MEASURED = (
+    "with the embedded bus there is none (events reach bronze before the collector answers), "
+    "and with Redis or Kafka the ingestion workers do not publish it yet"
+)
+BUS_LAG = {"seconds": None, "measured": False, "why": BUS_LAG_NOT_MEASURED}
 
 # An SLO's status, worst first: an open fast-burn incident, an open slow-burn one, its 30-day
 # compliance below target, else ok when it has events, no_data when not. A product takes the
@@ -75,7 +74,7 @@ end
 """
 
 
-SLO_STATES = ("fast_burn", "slow_burn", "target_missed", "ok", "no_data")
+SloState = Literal["fast_burn", "slow_burn", "target_missed", "ok", "no_data"]
 
 Limit = Annotated[
     int, Query(ge=1, le=MAX_PAGE_ROWS, description=f"Rows per page, 1 to {MAX_PAGE_ROWS}.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from operational_metrics.serving._common import (
     API_TRAFFIC,
+    BUS_LAG_NOT_MEASURED,
     MODEL_ACTIVITY,
     PRODUCT_FRESHNESS,
     TABLE_VOLUMES,
@@ -176,11 +177,7 @@ METRICS = {
 # Buckets no request fell in are not stored, so the first bucket holding requests interpolates
 # from 0.
 QUANTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
-NOT_MEASURED = {
-    "bus_lag_seconds": "the bus lag is not measured: with the embedded bus there is none (events "
-    "reach bronze before the collector answers), and with Redis or Kafka the ingestion workers "
-    "do not publish it yet",
-}
+NOT_MEASURED = {"bus_lag_seconds": f"the bus lag is not measured: {BUS_LAG_NOT_MEASURED}"}
 
 
 def names() -> list[str]:

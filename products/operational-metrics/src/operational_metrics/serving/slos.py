@@ -1,6 +1,6 @@
 """`GET /ops/slos`: every SLO with its compliance, error budget, burn rates and status."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
@@ -14,12 +14,11 @@ from operational_metrics.serving._common import (
     Cursor,
     Limit,
     ProductName,
+    SloState,
     known_product,
     page_answer,
 )
 from operational_metrics.serving._products import watched_names
-
-SloState = Literal["fast_burn", "slow_burn", "target_missed", "ok", "no_data"]
 
 SQL = f"""
 with {OPEN_INCIDENTS_SQL},
