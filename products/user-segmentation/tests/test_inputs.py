@@ -19,7 +19,7 @@ PRODUCED = {
 
 def declared_types(product: str, table: str) -> dict[str, str] | None:
     """Column -> DuckDB type as the producing model's header declares them; None without one."""
-    for model in get_product(product).models():
+    for model in get_product(product).model_list():
         if model.name == table and isinstance(model, SqlModel):
             return {name: str(spec.type) for name, spec in model.header.columns.items()}
     return None

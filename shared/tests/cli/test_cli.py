@@ -171,3 +171,31 @@ def test_models_run_fails_loudly_on_an_unknown_model(run) -> None:  # type: igno
 
     assert result.returncode == 1
     assert "Did you mean `silver.app_events`" in result.stderr
+
+
+def test_models_run_with_the_configuration_stored_through_the_admin_api(  # type: ignore[no-untyped-def]
+    run, lake: Lakehouse, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.core.product import get_product
+    from dataplatform.core.product_config import ProductConfigs
+    from dataplatform.testing import MOBILE, app_events
+
+    ok(run("db", "upgrade"))
+    store = MetadataStore(f"sqlite:///{tmp_path / 'metadata.db'}")
+    # Sessions end after 2 minutes without events instead of the files' 30.
+    ProductConfigs(store).save(
+        get_product("mobile-user-analytics"), {"session_timeout_minutes": 2}, "test"
+    )
+    store.dispose()
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    lake.append(MOBILE, app_events("a", at=at))
+    lake.append(MOBILE, app_events("b", at=at + timedelta(minutes=5)))
+
+    ok(run("models", "run", "--product", "mobile-user-analytics", "--model", "silver.app_events"))
+    ok(run("models", "run", "--product", "mobile-user-analytics", "--model", "silver.sessions"))
+
+    # Five minutes apart: one session under the files' 30 minutes, two under the stored 2.
+    assert lake.read("mobile_user_analytics.silver.sessions").num_rows == 2

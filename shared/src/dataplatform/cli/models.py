@@ -51,7 +51,7 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
         spark_conf=settings.spark_conf,
     )
     return ModelRunner(
-        product.model_graph(),
+        product.model_graph(settings),
         Lakehouse(platform.lake_root, platform.storage_options),
         store,
         chosen,

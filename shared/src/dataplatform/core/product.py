@@ -81,8 +81,9 @@ class Product:
     streams: tuple[Stream, ...] = ()
     tables: tuple[Table, ...] = ()
     health_checks: tuple[HealthCheck, ...] = field(default=())
-    # Loads the product's models (SQL files and Python models of its `processing/` stage).
-    models: "Callable[[], Sequence[Model]]" = field(default=lambda: ())
+    # Loads the product's models (SQL files and Python models of its `processing/` stage),
+    # given the product's settings in force (its own settings class) for their `var(...)`.
+    models: "Callable[[Any], Sequence[Model]]" = field(default=lambda _settings: ())
     # Scheduled work besides the models (retention, retraining, collection): see core/jobs.py.
     jobs: "tuple[Job, ...]" = ()
 
@@ -138,11 +139,20 @@ class Product:
     def table_names(self) -> tuple[str, ...]:
         return tuple(self.table_name(table.name) for table in self.tables)
 
-    def model_graph(self) -> "ModelGraph":
-        """The product's models and what they read, checked for unknown refs and cycles."""
+    def model_graph(self, settings: ProductSettings | None = None) -> "ModelGraph":
+        """The product's models and what they read, checked for unknown refs and cycles.
+
+        `settings` are the ones in force (stored changes applied, see `ProductConfigs`); the
+        files' and the environment's by default.
+        """
         from dataplatform.core.processing import build_graph
 
-        return build_graph(self.namespace, self.models(), [table.name for table in self.tables])
+        models = self.models(settings or self.settings())
+        return build_graph(self.namespace, models, [table.name for table in self.tables])
+
+    def model_list(self) -> "Sequence[Model]":
+        """The product's models under the settings of its files and environment."""
+        return self.models(self.settings())
 
     def env_file(self, environment: Environment | None = None) -> Path:
         return self.config_dir / "environments" / f"{environment or current_environment()}.env"

@@ -33,6 +33,7 @@ TOP_USERS_SQL = """
 
 
 def product(name: str, folder: Path, tables: tuple[Table, ...]) -> Product:
+    (folder / "product_config.yaml").write_text("schedule_seconds: 5\n")
     return Product(
         name=name,
         owner=f"{name}-team",
@@ -42,7 +43,7 @@ def product(name: str, folder: Path, tables: tuple[Table, ...]) -> Product:
         settings_class=ProductSettings,
         router=APIRouter,
         tables=tables,
-        models=lambda: load_sql_models(folder),
+        models=lambda _settings: load_sql_models(folder),
     )
 
 

@@ -35,7 +35,7 @@ def test_the_processes_of_the_platform(platform: Any) -> None:
         **{
             f"{product.name}/models": (product.name, "models")
             for product in discover_products()
-            if product.models()
+            if product.model_list()
         },
         **{
             f"{product.name}/jobs": (product.name, "jobs")

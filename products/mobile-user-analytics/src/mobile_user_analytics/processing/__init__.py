@@ -11,11 +11,10 @@ sign-in, the install's `anonymous_id`.
 from collections.abc import Sequence
 from pathlib import Path
 
+from dataplatform.core.config import ProductSettings
 from dataplatform.core.processing import Model, load_models
 
 
-def models() -> Sequence[Model]:
-    """The product's models, with `var('name')` reading the product's settings."""
-    from mobile_user_analytics.product import product  # product.py imports this module
-
-    return load_models(Path(__file__).parent, variables=product.settings())
+def models(settings: ProductSettings) -> Sequence[Model]:
+    """The product's models, with `var('name')` reading the product's settings in force."""
+    return load_models(Path(__file__).parent, variables=settings)

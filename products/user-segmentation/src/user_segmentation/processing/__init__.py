@@ -11,17 +11,18 @@ gold.segment_membership is who is in now. ML segments are trained by the `train_
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dataplatform.core.processing import Model, load_models
 from user_segmentation.funnel import funnel_steps_json
 from user_segmentation.processing.identity_graph import identity_graph
 from user_segmentation.processing.segment_changes import segment_changes
 
+if TYPE_CHECKING:
+    from user_segmentation.product import UserSegmentationSettings  # which imports this module
 
-def models() -> Sequence[Model]:
-    """The product's models, with `var('name')` reading the product's settings."""
-    from user_segmentation.product import product  # product.py imports this module
 
-    settings = product.settings()
+def models(settings: "UserSegmentationSettings") -> Sequence[Model]:
+    """The product's models, with `var('name')` reading the product's settings in force."""
     variables = {**settings.model_dump(), "funnel_steps": funnel_steps_json(settings.funnel)}
     return load_models(Path(__file__).parent, [identity_graph, segment_changes], variables)

@@ -9,11 +9,11 @@ Settings reach the SQL through `var(...)`.
 from collections.abc import Sequence
 from pathlib import Path
 
+from dataplatform.core.config import ProductSettings
 from dataplatform.core.processing import Model, load_models
 from web_user_analytics.processing.user_agents import user_agents
 
 
-def models() -> Sequence[Model]:
-    from web_user_analytics.product import product  # the settings class is declared there
-
-    return load_models(Path(__file__).parent, [user_agents], variables=product.settings())
+def models(settings: ProductSettings) -> Sequence[Model]:
+    """The product's models, with `var('name')` reading the product's settings in force."""
+    return load_models(Path(__file__).parent, [user_agents], variables=settings)

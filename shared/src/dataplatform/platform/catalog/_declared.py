@@ -51,7 +51,7 @@ class DeclaredTable:
 def declared_tables(product: Product, lake: Lakehouse) -> list[DeclaredTable]:
     """The product's tables with the columns the lake, its declarations and its models give,
     and the quarantine tables of its streams and models that exist in the lake."""
-    models = product.models()
+    models = product.model_list()
     headers = {f"{product.namespace}.{model.name}": model.header for model in models}
     tables = []
     for table in product.tables:
@@ -111,7 +111,7 @@ def quarantine_tables(product: Product) -> dict[str, tuple[str, str]]:
             f"Rows of `{model.name}` that failed its error checks, with the check that caught them.",
             "row",
         )
-        for model in product.models()
+        for model in product.model_list()
     }
     return streams | models
 

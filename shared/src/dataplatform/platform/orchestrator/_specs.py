@@ -63,7 +63,7 @@ def plan_processes(
                 )
             )
         # A product's schedule is its model runs every `schedule_seconds`.
-        if product.models():
+        if product.model_list():
             specs.append(
                 ProcessSpec(
                     f"{product.name}/models",
