@@ -142,6 +142,7 @@ class Erased:
     before: dict[str, tuple[int, int, int]]  # table -> (version, zoe's rows, max's rows)
     runners: list[ModelRunner]
     admin: dict[str, str]
+    cursor: str  # a page of the user summaries, pinned before the erasure
 
 
 def person_rows(lake: Lakehouse, table: str, ids: tuple[str, ...] | tuple[str]) -> int:
@@ -183,13 +184,33 @@ def erased(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Erased]:
             )
             for t in lake.tables()
         }
+        # A reader paging the summaries holds a cursor pinned to a version with her rows.
+        summaries = f"{gateway.url}/mobile/tables/user_summary"
+        pinned = httpx.get(summaries, params={"limit": 1}, headers=gateway.admin).json()
+        assert pinned["next_cursor"] is not None
         eraser = gateway.headers_for("gus", ["compliance-auditing-owner"])
         response = httpx.post(
             f"{gateway.url}/compliance/erasure", json={"user_id": ZOE}, headers=eraser, timeout=120
         )
         assert response.status_code == 201, response.text
-        yield Erased(gateway, lake, response.json(), before, runners, gateway.admin)
+        yield Erased(
+            gateway, lake, response.json(), before, runners, gateway.admin, pinned["next_cursor"]
+        )
         store.dispose()
+
+
+def test_the_api_serves_nothing_of_her_from_memory_nor_from_a_pinned_cursor(
+    erased: Erased,
+) -> None:
+    summaries = f"{erased.gateway.url}/mobile/tables/user_summary"
+
+    latest = httpx.get(summaries, params={"limit": 1000}, headers=erased.admin)
+    paged = httpx.get(summaries, params={"cursor": erased.cursor}, headers=erased.admin)
+
+    assert latest.status_code == 200
+    assert not set(ZOE_IDS) & {row["user_id"] for row in latest.json()["rows"]}
+    assert paged.status_code == 422, paged.text
+    assert paged.json()["field"] == "query.cursor" and "start again" in paged.json()["detail"]
 
 
 def test_the_erasure_is_done_with_nothing_left(erased: Erased) -> None:

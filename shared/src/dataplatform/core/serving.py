@@ -157,6 +157,16 @@ class TableSnapshots:
                 self._pages[key] = cached
         return cached
 
+    def drop(self, name: str) -> None:
+        """Forget every snapshot and page held of `name`: after an erasure or a retention
+        purge, no answer (not even a page of a version a cursor pinned) comes from memory."""
+        with self._lock:
+            self._cached.pop(name, None)
+            self._handles.pop(name, None)
+        with self._pages_lock:
+            for key in [key for key in self._pages if key[0] == name]:
+                del self._pages[key]
+
     def latest(self, name: str) -> tuple[int | None, pa.Table | None]:
         """(version, rows) of the table now, or (None, None) when it has not been written yet."""
         with self._lock:
@@ -184,11 +194,22 @@ class TableSnapshots:
         return version, rows
 
     def at(self, name: str, version: int) -> pa.Table:
-        """The table as it was at `version` (the cache's copy when that is the one held)."""
+        """The table as it was at `version` (the cache's copy when that is the one held).
+
+        A version whose files were vacuumed since (an erasure, retention) is a 422 naming the
+        cursor that pinned it: the client starts again from the table as it is now.
+        """
         cached = self._cached.get(name)
         if cached is not None and cached[1] == version:
             return cached[2]
-        return naive_utc(self.lake.read(name, version=version))
+        try:
+            return naive_utc(self.lake.read(name, version=version))
+        except FileNotFoundError:
+            raise InvalidRequestError(
+                f"`cursor` points at version {version} of `{name}`, whose files were removed "
+                "since (an erasure or a retention purge); start again without a cursor.",
+                field="query.cursor",
+            ) from None
 
 
 def lake_of(request: Request) -> Lakehouse:

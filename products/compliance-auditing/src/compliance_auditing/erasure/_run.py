@@ -30,6 +30,7 @@ from compliance_auditing.erasure._tables import (
 )
 from dataplatform.core.access import Principal, audit_action
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.serving import snapshots_of
 
 logger = logging.getLogger(__name__)
 PASSES = 2
@@ -127,6 +128,8 @@ async def _remove(
         table.change_files_scrubbed += purged.change_files_scrubbed
         table.change_rows_scrubbed += purged.change_rows_scrubbed
         table.version_after = await _in_thread(lake.version, holding.table)
+        # The API's snapshot cache may hold the person's rows of an older version.
+        snapshots_of(request).drop(holding.table)
         audit_action(
             request,
             caller,
