@@ -3,8 +3,9 @@
 The catalog does not carry a model's `time_column`, so the rule goes by name: the first of
 `TIME_COLUMNS` that the table has, as a timestamp or a date. Bronze tables have `timestamp` (the
 canonical envelope); sessions `started_at`; per-user summaries `last_seen` (a row expires when
-the user was last seen that long ago); daily tables `day`. A table with none of them is skipped,
-and the skip is logged and recorded.
+the user was last seen that long ago); identity links `last_linked_at`; the platform's metric
+samples, table statistics and model runs `scraped_at`, `observed_at` and `finished_at`; daily
+tables `day`. A table with none of them is skipped, and the skip is logged and recorded.
 """
 
 import pyarrow as pa
@@ -15,6 +16,10 @@ TIME_COLUMNS = (
     "started_at",
     "used_at",
     "linked_at",
+    "last_linked_at",
+    "scraped_at",
+    "observed_at",
+    "finished_at",
     "last_seen_at",
     "last_seen",
     "window_start",
