@@ -242,6 +242,11 @@ def _guide(url: str, password: str) -> None:
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/funnels\n'
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/users/{web_user}/sessions\n'
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/web/realtime\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/segments?kind=ml"\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/ops/overview\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/ops/incidents\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/compliance/audit/verify\n'
+            f'  curl -H "Authorization: Bearer $TOKEN" "{url}/compliance/access-report?limit=5"\n'
             f'  curl -H "Authorization: Bearer $TOKEN" "{url}/admin/audit?limit=5"\n'
             f'  curl -H "Authorization: Bearer $TOKEN" "{url}/admin/report?format=markdown"\n'
             f"  curl {url}/ready\n"

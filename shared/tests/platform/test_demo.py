@@ -76,7 +76,7 @@ def test_the_demo_prints_a_login_that_works_and_stops_cleanly(tmp_path: Path) ->
     assert "platform stopped cleanly" in "".join(lines)
 
 
-# Every endpoint of the mobile and web products, with what its data looks like when it has some.
+# Endpoints of every product, with what the answer looks like when it has data.
 ENDPOINTS: dict[str, Callable[[Any], bool]] = {
     "/mobile/activity?granularity=hour": lambda body: bool(body["rows"]),
     "/mobile/active-users": lambda body: bool(body["rows"]),
@@ -90,6 +90,14 @@ ENDPOINTS: dict[str, Callable[[Any], bool]] = {
     "/web/devices": lambda body: bool(body["rows"]),
     "/web/funnels": lambda body: bool(body["rows"]),
     "/web/realtime": lambda body: _has_numbers(body),
+    "/segments?kind=ml": lambda body: bool(body["rows"]),
+    "/ops/overview": lambda body: bool(body["rows"]),
+    "/ops/slos": lambda body: bool(body["rows"]),
+    "/ops/timeseries?metric=requests": lambda body: _has_numbers(body["rows"]),
+    "/compliance/audit": lambda body: bool(body["rows"]),
+    "/compliance/audit/verify": lambda body: body["ok"] is True and body["rows_checked"] > 0,
+    "/compliance/access-report": lambda body: bool(body["rows"]),
+    "/compliance/retention": lambda body: bool(body["rows"]),
 }
 
 
