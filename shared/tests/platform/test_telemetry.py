@@ -1,28 +1,37 @@
-"""The platform's own state published as lake tables: model runs, table statistics, the catalog
-and the gateway's metrics, each once, for the operational-metrics and compliance products."""
+"""The platform's own state published as lake tables: model runs, table statistics, the catalog,
+the gateway's metrics and the bus lag, for the operational-metrics and compliance products."""
 
+import asyncio
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx2 as httpx
 import pytest
+import redis
 
+from dataplatform.core.config import PlatformSettings
+from dataplatform.core.connectors.bus import encode_rows
+from dataplatform.core.connectors.bus.redis import RedisIngestWorker, RedisStreamBus, stream_key
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.processing import RunLog
 from dataplatform.core.product import discover_products
 from dataplatform.platform.catalog import DataCatalog, TableChanges
 from dataplatform.platform.telemetry import (
+    BUS_LAG_TABLE,
     CATALOG_TABLE,
     MODEL_RUNS_TABLE,
     SERVICE_METRICS_TABLE,
     TABLE_STATS_TABLE,
     gateway_scraper,
+    publish_bus_lag,
     publish_catalog,
     publish_model_runs,
     publish_service_metrics,
     publish_table_stats,
 )
-from dataplatform.testing import MOBILE, RunningGateway, app_events
+from dataplatform.testing import MOBILE, WEB, RunningGateway, app_events
 
 SESSIONS = "mobile_user_analytics.silver.sessions"
 
@@ -121,3 +130,106 @@ def test_a_refused_scrape_says_so(gateway: RunningGateway, lake: Lakehouse) -> N
 
     with pytest.raises(httpx.HTTPStatusError):
         publish_service_metrics(lake, "gateway", scrape)
+
+
+# --- bus lag ------------------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+
+
+def bus_lag(lake: Lakehouse) -> dict[str, tuple[Any, ...]]:
+    """The latest round of platform.gold.bus_lag, per stream: product, bus, events, seconds."""
+    rows = lake.read(BUS_LAG_TABLE).to_pylist()
+    latest = max(row["observed_at"] for row in rows)
+    return {
+        row["stream"]: (
+            row["product"],
+            row["bus"],
+            row["waiting_events"],
+            row["oldest_waiting_seconds"],
+        )
+        for row in rows
+        if row["observed_at"] == latest
+    }
+
+
+def test_nothing_waits_on_the_embedded_bus(lake: Lakehouse) -> None:
+    settings = PlatformSettings(bus="embedded")
+
+    published = publish_bus_lag(settings, lake, discover_products(), now=NOW)
+
+    # Products without streams (compliance, segmentation, operational metrics) have no rows.
+    assert published == 2
+    assert bus_lag(lake) == {
+        MOBILE: ("mobile-user-analytics", "embedded", 0, 0.0),
+        WEB: ("web-user-analytics", "embedded", 0, 0.0),
+    }
+    assert lake.read(BUS_LAG_TABLE)["observed_at"].to_pylist() == [NOW, NOW]
+
+
+def test_kafka_is_not_measured_so_it_publishes_no_rows(lake: Lakehouse) -> None:
+    published = publish_bus_lag(PlatformSettings(bus="kafka"), lake, discover_products())
+
+    assert published == 0
+    assert lake.read(BUS_LAG_TABLE).num_rows == 0
+
+
+@pytest.mark.redis
+def test_events_wait_on_redis_until_the_ingestion_worker_writes_them(
+    redis_url: str, lake: Lakehouse
+) -> None:
+    """Three mobile events in two stream entries: `early` (2 events, added two minutes ago by
+    Redis' clock) and `late` (1 event, published now through the bus). Nothing on the web stream."""
+    settings = PlatformSettings(bus="redis", redis_url=redis_url)
+    client = redis.Redis.from_url(redis_url)
+    seconds, _ = client.time()
+    two_minutes_ago_ms = (seconds - 120) * 1000
+    early = app_events("e1", "e2")
+    client.xadd(
+        stream_key(MOBILE),
+        {"rows": encode_rows(early.schema, early.to_pylist())},
+        id=f"{two_minutes_ago_ms}-0",
+    )
+    late = app_events("e3")
+
+    async def publish_late() -> None:
+        bus = RedisStreamBus(redis_url)
+        await bus.publish(MOBILE, late.schema, late.to_pylist())
+        await bus.close()
+
+    asyncio.run(publish_late())
+    products = discover_products()
+
+    def measure() -> tuple[Any, ...]:
+        publish_bus_lag(settings, lake, products)
+        lag = bus_lag(lake)
+        assert lag[WEB] == ("web-user-analytics", "redis", 0, 0.0)  # never published to
+        _, bus, events, oldest = lag[MOBILE]
+        return bus, events, oldest
+
+    # No worker has read the stream yet: both entries wait; the oldest is `early`.
+    bus, before_any_worker, oldest = measure()
+    assert (bus, before_any_worker) == ("redis", 3)
+    assert 120 <= oldest < 180
+
+    # A worker joins the group and reads `early` without acknowledging it (not in bronze yet):
+    # still waiting, as `late` is, never delivered.
+    worker = RedisIngestWorker(lake, redis_url, MOBILE, block_ms=10)
+    client.xreadgroup("bronze-writers", worker.consumer, {stream_key(MOBILE): ">"}, count=1)
+    _, delivered_not_acknowledged, oldest = measure()
+    assert delivered_not_acknowledged == 3
+    assert 120 <= oldest < 180
+
+    # The worker writes and acknowledges its pending `early`: only `late` waits, added just now.
+    assert worker.step() == 1
+    _, after_early, oldest = measure()
+    assert after_early == 1
+    assert 0 <= oldest < 60
+
+    # It writes `late`: nothing waits, and bronze holds the three events once.
+    assert worker.step() == 1
+    _, after_late, oldest = measure()
+    assert (after_late, oldest) == (0, 0.0)
+    assert sorted(lake.read(MOBILE)["event_id"].to_pylist()) == ["e1", "e2", "e3"]
+    worker.close()
+    client.close()

@@ -115,9 +115,9 @@ def jobs_run(
         typer.Option(help="The gateway's /metrics URL, sampled each round into the lake."),
     ] = None,
 ) -> None:
-    """Publish the audit log and lineage to the lake and refresh the catalog's statistics every
-    EVERY seconds until stopped (a round in progress finishes); or, with --product, run that
-    product's jobs, each on the schedule its config gives."""
+    """Publish the audit log, lineage and bus lag to the lake and refresh the catalog's
+    statistics every EVERY seconds until stopped (a round in progress finishes); or, with
+    --product, run that product's jobs, each on the schedule its config gives."""
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
@@ -138,7 +138,7 @@ def jobs_run(
         from dataplatform.platform.telemetry import gateway_scraper
 
         scraper = gateway_scraper(settings, store, scrape_gateway)
-    jobs = PlatformJobs(store, lake, scraper)
+    jobs = PlatformJobs(settings, store, lake, scraper)
     if once:
         failed = {name: error for name, error in jobs.run_once().items() if error}
         for name, error in failed.items():

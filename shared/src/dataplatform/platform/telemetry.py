@@ -8,6 +8,8 @@ compliance products to read through `source('platform', ...)`, like any other go
   per table, rewritten when it changes.
 - `platform.gold.service_metrics`: samples of the gateway's Prometheus metrics (requests,
   latency buckets, collector events), one scrape per round.
+- `platform.gold.bus_lag`: per product stream, the events waiting on the bus between the
+  collector and bronze and how long the oldest has waited, one row per stream each round.
 
 The platform's jobs process publishes them every round (`dataplatform jobs run`).
 """
@@ -16,9 +18,10 @@ import contextlib
 import hashlib
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -29,8 +32,11 @@ from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
 from dataplatform.platform.catalog import DataCatalog
 
 if TYPE_CHECKING:
+    import redis
+
     from dataplatform.core.config import PlatformSettings
     from dataplatform.core.processing import Run
+    from dataplatform.core.product import Product
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ MODEL_RUNS_TABLE = "platform.gold.model_runs"
 TABLE_STATS_TABLE = "platform.gold.table_stats"
 CATALOG_TABLE = "platform.gold.catalog"
 SERVICE_METRICS_TABLE = "platform.gold.service_metrics"
+BUS_LAG_TABLE = "platform.gold.bus_lag"
 MODEL_RUNS_APP_ID = "platform.model_runs"
 BATCH_ROWS = 10_000
 # Metrics worth keeping: the platform's own (requests, latency, collector, lake operations).
@@ -95,6 +102,16 @@ SERVICE_METRICS_SCHEMA = pa.schema(
         pa.field("metric", pa.string(), nullable=False),  # the sample's name (`..._bucket`)
         pa.field("labels", pa.string(), nullable=False),  # JSON object, keys sorted
         pa.field("value", pa.float64(), nullable=False),
+    ]
+)
+BUS_LAG_SCHEMA = pa.schema(
+    [
+        pa.field("observed_at", _TIME, nullable=False),
+        pa.field("product", pa.string(), nullable=False),
+        pa.field("stream", pa.string(), nullable=False),  # the bronze table it lands in
+        pa.field("bus", pa.string(), nullable=False),  # embedded | redis
+        pa.field("waiting_events", pa.int64()),  # null: unknown
+        pa.field("oldest_waiting_seconds", pa.float64()),  # 0 when nothing waits; null: unknown
     ]
 )
 
@@ -224,6 +241,153 @@ def publish_service_metrics(
     if rows:
         lake.append(SERVICE_METRICS_TABLE, pa.Table.from_pylist(rows, SERVICE_METRICS_SCHEMA))
     return len(rows)
+
+
+# The consumer group of the Redis ingestion workers (`RedisIngestWorker`'s default).
+BRONZE_WRITERS = "bronze-writers"
+# Counting the events of a backlog reads its entries (one per collector request, each holding
+# that request's events): a backlog larger than this is left uncounted (null) rather than read
+# every round; how long its oldest event has waited is still measured.
+MAX_COUNTED_ENTRIES = 10_000
+_PAGE_ENTRIES = 500
+
+
+@dataclass(frozen=True)
+class StreamLag:
+    """What waits on the bus for one stream: events (None: unknown) and the oldest one's age."""
+
+    waiting_events: int | None
+    oldest_waiting_seconds: float | None
+
+
+NOTHING_WAITS = StreamLag(0, 0.0)
+
+
+def publish_bus_lag(
+    settings: "PlatformSettings",
+    lake: Lakehouse,
+    products: "Sequence[Product]",
+    now: datetime | None = None,
+) -> int:
+    """Append a row per product stream: the events waiting on the bus, the oldest one's age.
+
+    Kafka publishes nothing: no broker is reachable to measure it against, and a made-up figure
+    would be worse than the missing row that operational-metrics reports as not measured.
+    """
+    _ensure(lake, BUS_LAG_TABLE, BUS_LAG_SCHEMA, "Events waiting on the bus, per stream.")
+    streams = [(p.name, p.table_name(s.table)) for p in products for s in p.streams]
+    if settings.bus == "kafka" or not streams:
+        return 0
+    if settings.bus == "redis":
+        lags = redis_stream_lags(settings.redis_url, [table for _, table in streams])
+    else:
+        # The embedded bus commits to bronze before the collector answers: an event is either
+        # refused or already in bronze, so nothing acknowledged ever waits.
+        lags = {table: NOTHING_WAITS for _, table in streams}
+    observed_at = now or datetime.now(UTC)
+    rows = [
+        {
+            "observed_at": observed_at,
+            "product": product,
+            "stream": table,
+            "bus": settings.bus,
+            "waiting_events": lags[table].waiting_events,
+            "oldest_waiting_seconds": lags[table].oldest_waiting_seconds,
+        }
+        for product, table in streams
+    ]
+    lake.append(BUS_LAG_TABLE, pa.Table.from_pylist(rows, BUS_LAG_SCHEMA))
+    return len(rows)
+
+
+def redis_stream_lags(url: str, tables: Sequence[str]) -> dict[str, StreamLag]:
+    """Per table, what waits in its Redis stream for the ingestion workers: entries not yet
+    delivered to them, and entries delivered but not acknowledged (not yet in bronze)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        # Ages are taken on Redis' clock, the one that stamped the entry IDs.
+        seconds, micros = client.time()
+        now_ms = seconds * 1000 + micros / 1000
+        return {table: _stream_lag(client, table, now_ms) for table in tables}
+    finally:
+        client.close()
+
+
+def _stream_lag(client: "redis.Redis", table: str, now_ms: float) -> StreamLag:
+    import redis
+
+    from dataplatform.core.connectors.bus.redis import stream_id_version, stream_key
+
+    key = stream_key(table)
+    try:
+        groups: Any = client.xinfo_groups(key)
+    except redis.ResponseError as exc:
+        if "no such key" in str(exc):
+            return NOTHING_WAITS  # nothing was ever published to it
+        raise
+    group = next((g for g in groups if g["name"] == BRONZE_WRITERS.encode()), None)
+    if group is None:
+        # No worker has read the stream yet (the first one creates the group): everything waits.
+        first: Any = client.xrange(key, "-", "+", count=1)
+        if not first:
+            return NOTHING_WAITS
+        oldest: bytes = first[0][0]
+        entries: int | None = client.xlen(key)
+        pending: set[bytes] = set()
+        delivered = -1
+    else:
+        # Entries up to the last delivered one wait while pending (read, not yet acknowledged);
+        # every later one waits. `lag` is None when Redis cannot tell (entries were deleted).
+        delivered = stream_id_version(group["last-delivered-id"])
+        entries = None if group["lag"] is None else group["pending"] + group["lag"]
+        pending = set()
+        if group["pending"]:
+            summary: Any = client.xpending(key, BRONZE_WRITERS)
+            oldest = summary["min"]
+            if group["pending"] > MAX_COUNTED_ENTRIES:
+                return StreamLag(None, _age(oldest, now_ms))
+            listed: Any = client.xpending_range(key, BRONZE_WRITERS, "-", "+", group["pending"])
+            pending = {row["message_id"] for row in listed}
+        else:
+            after: Any = client.xrange(key, f"({group['last-delivered-id'].decode()}", "+", 1)
+            if not after:
+                return NOTHING_WAITS
+            oldest = after[0][0]
+    if entries is not None and entries > MAX_COUNTED_ENTRIES:
+        return StreamLag(None, _age(oldest, now_ms))
+    counted = _count_events(
+        client, key, oldest, lambda entry: entry in pending or stream_id_version(entry) > delivered
+    )
+    return StreamLag(counted, _age(oldest, now_ms))
+
+
+def _age(entry_id: bytes, now_ms: float) -> float:
+    """Seconds since Redis added the entry: its ID starts with the milliseconds it was added."""
+    return max(now_ms - int(entry_id.split(b"-")[0]), 0) / 1000
+
+
+def _count_events(
+    client: "redis.Redis", key: str, start: bytes, waits: Callable[[bytes], bool]
+) -> int | None:
+    """The events in the waiting entries from `start` on; None past `MAX_COUNTED_ENTRIES`."""
+    from dataplatform.core.connectors.bus import decode_rows
+
+    events = read = 0
+    lower = start.decode()
+    while True:
+        page: Any = client.xrange(key, lower, "+", count=_PAGE_ENTRIES)
+        for entry, fields in page:
+            # An entry without rows was trimmed away: its events are lost, not waiting.
+            if waits(entry) and b"rows" in fields:
+                events += decode_rows(fields[b"rows"]).num_rows
+        read += len(page)
+        if len(page) < _PAGE_ENTRIES:
+            return events
+        if read >= MAX_COUNTED_ENTRIES:
+            return None
+        lower = f"({page[-1][0].decode()}"
 
 
 def _ensure(lake: Lakehouse, table: str, schema: pa.Schema, description: str) -> None:

@@ -1,5 +1,5 @@
 """The platform's periodic jobs: publish the audit log, the lineage, the model runs, the catalog,
-table statistics and the gateway's metrics as lake tables (`platform.gold.*`, see
+table statistics, the bus lag and the gateway's metrics as lake tables (`platform.gold.*`, see
 `dataplatform.platform.telemetry`), refreshing the catalog's statistics on the way."""
 
 import logging
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from dataplatform.core.errors import TerminalError
 
 if TYPE_CHECKING:
+    from dataplatform.core.config import PlatformSettings
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
@@ -21,11 +22,12 @@ class PlatformJobs:
 
     def __init__(
         self,
+        settings: "PlatformSettings",
         store: "MetadataStore",
         lake: "Lakehouse",
         scrape_gateway: "Callable[[], str] | None" = None,
     ) -> None:
-        self.jobs = _jobs(store, lake)
+        self.jobs = _jobs(settings, store, lake)
         if scrape_gateway is not None:
             from dataplatform.platform.telemetry import publish_service_metrics
 
@@ -54,11 +56,15 @@ class PlatformJobs:
             stop.wait(every_seconds)
 
 
-def _jobs(store: "MetadataStore", lake: "Lakehouse") -> dict[str, Callable[[], object]]:
+def _jobs(
+    settings: "PlatformSettings", store: "MetadataStore", lake: "Lakehouse"
+) -> dict[str, Callable[[], object]]:
     try:
+        from dataplatform.core.product import discover_products
         from dataplatform.platform.audit import publish_audit_log, publish_lineage
         from dataplatform.platform.catalog import DataCatalog
         from dataplatform.platform.telemetry import (
+            publish_bus_lag,
             publish_catalog,
             publish_model_runs,
             publish_table_stats,
@@ -69,10 +75,12 @@ def _jobs(store: "MetadataStore", lake: "Lakehouse") -> dict[str, Callable[[], o
             "a job; reinstall it (`make install`)."
         ) from exc
     catalog = DataCatalog(store, lake)
+    products = discover_products()
     return {
         "publish_audit_log": lambda: publish_audit_log(store, lake),
         "publish_lineage": lambda: publish_lineage(store, lake),
         "publish_model_runs": lambda: publish_model_runs(store, lake),
         "publish_table_stats": lambda: publish_table_stats(catalog, lake),
         "publish_catalog": lambda: publish_catalog(catalog, lake),
+        "publish_bus_lag": lambda: publish_bus_lag(settings, lake, products),
     }
