@@ -190,6 +190,43 @@ def test_pii_is_masked_for_a_viewer_and_shown_to_the_admin(
     assert get(gateway, admin, "/users/ana/summary")["user_id"] == "ana"
 
 
+def test_a_users_days_are_published_per_day_and_platform(
+    gateway: RunningGateway, admin: dict[str, str]
+) -> None:
+    rows, _ = every_page(gateway, admin, "/tables/user_days", limit=2)
+    ana = sorted(
+        (r for r in rows if r["user_id"] == "ana"), key=lambda r: (r["day"], r["platform"])
+    )
+
+    def figures(row: dict[str, Any]) -> tuple[Any, ...]:
+        # A map may come as an object or as [key, value] pairs: both read as one dict.
+        return (
+            row["day"],
+            row["platform"],
+            row["sessions"],
+            row["events"],
+            row["screen_views"],
+            row["purchases"],
+            row["revenue"],
+            dict(row["screens"]),
+        )
+
+    assert [figures(row) for row in ana] == [
+        (D.isoformat(), "android", 1, 2, 1, 0, [], {"Cart": 1}),  # s-ana-2
+        # s-ana-1: app_open, Home, the purchase once (sent twice, retried), app_background.
+        (D.isoformat(), "ios", 1, 4, 1, 1, [{"currency": "EUR", "amount": 9.99}], {"Home": 1}),
+        ((D + timedelta(2)).isoformat(), "android", 1, 1, 0, 0, [], {}),  # s-ana-4
+    ]
+    assert (ana[1]["first_seen"], ana[1]["last_seen"]) == (
+        at(0, "09:00:10").isoformat(),
+        at(0, "09:02:00").isoformat(),
+    )
+    viewer = gateway.headers_for("vic", ["viewer"])
+    masked, _ = every_page(gateway, viewer, "/tables/user_days")
+    assert {row["user_id"] for row in masked} == {"***"}
+    assert len(masked) == len(rows)
+
+
 def test_without_a_credential_every_route_is_401(gateway: RunningGateway) -> None:
     for path in (
         "/users/ana/summary",

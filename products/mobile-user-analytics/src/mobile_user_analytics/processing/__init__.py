@@ -1,8 +1,8 @@
 """What mobile-user-analytics computes: its silver and gold models, one `.sql` file per table.
 
 Silver types and deduplicates the app events, then cuts them into sessions. Gold aggregates:
-activity windows of a minute, an hour and a day; a summary per user; DAU, WAU and MAU;
-retention cohorts; and adoption and crashes per app version.
+activity windows of a minute, an hour and a day; a summary per user, and per user and day;
+DAU, WAU and MAU; retention cohorts; and adoption and crashes per app version.
 
 Who counts as a user (in every model): the signed-in `user_id`, or, for events sent before
 sign-in, the install's `anonymous_id`.

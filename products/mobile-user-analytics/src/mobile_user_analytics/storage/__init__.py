@@ -52,6 +52,12 @@ TABLES = (
         pii=("user_id",),
     ),
     Table(
+        "gold.user_days",
+        "Per user, UTC day and platform: sessions started, events, screen views per screen, "
+        "purchases and revenue per currency.",
+        pii=("user_id",),
+    ),
+    Table(
         "gold.active_users",
         "DAU, WAU and MAU per UTC day: distinct users over the trailing 1, 7 and 30 days.",
     ),

@@ -1,0 +1,143 @@
+/* ---
+name: gold.user_days
+materialized: replace
+description: >-
+  Per user (the signed-in user_id, or the install's anonymous_id before sign-in), UTC day and
+  platform: sessions started, events, screen views with the views of each screen, purchases and
+  revenue per currency. Lets a consumer count exactly inside any window of days, which the
+  lifetime gold.user_summary cannot. Recomputed whole, like the sessions it counts: a late event
+  may join two sessions or move a session's start to another day.
+columns:
+  user_id: {type: varchar, description: "The signed-in user, or the install's anonymous id.", tags: [pii]}
+  signed_in: {type: boolean, description: Whether user_id is a signed-in user rather than an install.}
+  day: {type: date, description: The day (UTC).}
+  platform: {type: varchar, description: "ios or android (unknown when the context names none)."}
+  first_seen: {type: timestamptz, description: "The first track or screen event that day on the platform (for a row holding only sessions, the first of their starts)."}
+  last_seen: {type: timestamptz, description: "The last track or screen event that day on the platform (for a row holding only sessions, the last of their starts)."}
+  sessions: {type: bigint, description: "Sessions (silver.sessions) that started that day; a session counts for the platform of its last event, as in silver.sessions."}
+  events: {type: bigint, description: Track and screen events.}
+  screen_views: {type: bigint, description: Screen events.}
+  purchases: {type: bigint, description: purchase events.}
+  revenue: {type: "struct(currency varchar, amount double)[]", description: "Sum of properties.revenue of purchases, per properties.currency (null when a purchase names none), sorted by currency."}
+  screens: {type: "map(varchar, bigint)", description: "Screen name -> views that day (screen views without a name are in screen_views only)."}
+checks:
+  - {check: not_null, column: user_id}
+  - {check: not_null, column: day}
+  - {check: sql, sql: "select user_id, day, platform from batch group by all having count(*) > 1"}
+--- */
+-- The same user rule, event types and revenue sums as gold.user_summary, split by day and
+-- platform, so the days of a user add up to their summary.
+with activity as (
+    select
+        coalesce(user_id, anonymous_id) as user_id,
+        user_id is not null as signed_in,
+        (timestamp at time zone 'UTC')::date as day,
+        coalesce(platform, 'unknown') as platform,
+        type,
+        event,
+        properties,
+        timestamp
+    from ref('silver.app_events')
+    where type in ('track', 'screen') and coalesce(user_id, anonymous_id) is not null
+),
+
+event_days as (
+    select
+        user_id,
+        day,
+        platform,
+        bool_or(signed_in) as signed_in,
+        min(timestamp) as first_seen,
+        max(timestamp) as last_seen,
+        count(*) as events,
+        count(*) filter (where type = 'screen') as screen_views,
+        count(*) filter (where type = 'track' and event = 'purchase') as purchases
+    from activity
+    group by user_id, day, platform
+),
+
+-- A session spanning midnight counts on the day it started only; the next day has its events.
+session_days as (
+    select
+        user_id,
+        (started_at at time zone 'UTC')::date as day,
+        platform,
+        bool_or(signed_in) as signed_in,
+        min(started_at) as first_start,
+        max(started_at) as last_start,
+        count(*) as sessions
+    from ref('silver.sessions')
+    group by all
+),
+
+-- Amounts are summed as decimals (exact), per currency: euros and dollars do not add up.
+revenue_per_currency as (
+    select
+        user_id,
+        day,
+        platform,
+        upper(json_extract_string(properties, '$.currency')) as currency,
+        sum(try_cast(json_extract(properties, '$.revenue') as decimal(18, 4))) as amount
+    from activity
+    where type = 'track' and event = 'purchase'
+    group by all
+),
+
+revenue as (
+    select
+        user_id,
+        day,
+        platform,
+        list({'currency': currency, 'amount': coalesce(amount, 0)::double} order by currency)
+            as revenue
+    from revenue_per_currency
+    group by user_id, day, platform
+),
+
+screen_counts as (
+    select user_id, day, platform, event as screen, count(*) as views
+    from activity
+    where type = 'screen' and event is not null
+    group by all
+),
+
+screens as (
+    select user_id, day, platform, map(list(screen order by screen), list(views order by screen))
+        as screens
+    from screen_counts
+    group by user_id, day, platform
+),
+
+user_days as (
+    select
+        coalesce(e.user_id, s.user_id) as user_id,
+        coalesce(e.day, s.day) as day,
+        coalesce(e.platform, s.platform) as platform,
+        coalesce(e.signed_in, false) or coalesce(s.signed_in, false) as signed_in,
+        coalesce(e.first_seen, s.first_start) as first_seen,
+        coalesce(e.last_seen, s.last_start) as last_seen,
+        coalesce(s.sessions, 0) as sessions,
+        coalesce(e.events, 0) as events,
+        coalesce(e.screen_views, 0) as screen_views,
+        coalesce(e.purchases, 0) as purchases
+    from event_days as e
+    full join session_days as s
+        on s.user_id = e.user_id and s.day = e.day and s.platform = e.platform
+)
+
+select
+    d.user_id,
+    d.signed_in,
+    d.day,
+    d.platform,
+    d.first_seen,
+    d.last_seen,
+    d.sessions,
+    d.events,
+    d.screen_views,
+    d.purchases,
+    coalesce(r.revenue, []) as revenue,
+    coalesce(s.screens, map([]::varchar[], []::bigint[])) as screens
+from user_days as d
+left join revenue as r on r.user_id = d.user_id and r.day = d.day and r.platform = d.platform
+left join screens as s on s.user_id = d.user_id and s.day = d.day and s.platform = d.platform
