@@ -17,6 +17,8 @@ from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.processing import ModelGraph, ModelRunner, build_graph
 from dataplatform.platform.telemetry import (
+    BUS_LAG_SCHEMA,
+    BUS_LAG_TABLE,
     MODEL_RUNS_SCHEMA,
     MODEL_RUNS_TABLE,
     SERVICE_METRICS_SCHEMA,
@@ -170,17 +172,38 @@ def model_run(
     }
 
 
+def bus_measure(
+    at: datetime,
+    stream: str,
+    waiting: int | None,
+    oldest_seconds: float | None,
+    bus: str = "redis",
+) -> Row:
+    """A row of platform.gold.bus_lag: `waiting` events on the bus for `stream` (`product.bronze.
+    name`, product in snake case) at `at`, the oldest waiting for `oldest_seconds`."""
+    return {
+        "observed_at": at,
+        "product": stream.split(".")[0].replace("_", "-"),
+        "stream": stream,
+        "bus": bus,
+        "waiting_events": waiting,
+        "oldest_waiting_seconds": oldest_seconds,
+    }
+
+
 def publish_platform_tables(
     lake: Lakehouse,
     scrapes: Iterable[Row] = (),
     observations: Iterable[Row] = (),
     runs: Iterable[Row] = (),
+    bus: Iterable[Row] = (),
 ) -> None:
     """Append rows to the platform's published tables (created empty first, as the jobs do)."""
     for table, schema, rows in (
         (SERVICE_METRICS_TABLE, SERVICE_METRICS_SCHEMA, list(scrapes)),
         (TABLE_STATS_TABLE, TABLE_STATS_SCHEMA, list(observations)),
         (MODEL_RUNS_TABLE, MODEL_RUNS_SCHEMA, list(runs)),
+        (BUS_LAG_TABLE, BUS_LAG_SCHEMA, list(bus)),
     ):
         if not lake.exists(table):
             lake.create(table, schema)
@@ -263,6 +286,7 @@ class HandMade:
     minute: Callable[..., datetime] = minute
     observation: Callable[..., Row] = observation
     model_run: Callable[..., Row] = model_run
+    bus_measure: Callable[..., Row] = bus_measure
     shop: Callable[..., WatchedProduct] = shop
     product: Callable[..., WatchedProduct] = watched
     slo: Callable[..., SLO] = slo

@@ -16,7 +16,11 @@ times the budget over every window, so its fast and slow incidents open then; at
 5-minute window 10:05..10:09 still holds 3 bad minutes (60): both still open.
 
 mobile-user-analytics' bronze table grows from 100 rows (10:00:05, the baseline) to 150 (10:04:05,
-+5000 B); one of its model runs failed at 10:03.
++5000 B); one of its model runs failed at 10:03. Its Redis bus holds 30 events at 10:05:30 (the
+oldest 90 s old), 7 at 10:09:10 (40 s) and 5 at 10:09:30 (12.5 s): the minute 10:09 is judged at
+its last measurement (5, 12.5 s); the 5 minutes from 10:05 at their worst minute (30, 90 s).
+web-user-analytics' embedded bus holds nothing at 10:09:30; operational-metrics has no stream, so
+no bus is measured for it.
 """
 
 from collections.abc import Callable, Iterator
@@ -34,6 +38,7 @@ from operational_metrics.product import product
 
 OPS = "operational-metrics"
 MOBILE_BRONZE = "mobile_user_analytics.bronze.app_events"
+WEB_BRONZE = "web_user_analytics.bronze.clickstream"
 SLO_STATUS = "operational_metrics.gold.slo_status"
 INSTALLED = sorted(p.name for p in discover_products())
 
@@ -53,7 +58,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, hand: Any) -> Iterator[Run
 
 
 def _publish_telemetry(lake: Any, hand: Any) -> None:
-    at, seen, run = hand.minute, hand.observation, hand.model_run
+    at, seen, run, bus = hand.minute, hand.observation, hand.model_run, hand.bus_measure
     gateway = hand.counters()
     gateway.answer("/health")
     scrapes = gateway.scrape(at(0, 30))
@@ -75,6 +80,12 @@ def _publish_telemetry(lake: Any, hand: Any) -> None:
         runs=[
             run(1, "operational_metrics.gold.slo_status", at(2, 0), took_ms=120),
             run(2, "mobile_user_analytics.silver.app_events", at(3, 0), "failed", error="boom"),
+        ],
+        bus=[
+            bus(at(5, 30), MOBILE_BRONZE, 30, 90.0),
+            bus(at(9, 10), MOBILE_BRONZE, 7, 40.0),
+            bus(at(9, 30), MOBILE_BRONZE, 5, 12.5),
+            bus(at(9, 30), WEB_BRONZE, 0, 0.0, bus="embedded"),
         ],
     )
 
@@ -122,9 +133,13 @@ def test_the_overview_lists_every_product_with_a_status(get: Callable[..., Any])
         "error_rate_1h": pytest.approx(2 / 182),
         "gold_age_seconds": 90.0,  # 10:09:30 - 10:08:00
         "bronze_to_gold_lag_seconds": None,  # it has no bronze table
+        "bus_lag_events": None,  # it has no stream: no bus measured
         "bus_lag_seconds": None,
     }
     assert by_product["mobile-user-analytics"]["requests_1h"] == 90
+    mobile, web = by_product["mobile-user-analytics"], by_product["web-user-analytics"]
+    assert (mobile["bus_lag_events"], mobile["bus_lag_seconds"]) == (5, 12.5)
+    assert (web["bus_lag_events"], web["bus_lag_seconds"]) == (0, 0.0)
     assert {row["status"] for row in rows} <= {"critical", "warning", "ok", "no_data"}
 
 
@@ -171,7 +186,9 @@ def test_one_products_slos_incidents_last_hour_tables_and_models(
         "model_runs": 1,
         "model_failures": 0,
     }
-    assert ops["bus_lag"]["measured"] is False and ops["bus_lag"]["seconds"] is None
+    assert ops["bus_lag"]["measured"] is False
+    assert (ops["bus_lag"]["waiting_events"], ops["bus_lag"]["seconds"]) == (None, None)
+    assert "never Kafka's" in ops["bus_lag"]["why"]
     assert [(t["table_name"], t["age_seconds"]) for t in ops["tables"]] == [(SLO_STATUS, 90.0)]
     assert [(m["model"], m["last_status"]) for m in ops["models"]] == [
         ("operational_metrics.gold.slo_status", "succeeded")
@@ -186,6 +203,14 @@ def test_another_products_ingestion_and_failed_runs(get: Callable[..., Any]) -> 
         5000,
     )
     assert [(m["failures_in_a_row"], m["last_error"]) for m in mobile["models"]] == [(1, "boom")]
+    assert mobile["bus_lag"] == {
+        "measured": True,
+        "bus": "redis",
+        "measured_at": "2026-11-26T10:09:30+00:00",
+        "streams": 1,
+        "waiting_events": 5,
+        "seconds": 12.5,
+    }
 
 
 def test_an_unknown_product_is_404_and_a_malformed_name_422(
@@ -245,14 +270,11 @@ def test_incidents_filter_by_product_severity_and_state(get: Callable[..., Any])
 # --- time series --------------------------------------------------------------------------------
 
 
+TEN_MINUTES = {"from": "2026-11-26T10:00:00Z", "to": "2026-11-26T10:10:00Z"}
+
+
 def series(get: Callable[..., Any], metric: str, step: int, product: str = OPS) -> list[Any]:
-    answer = get(
-        "/timeseries",
-        metric=metric,
-        product=product,
-        step=step,
-        **{"from": "2026-11-26T10:00:00Z", "to": "2026-11-26T10:10:00Z"},
-    )
+    answer = get("/timeseries", metric=metric, product=product, step=step, **TEN_MINUTES)
     return [(point["at"][11:16], point["value"]) for point in answer["rows"]]
 
 
@@ -274,6 +296,19 @@ def test_a_series_per_minute_and_per_five_minutes(get: Callable[..., Any]) -> No
     assert series(get, "ingested_rows", 600, "mobile-user-analytics") == [("10:00", 50)]
 
 
+def test_the_bus_lag_series_takes_each_steps_worst_minute(get: Callable[..., Any]) -> None:
+    mobile = "mobile-user-analytics"
+
+    assert series(get, "bus_lag_events", 300, mobile) == [("10:00", None), ("10:05", 30)]
+    assert series(get, "bus_lag_seconds", 300, mobile) == [("10:00", None), ("10:05", 90.0)]
+    assert series(get, "bus_lag_events", 60, mobile)[-1] == ("10:09", 5)
+    # No bus is measured for operational-metrics: no value, rather than a made-up 0.
+    assert series(get, "bus_lag_seconds", 600, OPS) == [("10:00", None)]
+    # Every product together: the worst product's worst minute.
+    every = get("/timeseries", metric="bus_lag_events", step=600, **TEN_MINUTES)["rows"]
+    assert [(point["at"][11:16], point["value"]) for point in every] == [("10:00", 30)]
+
+
 def test_latency_quantiles_interpolate_within_buckets(get: Callable[..., Any]) -> None:
     # 10:05..10:09: 100 requests within the 5 ms bucket (the first holding any), 2 within 500 ms
     # (200 ms holds 100). p95: rank 96.9 falls in 0..5 ms: 5 x 96.9 / 100 = 4.845 ms. p99: rank
@@ -289,7 +324,7 @@ def test_latency_quantiles_interpolate_within_buckets(get: Callable[..., Any]) -
     ("params", "field", "says"),
     [
         ({"metric": "request_rte"}, "query.metric", "Did you mean `request_rate`?"),
-        ({"metric": "bus_lag_seconds"}, "query.metric", "not measured"),
+        ({"metric": "bus_lag_second"}, "query.metric", "Did you mean `bus_lag_seconds`?"),
         (
             {"metric": "requests", "from": "2026-11-26T11:00:00Z", "to": "2026-11-26T10:00:00Z"},
             "query.from",

@@ -1,8 +1,8 @@
 """What operational-metrics computes: time series of every product's operation, and its SLOs.
 
 Silver copies what the platform publishes about itself (the gateway's metrics, table statistics,
-model runs) and turns counters into increases. Gold holds per-minute series (API traffic, table
-volumes, freshness, model activity), each table's freshness, each model's status, every SLO
+model runs, the bus lag) and turns counters into increases. Gold holds per-minute series (API
+traffic, table volumes, freshness, bus lag, model activity), each table's freshness, each model's status, every SLO
 evaluated each minute with its burn rates, the SLOs' compliance and error budgets, and the
 burn-rate incidents.
 

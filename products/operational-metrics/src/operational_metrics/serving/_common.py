@@ -29,12 +29,12 @@ TABLE_FRESHNESS = gold("table_freshness")
 TABLE_VOLUMES = gold("table_volumes")
 MODEL_ACTIVITY = gold("model_activity")
 MODEL_STATUS = gold("model_status")
+BUS_LAG = gold("bus_lag")
 
 BUS_LAG_NOT_MEASURED = (
-    "with the embedded bus there is none (events reach bronze before the collector answers), "
-    "and with Redis or Kafka the ingestion workers do not publish it yet"
+    "the platform measured no bus of this product in the latest minute: it measures the "
+    "embedded and Redis buses of products that accept events, never Kafka's"
 )
-BUS_LAG = {"seconds": None, "measured": False, "why": BUS_LAG_NOT_MEASURED}
 
 # An SLO's status, worst first: an open fast-burn incident, an open slow-burn one, its 30-day
 # compliance below target, else ok when it has events, no_data when not. A product takes the

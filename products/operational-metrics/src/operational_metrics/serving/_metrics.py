@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from operational_metrics.serving._common import (
     API_TRAFFIC,
-    BUS_LAG_NOT_MEASURED,
+    BUS_LAG,
     MODEL_ACTIVITY,
     PRODUCT_FRESHNESS,
     TABLE_VOLUMES,
@@ -139,6 +139,21 @@ METRICS = {
             PRODUCT_FRESHNESS,
             "max(bronze_to_gold_lag_seconds)",
         ),
+        Metric(
+            "bus_lag_events",
+            "events",
+            "Events waiting on the bus between the collector and bronze (the step's worst "
+            "minute; with no product named, the product with the most).",
+            BUS_LAG,
+            "max(waiting_events)",
+        ),
+        Metric(
+            "bus_lag_seconds",
+            "s",
+            "How long the oldest event waiting on the bus had waited (the step's worst minute).",
+            BUS_LAG,
+            "max(oldest_waiting_seconds)",
+        ),
         Metric("model_runs", "runs", "Model runs finished.", MODEL_ACTIVITY, "sum(runs)"),
         Metric("model_failures", "runs", "Model runs failed.", MODEL_ACTIVITY, "sum(failures)"),
         Metric(
@@ -177,7 +192,6 @@ METRICS = {
 # Buckets no request fell in are not stored, so the first bucket holding requests interpolates
 # from 0.
 QUANTILES = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
-NOT_MEASURED = {"bus_lag_seconds": f"the bus lag is not measured: {BUS_LAG_NOT_MEASURED}"}
 
 
 def names() -> list[str]:

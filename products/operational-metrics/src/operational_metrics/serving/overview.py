@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from dataplatform.core.serving import JSONOut, gold_page
 from operational_metrics.serving._common import (
     API_TRAFFIC,
+    BUS_LAG,
     INCIDENTS,
     OPEN_INCIDENTS_SQL,
     PRODUCT_FRESHNESS,
@@ -37,6 +38,11 @@ freshness as (
     select product, gold_age_seconds, bronze_to_gold_lag_seconds
     from product_freshness, clock
     where product_freshness.minute = clock.evaluated_at
+),
+bus as (
+    select product, waiting_events, oldest_waiting_seconds
+    from bus_lag, clock
+    where bus_lag.minute = clock.evaluated_at
 )
 select
     slos.product,
@@ -56,12 +62,13 @@ select
     any_value(traffic.server_errors) / nullif(any_value(traffic.requests), 0) as error_rate_1h,
     any_value(freshness.gold_age_seconds) as gold_age_seconds,
     any_value(freshness.bronze_to_gold_lag_seconds) as bronze_to_gold_lag_seconds,
-    -- Not measured: see BUS_LAG.
-    cast(null as double) as bus_lag_seconds
+    any_value(bus.waiting_events) as bus_lag_events,
+    any_value(bus.oldest_waiting_seconds) as bus_lag_seconds
 from slos
 cross join clock
 left join traffic on traffic.product = slos.product
 left join freshness on freshness.product = slos.product
+left join bus on bus.product = slos.product
 group by slos.product
 order by slos.product
 """
@@ -82,6 +89,7 @@ async def overview(
             "incidents": INCIDENTS,
             "api_traffic": API_TRAFFIC,
             "product_freshness": PRODUCT_FRESHNESS,
+            "bus_lag": BUS_LAG,
         },
         limit=limit,
         cursor=cursor,

@@ -10,6 +10,7 @@ from dataplatform.core.serving import JSONOut, gold_rows
 from operational_metrics.serving._common import (
     API_TRAFFIC,
     BUS_LAG,
+    BUS_LAG_NOT_MEASURED,
     INCIDENTS,
     MODEL_ACTIVITY,
     MODEL_STATUS,
@@ -78,6 +79,12 @@ select measured_at, newest_bronze_at, newest_gold_at, gold_age_seconds, bronze_t
 from product_freshness
 where product = ? and minute = (select max(minute) from product_freshness)
 """
+# The bus as of the latest minute any product's bus was measured in.
+BUS_LAG_SQL = """
+select bus, measured_at, streams, waiting_events, oldest_waiting_seconds as seconds
+from bus_lag
+where product = ? and minute = (select max(minute) from bus_lag)
+"""
 TABLES_SQL = """
 select table_name, layer, version, row_count, size_bytes, last_modified, age_seconds,
        behind_bronze_seconds
@@ -132,6 +139,7 @@ async def product_detail(
     freshness = await gold_rows(
         request, caller, FRESHNESS_SQL, {"product_freshness": PRODUCT_FRESHNESS}, [name]
     )
+    bus = await gold_rows(request, caller, BUS_LAG_SQL, {"bus_lag": BUS_LAG}, [name])
     answer: dict[str, Any] = {
         "product": name,
         "status": slos[0]["product_status"] if slos else "no_data",
@@ -141,7 +149,7 @@ async def product_detail(
         ),
         "last_hour": last_hour[0] if last_hour else None,
         "freshness": freshness[0] if freshness else None,
-        "bus_lag": BUS_LAG,
+        "bus_lag": _bus_lag(bus),
         "tables": await gold_rows(
             request, caller, TABLES_SQL, {"table_freshness": TABLE_FRESHNESS}, [name]
         ),
@@ -150,3 +158,10 @@ async def product_detail(
         ),
     }
     return JSONOut(answer)
+
+
+def _bus_lag(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bus lag measured, or why there is no figure (never a made-up 0)."""
+    if measured:
+        return {"measured": True, **measured[0]}
+    return {"measured": False, "waiting_events": None, "seconds": None, "why": BUS_LAG_NOT_MEASURED}

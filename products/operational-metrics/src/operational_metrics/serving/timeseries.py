@@ -18,7 +18,7 @@ from operational_metrics.serving._common import (
     known_product,
     page_answer,
 )
-from operational_metrics.serving._metrics import METRICS, NOT_MEASURED, QUANTILES, Metric, names
+from operational_metrics.serving._metrics import METRICS, QUANTILES, Metric, names
 from operational_metrics.serving._products import traffic_owners
 
 DEFAULT_SPAN = timedelta(hours=1)
@@ -154,8 +154,6 @@ def _metric(name: str) -> Metric | float:
         return METRICS[name]
     if name in QUANTILES:
         return QUANTILES[name]
-    if name in NOT_MEASURED:
-        raise InvalidRequestError(f"`metric` {name}: {NOT_MEASURED[name]}.", field="query.metric")
     raise InvalidRequestError(
         f"`metric` {name!r} is not a metric the API serves.{did_you_mean(name, names())} "
         f"Metrics: {', '.join(names())}.",

@@ -27,6 +27,11 @@ TABLES = (
         "Every finished model run of every product: status, duration, rows, checks, error.",
     ),
     Table(
+        "silver.bus_lag",
+        "Events waiting on the bus between the collector and bronze, per product stream, each "
+        "time the platform measured it.",
+    ),
+    Table(
         "gold.api_traffic",
         "API requests per product and minute: requests, 5xx and 4xx answers, latency histogram.",
     ),
@@ -42,6 +47,11 @@ TABLES = (
     Table(
         "gold.product_freshness",
         "Per product and minute: newest bronze and gold commits, gold age, bronze-to-gold lag.",
+    ),
+    Table(
+        "gold.bus_lag",
+        "Per product and minute: events waiting on the bus over its streams and the oldest "
+        "one's age, as of the minute's last measurement.",
     ),
     Table(
         "gold.model_activity",
