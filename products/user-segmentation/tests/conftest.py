@@ -25,7 +25,7 @@ TIME = pa.timestamp("us", tz="UTC")
 WEB_LINKS = "web_user_analytics.gold.identity_links"
 MOBILE_LINKS = "mobile_user_analytics.gold.identity_links"
 SESSION_EVENTS = "web_user_analytics.gold.session_events"
-USER_SUMMARY = "mobile_user_analytics.gold.user_summary"
+USER_DAYS = "mobile_user_analytics.gold.user_days"
 
 IDENTITY_LINKS_SCHEMA = pa.schema(
     [
@@ -49,10 +49,11 @@ SESSION_EVENTS_SCHEMA = pa.schema(
         ("path", pa.string()),
     ]
 )
-USER_SUMMARY_SCHEMA = pa.schema(
+USER_DAYS_SCHEMA = pa.schema(
     [
         ("user_id", pa.string()),
         ("signed_in", pa.bool_()),
+        ("day", pa.date32()),
         ("first_seen", TIME),
         ("last_seen", TIME),
         ("sessions", pa.int64()),
@@ -62,13 +63,14 @@ USER_SUMMARY_SCHEMA = pa.schema(
             "revenue",
             pa.list_(pa.struct([("currency", pa.string()), ("amount", pa.float64())])),
         ),
+        ("screens", pa.map_(pa.string(), pa.int64())),
     ]
 )
 SCHEMAS = {
     WEB_LINKS: IDENTITY_LINKS_SCHEMA,
     MOBILE_LINKS: IDENTITY_LINKS_SCHEMA,
     SESSION_EVENTS: SESSION_EVENTS_SCHEMA,
-    USER_SUMMARY: USER_SUMMARY_SCHEMA,
+    USER_DAYS: USER_DAYS_SCHEMA,
 }
 
 
@@ -113,7 +115,7 @@ def web_event(
     }
 
 
-def app_user(
+def app_day(
     key: str,
     *,
     signed_in: bool = True,
@@ -123,17 +125,21 @@ def app_user(
     events: int,
     purchases: int = 0,
     revenue: dict[str, float] | None = None,
+    screens: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """A row of mobile's user_summary: a signed-in user, or an install before sign-in."""
+    """A row of mobile's user_days: one day (that of `first`) of a signed-in user, or of an
+    install before sign-in."""
     return {
         "user_id": key,
         "signed_in": signed_in,
+        "day": at(first).date(),
         "first_seen": at(first),
         "last_seen": at(last),
         "sessions": sessions,
         "events": events,
         "purchases": purchases,
         "revenue": [{"currency": c, "amount": a} for c, a in sorted((revenue or {}).items())],
+        "screens": sorted((screens or {}).items()),
     }
 
 
@@ -181,23 +187,27 @@ def pipeline(tmp_path: Path) -> Pipeline:
 
 # --- one small world, used by the feature, membership and API tests -------------------------
 #
-# as_of T = 2026-11-20 12:00 (ana's last app event, the newest input); the 30-day window is
-# (2026-10-21 12:00, T].
+# as_of T = 2026-11-20 12:00 (ana's last app event, the newest input); the window is the 30
+# UTC days 2026-10-22 to 2026-11-20.
 #
 #   ana  user "ana", browser "b-ana" (linked by web), install "i-ana" (linked by mobile)
 #        web  2026-09-01 08:00  s0 page /                       (before the window)
 #             2026-11-18 10:00  s1 page /  10:01 /products/sneakers  10:02 click
 #                                  (not signed in yet: no user id on these)
 #             2026-11-19 09:00  s2 page /cart  09:01 /checkout  09:02 purchase 50.0
-#        app  install i-ana before sign-in: 2026-11-17 08:00..08:10, 1 session, 4 events
-#             user ana: 2026-11-17 09:00..2026-11-20 12:00, 2 sessions, 6 events,
-#             1 purchase, revenue 20 EUR and 30 USD
+#        app  install i-ana before sign-in: 2026-11-17 08:00..08:10, 1 session, 4 events,
+#                  screens Home 2, Product 1
+#             user ana: 2026-11-17 09:00..09:20, 1 session, 3 events, screens Product, Search
+#                       2026-11-20 11:50..12:00, 1 session, 3 events, screen Cart,
+#                       1 purchase, revenue 20 EUR and 30 USD
 #   cy   browser "b-cy", never identified
 #        web  2026-11-20 11:00  s3 page /products/jacket  11:05 page /
-#   dee  app only: 2026-09-20..2026-10-01 00:00 (before the window), 4 sessions, 20 events,
-#        2 purchases, 15 EUR
-#   eve  app only: 2026-10-10..2026-11-01 10:00 (first seen before the window), 3 sessions,
-#        9 events
+#   dee  app only, all before the window: 2026-09-20 10:00..10:30, 2 sessions, 10 events,
+#        1 purchase 5 EUR, screen Home 4; 09-30 23:50..23:59, 2 sessions, 8 events, 1 purchase
+#        10 EUR; 10-01 00:00, 2 events of the session started the night before
+#   eve  app only: 2026-10-10 10:00..10:40 (before the window), 2 sessions, 6 events, screen
+#        Settings 5; 10-25 18:00..18:05, 1 session, 3 events, screen Home;
+#        11-01 09:00..10:00, 2 sessions, 6 events, screens Home, Settings
 WEB_LINK_ROWS = [link("ana", "b-ana", "2026-11-19 09:00")]
 MOBILE_LINK_ROWS = [link("ana", "i-ana", "2026-11-17 09:00")]
 SESSION_EVENT_ROWS = [
@@ -229,34 +239,78 @@ SESSION_EVENT_ROWS = [
     web_event("w7", "2026-11-20 11:00", browser="b-cy", session="s3", page="/products/jacket"),
     web_event("w8", "2026-11-20 11:05", browser="b-cy", session="s3", page="/"),
 ]
-USER_SUMMARY_ROWS = [
-    app_user(
+USER_DAYS_ROWS = [
+    app_day(
         "i-ana",
         signed_in=False,
         first="2026-11-17 08:00",
         last="2026-11-17 08:10",
         sessions=1,
         events=4,
+        screens={"Home": 2, "Product": 1},
     ),
-    app_user(
+    app_day(
         "ana",
         first="2026-11-17 09:00",
+        last="2026-11-17 09:20",
+        sessions=1,
+        events=3,
+        screens={"Product": 1, "Search": 1},
+    ),
+    app_day(
+        "ana",
+        first="2026-11-20 11:50",
         last="2026-11-20 12:00",
-        sessions=2,
-        events=6,
+        sessions=1,
+        events=3,
         purchases=1,
         revenue={"EUR": 20.0, "USD": 30.0},
+        screens={"Cart": 1},
     ),
-    app_user(
+    app_day(
         "dee",
         first="2026-09-20 10:00",
-        last="2026-10-01 00:00",
-        sessions=4,
-        events=20,
-        purchases=2,
-        revenue={"EUR": 15.0},
+        last="2026-09-20 10:30",
+        sessions=2,
+        events=10,
+        purchases=1,
+        revenue={"EUR": 5.0},
+        screens={"Home": 4},
     ),
-    app_user("eve", first="2026-10-10 10:00", last="2026-11-01 10:00", sessions=3, events=9),
+    app_day(
+        "dee",
+        first="2026-09-30 23:50",
+        last="2026-09-30 23:59",
+        sessions=2,
+        events=8,
+        purchases=1,
+        revenue={"EUR": 10.0},
+    ),
+    app_day("dee", first="2026-10-01 00:00", last="2026-10-01 00:00", sessions=0, events=2),
+    app_day(
+        "eve",
+        first="2026-10-10 10:00",
+        last="2026-10-10 10:40",
+        sessions=2,
+        events=6,
+        screens={"Settings": 5},
+    ),
+    app_day(
+        "eve",
+        first="2026-10-25 18:00",
+        last="2026-10-25 18:05",
+        sessions=1,
+        events=3,
+        screens={"Home": 1},
+    ),
+    app_day(
+        "eve",
+        first="2026-11-01 09:00",
+        last="2026-11-01 10:00",
+        sessions=2,
+        events=6,
+        screens={"Home": 1, "Settings": 1},
+    ),
 ]
 
 
@@ -265,7 +319,7 @@ def publish_world(pipeline: Pipeline) -> None:
     pipeline.publish(WEB_LINKS, WEB_LINK_ROWS)
     pipeline.publish(MOBILE_LINKS, MOBILE_LINK_ROWS)
     pipeline.publish(SESSION_EVENTS, SESSION_EVENT_ROWS)
-    pipeline.publish(USER_SUMMARY, USER_SUMMARY_ROWS)
+    pipeline.publish(USER_DAYS, USER_DAYS_ROWS)
 
 
 @pytest.fixture(scope="session")
@@ -275,14 +329,14 @@ def kit() -> SimpleNamespace:
         at=at,
         link=link,
         web_event=web_event,
-        app_user=app_user,
+        app_day=app_day,
         make_pipeline=make_pipeline,
         publish_world=publish_world,
         WEB_LINKS=WEB_LINKS,
         MOBILE_LINKS=MOBILE_LINKS,
         SESSION_EVENTS=SESSION_EVENTS,
-        USER_SUMMARY=USER_SUMMARY,
+        USER_DAYS=USER_DAYS,
         SESSION_EVENT_ROWS=SESSION_EVENT_ROWS,
-        USER_SUMMARY_ROWS=USER_SUMMARY_ROWS,
+        USER_DAYS_ROWS=USER_DAYS_ROWS,
         SCHEMAS=SCHEMAS,
     )

@@ -42,7 +42,7 @@ def test_a_chain_of_links_joins_two_user_ids_under_the_smaller(
     pipeline.publish(kit.WEB_LINKS, [kit.link("bob", "tablet"), kit.link("bo", "tablet")])
     pipeline.publish(kit.MOBILE_LINKS, [kit.link("bo", "phone"), kit.link("zed", "zed-phone")])
     pipeline.publish(kit.SESSION_EVENTS, [])
-    pipeline.publish(kit.USER_SUMMARY, [])
+    pipeline.publish(kit.USER_DAYS, [])
 
     pipeline.run()
 
@@ -69,7 +69,7 @@ def test_the_graph_is_the_same_after_a_full_refresh_and_from_scratch_in_another_
     pipeline.publish(kit.WEB_LINKS, links)
     pipeline.publish(kit.MOBILE_LINKS, [])
     pipeline.publish(kit.SESSION_EVENTS, [])
-    pipeline.publish(kit.USER_SUMMARY, [])
+    pipeline.publish(kit.USER_DAYS, [])
     pipeline.run()
     first = graph(pipeline)
 
@@ -78,7 +78,7 @@ def test_the_graph_is_the_same_after_a_full_refresh_and_from_scratch_in_another_
     again.publish(kit.WEB_LINKS, [])
     again.publish(kit.MOBILE_LINKS, list(reversed(links)))
     again.publish(kit.SESSION_EVENTS, [])
-    again.publish(kit.USER_SUMMARY, [])
+    again.publish(kit.USER_DAYS, [])
     again.run()
 
     assert graph(pipeline) == first

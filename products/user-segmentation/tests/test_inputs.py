@@ -11,7 +11,7 @@ from dataplatform.core.product import get_product
 
 PRODUCED = {
     "web_user_analytics.gold.session_events": ("web-user-analytics", "gold.session_events"),
-    "mobile_user_analytics.gold.user_summary": ("mobile-user-analytics", "gold.user_summary"),
+    "mobile_user_analytics.gold.user_days": ("mobile-user-analytics", "gold.user_days"),
     "web_user_analytics.gold.identity_links": ("web-user-analytics", "gold.identity_links"),
     "mobile_user_analytics.gold.identity_links": ("mobile-user-analytics", "gold.identity_links"),
 }

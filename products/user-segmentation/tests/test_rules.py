@@ -164,7 +164,7 @@ def test_membership_at_the_boundaries_and_its_entries_and_exits(
     assert {r["as_of"] for r in entries} == {kit.at("2026-11-20 12:00")}
     assert all(before <= r["changed_at"] <= first_run for r in entries)
 
-    # cy comes back twice on 12-02: as_of moves there, and the window (11-02 09:10, 12-02 09:10]
+    # cy comes back twice on 12-02: as_of moves there, and the window (the days 11-03 to 12-02)
     # leaves eve (last seen 11-01) with no session in it, and cy with three.
     pipeline.publish(
         kit.SESSION_EVENTS,

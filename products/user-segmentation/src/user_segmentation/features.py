@@ -9,8 +9,8 @@ from typing import Literal
 
 FeatureKind = Literal["number", "text", "boolean"]
 
-# Every feature a rule may name; person_id, first/last seen, as_of and top_pages (a list) are
-# described in the table but not filtered on.
+# Every feature a rule may name; person_id, first/last seen, as_of, top_pages and top_screens
+# (lists) are described in the table but not filtered on.
 FEATURES: dict[str, FeatureKind] = {
     "identified": "boolean",
     "recency_days": "number",

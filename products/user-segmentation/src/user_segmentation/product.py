@@ -33,7 +33,8 @@ class UserSegmentationSettings(ProductSettings):
         30,
         gt=0,
         le=3650,
-        description="Days of behaviour, up to the newest event, that features summarise.",
+        description="UTC days of behaviour, ending on the newest event's day, that features "
+        "summarise.",
     )
     currency: str = Field(
         "EUR",

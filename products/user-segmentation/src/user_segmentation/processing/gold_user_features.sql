@@ -4,20 +4,20 @@ materialized: replace
 description: >-
   Per person (silver.identity_graph stitches their user ids, browsers and app installs): when
   first and last seen, recency, frequency (sessions) and monetary value (RFM), purchases,
-  events, sessions per week, the mobile share of events, the last platform, top web pages,
-  active days and the furthest step of the funnel reached. Counts cover the
-  `feature_window_days` (30) before `as_of`, the newest event time in the inputs (not the
-  clock, so the same inputs give the same features). Mobile figures come from
-  mobile-user-analytics' gold.user_summary, which holds lifetime totals per user and install:
-  they count when the install or user was last seen inside the window. Recomputed whole on
-  every run.
+  events, sessions per week, the mobile share of events, the last platform, top web pages and
+  app screens, active days and the furthest step of the funnel reached. Counts cover the
+  window: the `feature_window_days` (30) UTC days ending on the day of `as_of`, the newest
+  event time in the inputs (not the clock, so the same inputs give the same features). Whole
+  days, because mobile-user-analytics publishes its figures per user and day
+  (gold.user_days): so web and mobile count exactly the same days. Recomputed whole on every
+  run.
 columns:
   person_id: {type: varchar, description: "The person: the smallest user id linked, or the anonymous id of someone never identified.", tags: [pii]}
   identified: {type: boolean, description: "Whether the person has a user id (signed in somewhere)."}
   first_seen: {type: timestamptz, description: "Their first event on any platform."}
   last_seen: {type: timestamptz, description: "Their latest event on any platform."}
   recency_days: {type: bigint, description: "Whole days from last_seen to as_of."}
-  frequency: {type: bigint, description: "Sessions in the window (web and mobile)."}
+  frequency: {type: bigint, description: "Sessions in the window (web sessions with an event in it; mobile sessions started in it)."}
   monetary: {type: double, description: "Revenue in the window, in `currency` (EUR): web conversions and mobile purchases in that currency."}
   purchases: {type: bigint, description: "Purchases in the window (web conversions and mobile purchase events)."}
   events: {type: bigint, description: "Events in the window (web page views, clicks and conversions; mobile track and screen events)."}
@@ -25,9 +25,10 @@ columns:
   mobile_share: {type: double, description: "Share of the window's events that were mobile; null without events in the window."}
   last_platform: {type: varchar, description: "mobile or web: where the latest event happened (web on a tie)."}
   top_pages: {type: "varchar[]", description: "The 3 web paths viewed most in the window, most viewed first (ties by path)."}
-  active_days: {type: bigint, description: "UTC days in the window with activity: every web event's day, and the days mobile was first and last seen (mobile publishes no per-day activity per user)."}
+  top_screens: {type: "varchar[]", description: "The 3 app screens viewed most in the window, most viewed first (ties by name)."}
+  active_days: {type: bigint, description: "UTC days in the window with activity on the web or in the app."}
   funnel_step: {type: bigint, description: "The furthest step of the `funnel` setting reached in order on the web in the window (0: not even the first)."}
-  as_of: {type: timestamptz, description: "The newest event time in the inputs; the window ends there."}
+  as_of: {type: timestamptz, description: "The newest event time in the inputs; the window is the feature_window_days UTC days ending on its day."}
 checks:
   - {check: not_null, column: person_id}
   - {check: unique, column: person_id}
@@ -56,40 +57,47 @@ web_events as (
     where coalesce(e.user_id, e.visitor_id) is not null
 ),
 
--- A row of user_summary is a signed-in user, or an install before sign-in (signed_in false).
-mobile_rows as (
+-- A row of user_days is one UTC day on one platform of a signed-in user, or of an install
+-- before sign-in (signed_in false).
+mobile_days as (
     select
-        coalesce(g.person_id, s.user_id) as person_id,
-        g.person_id is not null or s.signed_in as identified,
-        s.first_seen,
-        s.last_seen,
-        s.sessions,
-        s.events,
-        s.purchases,
+        coalesce(g.person_id, d.user_id) as person_id,
+        g.person_id is not null or d.signed_in as identified,
+        d.day,
+        d.first_seen,
+        d.last_seen,
+        d.sessions,
+        d.events,
+        d.purchases,
         coalesce(list_sum(list_transform(
-            list_filter(s.revenue, lambda r: r.currency = var('currency')), lambda r: r.amount
-        )), 0) as revenue
-    from source('mobile-user-analytics', 'gold.user_summary') as s
+            list_filter(d.revenue, lambda r: r.currency = var('currency')), lambda r: r.amount
+        )), 0) as revenue,
+        d.screens
+    from source('mobile-user-analytics', 'gold.user_days') as d
     left join graph as g
-        on g.identifier = s.user_id and g.kind = if(s.signed_in, 'user', 'anonymous')
-    where s.user_id is not null
+        on g.identifier = d.user_id and g.kind = if(d.signed_in, 'user', 'anonymous')
+    where d.user_id is not null
 ),
 
 as_of as (
-    select newest as moment, newest - to_days(var('feature_window_days')) as window_start
+    select
+        newest as moment,
+        (newest at time zone 'UTC')::date - var('feature_window_days') + 1 as first_day
     from (
         select greatest(
-            (select max(timestamp) from web_events), (select max(last_seen) from mobile_rows)
+            (select max(timestamp) from web_events), (select max(last_seen) from mobile_days)
         ) as newest
     )
 ),
 
 web_in_window as (
-    select * from web_events where timestamp > (select window_start from as_of)
+    select *
+    from web_events
+    where (timestamp at time zone 'UTC')::date >= (select first_day from as_of)
 ),
 
 mobile_in_window as (
-    select * from mobile_rows where last_seen > (select window_start from as_of)
+    select * from mobile_days where day >= (select first_day from as_of)
 ),
 
 web as (
@@ -113,7 +121,7 @@ web_window as (
 mobile as (
     select person_id, bool_or(identified) as identified, min(first_seen) as first_seen,
            max(last_seen) as last_seen
-    from mobile_rows
+    from mobile_days
     group by person_id
 ),
 
@@ -129,10 +137,7 @@ active_days as (
     from (
         select person_id, (timestamp at time zone 'UTC')::date as day from web_in_window
         union all
-        select person_id, (first_seen at time zone 'UTC')::date from mobile_in_window
-        where first_seen > (select window_start from as_of)
-        union all
-        select person_id, (last_seen at time zone 'UTC')::date from mobile_in_window
+        select person_id, day from mobile_in_window
     )
     group by person_id
 ),
@@ -147,6 +152,18 @@ page_views as (
 top_pages as (
     select person_id, list(path order by views desc, path)[1:3] as pages
     from page_views
+    group by person_id
+),
+
+screen_views as (
+    select person_id, entry.key as screen, sum(entry.value) as views
+    from (select person_id, unnest(map_entries(screens)) as entry from mobile_in_window)
+    group by all
+),
+
+top_screens as (
+    select person_id, list(screen order by views desc, screen)[1:3] as screens
+    from screen_views
     group by person_id
 ),
 
@@ -228,11 +245,13 @@ select
         else 'web'
     end as last_platform,
     coalesce(top_pages.pages, []) as top_pages,
+    coalesce(top_screens.screens, []) as top_screens,
     coalesce(active_days.days, 0) as active_days,
     coalesce(funnel.step, 0) as funnel_step,
     as_of.moment as as_of
 from combined as c
 cross join as_of
 left join top_pages on top_pages.person_id = c.person_id
+left join top_screens on top_screens.person_id = c.person_id
 left join active_days on active_days.person_id = c.person_id
 left join funnel on funnel.person_id = c.person_id
