@@ -199,7 +199,6 @@ def test_a_users_days_are_published_per_day_and_platform(
     )
 
     def figures(row: dict[str, Any]) -> tuple[Any, ...]:
-        # A map may come as an object or as [key, value] pairs: both read as one dict.
         return (
             row["day"],
             row["platform"],
@@ -208,7 +207,7 @@ def test_a_users_days_are_published_per_day_and_platform(
             row["screen_views"],
             row["purchases"],
             row["revenue"],
-            dict(row["screens"]),
+            row["screens"],  # a JSON object, screen -> views
         )
 
     assert [figures(row) for row in ana] == [

@@ -65,8 +65,8 @@ class JSONOut(Response):
 
 def rows_of(table: pa.Table) -> list[dict[str, Any]]:
     """Arrow rows as dicts for `JSONOut`, with zoned timestamps as naive UTC (a zone object per
-    value costs more than the rest of the conversion)."""
-    return naive_utc(table).to_pylist()
+    value costs more than the rest of the conversion) and maps as JSON objects."""
+    return naive_utc(table).to_pylist(maps_as_pydicts="strict")
 
 
 def naive_utc(table: pa.Table) -> pa.Table:
@@ -337,7 +337,7 @@ async def gold_rows(
             return serve_rows(request, caller, _audited(tables), [])
         bound[alias] = rows
     result = await anyio.to_thread.run_sync(_run_query, sql, bound, list(params))
-    return serve_rows(request, caller, _audited(tables), result.to_pylist())
+    return serve_rows(request, caller, _audited(tables), rows_of(result))
 
 
 async def gold_page(
@@ -377,7 +377,7 @@ async def gold_page(
         bound[alias], pinned[alias] = rows, version
     paged = f"{sql.rstrip().rstrip(';')}\nlimit ? offset ?"
     result = await anyio.to_thread.run_sync(_run_query, paged, bound, [*params, limit + 1, offset])
-    page = result.slice(0, limit).to_pylist()
+    page = rows_of(result.slice(0, limit))
     more = result.num_rows > limit
     return {
         "rows": serve_rows(request, caller, _audited(tables), page),

@@ -243,8 +243,6 @@ def publish_service_metrics(
     return len(rows)
 
 
-# The consumer group of the Redis ingestion workers (`RedisIngestWorker`'s default).
-BRONZE_WRITERS = "bronze-writers"
 # Counting the events of a backlog reads its entries (one per collector request, each holding
 # that request's events): a backlog larger than this is left uncounted (null) rather than read
 # every round; how long its oldest event has waited is still measured.
@@ -318,7 +316,7 @@ def redis_stream_lags(url: str, tables: Sequence[str]) -> dict[str, StreamLag]:
 def _stream_lag(client: "redis.Redis", table: str, now_ms: float) -> StreamLag:
     import redis
 
-    from dataplatform.core.connectors.bus.redis import stream_id_version, stream_key
+    from dataplatform.core.connectors.bus.redis import BRONZE_WRITERS, stream_id_version, stream_key
 
     key = stream_key(table)
     try:

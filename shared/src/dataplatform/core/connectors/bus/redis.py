@@ -22,6 +22,10 @@ STREAM_PREFIX = "dataplatform:bus:"
 _SEQUENCE_BITS = 20  # entries per millisecond a stream ID can number, as a version's low bits
 
 
+# The consumer group of the ingestion workers; the platform measures the bus lag against it.
+BRONZE_WRITERS = "bronze-writers"
+
+
 def stream_key(table: str) -> str:
     return f"{STREAM_PREFIX}{table}"
 
@@ -58,7 +62,7 @@ class RedisIngestWorker:
         url: str,
         table: str,
         *,
-        group: str = "bronze-writers",
+        group: str = BRONZE_WRITERS,
         consumer: str = "worker-1",
         batch_messages: int = 2000,
         block_ms: int = 500,
