@@ -19,9 +19,9 @@ import binascii
 import hashlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 import orjson
@@ -232,20 +232,38 @@ def _state(request: Request, name: str) -> Any:
     return value
 
 
-def encode_cursor(version: int, offset: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"v": version, "o": offset})).decode()
+T = TypeVar("T")
 
 
-def decode_cursor(cursor: str) -> tuple[int, int]:
-    """(version, offset) from a cursor this module made; 422 naming `cursor` otherwise."""
+def _dump_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(state)).decode()
+
+
+def _load_cursor(cursor: str, read: Callable[[Any], T]) -> T:
+    """`read` applied to the state a cursor holds; a 422 naming it when it is not one of ours."""
     try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        version, offset = int(values["v"]), int(values["o"])
-    except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return read(orjson.loads(base64.urlsafe_b64decode(cursor.encode())))
+    except (
+        binascii.Error,
+        orjson.JSONDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+    ):
         raise InvalidRequestError(
             "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
             field="query.cursor",
         ) from None
+
+
+def encode_cursor(version: int, offset: int) -> str:
+    return _dump_cursor({"v": version, "o": offset})
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """(version, offset) from a cursor this module made; 422 naming `cursor` otherwise."""
+    version, offset = _load_cursor(cursor, lambda state: (int(state["v"]), int(state["o"])))
     if version < 0 or offset < 0:
         raise InvalidRequestError("`cursor` is out of range.", field="query.cursor")
     return version, offset
@@ -439,29 +457,20 @@ def _fingerprint(sql: str, params: Sequence[Any]) -> str:
 
 
 def _encode_query_cursor(versions: Mapping[str, int], offset: int, fingerprint: str) -> str:
-    state = {"v": dict(versions), "o": offset, "q": fingerprint}
-    return base64.urlsafe_b64encode(orjson.dumps(state)).decode()
+    return _dump_cursor({"v": dict(versions), "o": offset, "q": fingerprint})
 
 
 def _decode_query_cursor(
     cursor: str, fingerprint: str, tables: Mapping[str, str]
 ) -> tuple[dict[str, int], int]:
-    try:
-        state = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        versions = {str(alias): int(v) for alias, v in state["v"].items()}
-        offset, query = int(state["o"]), str(state["q"])
-    except (
-        binascii.Error,
-        orjson.JSONDecodeError,
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-    ):
-        raise InvalidRequestError(
-            "`cursor` is not a cursor this API gave out; pass `next_cursor` from the previous page.",
-            field="query.cursor",
-        ) from None
+    versions, offset, query = _load_cursor(
+        cursor,
+        lambda state: (
+            {str(alias): int(v) for alias, v in state["v"].items()},
+            int(state["o"]),
+            str(state["q"]),
+        ),
+    )
     if query != fingerprint or set(versions) != set(tables):
         raise InvalidRequestError(
             "`cursor` belongs to another query: page with the same filters as the first page, "

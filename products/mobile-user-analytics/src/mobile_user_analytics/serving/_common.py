@@ -7,7 +7,11 @@ from fastapi import Query
 
 from dataplatform.core.access import Principal, product_permission, require
 from dataplatform.core.errors import InvalidRequestError
-from dataplatform.core.serving import MAX_PAGE_ROWS
+from dataplatform.core.serving import PageCursor, PageLimit
+
+# The platform's paging parameters, under the names the routes use.
+Limit = PageLimit
+Cursor = PageCursor
 
 PRODUCT = "mobile-user-analytics"
 READ = require(product_permission(PRODUCT, "read"))
@@ -25,10 +29,6 @@ APP_VERSIONS = "mobile_user_analytics.gold.app_versions"
 
 ALL = "*"  # the gold tables' rows that total every platform or app version
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS, description="Rows per page.")]
-Cursor = Annotated[
-    str | None, Query(description="`next_cursor` of the previous page, to read the next one.")
-]
 Platform = Annotated[
     Literal["ios", "android"] | None, Query(description="Every platform when absent.")
 ]

@@ -7,7 +7,11 @@ from fastapi import Query
 
 from dataplatform.core.access import Principal, product_permission, require
 from dataplatform.core.errors import InvalidRequestError, did_you_mean
-from dataplatform.core.serving import MAX_PAGE_ROWS
+from dataplatform.core.serving import PageCursor, PageLimit
+
+# The platform's paging parameters, under the names the routes use.
+Limit = PageLimit
+Cursor = PageCursor
 
 PRODUCT = "operational-metrics"
 READ = require(product_permission(PRODUCT, "read"))
@@ -76,12 +80,6 @@ end
 
 SloState = Literal["fast_burn", "slow_burn", "target_missed", "ok", "no_data"]
 
-Limit = Annotated[
-    int, Query(ge=1, le=MAX_PAGE_ROWS, description=f"Rows per page, 1 to {MAX_PAGE_ROWS}.")
-]
-Cursor = Annotated[
-    str | None, Query(description="`next_cursor` of the previous page, to read the next one.")
-]
 ProductName = Annotated[
     str | None,
     Query(

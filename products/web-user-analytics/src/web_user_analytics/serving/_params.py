@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 from fastapi import Query
 
 from dataplatform.core.errors import InvalidRequestError
-from dataplatform.core.serving import MAX_PAGE_ROWS
+from dataplatform.core.serving import PageCursor, PageLimit
+
+# The platform's paging parameters, under the names the routes use.
+Limit = PageLimit
+Cursor = PageCursor
 
 DEFAULT_DAYS = 7
 
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS, description="Rows per page.")]
-Cursor = Annotated[
-    str | None, Query(description="`next_cursor` of the previous page, for the next one.")
-]
 _MOMENT = (
     "A date (`2026-11-20`, a whole day in the product's reporting timezone) or an ISO 8601 "
     "datetime (`2026-11-20T09:30:00Z`; UTC when it has no offset)."
