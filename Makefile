@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DISTRIBUTIONS := shared $(wildcard products/*)
 INSTALL_INPUTS := constraints.txt requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml)
 
-.PHONY: install demo run test lint bench clean
+.PHONY: install services demo run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,10 @@ $(VENV)/.installed: $(INSTALL_INPUTS)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt \
 		--requirement requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),--editable ./$(d))
 	touch $@
+
+# PostgreSQL and Redis on loopback, installed from Debian's packages when missing (tests use them).
+services:
+	infrastructure/local/services.sh
 
 demo: install
 	$(BIN)/python -m dataplatform.demo
