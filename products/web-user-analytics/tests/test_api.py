@@ -585,6 +585,27 @@ def test_a_bad_date_is_refused_naming_the_field(
     assert response.json()["field"] == field
 
 
+@pytest.mark.parametrize("path", PERIOD_ROUTES)
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"to": "0001-01-01"}, "query.to"),
+        ({"from": "9999-12-31"}, "query.from"),
+        ({"from": "0001-01-01T00:00:00+01:00"}, "query.from"),
+        ({"to": "9999-12-31T23:59:59-01:00"}, "query.to"),
+    ],
+)
+def test_a_day_out_of_the_reporting_range_is_refused_naming_it_and_the_range(
+    web: Web, path: str, params: dict[str, str], field: str
+) -> None:
+    response = web.get(path, **params)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["field"] == field
+    assert "from 2000-01-01 to 2100-12-31" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     "path", ["/sessions", "/pages/top", "/sources", "/devices", "/funnels", "/users/alice/sessions"]
 )

@@ -10,12 +10,21 @@ import contextvars
 import os
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
 from dotenv import dotenv_values
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +32,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from dataplatform.core.bounds import MAX_LIFETIME_DAYS
 from dataplatform.core.errors import ConfigError, did_you_mean
 
 ENV_PREFIX = "DATAPLATFORM_"
@@ -77,6 +87,21 @@ class CollectorLimits(BaseModel):
         20 * 1024 * 1024, gt=0, description="Largest PostHog /batch body, after decompression."
     )
     max_batch_events: int = Field(2500, gt=0, description="Most events in one batch.")
+    # orjson writes at most 255 levels; the bound keeps every accepted item writable to bronze.
+    max_event_depth: int = Field(
+        64, gt=0, le=200, description="Deepest nesting of objects and lists in one event."
+    )
+    earliest_event_time: AwareDatetime = Field(
+        datetime(2000, 1, 1, tzinfo=UTC),
+        description="Events whose (skew-corrected) timestamp is earlier are quarantined.",
+    )
+    max_event_time_ahead: timedelta = Field(
+        timedelta(days=1),
+        ge=timedelta(0),
+        le=timedelta(days=3650),
+        description="Events whose (skew-corrected) timestamp is further ahead of the server's "
+        "clock are quarantined (seconds or an ISO 8601 duration such as P1D).",
+    )
     commit_interval_ms: int = Field(
         20,
         ge=0,
@@ -101,12 +126,25 @@ class AuthSettings(BaseModel):
         "HS256", description="The one algorithm tokens are signed and accepted with."
     )
     access_token_minutes: int = Field(15, gt=0, le=24 * 60, description="Access token lifetime.")
-    api_key_days: int = Field(90, gt=0, description="Default lifetime of a new API key.")
+    api_key_days: int = Field(
+        90, gt=0, le=MAX_LIFETIME_DAYS, description="Default lifetime of a new API key."
+    )
     cache_seconds: float = Field(
         5.0,
         ge=0,
         description="How long a key, user or role lookup is trusted; also the longest a revoked "
         "key or a disabled user may still be accepted by another process.",
+    )
+    lockout_failures: int = Field(
+        10,
+        gt=0,
+        description="Failed logins for one account, from any address, that lock it; counted "
+        "over `lockout_minutes`.",
+    )
+    lockout_minutes: float = Field(
+        15,
+        gt=0,
+        description="How long a locked account refuses every login, the right password too.",
     )
 
     @field_validator("jwt_secret")
@@ -153,6 +191,29 @@ class GatewaySettings(BaseModel):
     snapshot_seconds: float = Field(
         1.0, ge=0, description="How long an API may serve a table snapshot before re-checking it."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of the reverse proxies in front of the gateway: "
+        "only a request coming straight from one has its `X-Forwarded-For` believed (client "
+        "address for throttling and audit). Empty: the header is ignored.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        networks = []
+        for index, value in enumerate(values):
+            try:
+                # Canonical (`10.0.0.0/8`, `10.0.0.5/32`): the form uvicorn's matcher parses.
+                networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"[{index}] = {value!r} is not an IP address or CIDR network such as "
+                    "`10.0.0.5` or `10.0.0.0/8`; name each proxy (`*` would trust every client)"
+                ) from None
+        return networks
 
     @field_validator("rate_limit", "anonymous_rate_limit")
     @classmethod

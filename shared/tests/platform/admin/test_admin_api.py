@@ -84,6 +84,21 @@ def test_a_bad_user_is_refused_naming_the_field(
     assert says in response.json()["detail"]
 
 
+@pytest.mark.parametrize("days", [0, 36_501, 3_000_000])
+def test_an_api_key_lifetime_out_of_range_is_refused_naming_it(
+    gateway: RunningGateway, days: int
+) -> None:
+    body = {"name": "ci-reader", "roles": ["viewer"], "expires_in_days": days}
+
+    response = httpx.post(f"{gateway.url}/admin/api-keys", headers=gateway.admin, json=body)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["field"] == "body.expires_in_days"
+    assert "from 1 to 36500" in response.json()["detail"]
+    assert gateway.services.auth.keys.list() == []
+
+
 def test_a_user_name_is_taken_once(gateway: RunningGateway) -> None:
     body = {"username": "ana", "roles": ["viewer"]}
     url = f"{gateway.url}/admin/users"

@@ -104,10 +104,13 @@ def test_search_filters_pages_and_records_its_own_reads(gateway: RunningGateway)
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"limit": 0}, "limit"),
-        ({"limit": 1001}, "limit"),
+        ({"limit": 0}, "query.limit"),
+        ({"limit": 1001}, "query.limit"),
         ({"outcome": "maybe"}, "outcome"),
-        ({"before": 0}, "before"),
+        ({"before": 0}, "query.before"),
+        ({"before": 2**63}, "query.before"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "query.since"),
+        ({"until": "9999-12-31"}, "query.until"),
         ({"since": "2026-03-02T10:00:00Z", "until": "2026-03-02T09:00:00Z"}, "until"),
         ({"actor": "x" * 201}, "actor"),
     ],
@@ -144,3 +147,28 @@ def test_verify_names_the_first_bad_row_after_tampering(
         "edited",
     )
     assert tampered["message"].startswith("row 2's content no longer matches its hash")
+
+
+def test_verify_reports_a_deleted_head_and_the_repair_it_names_works(
+    gateway_on_each_database: RunningGateway,
+) -> None:
+    gateway = gateway_on_each_database
+    auditor = gateway.headers_for("ada", ["auditor"])
+    gateway.services.audit.flush()
+    url = f"{gateway.url}/admin/audit/verify"
+    with gateway.services.store.engine.begin() as connection:
+        connection.exec_driver_sql("delete from audit_chain_head where id = 1")
+
+    response = httpx.get(url, headers=auditor)
+    findings = response.json()["findings"]
+    repair = findings[0]["message"].split("`")[3]  # insert into audit_chain_head ... values (...)
+    with gateway.services.store.engine.begin() as connection:
+        connection.exec_driver_sql(repair)
+    gateway.services.audit.flush()
+    repaired = httpx.get(url, headers=auditor).json()
+
+    assert response.status_code == 200
+    assert [(f["kind"], f["seq"]) for f in findings] == [("missing_head", None)]
+    assert response.json()["ok"] is False
+    assert repair.startswith("insert into audit_chain_head (id, seq, hash) values (1, ")
+    assert repaired["ok"] is True, repaired["message"]

@@ -13,6 +13,7 @@ from dataplatform.core.access import (
     product_permission,
     require,
 )
+from dataplatform.core.bounds import ReportDate
 from dataplatform.core.errors import InvalidRequestError
 
 PRODUCT = "compliance-auditing"
@@ -50,8 +51,8 @@ TableFilter = Annotated[
         description="A table, <product>.<layer>.<table>, e.g. mobile_user_analytics.gold.user_summary.",
     ),
 ]
-FirstDay = Annotated[date | None, Query(alias="from", description="First UTC day, included.")]
-LastDay = Annotated[date | None, Query(alias="to", description="Last UTC day, included.")]
+FirstDay = Annotated[ReportDate | None, Query(alias="from", description="First UTC day, included.")]
+LastDay = Annotated[ReportDate | None, Query(alias="to", description="Last UTC day, included.")]
 
 
 def check_days(first: date | None, last: date | None) -> None:

@@ -1,7 +1,6 @@
 """`/compliance/audit`: search the published audit trail; `/compliance/audit/verify`: check its
 hash chain. Both read `platform.gold.audit_log` itself, the evidence, rather than a copy of it."""
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -18,6 +17,7 @@ from compliance_auditing.serving._common import (
     filtered,
 )
 from dataplatform.core.access import audit_action
+from dataplatform.core.bounds import ReportTime
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, snapshots_of
 
@@ -33,8 +33,8 @@ Action = Annotated[
         description="An action, or a prefix of actions: `admin` matches `admin.users.create`.",
     ),
 ]
-Since = Annotated[datetime | None, Query(description="From this time (ISO 8601), included.")]
-Until = Annotated[datetime | None, Query(description="Until this time (ISO 8601), excluded.")]
+Since = Annotated[ReportTime | None, Query(description="From this time (ISO 8601), included.")]
+Until = Annotated[ReportTime | None, Query(description="Until this time (ISO 8601), excluded.")]
 
 router = APIRouter()
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 
 from dataplatform.core.access import Principal, product_permission, require
+from dataplatform.core.bounds import ReportDate
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import PageCursor, PageLimit
 
@@ -40,8 +41,10 @@ AppVersion = Annotated[
         description="An app version such as 3.2.1; every version when absent.",
     ),
 ]
-FirstDay = Annotated[date | None, Query(alias="from", description="First day (UTC), included.")]
-LastDay = Annotated[date | None, Query(alias="to", description="Last day (UTC), included.")]
+FirstDay = Annotated[
+    ReportDate | None, Query(alias="from", description="First day (UTC), included.")
+]
+LastDay = Annotated[ReportDate | None, Query(alias="to", description="Last day (UTC), included.")]
 
 
 def page_answer(page: dict[str, Any], **query: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from dataplatform.core.bounds import ReportTime
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import JSONOut, gold_page
 from mobile_user_analytics.serving._common import (
@@ -42,7 +43,7 @@ async def activity(
     request: Request,
     caller: Caller,
     start: Annotated[
-        datetime | None,
+        ReportTime | None,
         Query(
             alias="from",
             description="Start (ISO 8601 date or time, UTC unless zoned), rounded down to its "
@@ -50,7 +51,7 @@ async def activity(
         ),
     ] = None,
     end: Annotated[
-        datetime | None,
+        ReportTime | None,
         Query(alias="to", description="End, excluded (ISO 8601 date or time); default: now."),
     ] = None,
     granularity: Granularity = "hour",

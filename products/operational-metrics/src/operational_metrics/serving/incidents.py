@@ -1,10 +1,10 @@
 """`GET /ops/incidents`: burn-rate incidents, newest first."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from dataplatform.core.bounds import ReportTime
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import JSONOut, gold_page
 from operational_metrics.serving._common import (
@@ -59,11 +59,11 @@ async def incidents(
         Literal["open", "resolved"] | None, Query(description="open or resolved; both when absent.")
     ] = None,
     start: Annotated[
-        datetime | None,
+        ReportTime | None,
         Query(alias="from", description="Incidents still open at or after this time (ISO 8601)."),
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="Incidents opened before this time.")
+        ReportTime | None, Query(alias="to", description="Incidents opened before this time.")
     ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from dataplatform.core.bounds import ReportTime
 from dataplatform.core.errors import InvalidRequestError, did_you_mean
 from dataplatform.core.serving import JSONOut, gold_page
 from operational_metrics.serving._common import (
@@ -97,7 +98,7 @@ async def timeseries(
     ] = "requests",
     product: ProductName = None,
     start: Annotated[
-        datetime | None,
+        ReportTime | None,
         Query(
             alias="from",
             description="Start (ISO 8601, UTC unless zoned), rounded down to its minute; "
@@ -105,7 +106,7 @@ async def timeseries(
         ),
     ] = None,
     end: Annotated[
-        datetime | None, Query(alias="to", description="End, excluded; default: now.")
+        ReportTime | None, Query(alias="to", description="End, excluded; default: now.")
     ] = None,
     step: Annotated[
         int,

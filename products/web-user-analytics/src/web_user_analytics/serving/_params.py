@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Query
 
+from dataplatform.core.bounds import EARLIEST_DAY, LATEST_DAY, check_report_day
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import PageCursor, PageLimit
 
@@ -19,7 +20,8 @@ DEFAULT_DAYS = 7
 
 _MOMENT = (
     "A date (`2026-11-20`, a whole day in the product's reporting timezone) or an ISO 8601 "
-    "datetime (`2026-11-20T09:30:00Z`; UTC when it has no offset)."
+    f"datetime (`2026-11-20T09:30:00Z`; UTC when it has no offset), from {EARLIEST_DAY} to "
+    f"{LATEST_DAY}."
 )
 
 
@@ -66,16 +68,18 @@ def period_parameters(timezone: str) -> Callable[..., Period]:
 
 
 def _moment(text: str, name: str, zone: ZoneInfo, *, next_day: bool = False) -> datetime:
+    field = f"query.{name}"
     try:
         if len(text) == len("2026-11-20"):
-            day = date.fromisoformat(text)
+            day = check_report_day(date.fromisoformat(text), field)
             # A day is whole: `to=2026-11-20` ends where 2026-11-21 begins.
             day += timedelta(days=1 if next_day else 0)
             return datetime.combine(day, time(), zone).astimezone(UTC)
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidRequestError(
-            f"`{name}` = {text!r} is neither a date nor a datetime. {_MOMENT}",
-            field=f"query.{name}",
+            f"`{name}` = {text!r} is neither a date nor a datetime. {_MOMENT}", field=field
         ) from None
+    # Checked before the zone conversion, which overflows near year 1 or 9999.
+    check_report_day(moment.date(), field)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

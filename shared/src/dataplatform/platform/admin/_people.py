@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataplatform.core.access import ADMIN, Principal, require
+from dataplatform.core.bounds import LifetimeDays
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.auth import ApiKey, Role, User, generate_password
 from dataplatform.platform.gateway._services import Services, services
@@ -46,8 +47,8 @@ class RoleChange(_Body):
 class NewApiKey(_Body):
     name: str
     roles: list[str] = Field(min_length=1)
-    expires_in_days: int | None = Field(
-        None, gt=0, description="Lifetime; the configured default (auth.api_key_days) if left out."
+    expires_in_days: LifetimeDays | None = Field(
+        None, description="Lifetime; the configured default (auth.api_key_days) if left out."
     )
 
 
@@ -85,9 +86,11 @@ def people_router() -> APIRouter:
             username, roles=body.roles, password=body.password, disabled=body.disabled
         )
         changed = sorted(body.model_dump(exclude_none=True))  # names only: never the password
-        platform.record(
-            request, caller, "admin.users.update", detail={"username": username, "changed": changed}
-        )
+        detail: dict[str, Any] = {"username": username, "changed": changed}
+        if body.roles is not None:
+            # A grant widens what the user sees: the audit says which roles, not only that.
+            detail["roles"] = list(user.roles)
+        platform.record(request, caller, "admin.users.update", detail=detail)
         return JSONOut(_user(user))
 
     @router.delete("/users/{username}", summary="Disable a user (kept for the audit trail)")

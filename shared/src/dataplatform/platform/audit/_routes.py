@@ -5,12 +5,12 @@ activity is what an auditor of the auditors asks.
 """
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from dataplatform.core.access import AUDIT_READ, Principal, require
+from dataplatform.core.bounds import ReportTime, RowId, Within
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.audit._chain import MAX_SEARCH_ROWS, AuditRow
 from dataplatform.platform.audit._verify import verify
@@ -33,12 +33,15 @@ def audit_router() -> APIRouter:
         table: Annotated[str | None, Query(description="Reads of this table.")] = None,
         outcome: Annotated[str | None, Query(description="`success` or `failure`.")] = None,
         since: Annotated[
-            datetime | None, Query(description="From this time (UTC if no zone).")
+            ReportTime | None, Query(description="From this time (UTC if no zone).")
         ] = None,
-        until: Annotated[datetime | None, Query(description="Before this time.")] = None,
-        limit: Annotated[int, Query(description=f"At most {MAX_SEARCH_ROWS}.")] = 100,
+        until: Annotated[ReportTime | None, Query(description="Before this time.")] = None,
+        limit: Annotated[
+            int, Within(1, MAX_SEARCH_ROWS), Query(description=f"At most {MAX_SEARCH_ROWS}.")
+        ] = 100,
         before: Annotated[
-            int | None, Query(description="Entries before this seq: the last page's `next_before`.")
+            RowId | None,
+            Query(description="Entries before this seq: the last page's `next_before`."),
         ] = None,
     ) -> JSONOut:
         page = platform.audit_log.search(
@@ -68,7 +71,7 @@ def audit_router() -> APIRouter:
 
     @router.get(
         "/verify",
-        summary="Check the hash chain: `ok`, or the first bad row and what is wrong with it",
+        summary="Check the hash chain and its published copy: `ok`, or every finding",
     )
     def check(
         request: Request,
@@ -76,7 +79,11 @@ def audit_router() -> APIRouter:
         platform: Annotated[Services, Depends(services)],
     ) -> JSONOut:
         report = verify(platform.store, platform.lake)
-        detail = {"ok": report.ok, "first_bad_seq": report.first_bad_seq}
+        detail = {
+            "ok": report.ok,
+            "first_bad_seq": report.first_bad_seq,
+            "findings": len(report.findings),
+        }
         platform.record(request, caller, "audit.verify", rows=report.rows_checked, detail=detail)
         return JSONOut(asdict(report))
 

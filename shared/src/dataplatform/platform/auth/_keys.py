@@ -17,6 +17,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dataplatform.core.access import Principal
+from dataplatform.core.bounds import MAX_LIFETIME_DAYS
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from dataplatform.platform.auth._roles import Roles
@@ -83,8 +84,11 @@ class ApiKeys:
                 f"Key name `{name}` must be 2-100 lower-case letters, digits, `.`, `_` or `-`.",
                 "name",
             )
-        if expires_in_days is not None and expires_in_days <= 0:
-            raise InvalidRequestError("`expires_in_days` must be positive.", "expires_in_days")
+        if expires_in_days is not None and not 1 <= expires_in_days <= MAX_LIFETIME_DAYS:
+            raise InvalidRequestError(
+                f"`expires_in_days` must be from 1 to {MAX_LIFETIME_DAYS}, not {expires_in_days}.",
+                "expires_in_days",
+            )
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         record = ApiKeyRecord(
