@@ -55,14 +55,33 @@ def test_a_gzip_bomb_is_refused_without_inflating_it(collector: RunningCollector
     assert peak < 5 * 1024 * 1024, f"peak {peak} bytes: the bomb was inflated"
 
 
-def test_an_event_over_the_event_limit_is_413(collector: RunningCollector) -> None:
-    body = {"batch": [track(), track(properties={"blob": "y" * 5000})]}
+def test_a_single_event_over_the_event_limit_is_413(collector: RunningCollector) -> None:
+    response = post(
+        collector, "/v1/track", track(properties={"blob": "y" * 5000}), collector.ios_key
+    )
+
+    assert response.status_code == 413
+    assert response.json()["limit_name"] == "max_event_bytes"
+    assert response.json()["limit"] == 4096
+    assert stored(collector, MOBILE) == 0
+
+
+def test_an_event_over_the_event_limit_in_a_batch_is_quarantined_clipped(
+    collector: RunningCollector,
+) -> None:
+    body = {"batch": [track(messageId="good"), track(properties={"blob": "y" * 5000})]}
 
     response = post(collector, "/v1/batch", body, collector.ios_key)
 
-    assert response.status_code == 413
-    assert response.json()["limit_name"] == "event at index 1"
-    assert stored(collector, MOBILE) == 0
+    assert response.status_code == 200
+    assert [(r["index"], r["field"]) for r in response.json()["rejected"]] == [(1, "item")]
+    assert collector.lake.read(MOBILE)["event_id"].to_pylist() == ["good"]
+    [quarantined] = collector.lake.read(MOBILE_QUARANTINE).to_pylist()
+    assert quarantined["batch_index"] == 1
+    assert "over the limit of 4096 bytes" in quarantined["reason"]
+    assert "raw holds only its first 4096 characters" in quarantined["reason"]
+    assert quarantined["raw"].startswith('{"type":"track"')
+    assert len(quarantined["raw"]) == 4096
 
 
 def test_too_many_events_in_a_batch_is_413(collector: RunningCollector) -> None:

@@ -61,24 +61,39 @@ async def read_json(request: Request, limit: int, limit_name: str) -> Any:
 
 
 def _gunzip(data: bytearray, limit: int, limit_name: str) -> bytearray:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    """Every gzip member in turn (RFC 1952 allows several, and `cat a.gz b.gz` makes them)."""
     output = bytearray()
-    pending: bytes | bytearray = data
+    remaining: bytes | bytearray = data
     try:
-        while pending:
-            output += inflater.decompress(pending, limit + 1 - len(output))
-            if len(output) > limit:
-                raise too_large(f"{limit_name} (decompressed)", limit)
-            pending = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-        output += inflater.flush()
+        while True:
+            remaining = _inflate_member(remaining, output, limit, limit_name)
+            if not remaining:
+                return output
+            if not remaining.startswith(GZIP_MAGIC):
+                raise RequestRefusedError(
+                    400,
+                    "invalid_gzip",
+                    f"The body has {len(remaining)} bytes after the end of its gzip data; "
+                    "send the gzip stream alone.",
+                )
     except zlib.error as exc:
         raise RequestRefusedError(
             400, "invalid_gzip", f"The gzip body cannot be read: {exc}"
         ) from None
-    if not inflater.eof:
-        raise RequestRefusedError(400, "invalid_gzip", "The gzip body is truncated.")
-    if len(output) > limit:
-        raise too_large(f"{limit_name} (decompressed)", limit)
-    return output
+
+
+def _inflate_member(
+    data: bytes | bytearray, output: bytearray, limit: int, limit_name: str
+) -> bytes:
+    """Inflate one gzip member onto `output`, never past `limit`; returns the bytes after it."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    pending: bytes | bytearray = data
+    while not inflater.eof:
+        chunk = inflater.decompress(pending, limit + 1 - len(output))
+        output += chunk
+        if len(output) > limit:
+            raise too_large(f"{limit_name} (decompressed)", limit)
+        pending = inflater.unconsumed_tail
+        if not chunk and not pending:
+            raise RequestRefusedError(400, "invalid_gzip", "The gzip body is truncated.")
+    return inflater.unused_data

@@ -1,7 +1,9 @@
 """Segment / RudderStack and PostHog items, normalised into the canonical envelope.
 
 Each function takes one item as sent by an SDK and returns a row of `ENVELOPE_SCHEMA`, or raises
-`ItemError` naming the field that is wrong. Nothing here does I/O.
+`ItemError` naming the field that is wrong. Nothing here does I/O. Write keys are dropped from
+what is stored: the row's `source_id` already says who sent it, and a key kept in `raw` would
+reach every reader of bronze (and the Delta log's file statistics).
 """
 
 import uuid
@@ -14,15 +16,47 @@ from dataplatform.core.events import EVENT_TYPES
 
 Row = dict[str, Any]
 SURFACE = "_surface"
+# Where SDKs put the write key: Segment's `writeKey`, PostHog's `api_key`, posthog-js's `token`
+# (in `properties`); each is dropped from the item's top level and from its properties.
+CREDENTIAL_FIELDS = ("writeKey", "api_key", "token")
+_SENT_AT_FIELD = {"segment": "sentAt", "posthog": "sent_at"}
 
 
 class ItemError(ValueError):
-    """One item cannot be accepted; `field` names what is wrong."""
+    """One item cannot be accepted; `field` names what is wrong.
 
-    def __init__(self, field: str, reason: str) -> None:
+    A single-event request answers `status` with problem `code` and the `extensions`; a batch
+    quarantines the item instead.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        status: int = 400,
+        code: str = "invalid_event",
+        **extensions: Any,
+    ) -> None:
         super().__init__(f"`{field}` {reason}")
         self.field = field
         self.reason = f"`{field}` {reason}"
+        self.status = status
+        self.code = code
+        self.extensions = extensions
+
+
+def without_credentials(item: Any) -> Any:
+    """`item` without the write keys SDKs send inside it (see `CREDENTIAL_FIELDS`)."""
+    if not isinstance(item, dict):
+        return item
+    cleaned = {key: value for key, value in item.items() if key not in CREDENTIAL_FIELDS}
+    properties = cleaned.get("properties")
+    if isinstance(properties, dict) and any(key in properties for key in CREDENTIAL_FIELDS):
+        cleaned["properties"] = {
+            key: value for key, value in properties.items() if key not in CREDENTIAL_FIELDS
+        }
+    return cleaned
 
 
 def parse_timestamp(value: Any, field: str) -> datetime | None:
@@ -35,18 +69,32 @@ def parse_timestamp(value: Any, field: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ItemError(field, f"is not an ISO 8601 timestamp: {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is a year-0 instant in UTC
+        raise ItemError(field, f"is outside the years 1 to 9999 once in UTC: {value!r}") from None
 
 
 def skew_corrected(
-    received_at: datetime, sent_at: datetime | None, original: datetime | None
+    received_at: datetime,
+    sent_at: datetime | None,
+    original: datetime | None,
+    sent_at_field: str = "sentAt",
 ) -> datetime:
     """When the event happened by the server's clock: the client's clock error is removed."""
     if original is None:
         return received_at
     if sent_at is None:
         return original
-    return received_at - (sent_at - original)
+    clock_error = sent_at - original
+    try:
+        return received_at - clock_error
+    except OverflowError:
+        raise ItemError(
+            sent_at_field,
+            f"is {abs(clock_error.days)} days from the event's timestamp; no device clock is "
+            "that wrong, so the event's time cannot be corrected",
+        ) from None
 
 
 def _json(value: Any) -> str | None:
@@ -93,7 +141,7 @@ def _envelope(
         "event": event,
         "user_id": user_id,
         "anonymous_id": anonymous_id,
-        "timestamp": skew_corrected(received_at, sent_at, original),
+        "timestamp": skew_corrected(received_at, sent_at, original, _SENT_AT_FIELD[wire_format]),
         "original_timestamp": original,
         "sent_at": sent_at,
         "received_at": received_at,
@@ -118,6 +166,7 @@ def from_segment(
     """One Segment / RudderStack item (track, page, screen, identify, group, alias)."""
     if not isinstance(item, dict):
         raise ItemError("item", f"must be an object, not {type(item).__name__}")
+    item = without_credentials(item)
     event_type = item.get("type") or default_type
     if event_type is None:
         raise ItemError("type", "is required on every batch item")
@@ -180,6 +229,7 @@ def from_posthog(
     """One PostHog capture item; `$identify` and `$set` become identify events."""
     if not isinstance(item, dict):
         raise ItemError("item", f"must be an object, not {type(item).__name__}")
+    item = without_credentials(item)
     name = _optional_string(item, "event")
     if name is None:
         raise ItemError("event", "is required")

@@ -5,18 +5,19 @@ Plain ASGI rather than `BaseHTTPMiddleware`: it adds a few microseconds per requ
 """
 
 import logging
-import random
-import re
 import time
 from collections.abc import Iterable
-from typing import Any
 
-import orjson
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataplatform.core.access import route_template
 from dataplatform.core.logging import log_context
+from dataplatform.platform.http_context import (
+    record_internal_error,
+    request_id_for,
+    send_internal_error,
+)
 
 access_log = logging.getLogger("dataplatform.access")
 
@@ -31,13 +32,12 @@ LATENCY = Histogram(
     ["service", "route", "method"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10),
 )
-_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestContext:
     """Gives each request an id (the client's `X-Request-ID` when it is sane), echoes it in the
     response, logs the request and counts it; answers an unhandled error with a bare 500 problem,
-    the stack trace going to the log only."""
+    the stack trace going to the log only (see `http_context`)."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
@@ -47,7 +47,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _request_id(scope)
+        request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         responded = False
@@ -66,10 +66,10 @@ class RequestContext:
         with log_context(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
-            except Exception:
-                access_log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            except Exception as error:
+                record_internal_error(self.service, scope, error)
                 if not responded:
-                    await _internal_error(scope, request_id, send_with_id)
+                    await send_internal_error(scope, request_id, send_with_id)
             finally:
                 self._observe(scope, status, time.perf_counter() - started)
 
@@ -106,34 +106,3 @@ class PathDispatch:
             await self.special(scope, receive, send)
         else:
             await self.default(scope, receive, send)
-
-
-async def _internal_error(scope: Scope, request_id: str, send: Send) -> None:
-    body = orjson.dumps(
-        {
-            "type": "/problems/internal_error",
-            "title": "Internal Server Error",
-            "status": 500,
-            "detail": "The server failed to answer; the error is logged under this request id.",
-            "instance": scope["path"],
-            "request_id": request_id,
-        }
-    )
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            candidate: Any = value.decode("latin-1")
-            if _CLIENT_REQUEST_ID.match(candidate):
-                return str(candidate)
-            break
-    # Random, not secret: a request id needs uniqueness, and `getrandbits` needs no system call
-    # (uuid4 reads the OS's random source for every request).
-    return f"{random.getrandbits(128):032x}"
