@@ -434,7 +434,14 @@ def serve(
         settings = declared.platform_settings()
         MetadataStore(settings.database_url).upgrade()
         configure_logging(settings.log_level, settings.log_format)
-        uvicorn.run(product_app(declared), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(
+            product_app(declared),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=False,  # only gateway.trusted_proxies are believed, as below
+        )
         return
     if not collector:
         from dataplatform.core.connectors.db import MetadataStore
@@ -453,5 +460,9 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        # Uvicorn would believe X-Forwarded-For from any client on 127.0.0.1 (its default
+        # forwarded_allow_ips), so a local client could pose as any address; the app believes
+        # only the proxies in `gateway.trusted_proxies`.
+        proxy_headers=False,
         timeout_graceful_shutdown=30,
     )

@@ -28,6 +28,8 @@ ADMIN = "admin"
 CATALOG_READ = "catalog:read"
 CATALOG_WRITE = "catalog:write"
 PII_READ = "pii:read"
+# Unmasking PII for everyone (removing a column's `pii` tag) is more than reading it.
+PII_ADMIN = "pii:admin"
 AUDIT_READ = "audit:read"
 SOURCES_WRITE = "sources:write"
 METRICS_READ = "metrics:read"
@@ -39,6 +41,7 @@ PLATFORM_PERMISSIONS = (
     CATALOG_READ,
     CATALOG_WRITE,
     PII_READ,
+    PII_ADMIN,
     AUDIT_READ,
     SOURCES_WRITE,
     METRICS_READ,

@@ -7,9 +7,16 @@ from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.platform.auth._access import PlatformAccess, RateLimiter
 from dataplatform.platform.auth._keys import KEY_PREFIX, ApiKey, ApiKeys
+from dataplatform.platform.auth._lockouts import Lockout, LoginLockouts, utc_now
 from dataplatform.platform.auth._roles import Role, Roles, builtin_roles
 from dataplatform.platform.auth._tokens import IssuedToken, Tokens, signing_secret
-from dataplatform.platform.auth._users import MIN_PASSWORD_LENGTH, User, Users, generate_password
+from dataplatform.platform.auth._users import (
+    MIN_PASSWORD_LENGTH,
+    User,
+    Users,
+    generate_password,
+    is_username,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ __all__ = [
     "ApiKeys",
     "Auth",
     "IssuedToken",
+    "Lockout",
+    "LoginLockouts",
     "PlatformAccess",
     "RateLimiter",
     "Role",
@@ -49,4 +58,6 @@ __all__ = [
     "Users",
     "builtin_roles",
     "generate_password",
+    "is_username",
+    "utc_now",
 ]

@@ -34,7 +34,7 @@ class RateLimiter:
 
     def __init__(self, limit: str, storage: str) -> None:
         self.item: RateLimitItem = parse(limit)
-        self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage))
+        self._limiter = SlidingWindowCounterRateLimiter(_storage(storage))
 
     async def admit(self, key: str) -> None:
         """Count one request for `key`; `RateLimitedError` with the seconds to wait when over."""
@@ -45,6 +45,14 @@ class RateLimiter:
         raise RateLimitedError(
             f"More than {self.item} requests; try again in {retry_after} s.", retry_after
         )
+
+
+def _storage(uri: str) -> Any:
+    """The counters' storage; Redis through redis-py, which the platform installs (limits would
+    otherwise ask for coredis, which it does not)."""
+    if uri.startswith("async+redis"):
+        return storage_from_string(uri, implementation="redispy")
+    return storage_from_string(uri)
 
 
 class PlatformAccess:

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from dataplatform.core.access import AUTHENTICATED, Principal, public, require
-from dataplatform.core.errors import AuthenticationError
+from dataplatform.core.errors import AuthenticationError, RateLimitedError
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.audit import request_entry
+from dataplatform.platform.auth._users import is_username
 from dataplatform.platform.gateway._services import Services, services
 
 
@@ -26,23 +27,23 @@ def auth_router() -> APIRouter:
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         platform: Annotated[Services, Depends(services)],
     ) -> JSONOut:
+        # The peer, or the client a trusted proxy names (gateway.trusted_proxies), never a
+        # header any client can write.
         client = request.client.host if request.client else "unknown"
         await platform.login_limiter.admit(f"login:{client}")
+        # A name no user can have has no password to guess: it is never counted nor locked.
+        counted = is_username(form.username)
+        if counted:
+            await _refuse_while_locked(request, platform, form.username, client)
         user = await anyio.to_thread.run_sync(
             platform.auth.users.authenticate, form.username, form.password
         )
-        platform.audit.record(
-            request_entry(
-                request,
-                Principal(form.username, "user", frozenset(), frozenset()),
-                "auth.login",
-                outcome="success" if user else "failure",
-                status=200 if user else 401,
-                detail={"client": client},
-            )
-        )
+        _record_login(request, platform, form.username, client, 200 if user else 401)
         if user is None:
+            if counted:
+                await _count_failure(request, platform, form.username, client)
             raise AuthenticationError("Wrong user name or password, or the user is disabled.")
+        await anyio.to_thread.run_sync(platform.login_lockouts.succeeded, user.username)
         issued = platform.auth.tokens.issue(user.username)
         return JSONOut(
             {
@@ -64,3 +65,67 @@ def auth_router() -> APIRouter:
         )
 
     return router
+
+
+async def _refuse_while_locked(
+    request: Request, platform: Services, username: str, client: str
+) -> None:
+    """429 with Retry-After while `username` is locked, whatever the password."""
+    seconds = await anyio.to_thread.run_sync(platform.login_lockouts.seconds_locked, username)
+    if not seconds:
+        return
+    _record_login(request, platform, username, client, 429, locked=True)
+    raise RateLimitedError(
+        f"`{username}` is locked after too many failed logins; try again in {seconds} s.",
+        seconds,
+    )
+
+
+async def _count_failure(request: Request, platform: Services, username: str, client: str) -> None:
+    """Count the failed login against the account; audit the lockout it may start."""
+    lockout = await anyio.to_thread.run_sync(platform.login_lockouts.failed, username)
+    if lockout is None:
+        return
+    platform.audit.record(
+        request_entry(
+            request,
+            _claimed(username),
+            "auth.lockout",
+            outcome="failure",
+            status=401,
+            detail={
+                "client": client,
+                "failures": lockout.failures,
+                "locked_until": lockout.locked_until.isoformat(),
+            },
+        )
+    )
+
+
+def _record_login(
+    request: Request,
+    platform: Services,
+    username: str,
+    client: str,
+    status: int,
+    *,
+    locked: bool = False,
+) -> None:
+    detail: dict[str, object] = {"client": client}
+    if locked:
+        detail["locked"] = True
+    platform.audit.record(
+        request_entry(
+            request,
+            _claimed(username),
+            "auth.login",
+            outcome="success" if status == 200 else "failure",
+            status=status,
+            detail=detail,
+        )
+    )
+
+
+def _claimed(username: str) -> Principal:
+    """The user a login form names (not yet, or never, proven)."""
+    return Principal(username, "user", frozenset(), frozenset())

@@ -49,6 +49,11 @@ class User:
         return self.disabled_at is None
 
 
+def is_username(name: str) -> bool:
+    """Whether `name` is a name a user could have (2-63 lower-case letters, digits, `._-`)."""
+    return _USERNAME.match(name) is not None
+
+
 def generate_password() -> str:
     """A random password of 24 URL-safe characters (144 bits)."""
     return secrets.token_urlsafe(18)
@@ -68,7 +73,7 @@ class Users:
         self._lock = threading.Lock()
 
     def create(self, username: str, password: str, roles: Sequence[str], created_by: str) -> User:
-        if not _USERNAME.match(username):
+        if not is_username(username):
             raise InvalidRequestError(
                 f"User name `{username}` must be 2-63 lower-case letters, digits, `.`, `_` or `-`, "
                 "starting with a letter.",

@@ -12,7 +12,11 @@ from dataplatform.platform.catalog._declared import (
     declared_tables,
     quarantine_tables,
 )
-from dataplatform.platform.catalog._edits import ColumnChanges, TableChanges
+from dataplatform.platform.catalog._edits import (
+    ColumnChanges,
+    TableChanges,
+    UnmaskingRefusedError,
+)
 from dataplatform.platform.catalog._entries import ColumnEntry, TableEntry
 from dataplatform.platform.catalog._lineage import Lineage, LineageEdge, LineageNode
 from dataplatform.platform.catalog._records import (
@@ -59,6 +63,7 @@ __all__ = [
     "TableChanges",
     "TableEntry",
     "TableStats",
+    "UnmaskingRefusedError",
     "catalog_router",
     "declared_tables",
     "effective",

@@ -39,7 +39,12 @@ from dataplatform.platform.catalog._declared import (
     declared_tables,
     platform_table,
 )
-from dataplatform.platform.catalog._edits import TableChanges, apply_changes
+from dataplatform.platform.catalog._edits import (
+    TableChanges,
+    UnmaskingRefusedError,
+    apply_changes,
+    unmasked_columns,
+)
 from dataplatform.platform.catalog._entries import TableEntry, table_entry
 from dataplatform.platform.catalog._lineage import (
     Direction,
@@ -250,9 +255,15 @@ class DataCatalog:
 
     # --- changing -------------------------------------------------------------------------------
 
-    def update_table(self, name: str, changes: TableChanges) -> tuple[TableEntry, dict[str, Any]]:
+    def update_table(
+        self, name: str, changes: TableChanges, *, may_unmask: bool = False
+    ) -> tuple[TableEntry, dict[str, Any]]:
         """Apply a data steward's changes as overrides; returns the table as it is now and what
-        changed (`{attribute: {from, to}}`, columns under `columns`)."""
+        changed (`{attribute: {from, to}}`, columns under `columns`).
+
+        Removing a column's `pii` tag unmasks it for every reader: without `may_unmask` such a
+        change raises `UnmaskingRefusedError` and nothing is changed.
+        """
         with self.store.session() as session:
             self._record(session, name)  # a 404 before anything else
         self.refresh_stats([name])  # so columns the table gained since can be described
@@ -260,6 +271,9 @@ class DataCatalog:
             record = self._record(session, name, for_update=True)
             columns = _columns_by_table(session, [name]).get(name, [])
             changed = apply_changes(record, {column.name: column for column in columns}, changes)
+            unmasked = unmasked_columns(changed)
+            if unmasked and not may_unmask:
+                raise UnmaskingRefusedError(name, unmasked)  # the session rolls the change back
             session.flush()
             return table_entry(record, columns, datetime.now(UTC)), changed
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from dataplatform.core.errors import InvalidRequestError, did_you_mean
+from dataplatform.core.access import PII_ADMIN
+from dataplatform.core.errors import InvalidRequestError, PermissionDeniedError, did_you_mean
 from dataplatform.platform.catalog._declared import PII
 from dataplatform.platform.catalog._entries import COLUMN_EDITABLE, TABLE_EDITABLE
 from dataplatform.platform.catalog._records import (
@@ -52,6 +53,29 @@ class TableChanges(BaseModel):
                 'e.g. {"columns": {"email": {"tags": ["pii"]}}}'
             )
         return tags
+
+
+class UnmaskingRefusedError(PermissionDeniedError):
+    """A change would remove the `pii` tag of `columns` and the caller lacks `pii:admin`."""
+
+    def __init__(self, table: str, columns: list[str]) -> None:
+        named = ", ".join(f"`{column}`" for column in columns)
+        super().__init__(
+            f"Removing the `{PII}` tag from {named} of `{table}` would show those columns "
+            f"unmasked to every reader; that needs the permission `{PII_ADMIN}` (role `admin`). "
+            "Nothing was changed; ask an admin to make this change."
+        )
+        self.table = table
+        self.columns = columns
+
+
+def unmasked_columns(changed: Mapping[str, Any]) -> list[str]:
+    """Columns whose `pii` tag a change (as `apply_changes` reports it) removed."""
+    return sorted(
+        name
+        for name, diff in changed.get("columns", {}).items()
+        if "tags" in diff and PII in diff["tags"]["from"] and PII not in diff["tags"]["to"]
+    )
 
 
 def apply_changes(

@@ -6,11 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from dataplatform.core.access import CATALOG_READ, CATALOG_WRITE, Principal, require
+from dataplatform.core.access import CATALOG_READ, CATALOG_WRITE, PII_ADMIN, Principal, require
 from dataplatform.core.connectors.lakehouse import LAYERS
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.catalog._edits import TableChanges
+from dataplatform.platform.catalog._edits import (
+    TableChanges,
+    UnmaskingRefusedError,
+    unmasked_columns,
+)
 from dataplatform.platform.catalog._lineage import Direction
 from dataplatform.platform.gateway._services import services
 
@@ -61,7 +65,8 @@ def catalog_routes() -> APIRouter:
         summary="Change a table's description, owner, tags, retention or its columns'",
         description=(
             "Fields left out are left alone; a field sent as null puts back the value the "
-            "product declares. Tagging a column `pii` masks it for callers without `pii:read`."
+            "product declares. Tagging a column `pii` masks it for callers without `pii:read`; "
+            "removing the tag unmasks it for every reader, so that needs `pii:admin` too."
         ),
     )
     def update_table(
@@ -71,9 +76,18 @@ def catalog_routes() -> APIRouter:
         caller: Annotated[Principal, require(CATALOG_WRITE)],
     ) -> JSONOut:
         platform = services(request)
-        entry, changed = platform.catalog.update_table(name, changes)
+        try:
+            entry, changed = platform.catalog.update_table(
+                name, changes, may_unmask=caller.can(PII_ADMIN)
+            )
+        except UnmaskingRefusedError as refused:
+            _record_unmasking(request, caller, name, refused.columns, refused=True)
+            raise
         if changed:
             platform.record(request, caller, "catalog.update", table=name, detail=changed)
+        unmasked = unmasked_columns(changed)
+        if unmasked:
+            _record_unmasking(request, caller, name, unmasked, refused=False)
         if any("tags" in column for column in changed.get("columns", {}).values()):
             # Masking follows at once here; other processes within their cache time.
             platform.access.forget_pii(name)
@@ -99,6 +113,21 @@ def catalog_routes() -> APIRouter:
         return JSONOut(found.as_json())
 
     return router
+
+
+def _record_unmasking(
+    request: Request, caller: Principal, table: str, columns: list[str], *, refused: bool
+) -> None:
+    """Audit an attempt to unmask PII on its own, so an auditor finds every one by action."""
+    services(request).record(
+        request,
+        caller,
+        "catalog.unmask",
+        table=table,
+        outcome="failure" if refused else "success",
+        status=403 if refused else 200,
+        detail={"columns": columns},
+    )
 
 
 def _encode_cursor(name: str) -> str:

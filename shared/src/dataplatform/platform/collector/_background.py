@@ -21,7 +21,15 @@ def serve_in_background(app: ASGIApp, startup_seconds: float = 10) -> Iterator[s
     """Yield the base URL of `app` served on 127.0.0.1; stop it when the block ends."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=False,
+            # Like `dataplatform serve`: X-Forwarded-For is the app's to judge (trusted_proxies).
+            proxy_headers=False,
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataplatform import __version__
 from dataplatform.core.access import PUBLIC, declared_routes, routes_without_permission
@@ -84,6 +85,11 @@ def create_app(
             PathDispatch, special=collector, paths=[p for p in paths if p != "/health"]
         )
     app.add_middleware(RequestContext, service=service)
+    trusted_proxies = platform.settings.gateway.trusted_proxies
+    if trusted_proxies:
+        # Outermost, so that every layer sees the client a trusted proxy names. Uvicorn itself
+        # is started with proxy headers off: it would believe any client on 127.0.0.1.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
     app.openapi = lambda: _openapi(app, collector)  # type: ignore[method-assign]
     return app
 
