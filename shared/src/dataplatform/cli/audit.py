@@ -39,7 +39,7 @@ def _platform() -> "tuple[MetadataStore, Lakehouse]":
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check every row of the chain and the published copy; exit 1 naming the first bad row."""
+    """Check every row of the chain and the published copy; exit 1 printing every finding."""
     from dataplatform.platform.audit import verify
 
     store, lake = _platform()
@@ -47,13 +47,22 @@ def audit_verify() -> None:
     if report.ok:
         console.print(f"OK {report.message}", markup=False, highlight=False)
         return
+    for finding in report.findings:
+        where = f"at row {finding.seq} " if finding.seq is not None else ""
+        errors.print(
+            f"BROKEN {where}({finding.kind}): {finding.message}",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # one line per finding, for grep and for scripts
+        )
     errors.print(
-        f"BROKEN at row {report.first_bad_seq} ({report.problem}): {report.message} "
-        f"({report.rows_checked} rows checked before it, head at row {report.head_seq}). "
-        "Rows already published are in platform.gold.audit_log as they were then.",
-        style="red",
+        f"{len(report.findings)} finding(s); {report.rows_checked} rows checked, head at row "
+        f"{report.head_seq}. Rows already published are in platform.gold.audit_log as they "
+        "were then.",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
     raise typer.Exit(1)
 
@@ -107,7 +116,14 @@ def audit_search(
 
 
 @audit_app.command("publish")
-def audit_publish() -> None:
+def audit_publish(
+    afresh: Annotated[
+        bool,
+        typer.Option(
+            help="The published audit copy is lost for good: publish the chain to a new copy."
+        ),
+    ] = False,
+) -> None:
     """Append the audit rows and lineage edges not yet published to their lake tables, once."""
     from dataplatform.platform.audit import (
         AUDIT_TABLE,
@@ -117,7 +133,7 @@ def audit_publish() -> None:
     )
 
     store, lake = _platform()
-    audit_rows = publish_audit_log(store, lake)
+    audit_rows = publish_audit_log(store, lake, afresh=afresh)
     edges = publish_lineage(store, lake)
     console.print(f"published {audit_rows} audit rows to {AUDIT_TABLE}")
     console.print(f"published {edges} lineage edges to {LINEAGE_TABLE}")

@@ -61,7 +61,7 @@ def rewrite_from(chain, seq: int, actor: str) -> None:  # type: ignore[no-untype
             seq=row.seq,
         )
         previous = digest
-    chain.sql("update audit_chain_head set hash = :hash", hash=previous)
+    chain.sql("update audit_chain_head set hash = :hash where id = 1", hash=previous)
 
 
 def edit_and_rehash_row_4(chain) -> None:  # type: ignore[no-untyped-def]

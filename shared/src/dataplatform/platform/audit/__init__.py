@@ -23,7 +23,7 @@ from dataplatform.platform.audit._publish import (
     publish_lineage,
 )
 from dataplatform.platform.audit._requests import request_entry
-from dataplatform.platform.audit._verify import ProblemKind, VerifyReport, verify
+from dataplatform.platform.audit._verify import Finding, ProblemKind, VerifyReport, verify
 from dataplatform.platform.audit._writer import AuditWriter
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "AuditPage",
     "AuditRow",
     "AuditWriter",
+    "Finding",
     "ProblemKind",
     "VerifyReport",
     "content_hash",

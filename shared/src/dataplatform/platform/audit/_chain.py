@@ -1,9 +1,11 @@
 """The hash-chained audit log in the metadata store.
 
 Each row holds the SHA-256 of its own content and the hash of the row before it, so an edited,
-deleted or reordered row breaks the chain at that row. The head row (`audit_chain_head`) holds the
-last sequence number and hash: appenders lock it first, so entries from several processes form one
-chain and never fork, and a truncated tail no longer reaches the head. `verify` walks the chain.
+deleted or reordered row breaks the chain at that row. The head row (`audit_chain_head` id 1) holds
+the last sequence number and hash: appenders lock it first, so entries from several processes form
+one chain and never fork, and a truncated tail no longer reaches the head. Once the chain has been
+published to the lake, row id 2 of the same table holds the published head: the last row the lake
+copy holds, so a copy deleted from the lake is noticed. `verify` walks the chain.
 """
 
 import hashlib
@@ -21,17 +23,24 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    delete,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.decorators import retry
-from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.errors import InvalidRequestError, TerminalError
 
 GENESIS_HASH = "0" * 64
+# The rows of `audit_chain_head`: the chain's own head, and the head last published to the lake.
+# A second row instead of new columns: the published head is a head like the first, read and
+# written the same way.
+CHAIN_HEAD_ID = 1
+PUBLISHED_HEAD_ID = 2
 MAX_SEARCH_ROWS = 1000
 # The longest value each text column holds; longer values are clipped (marked with `…`) before
 # hashing, so a 10 kB user name in a failed login is recorded instead of failing the whole batch.
@@ -196,12 +205,10 @@ class AuditLog:
             # SQLite) before anything is read, so concurrent appenders queue here.
             session.execute(
                 update(ChainHeadRecord)
-                .where(ChainHeadRecord.id == 1)
+                .where(ChainHeadRecord.id == CHAIN_HEAD_ID)
                 .values(seq=ChainHeadRecord.seq)
             )
-            seq, prev_hash = session.execute(
-                select(ChainHeadRecord.seq, ChainHeadRecord.hash).where(ChainHeadRecord.id == 1)
-            ).one()
+            seq, prev_hash = _required_head(session)
             for entry in map(fitted, entries):
                 seq += 1
                 digest = content_hash(seq, entry, prev_hash)
@@ -210,7 +217,7 @@ class AuditLog:
             _insert(session.connection(), rows)
             session.execute(
                 update(ChainHeadRecord)
-                .where(ChainHeadRecord.id == 1)
+                .where(ChainHeadRecord.id == CHAIN_HEAD_ID)
                 .values(seq=seq, hash=prev_hash)
             )
         return rows
@@ -232,12 +239,44 @@ class AuditLog:
             return found is not None
 
     def head(self) -> tuple[int, str]:
-        """(sequence, hash) of the last appended entry; (0, GENESIS_HASH) for an empty log."""
+        """(sequence, hash) of the last appended entry; (0, GENESIS_HASH) for an empty log.
+
+        Refuses, saying how to repair it, when the head row was deleted."""
         with self.store.session() as session:
-            seq, digest = session.execute(
-                select(ChainHeadRecord.seq, ChainHeadRecord.hash).where(ChainHeadRecord.id == 1)
-            ).one()
-            return int(seq), str(digest)
+            return _required_head(session)
+
+    def find_head(self) -> tuple[int, str] | None:
+        """The chain's head, or None when its row was deleted."""
+        with self.store.session() as session:
+            return _head(session, CHAIN_HEAD_ID)
+
+    def published_head(self) -> tuple[int, str] | None:
+        """(sequence, hash) of the last row published to the lake, or None if none was."""
+        with self.store.session() as session:
+            return _head(session, PUBLISHED_HEAD_ID)
+
+    def record_published(self, seq: int, digest: str) -> None:
+        """Remember that the lake copy holds the chain up to row `seq` (hashing to `digest`).
+
+        Only ever moves forward: a publisher that read an older state cannot move it back."""
+        try:
+            self._move_published(seq, digest)
+        except IntegrityError:
+            # Another publisher recorded the first publication meanwhile; move it forward.
+            self._move_published(seq, digest)
+
+    def _move_published(self, seq: int, digest: str) -> None:
+        with self.store.session() as session:
+            published = session.get(ChainHeadRecord, PUBLISHED_HEAD_ID, with_for_update=True)
+            if published is None:
+                session.add(ChainHeadRecord(id=PUBLISHED_HEAD_ID, seq=seq, hash=digest))
+            elif published.seq < seq:
+                published.seq, published.hash = seq, digest
+
+    def forget_published(self) -> None:
+        """Forget every publication, so the chain can be published afresh to a new copy."""
+        with self.store.session() as session:
+            session.execute(delete(ChainHeadRecord).where(ChainHeadRecord.id == PUBLISHED_HEAD_ID))
 
     def rows(self, after: int = 0, limit: int = 1000) -> list[AuditRow]:
         """Rows with a sequence number above `after`, in chain order."""
@@ -331,6 +370,24 @@ def _search_query(
     if before is not None:
         query = query.where(AuditRecord.seq < before)
     return query
+
+
+def _head(session: Session, head_id: int) -> tuple[int, str] | None:
+    found = session.execute(
+        select(ChainHeadRecord.seq, ChainHeadRecord.hash).where(ChainHeadRecord.id == head_id)
+    ).first()
+    return None if found is None else (int(found.seq), str(found.hash))
+
+
+def _required_head(session: Session) -> tuple[int, str]:
+    head = _head(session, CHAIN_HEAD_ID)
+    if head is None:
+        raise TerminalError(
+            "The audit chain's head row (`audit_chain_head` id 1) is missing, so nothing can be "
+            "appended to the chain. Run `dataplatform audit verify`: it says where the chain's "
+            "rows end and how to restore the head (or restore the metadata store from a backup)."
+        )
+    return head
 
 
 def _clip(value: str, limit: int) -> str:

@@ -2,7 +2,9 @@
 
 `platform.gold.audit_log` gets every chained row once, in sequence order, hashes included, so
 the compliance product reads it like any other source (its change data feed is on) and `verify`
-can hold the database to what was published.
+can hold the database to what was published. The last row published (the published head) is
+recorded in the metadata store too, so a copy deleted from the lake is noticed, and never
+silently published again from scratch.
 
 `platform.gold.lineage` gets every lineage edge the runners record, once, in id order. A runner
 replaces all of a model's edges, stamped with one `recorded_at`, when the model's SQL or input
@@ -26,13 +28,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake.exceptions import DeltaError
 from sqlalchemy import select
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
 from dataplatform.core.errors import TerminalError
-from dataplatform.platform.audit._chain import AuditRecord, utc
+from dataplatform.platform.audit._chain import AuditLog, AuditRecord, utc
 
 if TYPE_CHECKING:
     from dataplatform.core.processing import RecordedEdge
@@ -90,20 +93,71 @@ class _Batch:
     refusal: str | None = None
 
 
-def publish_audit_log(store: MetadataStore, lake: Lakehouse) -> int:
+def publish_audit_log(store: MetadataStore, lake: Lakehouse, *, afresh: bool = False) -> int:
     """Append the chained rows not yet in `platform.gold.audit_log`; returns how many.
 
     A gap or a broken link stops it at the last intact row, with an error: publishing past it
-    would copy the damage into the evidence.
+    would copy the damage into the evidence. The last row published (the published head) is
+    recorded in the metadata store, and a copy deleted or cut back below it is refused rather
+    than published again, which would hide the loss; `afresh` accepts the loss and publishes
+    the chain to a new copy.
     """
-    return _publish(
-        lake,
-        AUDIT_TABLE,
-        AUDIT_SCHEMA,
-        AUDIT_APP_ID,
-        lambda after: _audit_batch(store, after),
-        "The platform's hash-chained audit log.",
+    log = AuditLog(store)
+    if afresh:
+        logger.warning("publishing the audit log afresh: earlier publications are forgotten")
+        log.forget_published()
+    _refuse_a_lost_copy(log, lake)
+    try:
+        return _publish(
+            lake,
+            AUDIT_TABLE,
+            AUDIT_SCHEMA,
+            AUDIT_APP_ID,
+            lambda after: _audit_batch(store, after),
+            "The platform's hash-chained audit log.",
+        )
+    finally:
+        # Also after a refusal at a broken row: the rows before it were published.
+        _record_published_head(log, lake)
+
+
+def published_hash(lake: Lakehouse, seq: int) -> str | None:
+    """The hash of row `seq` in the published copy, or None when the copy lacks it."""
+    found = lake.dataset(AUDIT_TABLE).to_table(columns=["hash"], filter=pc.field("seq") == seq)
+    return str(found["hash"][0].as_py()) if found.num_rows else None
+
+
+def published_seq(lake: Lakehouse) -> int | None:
+    """The last row the published copy took in, or None when there is no copy."""
+    return lake.transaction_version(AUDIT_TABLE, AUDIT_APP_ID) if lake.exists(AUDIT_TABLE) else None
+
+
+def _refuse_a_lost_copy(log: AuditLog, lake: Lakehouse) -> None:
+    recorded = log.published_head()
+    if recorded is None or recorded[0] == 0:
+        return
+    held = published_seq(lake)
+    if held is not None and held >= recorded[0]:
+        return
+    holds = "is gone" if held is None else f"holds rows up to {held} only"
+    raise TerminalError(
+        f"`{AUDIT_TABLE}` {holds}, but rows up to {recorded[0]} were published to it: the "
+        "published copy was deleted or cut back, and publishing again would hide that. Restore "
+        "the table from a backup; if it is lost for good, `dataplatform audit publish --afresh` "
+        "publishes the chain to a new copy."
     )
+
+
+def _record_published_head(log: AuditLog, lake: Lakehouse) -> None:
+    held = published_seq(lake)
+    if not held:
+        return
+    recorded = log.published_head()
+    if recorded is not None and recorded[0] >= held:
+        return
+    digest = published_hash(lake, held)
+    if digest is not None:
+        log.record_published(held, digest)
 
 
 def publish_lineage(store: MetadataStore, lake: Lakehouse) -> int:

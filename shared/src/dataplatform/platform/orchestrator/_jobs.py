@@ -4,7 +4,7 @@ table statistics, the bus lag and the gateway's metrics as lake tables (`platfor
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from dataplatform.core.errors import TerminalError
@@ -15,6 +15,13 @@ if TYPE_CHECKING:
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
 logger = logging.getLogger(__name__)
+
+# The audit chain's head reaches the lake at least this often, so `audit verify` notices a tail
+# cut off (and the head moved back or deleted) once it is older than this.
+MAX_ROUND_SECONDS = 60
+# Run once more when stopping: the gateway stops first and appends its buffered audit entries,
+# which this last round publishes.
+_ON_STOP = ("publish_audit_log",)
 
 
 class PlatformJobs:
@@ -35,10 +42,13 @@ class PlatformJobs:
                 lake, "gateway", scrape_gateway
             )
 
-    def run_once(self) -> dict[str, str | None]:
-        """Run every job once; returns each job's error, None for the ones that succeeded."""
+    def run_once(self, only: Sequence[str] | None = None) -> dict[str, str | None]:
+        """Run every job (or the ones named in `only`) once; returns each job's error, None for
+        the ones that succeeded."""
         errors: dict[str, str | None] = {}
         for name, job in self.jobs.items():
+            if only is not None and name not in only:
+                continue
             try:
                 result = job()
             except Exception as exc:  # reported, and the job runs again next round
@@ -50,10 +60,18 @@ class PlatformJobs:
         return errors
 
     def run_until(self, stop: threading.Event, every_seconds: float) -> None:
-        """Run a round every `every_seconds` until `stop` is set; a round in progress finishes."""
+        """Run a round every `every_seconds` until `stop` is set; a round in progress finishes,
+        then the audit log is published once more."""
+        if not 0 < every_seconds <= MAX_ROUND_SECONDS:
+            raise TerminalError(
+                f"The platform jobs run every {every_seconds:g} s; it must be between 0 and "
+                f"{MAX_ROUND_SECONDS} s, so the audit chain's head reaches the lake at least "
+                "every minute."
+            )
         while not stop.is_set():
             self.run_once()
             stop.wait(every_seconds)
+        self.run_once(only=_ON_STOP)
 
 
 def _jobs(
