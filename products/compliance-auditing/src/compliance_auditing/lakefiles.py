@@ -8,6 +8,12 @@ size, so a file cannot simply be deleted or rewritten shorter: it is rewritten w
 then padded back to its recorded size (Parquet readers find the footer from the end and the
 column chunks by offset, so bytes between the last chunk and the footer are never read).
 
+The log is scrubbed the same way: the file statistics (min/max values) of commits and older
+checkpoints that name a person are dropped. Statistics are optional in the Delta protocol (a
+reader without them only skips fewer files), while dropping whole commits would break every
+incremental reader that has not read past them; tables declare their person columns, so files
+written since carry no statistics of them anyway.
+
 Only local lake roots are handled here; a remote root is refused by name.
 """
 
@@ -29,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 LOG_FOLDER = "_delta_log"
 CHANGE_DATA_FOLDER = "_change_data"
+_FILE_ACTIONS = ("add", "remove", "cdc")  # log actions that may carry a file's statistics
 _FOOTER_TAIL = 8  # the footer's length (4 bytes) and the closing magic `PAR1`
 
 # Rows of a table to find or remove: a mask over them.
@@ -134,10 +141,7 @@ def rewrite_keeping_size(path: Path, rows: pa.Table) -> None:
         written[: -(footer_length + _FOOTER_TAIL)],
         written[-(footer_length + _FOOTER_TAIL) :],
     )
-    padded = body + bytes(size - len(written)) + footer
-    temporary = path.with_name(f".{path.name}.scrubbing")
-    temporary.write_bytes(padded)
-    temporary.replace(path)  # readers see the old file or the new one, never half of it
+    _replace(path, body + bytes(size - len(written)) + footer)
 
 
 def files_naming(paths: Iterable[Path], needles: Iterable[str]) -> list[Path]:
@@ -155,6 +159,59 @@ def files_naming(paths: Iterable[Path], needles: Iterable[str]) -> list[Path]:
 def log_files(folder: Path) -> list[Path]:
     """The table's Delta log: commits (JSON) and checkpoints (Parquet)."""
     return sorted(p for p in (folder / LOG_FOLDER).iterdir() if p.suffix in (".json", ".parquet"))
+
+
+def scrub_log(folder: Path, needles: Iterable[str]) -> int:
+    """Drop the file statistics naming one of `needles` from the table's log (commits and
+    checkpoints); how many log files were rewritten."""
+    encoded = [orjson.dumps(needle)[1:-1] for needle in needles]
+    rewritten = 0
+    for path in files_naming(log_files(folder), needles):
+        if path.suffix == ".json":
+            _replace(path, _commit_without_statistics(path.read_bytes(), encoded))
+        else:
+            _replace(path, _parquet_bytes(_checkpoint_without_statistics(path), _codec(path)))
+        rewritten += 1
+    return rewritten
+
+
+def _commit_without_statistics(commit: bytes, needles: list[bytes]) -> bytes:
+    lines = []
+    for line in commit.splitlines():
+        if line.strip() and any(needle in line for needle in needles):
+            action = orjson.loads(line)
+            for kind in _FILE_ACTIONS:
+                if isinstance(action.get(kind), dict):
+                    action[kind].pop("stats", None)
+            line = orjson.dumps(action)
+        lines.append(line)
+    return b"\n".join(lines) + b"\n"
+
+
+def _checkpoint_without_statistics(path: Path) -> pa.Table:
+    checkpoint = pq.read_table(path)
+    for kind in _FILE_ACTIONS:
+        if kind not in checkpoint.column_names:
+            continue
+        actions = checkpoint[kind].combine_chunks()
+        if "stats" not in [field.name for field in actions.type]:
+            continue
+        children = [
+            pa.nulls(len(actions), field.type) if field.name == "stats" else actions.field(i)
+            for i, field in enumerate(actions.type)
+        ]
+        rebuilt = pa.StructArray.from_arrays(
+            children, fields=list(actions.type), mask=actions.is_null()
+        )
+        index = checkpoint.column_names.index(kind)
+        checkpoint = checkpoint.set_column(index, checkpoint.schema.field(index), rebuilt)
+    return checkpoint
+
+
+def _replace(path: Path, content: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.scrubbing")
+    temporary.write_bytes(content)
+    temporary.replace(path)  # readers see the old file or the new one, never half of it
 
 
 def _as_json(path: Path) -> bytes:

@@ -105,7 +105,12 @@ def _print(health: "PlatformHealth") -> None:
 
 @jobs_app.command("run")
 def jobs_run(
-    every: Annotated[float, typer.Option(min=1, help="Seconds between rounds.")] = 10,
+    every: Annotated[
+        float,
+        typer.Option(
+            min=1, max=60, help="Seconds between rounds (the audit head reaches the lake as often)."
+        ),
+    ] = 10,
     product: Annotated[
         str | None, typer.Option(help="Run this product's jobs instead of the platform's.")
     ] = None,
@@ -116,10 +121,12 @@ def jobs_run(
     ] = None,
 ) -> None:
     """Publish the audit log, lineage and bus lag to the lake and refresh the catalog's
-    statistics every EVERY seconds until stopped (a round in progress finishes); or, with
+    statistics every EVERY seconds until stopped (a round in progress finishes, then the audit
+    log is published once more); or, with
     --product, run that product's jobs, each on the schedule its config gives."""
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
+    from dataplatform.core.governance import protect
 
     settings = load_settings(PlatformSettings)
     configure_logging(settings.log_level, settings.log_format)
@@ -128,6 +135,7 @@ def jobs_run(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     store = MetadataStore(settings.database_url)
     lake = Lakehouse(settings.lake_root, settings.storage_options)
+    protect(lake, store)  # no job writes an erased person back
     if product is not None:
         _product_jobs(product, store, lake, stop, once)
         return

@@ -1,10 +1,11 @@
 """Which columns of a table identify a person, and how the rows of one person are picked.
 
-The rule, in one place: a table's identity columns are its text columns named one of
-`IDENTITY_COLUMNS`, plus any text column the catalog tags `pii` whose name ends in `_id` (a
-steward's tag on `customer_id` makes it one). A row holds the person when one of its identity
-columns equals one of the person's ids. Rows are deleted whole, so the JSON the person sent
-(`raw`, `context`, `properties` in bronze) goes with them.
+The rule, in one place: a table's identity columns are the text columns its product declares
+as holding a person, i.e. tagged `pii` in the product's table declarations or its models'
+headers (`dataplatform.core.governance`), plus any text column the catalog tags `pii` (a
+steward's tag on `customer_id` makes it one). No column name is guessed. A row holds the person
+when one of its identity columns equals one of the person's ids. Rows are deleted whole, so the
+JSON the person sent (`raw`, `context`, `properties` in bronze) goes with them.
 
 Quarantine tables hold rejected payloads and rows as JSON (`raw`, `row`) with no identity column;
 there a row holds the person when its JSON names one of the ids as a string value (`"id"`).
@@ -13,7 +14,7 @@ The erasure leaves alone the platform's tables (`platform.*`: the audit log is e
 names staff, not data subjects) and this product's own (which keep only a hash of the id).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import orjson
@@ -22,21 +23,8 @@ import pyarrow.compute as pc
 
 from compliance_auditing.lakefiles import RowMatcher
 from dataplatform.core.connectors.lakehouse import TableName
+from dataplatform.core.governance import declared_person_columns
 
-IDENTITY_COLUMNS = frozenset(
-    {
-        "user_id",
-        "anonymous_id",
-        "device_id",
-        "distinct_id",
-        "subject_id",
-        "visitor_id",
-        "person_id",
-        "linked_id",
-        "previous_id",
-        "identifier",  # user-segmentation's identity graph: any id of a person
-    }
-)
 QUARANTINE_JSON_COLUMNS = ("raw", "row")
 UNTOUCHED_NAMESPACES = ("platform", "compliance_auditing")
 _TEXT = (pa.string(), pa.large_string(), pa.string_view())
@@ -56,15 +44,20 @@ class PersonColumns:
 
 
 def person_columns(
-    table: str, schema: pa.Schema, catalog_pii: Iterable[str] = ()
+    table: str,
+    schema: pa.Schema,
+    catalog_pii: Iterable[str] = (),
+    declared: Mapping[str, frozenset[str]] | None = None,
 ) -> PersonColumns | None:
-    """The columns of `table` that can hold a person; None when it has none, or is left alone."""
+    """The columns of `table` that can hold a person (declared, or tagged in the catalog);
+    None when it has none, or is left alone."""
     name = TableName.parse(table)
     if name.product in UNTOUCHED_NAMESPACES:
         return None
-    tagged = {column for column in catalog_pii if column.endswith("_id")}
+    declared = declared_person_columns() if declared is None else declared
+    tagged = declared.get(table, frozenset()) | set(catalog_pii)
     text = [field.name for field in schema if field.type in _TEXT]
-    identity = tuple(c for c in text if c in IDENTITY_COLUMNS or c in tagged)
+    identity = tuple(c for c in text if c in tagged)
     json = (
         tuple(c for c in text if c in QUARANTINE_JSON_COLUMNS) if name.layer == "quarantine" else ()
     )

@@ -28,6 +28,7 @@ class TableReport:
     files_vacuumed: int = 0
     change_files_scrubbed: int = 0
     change_rows_scrubbed: int = 0
+    log_files_scrubbed: int = 0
     rows_left: int | None = None
     files_naming_subject: int | None = None
     log_files_naming_subject: int | None = None

@@ -1,10 +1,12 @@
 """One erasure, step by step, each step written to the audit log (`compliance.erasure.find`,
 `.delete`, `.vacuum`, `.done`) and the report kept in `gold.erasure_requests`.
 
-It runs inside the request (the lakes here are small), its file work in worker threads. A model
-run that read the person just before a delete may commit them again just after, so the rows are
-looked for once more after the purge, and a second pass removes what came back; whatever is
-still there after that is reported, and the request ends `incomplete` rather than `done`.
+It runs inside the request (the lakes here are small), its file work in worker threads. First
+the person's ids go on the suppression list (as hashes, in the metadata store): from then on
+every commit to the lake, by a model, a job or a retraining, leaves their rows out. A commit
+already past that check when the ids were listed can still land just after a delete, so the
+rows are looked for once more after the purge, and a second pass removes what came back;
+whatever is still there after that is reported, and the request ends `incomplete`, not `done`.
 """
 
 import logging
@@ -30,6 +32,7 @@ from compliance_auditing.erasure._tables import (
 )
 from dataplatform.core.access import Principal, audit_action
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.governance import guard_of
 from dataplatform.core.serving import snapshots_of
 
 logger = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ async def erase(
     try:
         subject = await _in_thread(find_subject, lake, user_id)
         report.linked_ids = len(subject.linked)
+        listed = await _in_thread(guard_of(lake).suppress, subject.ids, report.request_id)
         catalog = await _in_thread(read_catalog, lake)
         holdings = await _in_thread(find_holdings, lake, subject, catalog)
         audit_action(
@@ -61,6 +65,7 @@ async def erase(
             request_id=report.request_id,
             subject_hash=report.subject_hash,
             linked_ids=len(subject.linked),
+            ids_suppressed=listed,
             tables=[h.table for h in holdings],
         )
         report.tables = [
@@ -127,6 +132,7 @@ async def _remove(
         table.files_vacuumed += purged.files_vacuumed
         table.change_files_scrubbed += purged.change_files_scrubbed
         table.change_rows_scrubbed += purged.change_rows_scrubbed
+        table.log_files_scrubbed += purged.log_files_scrubbed
         table.version_after = await _in_thread(lake.version, holding.table)
         # The API's snapshot cache may hold the person's rows of an older version.
         snapshots_of(request).drop(holding.table)
@@ -139,6 +145,7 @@ async def _remove(
             files_vacuumed=purged.files_vacuumed,
             change_files_scrubbed=purged.change_files_scrubbed,
             change_rows_scrubbed=purged.change_rows_scrubbed,
+            log_files_scrubbed=purged.log_files_scrubbed,
             version_after=table.version_after,
         )
 

@@ -1,11 +1,15 @@
 """The erasure's work on one table: find the person in its files, delete their rows, purge the
 files that still hold them, and check what is left.
 
-Deletes name the person only by SHA-256 (`encode(sha256("user_id"), 'hex') IN (...)`), because
-Delta records every delete's predicate in its log, which must not become a new copy of the id.
-Purging vacuums with no retention (the files of every older version go, which is the point, so
-time travel to before the erasure ends), scrubs the change-data files the vacuum leaves, and
-writes a checkpoint so log entries past the table's log retention are dropped.
+Before the delete, the table's person columns are left out of its file statistics, so the files
+the delete writes carry no min/max ids. Deletes name the person only by SHA-256
+(`sha256("user_id") IN (X'...')`), because Delta records every delete's predicate in its log,
+which must not become a new copy of the id. (Binary literals, not `encode(..., 'hex')`: delta-rs
+records that one in a form its conflict checker cannot parse back, so a delete racing a model's
+commit failed instead of retrying.) Purging vacuums with no retention (the
+files of every older version go, which is the point, so time travel to before the erasure
+ends), scrubs the change-data files the vacuum leaves, drops the statistics naming the person
+from the log, and writes a checkpoint so log entries past the table's log retention are dropped.
 """
 
 import hashlib
@@ -25,6 +29,7 @@ from compliance_auditing.lakefiles import (
     files_naming,
     log_files,
     scrub_change_data,
+    scrub_log,
     table_folder,
 )
 from dataplatform.core.connectors.lakehouse import Lakehouse
@@ -49,6 +54,7 @@ class Purged:
     files_vacuumed: int
     change_files_scrubbed: int
     change_rows_scrubbed: int
+    log_files_scrubbed: int
 
 
 @dataclass(frozen=True)
@@ -94,17 +100,15 @@ def current_rows(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> i
 
 def delete_rows(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> tuple[int, int]:
     """Delete the subject's rows; (rows removed, the table's version after)."""
-    conditions = [
-        f"encode(sha256(\"{column}\"), 'hex') IN ({_hashes(subject.ids)})"
-        for column in columns.identity
-    ]
+    lake.keep_out_of_statistics(columns.table)  # the files the delete writes
+    conditions = [f'sha256("{column}") IN ({_hashes(subject.ids)})' for column in columns.identity]
     if columns.json:
         rows = as_plain_text(lake.read(columns.table, columns=list(columns.json)))
         picked = rows.filter(rows_of(subject.ids, columns)(rows)) if rows.num_rows else rows
         for column in columns.json:
             values = [v for v in picked[column].to_pylist() if v is not None]
             if values:
-                conditions.append(f"encode(sha256(\"{column}\"), 'hex') IN ({_hashes(values)})")
+                conditions.append(f'sha256("{column}") IN ({_hashes(values)})')
     if not conditions:
         return 0, lake.version(columns.table)
     result = lake.delete(columns.table, " OR ".join(conditions))
@@ -122,8 +126,9 @@ def purge_files(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Pu
     except Exception as exc:
         raise TerminalError(f"Cannot vacuum `{columns.table}`: {exc}") from None
     scrubbed = scrub_change_data(change_data_files(folder), rows_of(subject.ids, columns))
+    log_scrubbed = scrub_log(folder, subject.ids)
     lake.checkpoint(columns.table)
-    return Purged(len(vacuumed), scrubbed.files, scrubbed.rows)
+    return Purged(len(vacuumed), scrubbed.files, scrubbed.rows, log_scrubbed)
 
 
 def traces(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Traces:
@@ -137,4 +142,4 @@ def traces(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Traces:
 
 def _hashes(values: list[str] | tuple[str, ...]) -> str:
     digests = sorted({hashlib.sha256(value.encode()).hexdigest() for value in values})
-    return ", ".join(f"'{digest}'" for digest in digests)
+    return ", ".join(f"X'{digest}'" for digest in digests)

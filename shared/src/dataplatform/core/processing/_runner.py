@@ -11,6 +11,9 @@ For each model, in graph order:
 4. The batch is committed with `txn(model, sequence)` and the input versions in the commit's
    metadata. A replay of a committed sequence is skipped by the table, so a run killed anywhere
    and started again publishes each input row once.
+
+Every commit passes the lake's suppression guard (installed from the run store when the lake has
+none): rows of people erased since, or while, the batch was computed are left out of it.
 """
 
 import functools
@@ -32,6 +35,7 @@ import pyarrow.dataset as ds
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult
 from dataplatform.core.errors import NotFoundError, TerminalError, did_you_mean
+from dataplatform.core.governance import protect
 from dataplatform.core.processing._checks import CheckOutcome, run_checks
 from dataplatform.core.processing._dag import ModelGraph
 from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation, column_types
@@ -114,6 +118,7 @@ class ModelRunner:
     ) -> None:
         self.graph = graph
         self.lake = lake
+        protect(lake, store)
         self.runs = RunLog(store)
         self.engine = engine or DuckDBEngine()
         self._recorded_lineage: dict[str, str] = {}

@@ -10,10 +10,11 @@ from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
+from dataplatform.core.governance import protect
 from dataplatform.core.product import Product, discover_products
 from dataplatform.core.serving import TableSnapshots
 from dataplatform.platform.audit import AuditLog, AuditWriter, request_entry
-from dataplatform.platform.auth import Auth, PlatformAccess, RateLimiter
+from dataplatform.platform.auth import Auth, LoginLockouts, PlatformAccess, RateLimiter
 from dataplatform.platform.catalog import DataCatalog
 from dataplatform.platform.sources import SourceRegistry
 
@@ -33,6 +34,7 @@ class Services:
     sources: SourceRegistry
     access: PlatformAccess
     login_limiter: RateLimiter
+    login_lockouts: LoginLockouts
     tables: TableSnapshots
 
     @classmethod
@@ -45,6 +47,9 @@ class Services:
                 f"{store.current_revision()}, not {store.head_revision()}; run `dataplatform db upgrade`."
             )
         lake = Lakehouse(settings.lake_root, settings.storage_options)
+        # What the gateway writes (an erasure's report, a retraining asked through the API)
+        # passes the suppression list like every model's and job's commit.
+        protect(lake, store)
         # Roles name every installed product, also when this process serves only some of them.
         installed = {product.name for product in [*products, *discover_products()]}
         auth = Auth.create(settings, store, sorted(installed))
@@ -74,6 +79,9 @@ class Services:
             sources=SourceRegistry(store, settings.auth.cache_seconds),
             access=access,
             login_limiter=RateLimiter(gateway.anonymous_rate_limit, gateway.rate_limit_storage),
+            login_lockouts=LoginLockouts(
+                store, settings.auth.lockout_failures, settings.auth.lockout_minutes
+            ),
             tables=TableSnapshots(lake, gateway.snapshot_seconds),
         )
 

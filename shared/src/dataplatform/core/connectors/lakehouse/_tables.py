@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # Every table records its change data feed, so incremental readers can ask what changed since a version.
 _TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+# Which columns a file's min/max statistics cover: by name, or the first N.
+_STATISTICS_COLUMNS = "delta.dataSkippingStatsColumns"
+_STATISTICS_WIDTH = "delta.dataSkippingNumIndexedCols"
 _CHANGE_FIELDS = (
     pa.field("_change_type", pa.string()),
     pa.field("_commit_version", pa.int64()),
@@ -57,13 +60,36 @@ class WriteResult:
     skipped: bool = False
 
 
-class Lakehouse:
-    """Delta tables named `<product>.<layer>.<table>` under `root` (a folder or an `s3://` URI)."""
+class WriteGuard(Protocol):
+    """What every commit passes through (`dataplatform.core.governance.PersonGuard`)."""
 
-    def __init__(self, root: str | Path, storage_options: dict[str, str] | None = None) -> None:
+    def admit(self, table: str, rows: pa.Table) -> pa.Table:
+        """The rows that may be committed to `table`."""
+        ...
+
+    def unindexed_columns(self, table: str) -> frozenset[str]:
+        """Columns of `table` whose values must stay out of the log's file statistics."""
+        ...
+
+
+class Lakehouse:
+    """Delta tables named `<product>.<layer>.<table>` under `root` (a folder or an `s3://` URI).
+
+    With a `guard`, every append, overwrite and merge commits only the rows it admits, and
+    tables are created with its unindexed columns left out of their file statistics.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        storage_options: dict[str, str] | None = None,
+        *,
+        guard: WriteGuard | None = None,
+    ) -> None:
         self.root = str(root).rstrip("/")
         self.storage_options = storage_options or None
         self.is_local = "://" not in self.root
+        self.guard = guard
         # Writers reuse one handle per table and replay only the commits made since their last
         # write, instead of the whole log on every commit; a lock per table keeps this process's
         # writers of one table in turn (other processes still race, and retry).
@@ -208,7 +234,10 @@ class Lakehouse:
             partition_by=list(partition_by) or None,
             name=str(name),
             description=description,
-            configuration={**_TABLE_PROPERTIES, **(properties or {})},
+            configuration={
+                **self._properties_for(name, schema),
+                **(properties or {}),
+            },
             storage_options=self.storage_options,
         )
 
@@ -232,7 +261,7 @@ class Lakehouse:
                 mode="append",
                 schema_mode="merge" if evolve_schema else None,
                 partition_by=list(partition_by) or None,
-                configuration=_TABLE_PROPERTIES,
+                configuration=self._properties_for(name, rows.schema),  # kept when creating
                 storage_options=self.storage_options,
                 commit_properties=commit,
             )
@@ -259,7 +288,7 @@ class Lakehouse:
                 mode="overwrite",
                 predicate=predicate,
                 schema_mode="merge" if evolve_schema else None,
-                configuration=_TABLE_PROPERTIES,
+                configuration=self._properties_for(name, rows.schema),  # kept when creating
                 storage_options=self.storage_options,
                 commit_properties=commit,
             )
@@ -352,6 +381,8 @@ class Lakehouse:
             logger.info("skipped replayed write", extra={"table": table_name, "txns": txns})
             return WriteResult(table_name, existing.version(), 0, skipped=True)
         rows = None if data is None else _in_utc(data)
+        if rows is not None and self.guard is not None:
+            rows = self.guard.admit(table_name, rows)
         if rows is not None and existing is not None:
             rows = _conform(table_name, rows, _arrow_schema(existing), evolve=evolve_schema)
         commit = CommitProperties(
@@ -413,6 +444,33 @@ class Lakehouse:
             )
         except DeltaError as exc:
             raise TerminalError(f"Cannot vacuum `{name}`: {exc}") from None
+
+    def keep_out_of_statistics(self, name: str | TableName) -> bool:
+        """Set the table's statistics columns to leave out the guard's unindexed columns (for
+        tables created before the guard knew them); whether the property changed.
+
+        Files written from then on carry no min/max of those columns; older files keep theirs.
+        """
+        wanted = self._statistics_properties(name, self.schema(name))
+        table = self.table(name)
+        current = table.metadata().configuration
+        if all(current.get(key) == value for key, value in wanted.items()):
+            return False
+        table.alter.set_table_properties(wanted, raise_if_not_exists=False)
+        return True
+
+    def _properties_for(self, name: str | TableName, schema: pa.Schema) -> dict[str, str]:
+        return {**_TABLE_PROPERTIES, **self._statistics_properties(name, schema)}
+
+    def _statistics_properties(self, name: str | TableName, schema: pa.Schema) -> dict[str, str]:
+        """Delta's statistics columns: every column but the guard's unindexed ones."""
+        hidden = set() if self.guard is None else self.guard.unindexed_columns(str(name))
+        if not hidden & set(schema.names):
+            return {}
+        kept = [column for column in schema.names if column not in hidden]
+        if not kept:
+            return {_STATISTICS_WIDTH: "0"}
+        return {_STATISTICS_COLUMNS: ",".join(f"`{column}`" for column in kept)}
 
     def checkpoint(self, name: str | TableName) -> None:
         """Write a checkpoint so readers replay fewer log files, and drop expired log entries."""

@@ -1,0 +1,68 @@
+"""The suppression list: the people erased, as SHA-256 hashes of their ids, in the metadata
+store. Nothing may write them back; the raw ids are never kept."""
+
+import hashlib
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dataplatform.core.connectors.db import Base, MetadataStore
+from dataplatform.core.decorators import retry
+from dataplatform.core.errors import CommitConflictError
+
+# Lookups go to the database in slices: an IN list of this many hashes stays well inside every
+# backend's limit on bound parameters.
+_LOOKUP_SLICE = 500
+
+
+class ErasedIdRecord(Base):
+    __tablename__ = "erased_ids"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def id_hash(value: str) -> str:
+    """What the list keeps of an id: its SHA-256, hex."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class SuppressionList:
+    """The hashes of erased ids, shared by every process through the metadata store."""
+
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    @retry(attempts=3)
+    def add(self, ids: Iterable[str], request_id: str, now: datetime | None = None) -> int:
+        """Put `ids` on the list for erasure `request_id`; how many were not on it yet."""
+        hashes = {id_hash(value) for value in ids}
+        new = sorted(hashes - self.erased(hashes))
+        erased_at = now or datetime.now(UTC)
+        try:
+            with self.store.session() as session:
+                session.add_all(
+                    ErasedIdRecord(id_hash=digest, request_id=request_id, erased_at=erased_at)
+                    for digest in new
+                )
+        except IntegrityError as exc:  # another erasure listed one of them meanwhile: look again
+            raise CommitConflictError("an erased id was listed concurrently") from exc
+        return len(new)
+
+    def erased(self, hashes: Collection[str]) -> set[str]:
+        """The ones among `hashes` on the list."""
+        wanted = sorted(set(hashes))
+        found: set[str] = set()
+        with self.store.session() as session:
+            for start in range(0, len(wanted), _LOOKUP_SLICE):
+                part = wanted[start : start + _LOOKUP_SLICE]
+                found.update(
+                    session.scalars(
+                        select(ErasedIdRecord.id_hash).where(ErasedIdRecord.id_hash.in_(part))
+                    )
+                )
+        return found
