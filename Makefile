@@ -34,8 +34,10 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy shared/src
 
+# One worker per core, a test file per worker at a time (module fixtures are built once); the
+# slowest twenty tests are listed so that a slow one is seen.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile --durations=20
 
 # Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream), Java 17 for
 # Spark, and wrk (Debian's package) as the gateway's load generator.

@@ -1,7 +1,8 @@
 """The /mobile API through a real gateway, over gold tables the models computed from a
 hand-made calendar of app events. Every expected figure is counted by hand below.
 
-D is nine days ago (UTC); today is D+9.
+D is nine days ago (UTC); today is D+9. The module runs with the clock frozen at noon of today,
+then ticking, so that "today" is one day for the test and the server however long it runs.
 
     D    09:00  ana  iPhone ios 3.2.0  s-ana-1: app_open, screen Home, purchase 9.99 EUR
                                        (sent twice), app_background
@@ -24,10 +25,12 @@ from typing import Any
 
 import httpx2
 import pytest
+import time_machine
 
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
-TODAY = datetime.now(UTC).date()
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+TODAY = NOW.date()
 D = TODAY - timedelta(days=9)
 
 
@@ -37,7 +40,14 @@ def at(day: int, clock: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
+def clock() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture(scope="module")
 def gateway(
+    clock: None,
     tmp_path_factory: pytest.TempPathFactory,
     new_pipeline: Callable[..., Any],
     app_event: Callable[..., Any],
@@ -541,6 +551,27 @@ def test_bad_input_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/retention", {"to": "0001-01-01"}, "query.to"),
+        ("/active-users", {"to": "0001-01-01"}, "query.to"),
+        ("/activity", {"to": "0001-01-01"}, "query.to"),
+        ("/activity", {"from": "0001-01-01T00:00:00+01:00"}, "query.from"),
+        ("/active-users", {"from": "9999-12-31"}, "query.from"),
+    ],
+)
+def test_a_day_out_of_the_reporting_range_is_a_422_naming_it_and_the_range(
+    gateway: RunningGateway, admin: dict[str, str], path: str, params: dict[str, Any], field: str
+) -> None:
+    response = httpx2.get(f"{gateway.url}/mobile{path}", params=params, headers=admin)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["field"] == field
+    assert "from 2000-01-01 to 2100-12-31" in response.json()["detail"]
 
 
 def test_too_many_windows_is_a_422_naming_the_limit(

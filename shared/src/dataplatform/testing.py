@@ -39,9 +39,27 @@ MARKERS = {
 }
 
 
+TEST_NOW_VARIABLE = "DATAPLATFORM_TEST_NOW"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
+    _start_the_clock_at_test_now(config)
+
+
+def _start_the_clock_at_test_now(config: pytest.Config) -> None:
+    """With DATAPLATFORM_TEST_NOW=<ISO 8601 instant>, the run's clock starts at that instant and
+    ticks from there (modules are imported after this, so their "now" is that too): started just
+    before midnight, a run shows whether a test depends on the date."""
+    start = os.environ.get(TEST_NOW_VARIABLE)
+    if not start:
+        return
+    import time_machine
+
+    traveller = time_machine.travel(datetime.fromisoformat(start), tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
 
 
 def service_missing(reason: str) -> None:
@@ -52,12 +70,22 @@ def service_missing(reason: str) -> None:
         pytest.skip(reason)
 
 
-REDIS_TEST_URL = os.environ.get("DATAPLATFORM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+def _redis_test_url() -> str:
+    configured = os.environ.get("DATAPLATFORM_TEST_REDIS_URL")
+    if configured:
+        return configured
+    # Each pytest-xdist worker empties a database of its own (gw0: 15, gw1: 14, ...): on a shared
+    # one, a test's flush would delete another worker's streams mid-test.
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    return f"redis://127.0.0.1:6379/{15 - worker}"
+
+
+REDIS_TEST_URL = _redis_test_url()
 
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """A Redis database emptied before and after the test (db 15 unless told otherwise)."""
+    """A Redis database emptied before and after the test (db 15, or one per xdist worker)."""
     import redis
 
     client = redis.Redis.from_url(REDIS_TEST_URL)
@@ -252,7 +280,8 @@ def platform_settings(database_url: str, lake_root: Path, **values: object) -> "
     """Settings for a throw-away platform: this lake, this store, a fixed signing secret."""
     from dataplatform.core.config import PlatformSettings
 
-    values.setdefault("auth", {"jwt_secret": TEST_JWT_SECRET})
+    # Tokens outlive the slowest run of a module that holds one (a module-scoped admin, say).
+    values.setdefault("auth", {"jwt_secret": TEST_JWT_SECRET, "access_token_minutes": 24 * 60})
     return PlatformSettings(lake_root=str(lake_root), database_url=database_url, **values)  # type: ignore[arg-type]
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
@@ -9,7 +10,7 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from dataplatform.core.errors import AuthenticationError
+from dataplatform.core.errors import AuthenticationError, InvalidRequestError
 from dataplatform.platform.auth import Tokens
 from dataplatform.testing import TEST_JWT_SECRET, RunningGateway
 
@@ -32,11 +33,12 @@ def test_a_token_from_the_password_flow_names_the_user_and_expires(gateway: Runn
     )
 
     body = response.json()
+    lifetime = gateway.services.settings.auth.access_token_minutes * 60
     assert response.status_code == 200
-    assert body["token_type"] == "bearer" and body["expires_in"] == 15 * 60
+    assert body["token_type"] == "bearer" and body["expires_in"] == lifetime
     claims = claims_of(body["access_token"])
     assert claims["sub"] == "admin"
-    assert claims["exp"] - claims["iat"] == 15 * 60  # type: ignore[operator]
+    assert claims["exp"] - claims["iat"] == lifetime  # type: ignore[operator]
     me = httpx.get(f"{gateway.url}{ME}", headers=bearer(body["access_token"]))
     assert me.json() == {
         "subject": "admin",
@@ -71,55 +73,57 @@ def valid_claims(**changes: object) -> dict[str, object]:
         "iss": "dataplatform",
         "aud": "dataplatform-api",
         "iat": now,
-        "exp": now + timedelta(minutes=5),
+        "exp": now + timedelta(hours=1),
     }
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
 
+# Tokens are made when the test runs, not when the module is collected: a token made at
+# collection could expire before a slow run reaches its test, which then tests expiry instead.
 @pytest.mark.parametrize(
-    ("case", "token", "reason"),
+    ("case", "make_token", "reason"),
     [
         (
             "alg none",
-            jwt.encode(valid_claims(), None, algorithm="none"),
+            lambda: jwt.encode(valid_claims(), None, algorithm="none"),
             "not signed with HS256",
         ),
         (
             "algorithm switched to HS512 with the same secret",
-            forged(valid_claims(), TEST_JWT_SECRET, "HS512"),
+            lambda: forged(valid_claims(), TEST_JWT_SECRET, "HS512"),
             "not signed with HS256",
         ),
         (
             "signed with another secret",
-            forged(valid_claims(), "another-secret-" + "0123456789" * 5, "HS256"),
+            lambda: forged(valid_claims(), "another-secret-" + "0123456789" * 5, "HS256"),
             "Signature verification failed",
         ),
         (
             "expired",
-            forged(
+            lambda: forged(
                 valid_claims(exp=datetime.now(UTC) - timedelta(seconds=5)), TEST_JWT_SECRET, "HS256"
             ),
             "expired",
         ),
         (
             "no expiry",
-            forged(valid_claims(exp=None), TEST_JWT_SECRET, "HS256"),
+            lambda: forged(valid_claims(exp=None), TEST_JWT_SECRET, "HS256"),
             'Token is missing the "exp" claim',
         ),
         (
             "another audience",
-            forged(valid_claims(aud="someone-else"), TEST_JWT_SECRET, "HS256"),
+            lambda: forged(valid_claims(aud="someone-else"), TEST_JWT_SECRET, "HS256"),
             "Audience doesn't match",
         ),
-        ("not a JWT", "not.a.jwt", "not valid"),
+        ("not a JWT", lambda: "not.a.jwt", "not valid"),
     ],
     ids=lambda value: value if isinstance(value, str) and " " in value else None,
 )
 def test_forged_or_broken_tokens_are_refused_with_the_reason(
-    gateway: RunningGateway, case: str, token: str, reason: str
+    gateway: RunningGateway, case: str, make_token: Callable[[], str], reason: str
 ) -> None:
-    response = httpx.get(f"{gateway.url}{ME}", headers=bearer(token))
+    response = httpx.get(f"{gateway.url}{ME}", headers=bearer(make_token()))
 
     assert response.status_code == 401, case
     assert reason in response.json()["detail"], response.json()["detail"]
@@ -194,6 +198,17 @@ def test_an_expired_key_is_refused(gateway: RunningGateway) -> None:
         )
 
     assert httpx.get(f"{gateway.url}{ME}", headers=bearer(secret)).status_code == 401
+
+
+@pytest.mark.parametrize("days", [0, 36_501, 3_000_000])
+def test_a_key_lifetime_out_of_range_is_refused_before_any_date_arithmetic(
+    gateway: RunningGateway, days: int
+) -> None:
+    # The CLI creates keys here too, without the API's validation in front.
+    with pytest.raises(InvalidRequestError, match="from 1 to 36500") as refused:
+        gateway.services.auth.keys.create("long-key", ["viewer"], "test", days)
+
+    assert refused.value.field == "expires_in_days"
 
 
 def test_a_bad_authorization_header_says_what_to_send(gateway: RunningGateway) -> None:

@@ -209,7 +209,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     settings = platform_settings(f"sqlite:///{folder / 'metadata.db'}", folder / "lake")
     with running_gateway(settings) as gateway:
         services = gateway.services
-        expired = services.auth.tokens.issue("admin", now=datetime.now(UTC) - timedelta(hours=2))
+        lifetime = timedelta(minutes=settings.auth.access_token_minutes)
+        issued = datetime.now(UTC) - lifetime - timedelta(hours=1)
+        expired = services.auth.tokens.issue("admin", now=issued)
         unsigned = jwt.encode(
             {"sub": "admin", "iss": "dataplatform", "aud": "dataplatform-api", "exp": 2**31},
             None,

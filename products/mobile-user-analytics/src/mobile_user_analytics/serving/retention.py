@@ -14,11 +14,13 @@ from mobile_user_analytics.serving._common import (
     Limit,
     day_range,
     page_answer,
+    today,
 )
 
 DEFAULT_DAYS = 90
 # Day N of a cohort is over once the cohort day + N is before today (UTC): until then its share
-# is null, since users may still come back that day.
+# is null, since users may still come back that day. Today comes from the process's clock, not
+# DuckDB's, so a request has one idea of today (and a test can freeze it).
 SQL = """
 with cohorts as (
     select cohort_day, any_value(cohort_users) as users
@@ -32,9 +34,9 @@ select
     cohorts.users,
     list({
         'day': wanted.day_n,
-        'retained_users': case when cohorts.cohort_day + wanted.day_n < current_date
+        'retained_users': case when cohorts.cohort_day + wanted.day_n < ?::date
             then coalesce(retention.retained_users, 0) end,
-        'rate': case when cohorts.cohort_day + wanted.day_n < current_date
+        'rate': case when cohorts.cohort_day + wanted.day_n < ?::date
             then coalesce(retention.retained_users, 0) / cohorts.users end
     } order by wanted.day_n) as retention
 from cohorts
@@ -66,7 +68,7 @@ def retention_router(days: Sequence[int]) -> APIRouter:
             caller,
             SQL,
             tables={"retention": RETENTION},
-            params=[first, last, wanted],
+            params=[first, last, wanted, today(), today()],
             limit=limit,
             cursor=cursor,
         )

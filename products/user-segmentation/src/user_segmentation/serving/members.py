@@ -2,6 +2,7 @@
 size, a summary of its people's features, and its size over time)."""
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
@@ -48,6 +49,7 @@ group by f.last_platform
 order by f.last_platform
 """
 # Entries and exits per UTC day; the size after each day counts every day before the window too.
+# Today is the process's, not DuckDB's, so that one clock (which tests can freeze) decides it.
 RULE_TREND_SQL = """
 with days as (
     select
@@ -61,7 +63,7 @@ with days as (
 select * from (
     select day, entered, exited, sum(entered - exited) over (order by day) as size from days
 )
-where day > current_date - ?::integer
+where day > ?::date - ?::integer
 order by day
 """
 ML_TREND_SQL = "select version, trained_at, sizes from models order by version"
@@ -131,7 +133,11 @@ async def _trend(
 ) -> list[dict[str, Any]]:
     if is_rule(segment_id):
         rows = await gold_rows(
-            request, caller, RULE_TREND_SQL, {"c": SEGMENT_CHANGES}, [segment_id, days]
+            request,
+            caller,
+            RULE_TREND_SQL,
+            {"c": SEGMENT_CHANGES},
+            [segment_id, datetime.now(UTC).date(), days],
         )
         return [dict(row) for row in rows]
     rows = await gold_rows(request, caller, ML_TREND_SQL, {"models": ML_MODELS})
