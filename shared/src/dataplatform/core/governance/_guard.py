@@ -62,7 +62,7 @@ class PersonGuard:
             for name in sorted(self.person_columns(table))
             if name in rows.column_names and rows.schema.field(name).type in _TEXT
         ]
-        if not columns or rows.num_rows == 0:
+        if not columns or rows.num_rows == 0 or self.suppression.is_empty():
             return rows
         values = {value: id_hash(value) for value in _short_values(rows, columns)}
         listed = self.suppression.erased(set(values.values()))

@@ -5,17 +5,13 @@ import hashlib
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, select
+from sqlalchemy import DateTime, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.decorators import retry
 from dataplatform.core.errors import CommitConflictError
-
-# Lookups go to the database in slices: an IN list of this many hashes stays well inside every
-# backend's limit on bound parameters.
-_LOOKUP_SLICE = 500
 
 
 class ErasedIdRecord(Base):
@@ -36,6 +32,7 @@ class SuppressionList:
 
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
+        self._hashes: frozenset[str] = frozenset()
 
     @retry(attempts=3)
     def add(self, ids: Iterable[str], request_id: str, now: datetime | None = None) -> int:
@@ -55,14 +52,18 @@ class SuppressionList:
 
     def erased(self, hashes: Collection[str]) -> set[str]:
         """The ones among `hashes` on the list."""
-        wanted = sorted(set(hashes))
-        found: set[str] = set()
+        return set(hashes) & self._listed()
+
+    def _listed(self) -> frozenset[str]:
+        # Every commit asks, so it costs one count: the list only grows (nothing is ever taken
+        # off it), and the hashes are read again only when the count says it grew. On the usual
+        # empty list a commit hashes nothing at all (see `PersonGuard.admit`).
         with self.store.session() as session:
-            for start in range(0, len(wanted), _LOOKUP_SLICE):
-                part = wanted[start : start + _LOOKUP_SLICE]
-                found.update(
-                    session.scalars(
-                        select(ErasedIdRecord.id_hash).where(ErasedIdRecord.id_hash.in_(part))
-                    )
-                )
-        return found
+            count = session.scalar(select(func.count()).select_from(ErasedIdRecord)) or 0
+            if count != len(self._hashes):
+                self._hashes = frozenset(session.scalars(select(ErasedIdRecord.id_hash)))
+        return self._hashes
+
+    def is_empty(self) -> bool:
+        """Whether nobody has been erased yet."""
+        return not self._listed()
