@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DISTRIBUTIONS := shared $(wildcard products/*)
 INSTALL_INPUTS := constraints.txt requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml)
 
-.PHONY: install services demo run test lint bench clean
+.PHONY: install services demo run test lint bench reliability clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,17 @@ bench: install
 	$(BIN)/python benchmarks/ingestion.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/processing.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/gateway.py --write docs/BENCHMARKS.md
+
+# Not part of `make test` (which runs the same parts small): 5,000 fuzzed collector requests,
+# 200 kill -9 trials, 8 processes x 100 commits to one table, the audit tamper cases, then the
+# soak (benchmarks/soak.py, when present). Needs PostgreSQL and Redis (db 8 is emptied); writes
+# docs/RELIABILITY.md.
+reliability: install
+	DATAPLATFORM_TEST_REDIS_URL=redis://127.0.0.1:6379/8 $(BIN)/pytest -p no:cacheprovider \
+		reliability --fuzz-requests 5000 --kill-trials 200 --commit-processes 8 --commits 100 \
+		--write docs/RELIABILITY.md
+	if [ -f benchmarks/soak.py ]; then \
+		$(BIN)/python benchmarks/soak.py --minutes 30 --write docs/RELIABILITY.md; fi
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache .import_linter_cache
