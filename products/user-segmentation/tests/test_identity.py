@@ -84,3 +84,18 @@ def test_the_graph_is_the_same_after_a_full_refresh_and_from_scratch_in_another_
     assert graph(pipeline) == first
     assert graph(again) == [(p, k, i, ["mobile-user-analytics"]) for p, k, i, _ in first]
     assert {p for p, *_ in first} == {"u1", "u3"}  # u1-a2-u2-a1 and a4: one person; u3-a3
+
+
+def test_the_graph_is_published_as_gold_with_each_persons_ids(
+    pipeline: Any, kit: SimpleNamespace
+) -> None:
+    kit.publish_world(pipeline)
+
+    pipeline.run()
+
+    published = pipeline.rows("gold.identity_graph")
+    assert sorted((row["person_id"], row["kind"], row["identifier"]) for row in published) == [
+        ("ana", "anonymous", "b-ana"),
+        ("ana", "anonymous", "i-ana"),
+        ("ana", "user", "ana"),
+    ]

@@ -19,6 +19,7 @@ from dataplatform.core.errors import PlatformError
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
+    from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse, Snapshots
     from dataplatform.platform.sources import SourceRegistry
 
@@ -216,6 +217,18 @@ def db_downgrade(revision: str) -> None:
     console.print(f"{store.safe_url} is at revision {store.current_revision()}")
 
 
+def _migrated(store: "MetadataStore") -> "MetadataStore":
+    """`store`, refused unless its migrations are applied: the suppression list lives there."""
+    from dataplatform.core.errors import TerminalError
+
+    if store.current_revision() != store.head_revision():
+        raise TerminalError(
+            f"The metadata store at {store.safe_url} is at revision {store.current_revision()}, "
+            f"not {store.head_revision()}; run `dataplatform db upgrade`."
+        )
+    return store
+
+
 def _sources() -> "SourceRegistry":
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.platform.sources import SourceRegistry
@@ -267,7 +280,8 @@ def ingest_run(
         str, typer.Option(help="This worker's stable name in the consumer group.")
     ] = "worker-1",
 ) -> None:
-    """Write the product's streams (and their quarantine) from the bus into Delta until stopped."""
+    """Write the product's streams (and their quarantine) from the bus into Delta until stopped;
+    an erased person's new events are dropped (the metadata store holds the suppression list)."""
     import signal
     import threading
 
@@ -282,9 +296,10 @@ def ingest_run(
             "The embedded bus writes bronze inside the collector; set DATAPLATFORM_BUS=redis "
             "or kafka to run ingestion workers."
         )
-    from dataplatform.core.connectors.lakehouse import Lakehouse
+    from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.platform.collector import bronze_lake
 
-    lake = Lakehouse(settings.lake_root, settings.storage_options)
+    lake = bronze_lake(settings, _migrated(MetadataStore(settings.database_url)))
     tables = [
         name
         for stream in declared.streams

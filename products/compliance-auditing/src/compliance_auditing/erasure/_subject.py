@@ -6,20 +6,25 @@ cannot pull a second person into the erasure):
 - every `anonymous_id` that a bronze event of the person carries next to their `user_id`
   (identify calls do, and so do the events an SDK sends once it knows the user);
 - the `previousId` of the person's alias events;
-- the `linked_id` of the person's rows in `user_segmentation.gold.identity_graph`, once that
-  product publishes it.
+- the other ids of the person's component in `user_segmentation.gold.identity_graph`, which
+  the segmentation product publishes, when the component holds no other user id. Every link
+  there names a user, so each id of such a component was linked straight to the person; a
+  component with another user id (a shared browser, or a second account: the graph cannot
+  tell) is not followed, since its anonymous ids may be the other user's.
 """
 
 import hashlib
 from dataclasses import dataclass
 
 import orjson
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from compliance_auditing.lakefiles import as_plain_text
 from dataplatform.core.connectors.lakehouse import Lakehouse
 
 IDENTITY_GRAPH = "user_segmentation.gold.identity_graph"
+GRAPH_USER = "user"  # the graph's `kind` of a user id; the other kind is `anonymous`
 _LINKING_COLUMNS = ("type", "user_id", "anonymous_id", "properties")
 
 
@@ -50,11 +55,22 @@ def find_subject(lake: Lakehouse, user_id: str) -> Subject:
         if table.layer == "bronze" and set(_LINKING_COLUMNS) <= set(lake.schema(table).names):
             linked |= _bronze_links(lake, str(table), user_id)
     if lake.exists(IDENTITY_GRAPH):
-        graph = as_plain_text(lake.read(IDENTITY_GRAPH, columns=["user_id", "linked_id"]))
-        mine = graph.filter(pc.equal(graph["user_id"], user_id))
-        linked |= {value for value in mine["linked_id"].to_pylist() if value}
+        linked |= _graph_links(lake, user_id)
     linked.discard(user_id)
     return Subject(user_id, tuple(sorted(linked)))
+
+
+def _graph_links(lake: Lakehouse, user_id: str) -> set[str]:
+    graph = as_plain_text(lake.read(IDENTITY_GRAPH, columns=["person_id", "identifier", "kind"]))
+    me = graph.filter(
+        pc.and_(pc.equal(graph["identifier"], user_id), pc.equal(graph["kind"], GRAPH_USER))
+    )
+    people = pa.array(sorted(set(me["person_id"].to_pylist())), pa.string())
+    component = graph.filter(pc.is_in(graph["person_id"], value_set=people))
+    users = component.filter(pc.equal(component["kind"], GRAPH_USER))["identifier"].to_pylist()
+    if set(users) != {user_id}:
+        return set()  # not in the graph, or sharing a component with another user
+    return set(component["identifier"].to_pylist())
 
 
 def _bronze_links(lake: Lakehouse, table: str, user_id: str) -> set[str]:

@@ -2,7 +2,8 @@
 membership.
 
 silver.identity_links gathers the identity links of the mobile and web products;
-silver.identity_graph (Python: connected components) makes persons of them. gold.user_features
+silver.identity_graph (Python: connected components) makes persons of them, published as
+gold.identity_graph for other products (the compliance erasure). gold.user_features
 summarises each person's behaviour from the two products' gold tables. gold.segment_changes
 (Python) evaluates every rule segment against the features and appends the entries and exits;
 gold.segment_membership is who is in now. ML segments are trained by the `train_segments` job

@@ -6,6 +6,7 @@ from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.bus import Bus, EmbeddedBus
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.governance import protect
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector._app import Collector, create_collector_app
 from dataplatform.platform.collector._background import free_port, serve_in_background
@@ -18,6 +19,7 @@ __all__ = [
     "EventRouter",
     "ItemError",
     "app_from_environment",
+    "bronze_lake",
     "build_bus",
     "collector_app",
     "create_collector_app",
@@ -28,8 +30,19 @@ __all__ = [
 ]
 
 
-def build_bus(settings: PlatformSettings) -> Bus:
-    """The bus the settings choose."""
+def bronze_lake(settings: PlatformSettings, store: MetadataStore) -> Lakehouse:
+    """The lake bronze is written to, by the embedded bus or an ingestion worker.
+
+    Its commits pass `store`'s suppression list: an erased person's new events are dropped,
+    since the erasure promised they would not be written back.
+    """
+    lake = Lakehouse(settings.lake_root, settings.storage_options)
+    protect(lake, store)
+    return lake
+
+
+def build_bus(settings: PlatformSettings, store: MetadataStore) -> Bus:
+    """The bus the settings choose; the embedded one writes through `bronze_lake`."""
     if settings.bus == "redis":
         from dataplatform.core.connectors.bus.redis import RedisStreamBus
 
@@ -38,10 +51,7 @@ def build_bus(settings: PlatformSettings) -> Bus:
         from dataplatform.core.connectors.bus.kafka import KafkaBus
 
         return KafkaBus(settings.kafka_bootstrap_servers)
-    return EmbeddedBus(
-        Lakehouse(settings.lake_root, settings.storage_options),
-        settings.collector.commit_interval_ms / 1000,
-    )
+    return EmbeddedBus(bronze_lake(settings, store), settings.collector.commit_interval_ms / 1000)
 
 
 def app_from_environment() -> FastAPI:
@@ -56,10 +66,11 @@ def app_from_environment() -> FastAPI:
 
 def collector_app(settings: PlatformSettings) -> FastAPI:
     """The collector app wired to the configured metadata store, lake and bus."""
-    bus = build_bus(settings)
+    store = MetadataStore(settings.database_url)
+    bus = build_bus(settings, store)
     collector = Collector(
         settings.collector,
-        SourceRegistry(MetadataStore(settings.database_url)),
+        SourceRegistry(store),
         bus,
         EventRouter(discover_products()),
     )

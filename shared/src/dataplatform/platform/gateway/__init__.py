@@ -29,7 +29,7 @@ def create_gateway(platform: Services) -> FastAPI:
         create_collector_app,
     )
 
-    bus = build_bus(platform.settings)
+    bus = build_bus(platform.settings, platform.store)
     collector = Collector(
         platform.settings.collector, platform.sources, bus, EventRouter(platform.products)
     )
