@@ -1,14 +1,12 @@
 """`dataplatform users` and `keys`: the first admin, with a prompted or generated password, and
 API keys, each working at a real gateway afterwards and never stored in the clear."""
 
-import fcntl
 import os
 import pty
 import re
 import select
 import subprocess
 import sys
-import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,13 +84,15 @@ def test_a_prompted_password_is_asked_twice_on_the_terminal(
 ) -> None:
     chosen = "chosen-at-the-prompt-42"
     main, terminal = pty.openpty()
+    # In a session of its own whose controlling terminal is the pty on its stdin, so getpass talks
+    # to it as to a person's terminal, whatever terminal the tests run in. `setsid --ctty` does it
+    # after the fork: Python in a forked child of this threaded process is unsafe (segfaults seen).
     process = subprocess.Popen(
-        [CLI, "users", "create", "ops", "--admin"],
+        ["setsid", "--ctty", CLI, "users", "create", "ops", "--admin"],
         env=environment,
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
-        preexec_fn=_own_terminal,
     )
     os.close(terminal)
     seen = b""
@@ -109,13 +109,6 @@ def test_a_prompted_password_is_asked_twice_on_the_terminal(
 
     assert chosen.encode() not in seen  # the terminal did not echo it
     assert login(gateway_url, "ops", chosen).status_code == 200
-
-
-def _own_terminal() -> None:
-    """In the child: a session of its own whose controlling terminal is the pty on its stdin,
-    so getpass talks to it (as to a person's terminal), whatever terminal the tests run in."""
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def test_without_a_terminal_the_password_must_be_generated(environment: dict[str, str]) -> None:

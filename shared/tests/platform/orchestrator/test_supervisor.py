@@ -324,3 +324,38 @@ def test_ingestion_workers_run_only_when_events_travel_through_a_bus_server(
         "--product",
         "web-user-analytics",
     )
+
+
+def test_a_child_dies_with_its_orchestrator_even_when_that_is_killed(tmp_path: Path) -> None:
+    # A supervisor in a process of its own starts a child that would idle for a minute, prints the
+    # child's pid, and is then killed with SIGKILL: nothing of it can stop the child, the kernel's
+    # parent-death signal must.
+    supervisor = subprocess.Popen(
+        python(
+            "import sys, time\n"
+            "from dataplatform.platform.orchestrator import ProcessSpec, RestartPolicy\n"
+            "from dataplatform.platform.orchestrator._supervised import SupervisedProcess\n"
+            "spec = ProcessSpec('idle', 'platform', 'jobs', "
+            "(sys.executable, '-c', 'import time; time.sleep(60)'))\n"
+            "child = SupervisedProcess(spec, RestartPolicy())\n"
+            "child.start(time.monotonic())\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(60)\n"
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert supervisor.stdout is not None
+    child = int(supervisor.stdout.readline())
+    supervisor.kill()
+    supervisor.wait()
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie (dead, not yet reaped by init) is gone too.
+        return Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0] == "Z"
+
+    eventually(gone, f"the orphaned child {child} ended")

@@ -1,13 +1,11 @@
 """One supervised child: started, watched, brought back after a crash with backoff, stopped."""
 
 import contextlib
-import ctypes
 import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,9 +66,8 @@ class SupervisedProcess:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             output = self.log.open("ab")
         self._popen = subprocess.Popen(  # noqa: S603 (our own CLI, no shell)
-            self.spec.argv,
+            _guarded(list(self.spec.argv)),
             process_group=0,
-            preexec_fn=_DIE_WITH_PARENT,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
         )
@@ -180,18 +177,22 @@ class SupervisedProcess:
         return True
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, a child gets SIGTERM when the orchestrator dies, even by SIGKILL, so no orphan
-    keeps serving (and holding the gateway's port) without a supervisor."""
+# On Linux a child gets SIGTERM when the orchestrator dies, even by SIGKILL, so no orphan keeps
+# serving (and holding the gateway's port) without a supervisor. The death signal is set by a
+# small interpreter that then execs the child (the signal survives exec), not by a `preexec_fn`:
+# running Python between fork and exec is unsafe in a process with threads (seen here: segfaults
+# in the forked child), and without one subprocess can use vfork.
+_ORPHAN_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit('the orchestrator stopped before this process started')\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def _guarded(argv: list[str]) -> list[str]:
+    """`argv`, started so that it dies with this process (on Linux)."""
     if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
-    set_parent_death_signal = 1  # PR_SET_PDEATHSIG in <sys/prctl.h>
-
-    def in_child() -> None:
-        prctl(set_parent_death_signal, signal.SIGTERM)
-
-    return in_child
-
-
-_DIE_WITH_PARENT = _die_with_parent()
+        return argv
+    return [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid()), *argv]
