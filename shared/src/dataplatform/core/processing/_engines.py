@@ -5,9 +5,16 @@ and this() as the name of a view, and the engine binds those views to the input 
 Spark gets the same SQL transpiled by SQLGlot, and reads a Delta snapshot's parquet files itself.
 """
 
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
@@ -96,7 +103,8 @@ class SparkEngine:
                 builder = SparkSession.builder.master(self.master).appName("dataplatform")
                 for key, value in self.conf.items():
                     builder = builder.config(key, value)
-                self._session = builder.getOrCreate()
+                with _spark_gateway({"spark.master": self.master, **self.conf}):
+                    self._session = builder.getOrCreate()
             return self._session
 
     def execute(self, sql: str, relations: Mapping[str, Relation]) -> pa.Table:
@@ -166,3 +174,60 @@ def create_engine(
     if name == "spark":
         return SparkEngine(spark_master, spark_conf)
     raise TerminalError(f"engine `{name}` is unknown; use `duckdb` or `spark`.")
+
+
+# The JVM of this process's Spark driver, started once (as pyspark does) and kept until exit,
+# when its stdin closes and it ends.
+_SPARK_JVM: list[subprocess.Popen[bytes]] = []
+
+
+@contextlib.contextmanager
+def _spark_gateway(conf: Mapping[str, str]) -> Iterator[None]:
+    """pyspark connected to a JVM started here, not by pyspark: its launcher runs Python between
+    fork and exec (a `preexec_fn` that ignores Ctrl-C), which can crash the child of a process
+    with threads (seen in the test workers). A session of its own keeps Ctrl-C away instead."""
+    if "PYSPARK_GATEWAY_PORT" in os.environ or _SPARK_JVM:
+        yield  # pyspark already has its gateway
+        return
+    port, secret = _start_spark_jvm(conf)
+    os.environ["PYSPARK_GATEWAY_PORT"], os.environ["PYSPARK_GATEWAY_SECRET"] = str(port), secret
+    try:
+        yield
+    finally:  # pyspark keeps its connection; later sessions of this process reuse it
+        del os.environ["PYSPARK_GATEWAY_PORT"], os.environ["PYSPARK_GATEWAY_SECRET"]
+
+
+def _start_spark_jvm(conf: Mapping[str, str]) -> tuple[int, str]:
+    from pyspark.find_spark_home import _find_spark_home
+    from pyspark.serializers import UTF8Deserializer, read_int
+
+    command = [str(Path(_find_spark_home()) / "bin" / "spark-submit")]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    folder = Path(tempfile.mkdtemp())
+    address_file = folder / "gateway"  # where the JVM writes its port and secret
+    environment = {
+        **os.environ,
+        "SPARK_CONNECT_MODE": "0",
+        "_PYSPARK_DRIVER_CONN_INFO_PATH": str(address_file),
+    }
+    try:
+        jvm = subprocess.Popen(  # noqa: S603 (Spark's own launcher, no shell)
+            [*command, "pyspark-shell"],
+            stdin=subprocess.PIPE,  # closed when this process ends: the JVM then ends too
+            env=environment,
+            start_new_session=True,
+        )
+        while jvm.poll() is None and not address_file.is_file():
+            time.sleep(0.1)
+        if not address_file.is_file():
+            raise TerminalError(
+                f"Spark's JVM exited with {jvm.returncode} before it started listening; "
+                "check that Java 17 is on the PATH (its output is above)."
+            )
+        with address_file.open("rb") as address:
+            port, secret = read_int(address), UTF8Deserializer().loads(address)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    _SPARK_JVM.append(jvm)
+    return port, secret

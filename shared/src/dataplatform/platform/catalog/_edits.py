@@ -58,6 +58,8 @@ class TableChanges(BaseModel):
 class UnmaskingRefusedError(PermissionDeniedError):
     """A change would remove the `pii` tag of `columns` and the caller lacks `pii:admin`."""
 
+    code = "unmasking_refused"
+
     def __init__(self, table: str, columns: list[str]) -> None:
         named = ", ".join(f"`{column}`" for column in columns)
         super().__init__(
