@@ -13,11 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataplatform.core.access import route_template
 from dataplatform.core.logging import log_context
-from dataplatform.platform.http_context import (
-    record_internal_error,
-    request_id_for,
-    send_internal_error,
-)
+from dataplatform.platform.http_context import RequestIdsAndErrors
 
 access_log = logging.getLogger("dataplatform.access")
 
@@ -35,42 +31,30 @@ LATENCY = Histogram(
 
 
 class RequestContext:
-    """Gives each request an id (the client's `X-Request-ID` when it is sane), echoes it in the
-    response, logs the request and counts it; answers an unhandled error with a bare 500 problem,
-    the stack trace going to the log only (see `http_context`)."""
+    """Around the platform's id and error handling (`http_context`): counts each request, times it
+    and writes its access log line, under the request's id."""
 
     def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
+        self.app = RequestIdsAndErrors(app, service)
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = request_id_for(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
-        status = 500
-        responded = False
+        status = 500  # if nothing is answered at all
         started = time.perf_counter()
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, responded
+        async def send_observed(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, responded = message["status"], True
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
+                status = message["status"]
             await send(message)
 
-        with log_context(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            except Exception as error:
-                record_internal_error(self.service, scope, error)
-                if not responded:
-                    await send_internal_error(scope, request_id, send_with_id)
-            finally:
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            with log_context(request_id=scope["state"]["request_id"]):
                 self._observe(scope, status, time.perf_counter() - started)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
