@@ -35,9 +35,11 @@ lint: install
 	$(BIN)/mypy shared/src
 
 # One worker per core, a test file per worker at a time (module fixtures are built once); the
-# slowest twenty tests are listed so that a slow one is seen.
+# slowest twenty tests are listed so that a slow one is seen. Tests marked `serial` (schemathesis'
+# subtests, which xdist's workers never run) follow in a pytest of their own.
 test: lint
-	$(BIN)/pytest -n auto --dist loadfile --durations=20
+	$(BIN)/pytest -n auto --dist loadfile --durations=20 -m "not serial"
+	$(BIN)/pytest -m serial
 
 # Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream), Java 17 for
 # Spark, and wrk (Debian's package) as the gateway's load generator.

@@ -36,6 +36,8 @@ MARKERS = {
     "spark": "runs Spark in local mode (needs Java 17)",
     "browser": "drives Chromium through Playwright",
     "slow": "takes more than a few seconds",
+    "serial": "runs in `make test`'s second, serial pytest: schemathesis reports each operation as "
+    "a subtest, which pytest-xdist's workers never run",
 }
 
 

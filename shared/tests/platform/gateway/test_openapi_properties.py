@@ -27,6 +27,10 @@ from dataplatform.core.product import discover_products
 from dataplatform.platform.gateway._app import gateway_routers
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
+# Not under pytest-xdist: its workers drop the operations schemathesis runs as subtests, and the
+# test would pass having called nothing (`make test` runs this module in a serial pytest).
+pytestmark = pytest.mark.serial
+
 EXAMPLES_PER_OPERATION = 8
 # Each would end the test's own session: deleting or changing a user or a role can take away
 # the admin the calls run as (its password, its role), and then every later call is a 401.
