@@ -58,7 +58,8 @@ reliability: install
 		reliability --fuzz-requests 5000 --kill-trials 200 --commit-processes 8 --commits 100 \
 		--write docs/RELIABILITY.md
 	if [ -f benchmarks/soak.py ]; then \
-		$(BIN)/python benchmarks/soak.py --minutes 30 --write docs/RELIABILITY.md; fi
+		$(BIN)/python benchmarks/soak.py --minutes 30 --label "make reliability, 30 minutes" \
+		--write docs/RELIABILITY.md; fi
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .ruff_cache .import_linter_cache
