@@ -54,7 +54,7 @@ bench: install
 # soak (benchmarks/soak.py, when present). Needs PostgreSQL and Redis (db 8 is emptied); writes
 # docs/RELIABILITY.md.
 reliability: install
-	DATAPLATFORM_TEST_REDIS_URL=redis://127.0.0.1:6379/8 $(BIN)/pytest -p no:cacheprovider \
+	DATAPLATFORM_TEST_REDIS_URL=redis://127.0.0.1:6379/8 $(BIN)/pytest -p no:cacheprovider --timeout 7200 \
 		reliability --fuzz-requests 5000 --kill-trials 200 --commit-processes 8 --commits 100 \
 		--write docs/RELIABILITY.md
 	if [ -f benchmarks/soak.py ]; then \
