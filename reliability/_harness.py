@@ -3,14 +3,10 @@ report written into docs/RELIABILITY.md."""
 
 import os
 import platform
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import httpx2 as httpx
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.platform.sources import SourceRegistry
@@ -45,22 +41,6 @@ def new_platform(folder: Path, **settings: str) -> Platform:
         **{f"DATAPLATFORM_{name.upper()}": value for name, value in settings.items()},
     }
     return Platform(env, ios_key, web_key, folder / "lake")
-
-
-def start_collector(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`dataplatform serve --collector` on `port`, once its health probe answers."""
-    process = subprocess.Popen(
-        [CLI, "serve", "--collector", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"the collector on port {port} did not answer /health within 60 s")
 
 
 def rss_mb(pid: int) -> float:

@@ -12,11 +12,17 @@ from typing import Any
 
 import httpx2 as httpx
 from _fuzz import TAG, FuzzRequest, Generator
-from _harness import Report, new_platform, rss_mb, start_collector
+from _harness import Report, new_platform, rss_mb
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.platform.collector import free_port
-from dataplatform.testing import MOBILE, MOBILE_QUARANTINE, WEB, WEB_QUARANTINE
+from dataplatform.testing import (
+    MOBILE,
+    MOBILE_QUARANTINE,
+    WEB,
+    WEB_QUARANTINE,
+    start_collector_process,
+)
 
 
 @dataclass
@@ -91,7 +97,7 @@ def test_fuzzed_requests_never_cost_a_5xx_nor_an_item(
 ) -> None:
     platform = new_platform(tmp_path)
     port = free_port()
-    collector = start_collector(platform.env, port)
+    collector = start_collector_process(platform.env, port)
     url = f"http://127.0.0.1:{port}"
     generator = Generator(size("--seed"), datetime.now(UTC), platform.ios_key, platform.web_key)
     requests = generator.requests(size("--fuzz-requests"))

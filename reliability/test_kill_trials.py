@@ -14,11 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from _harness import CLI, Platform, Report, new_platform, start_collector
+from _harness import CLI, Platform, Report, new_platform
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.platform.collector import free_port
-from dataplatform.testing import MOBILE, Traffic
+from dataplatform.testing import MOBILE, Traffic, start_collector_process
 
 PRODUCT = "mobile-user-analytics"
 RESULTS: dict[str, str] = {}  # kind -> its table row
@@ -72,7 +72,7 @@ def test_collector_killed_at_random_moments_loses_and_repeats_nothing(
     acknowledged: list[str] = []
     for _ in range(trials):
         port = free_port()
-        collector = start_collector(platform.env, port)
+        collector = start_collector_process(platform.env, port)
         with Traffic(f"http://127.0.0.1:{port}", platform.ios_key) as traffic:
             traffic.wait_for(Traffic.BATCH)  # traffic flows
             time.sleep(rng.uniform(0, 1.5))
@@ -112,7 +112,7 @@ def test_ingestion_worker_killed_at_random_moments_loses_and_repeats_nothing(
     trials, rng = trials_of(size, 1), random.Random(size("--seed"))
     platform = new_platform(tmp_path, bus="redis", redis_url=redis_url)
     port = free_port()
-    collector = start_collector(platform.env, port)
+    collector = start_collector_process(platform.env, port)
     worker = start_worker(platform.env)
     try:
         with Traffic(f"http://127.0.0.1:{port}", platform.ios_key) as traffic:

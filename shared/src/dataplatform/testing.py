@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    import subprocess
+
     import pyarrow as pa
 
     from dataplatform.core.config import PlatformSettings
@@ -383,6 +385,28 @@ def app_events(
     return pa.Table.from_pylist(
         [{"event_id": event_id, **common} for event_id in event_ids], ENVELOPE_SCHEMA
     )
+
+
+def start_collector_process(env: dict[str, str], port: int) -> "subprocess.Popen[bytes]":
+    """`dataplatform serve --collector` on `port` with `env`, once its health probe answers."""
+    import subprocess
+    import sys
+
+    import httpx2 as httpx
+
+    cli = str(Path(sys.executable).with_name("dataplatform"))
+    process = subprocess.Popen(  # noqa: S603 (the platform's own CLI)
+        [cli, "serve", "--collector", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the collector on port {port} did not answer /health within 60 s")
 
 
 class Traffic:

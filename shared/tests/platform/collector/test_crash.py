@@ -9,32 +9,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.platform.collector import free_port
 from dataplatform.platform.sources import SourceRegistry
-from dataplatform.testing import MOBILE, Traffic
+from dataplatform.testing import MOBILE, Traffic, start_collector_process
 
 CLI = str(Path(sys.executable).with_name("dataplatform"))
 BATCH = Traffic.BATCH
-
-
-def start_collector(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [CLI, "serve", "--collector", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("collector did not start")
 
 
 def platform_with_a_source(tmp_path: Path, **settings: str) -> tuple[dict[str, str], str]:
@@ -58,7 +42,7 @@ def test_acknowledged_events_survive_kill_minus_nine_exactly_once(tmp_path: Path
     acknowledged: list[str] = []
 
     first_port = free_port()
-    first = start_collector(env, first_port)
+    first = start_collector_process(env, first_port)
     with Traffic(f"http://127.0.0.1:{first_port}", key) as traffic:
         traffic.wait_for(40 * BATCH)
         os.kill(first.pid, signal.SIGKILL)
@@ -66,7 +50,7 @@ def test_acknowledged_events_survive_kill_minus_nine_exactly_once(tmp_path: Path
     acknowledged += traffic.acknowledged
 
     second_port = free_port()
-    second = start_collector(env, second_port)
+    second = start_collector_process(env, second_port)
     try:
         with Traffic(f"http://127.0.0.1:{second_port}", key) as traffic:
             traffic.wait_for(20 * BATCH)
@@ -108,7 +92,7 @@ def test_ingestion_worker_killed_under_traffic_restarts_exactly_once(
 ) -> None:
     env, key = platform_with_a_source(tmp_path, bus="redis", redis_url=redis_url)
     port = free_port()
-    collector = start_collector(env, port)
+    collector = start_collector_process(env, port)
     worker = start_worker(env)
     try:
         with Traffic(f"http://127.0.0.1:{port}", key) as traffic:
