@@ -62,13 +62,15 @@ class PersonGuard:
             for name in sorted(self.person_columns(table))
             if name in rows.column_names and rows.schema.field(name).type in _TEXT
         ]
-        if not columns or rows.num_rows == 0 or self.suppression.is_empty():
+        if not columns or rows.num_rows == 0:
+            return rows
+        listed = self.suppression.listed()  # one look at the list per commit
+        if not listed:  # nobody erased: nothing to hash
             return rows
         values = {value: id_hash(value) for value in _short_values(rows, columns)}
-        listed = self.suppression.erased(set(values.values()))
-        if not listed:
-            return rows
         erased = pa.array(sorted(v for v, digest in values.items() if digest in listed))
+        if len(erased) == 0:
+            return rows
         mask = pa.array([False] * rows.num_rows)
         for name in columns:
             hit = pc.is_in(rows[name].cast(pa.string()), value_set=erased)

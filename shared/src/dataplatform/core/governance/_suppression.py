@@ -2,7 +2,7 @@
 store. Nothing may write them back; the raw ids are never kept."""
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, String, func, select
@@ -38,7 +38,7 @@ class SuppressionList:
     def add(self, ids: Iterable[str], request_id: str, now: datetime | None = None) -> int:
         """Put `ids` on the list for erasure `request_id`; how many were not on it yet."""
         hashes = {id_hash(value) for value in ids}
-        new = sorted(hashes - self.erased(hashes))
+        new = sorted(hashes - self.listed())
         erased_at = now or datetime.now(UTC)
         try:
             with self.store.session() as session:
@@ -50,20 +50,14 @@ class SuppressionList:
             raise CommitConflictError("an erased id was listed concurrently") from exc
         return len(new)
 
-    def erased(self, hashes: Collection[str]) -> set[str]:
-        """The ones among `hashes` on the list."""
-        return set(hashes) & self._listed()
+    def listed(self) -> frozenset[str]:
+        """Every hash on the list.
 
-    def _listed(self) -> frozenset[str]:
-        # Every commit asks, so it costs one count: the list only grows (nothing is ever taken
-        # off it), and the hashes are read again only when the count says it grew. On the usual
-        # empty list a commit hashes nothing at all (see `PersonGuard.admit`).
+        Every commit asks, so it costs one count: the list only grows (nothing is ever taken off
+        it), and the hashes are read again only when the count says it grew.
+        """
         with self.store.session() as session:
             count = session.scalar(select(func.count()).select_from(ErasedIdRecord)) or 0
             if count != len(self._hashes):
                 self._hashes = frozenset(session.scalars(select(ErasedIdRecord.id_hash)))
         return self._hashes
-
-    def is_empty(self) -> bool:
-        """Whether nobody has been erased yet."""
-        return not self._listed()
