@@ -407,3 +407,49 @@ def test_continuous_mode_runs_new_rows_until_stopped(runner: ModelRunner, lake: 
     assert not worker.is_alive()
     assert [statuses(cycle)[EVENTS] for cycle in cycles] == ["succeeded", "succeeded", "up_to_date"]
     assert lake.read(EVENTS).num_rows == 6
+
+
+def test_a_column_added_to_a_model_header_reaches_its_table_without_a_full_refresh(
+    models_dir: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    lake.append(BRONZE, FIRST)
+    ModelRunner(shop_graph(models_dir), lake, sqlite_store).run(["silver.events"])
+    silver = (models_dir / "silver_events.sql").read_text()
+    upgraded = silver.replace(
+        "  timestamp: {type: timestamptz}\n",
+        "  timestamp: {type: timestamptz}\n  is_order: {type: boolean}\n",
+    ).replace(
+        "select event_id, user_id, event, amount, timestamp\n",
+        "select event_id, user_id, event, amount, timestamp, event = 'order' as is_order\n",
+    )
+    assert upgraded.count("is_order") == 2
+    (models_dir / "silver_events.sql").write_text(upgraded)
+    lake.append(BRONZE, SECOND)
+
+    result = ModelRunner(shop_graph(models_dir), lake, sqlite_store).run(["silver.events"])[0]
+
+    assert result.status == "succeeded", result.error
+    rows = {row["event_id"]: row for row in lake.read(EVENTS).to_pylist()}
+    assert sorted(rows) == BOTH_BATCHES
+    assert all(rows[event_id]["is_order"] is None for event_id in ("e1", "e2", "e3"))
+    assert all(rows[event_id]["is_order"] is not None for event_id in ("e4", "e5", "e11"))
+
+
+def test_a_column_the_header_does_not_declare_is_still_refused(
+    models_dir: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    lake.append(BRONZE, FIRST)
+    ModelRunner(shop_graph(models_dir), lake, sqlite_store).run(["silver.events"])
+    silver = (models_dir / "silver_events.sql").read_text()
+    (models_dir / "silver_events.sql").write_text(
+        silver.replace(
+            "select event_id, user_id, event, amount, timestamp\n",
+            "select event_id, user_id, event, amount, timestamp, 1 as stray\n",
+        )
+    )
+    lake.append(BRONZE, SECOND)
+
+    result = ModelRunner(shop_graph(models_dir), lake, sqlite_store).run(["silver.events"])[0]
+
+    assert result.status == "failed"
+    assert "stray" in (result.error or "")

@@ -533,22 +533,37 @@ class ModelRunner:
                 partition_by=header.partition_by,
                 description=header.description,
             )
+        evolve = _adds_declared_columns(model, self.lake.schema(target), batch)
         if plan.window is not None and header.time_column is not None:
             start, end = (moment.isoformat() for moment in plan.window)
             column = header.time_column
             predicate = f"\"{column}\" >= '{start}' AND \"{column}\" < '{end}'"
             inside = _within(batch, column, plan.window)
             return self.lake.overwrite(
-                target, inside, predicate=predicate, txn=txn, commit_metadata=metadata
+                target,
+                inside,
+                predicate=predicate,
+                txn=txn,
+                evolve_schema=evolve,
+                commit_metadata=metadata,
             )
         if plan.mode == "full" or header.materialized == "replace":
-            return self.lake.overwrite(target, batch, txn=txn, commit_metadata=metadata)
+            return self.lake.overwrite(
+                target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
+            )
         if header.materialized == "merge" and batch.num_rows:
             return self.lake.merge(
-                target, batch, header.unique_key, txn=txn, commit_metadata=metadata
+                target,
+                batch,
+                header.unique_key,
+                txn=txn,
+                evolve_schema=evolve,
+                commit_metadata=metadata,
             )
         # An append, or an empty merge: the commit still records that this run happened.
-        return self.lake.append(target, batch, txn=txn, commit_metadata=metadata)
+        return self.lake.append(
+            target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
+        )
 
     # --- lineage --------------------------------------------------------------------------------
 
@@ -585,6 +600,22 @@ def _reads_itself(model: Model) -> bool:
     if isinstance(model, SqlModel):
         return model.reads_itself
     return "this" in inspect.signature(model.function).parameters
+
+
+def _adds_declared_columns(model: Model, table_schema: pa.Schema, batch: pa.Table) -> bool:
+    """Whether `batch` brings columns the table lacks, every one of them declared by the model.
+
+    A model that gains a column in its header adds it to its table on the next run (older rows
+    read null), so an upgrade needs no full refresh; a column nobody declared is still refused.
+    """
+    new_columns = [name for name in batch.schema.names if name not in table_schema.names]
+    if not new_columns:
+        return False
+    if isinstance(model, PythonModel):
+        declared = set(model.schema.names)
+    else:
+        declared = {name for name, spec in model.header.columns.items() if spec.type}
+    return all(name in declared for name in new_columns)
 
 
 def _declared_types(model: Model, batch: pa.Table) -> pa.Table:
