@@ -112,3 +112,49 @@ def test_silver_app_events_are_typed_and_each_event_id_kept_once(lake, sqlite_ur
     assert [row["platform"] for row in silver] == ["ios", "android", "ios"]
     assert silver[0]["app_version"] == "3.2.1" and silver[0]["device_id"] == "device-1"
     assert silver[0]["session_id"] == "session-1" and silver[0]["os_version"] == "18.1"
+
+
+def test_event_roles_default_to_the_sdks_names_and_segments_spec() -> None:
+    roles = product.settings("prod").event_roles
+
+    assert roles.model_dump() == {
+        "app_open": ["app_open", "Application Opened"],
+        "app_background": ["app_background", "Application Backgrounded"],
+        "screen_view": ["Screen Viewed"],
+        "tap": ["tap"],
+        "add_to_cart": ["add_to_cart", "Product Added"],
+        "purchase": ["purchase", "Order Completed"],
+        "crash": ["crash", "Application Crashed"],
+    }
+
+
+def test_an_event_role_set_alone_keeps_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "DATAPLATFORM_MOBILE_USER_ANALYTICS_EVENT_ROLES", '{"purchase": ["Subscription Started"]}'
+    )
+
+    roles = product.settings("dev").event_roles
+
+    assert roles.purchase == ["Subscription Started"]
+    assert roles.crash == ["crash", "Application Crashed"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('{"refunds": ["Order Refunded"]}', "unknown role `refunds`; the roles are app_open"),
+        ('{"crashes": ["crash"]}', "Did you mean `crash`?"),
+        ('{"tap": ["Order Completed"]}', "`Order Completed` is given two roles, tap and purchase"),
+        ('{"tap": [""]}', "at least 1 character"),
+    ],
+)
+def test_a_bad_event_role_is_refused_at_load_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_MOBILE_USER_ANALYTICS_EVENT_ROLES", value)
+
+    with pytest.raises(ConfigError) as error:
+        product.settings("dev")
+
+    assert "`event_roles" in str(error.value)
+    assert reason in str(error.value)

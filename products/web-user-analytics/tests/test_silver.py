@@ -148,6 +148,7 @@ def test_segment_and_posthog_page_views_land_in_one_layout(silver, sdk) -> None:
         "user_agent": sdk.CHROME_WINDOWS,
         "ip": None,
         "revenue": None,
+        "currency": None,
         "wire_format": "segment",
     }
     assert (purchase["event"], purchase["is_pageview"], purchase["is_conversion"]) == (
@@ -155,7 +156,11 @@ def test_segment_and_posthog_page_views_land_in_one_layout(silver, sdk) -> None:
         False,
         True,
     )
-    assert (purchase["revenue"], purchase["path"]) == (42.5, "/checkout")
+    assert (purchase["revenue"], purchase["currency"], purchase["path"]) == (
+        42.5,
+        "EUR",
+        "/checkout",
+    )
     # PostHog's distinct_id is the device id until sign-in: no user yet; `$direct`: no referrer.
     assert (posthog["visitor_id"], posthog["user_id"], posthog["wire_format"]) == (
         "ph-b",

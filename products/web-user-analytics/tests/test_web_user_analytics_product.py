@@ -66,8 +66,9 @@ def test_the_checkout_funnel_is_configured() -> None:
         "/products/*",
         "/cart",
         "/checkout",
-        "purchase",
+        "conversion",  # any event named in conversion_events
     ]
+    assert funnel.steps[-1].conversion is True
     assert funnel.window_days is None  # the product's funnel_window_days applies
 
 
@@ -86,3 +87,26 @@ def test_a_configured_funnel_needs_two_steps_and_a_distinct_id(tmp_path: Path) -
     with pytest.raises(ConfigError) as error:
         load_settings(WebUserAnalyticsSettings, config_file=config)
     assert "funnels" in str(error.value) and "at least 2 items" in str(error.value)
+
+
+def test_conversions_default_to_segments_order_completed_and_purchase() -> None:
+    assert product.settings("prod").conversion_events == ["Order Completed", "purchase"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("[]", "conversion_events needs at least one event name"),
+        ('["Order Completed", " "]', "conversion_events has a blank name at index 1"),
+    ],
+)
+def test_a_bad_conversion_events_setting_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_WEB_USER_ANALYTICS_CONVERSION_EVENTS", value)
+
+    with pytest.raises(ConfigError) as error:
+        product.settings("dev")
+
+    assert "`conversion_events`" in str(error.value)
+    assert reason in str(error.value)

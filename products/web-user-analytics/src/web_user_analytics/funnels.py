@@ -1,11 +1,12 @@
-"""What a funnel is: ordered steps, each a page (path, `*` matches any characters) or a tracked
-event, that one person completes in order within a conversion window.
+"""What a funnel is: ordered steps, each a page (path, `*` matches any characters), a tracked
+event, or any conversion (an event named in `conversion_events`), that one person completes in
+order within a conversion window.
 
 Funnels come from `funnels:` in config/product_config.yaml (typed by `FunnelDefinition`) or
 from `POST /web/funnels` (a `NewFunnel`, kept in gold.funnel_definitions).
 """
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,7 +16,8 @@ MAX_WINDOW_DAYS = 365
 
 
 class FunnelStep(BaseModel):
-    """One step: a page view whose path matches `page`, or a tracked `event` by name."""
+    """One step: a page view whose path matches `page`, a tracked `event` by name, or any
+    `conversion` (an event the product's `conversion_events` names)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,19 +31,27 @@ class FunnelStep(BaseModel):
     event: str | None = Field(
         None, min_length=1, max_length=200, description="A tracked event such as `purchase`."
     )
+    conversion: Literal[True] | None = Field(
+        None,
+        description="`true`: any conversion, whichever of `conversion_events` it is named.",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        if (self.page is None) == (self.event is None):
+        kinds = [self.page, self.event, self.conversion]
+        if sum(kind is not None for kind in kinds) != 1:
             raise ValueError(
-                "a step is either a `page` (a path such as `/cart`) or an `event` (such as "
-                "`purchase`), not both or neither"
+                "a step is exactly one of a `page` (a path such as `/cart`), an `event` (such as "
+                "`Order Completed`) or `conversion: true` (any conversion event)"
             )
         return self
 
     @property
     def label(self) -> str:
-        return self.page if self.page is not None else str(self.event)
+        """What the results call the step: its page, its event, or `conversion`."""
+        if self.page is not None:
+            return self.page
+        return self.event if self.event is not None else "conversion"
 
 
 class NewFunnel(BaseModel):

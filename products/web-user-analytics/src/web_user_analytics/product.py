@@ -26,6 +26,10 @@ class WebUserAnalyticsSettings(ProductSettings):
     )
     funnel_window_days: int = Field(14, gt=0, description="Time a user has to complete a funnel.")
     exclude_bots: bool = Field(True, description="Leave known bots out of every metric.")
+    conversion_events: list[str] = Field(
+        ["Order Completed", "purchase"],
+        description="Names of the track events that count as conversions (with their revenue).",
+    )
     funnels: list[FunnelDefinition] = Field(
         default_factory=list,
         description="Funnels offered by the API besides those created through it.",
@@ -41,6 +45,20 @@ class WebUserAnalyticsSettings(ProductSettings):
                 f"{value!r} is not an IANA timezone name such as 'Europe/Paris'"
             ) from None
         return value
+
+    @field_validator("conversion_events")
+    @classmethod
+    def _some_conversion_events(cls, names: list[str]) -> list[str]:
+        # An empty list would silently zero every conversion and revenue figure.
+        if not names:
+            raise ValueError(
+                "conversion_events needs at least one event name, such as 'Order Completed' "
+                "(Segment's e-commerce spec) or 'purchase'"
+            )
+        blank = [index for index, name in enumerate(names) if not name.strip()]
+        if blank:
+            raise ValueError(f"conversion_events has a blank name at index {blank[0]}")
+        return names
 
     @field_validator("funnels")
     @classmethod

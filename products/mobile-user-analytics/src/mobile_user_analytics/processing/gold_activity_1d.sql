@@ -13,14 +13,14 @@ columns:
   platform: {type: varchar, description: "ios, android, unknown, or * for all."}
   app_version: {type: varchar, description: "The app version, unknown, or * for all."}
   events: {type: bigint, description: Track and screen events.}
-  screen_views: {type: bigint, description: Screen events.}
-  app_opens: {type: bigint, description: app_open events.}
-  app_backgrounds: {type: bigint, description: app_background events.}
-  taps: {type: bigint, description: tap events.}
-  add_to_carts: {type: bigint, description: add_to_cart events.}
-  purchases: {type: bigint, description: purchase events.}
-  crashes: {type: bigint, description: crash events.}
-  other_events: {type: bigint, description: Track events of any other name.}
+  screen_views: {type: bigint, description: "Screen views: screen calls and track events of the role screen_view (by default `Screen Viewed`)."}
+  app_opens: {type: bigint, description: "Events of the role app_open (setting `event_roles`; by default `app_open`, `Application Opened`)."}
+  app_backgrounds: {type: bigint, description: "Events of the role app_background (by default `app_background`, `Application Backgrounded`)."}
+  taps: {type: bigint, description: Events of the role tap (by default `tap`).}
+  add_to_carts: {type: bigint, description: "Events of the role add_to_cart (by default `add_to_cart`, `Product Added`)."}
+  purchases: {type: bigint, description: "Events of the role purchase (by default `purchase`, `Order Completed`)."}
+  crashes: {type: bigint, description: "Events of the role crash (by default `crash`, `Application Crashed`)."}
+  other_events: {type: bigint, description: "Track events of none of the roles (gold.events counts them by name)."}
   active_users: {type: bigint, description: Distinct users with an event in the window.}
 checks:
   - {check: not_null, column: window_start}
@@ -34,8 +34,7 @@ with activity as (
         coalesce(platform, 'unknown') as platform,
         coalesce(app_version, 'unknown') as app_version,
         coalesce(user_id, anonymous_id) as user_id,
-        type,
-        event
+        role
     from ref_since('silver.app_events', '1 day')
     where type in ('track', 'screen')
 ),
@@ -51,17 +50,14 @@ select
     coalesce(platform, '*') as platform,
     coalesce(app_version, '*') as app_version,
     count(*) as events,
-    count(*) filter (where type = 'screen') as screen_views,
-    count(*) filter (where type = 'track' and event = 'app_open') as app_opens,
-    count(*) filter (where type = 'track' and event = 'app_background') as app_backgrounds,
-    count(*) filter (where type = 'track' and event = 'tap') as taps,
-    count(*) filter (where type = 'track' and event = 'add_to_cart') as add_to_carts,
-    count(*) filter (where type = 'track' and event = 'purchase') as purchases,
-    count(*) filter (where type = 'track' and event = 'crash') as crashes,
-    count(*) filter (
-        where type = 'track'
-        and event not in ('app_open', 'app_background', 'tap', 'add_to_cart', 'purchase', 'crash')
-    ) as other_events,
+    count(*) filter (where role = 'screen_view') as screen_views,
+    count(*) filter (where role = 'app_open') as app_opens,
+    count(*) filter (where role = 'app_background') as app_backgrounds,
+    count(*) filter (where role = 'tap') as taps,
+    count(*) filter (where role = 'add_to_cart') as add_to_carts,
+    count(*) filter (where role = 'purchase') as purchases,
+    count(*) filter (where role = 'crash') as crashes,
+    count(*) filter (where role is null) as other_events,
     count(distinct user_id) as active_users
 from activity
 where window_start in (select window_start from touched)

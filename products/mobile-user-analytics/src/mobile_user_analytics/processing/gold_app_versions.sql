@@ -13,7 +13,7 @@ columns:
   users: {type: bigint, description: Distinct users with a session on the version.}
   sessions: {type: bigint, description: Sessions on the version.}
   events: {type: bigint, description: Track and screen events of those sessions.}
-  crashes: {type: bigint, description: crash events.}
+  crashes: {type: bigint, description: "Crashes (role crash: `crash`, `Application Crashed`; setting `event_roles`)."}
   crashed_users: {type: bigint, description: Users with at least one crashed session.}
   crashed_sessions: {type: bigint, description: Sessions with at least one crash.}
   crash_free_users: {type: double, description: 1 - crashed_users / users.}

@@ -16,10 +16,10 @@ columns:
   last_seen: {type: timestamptz, description: "The last track or screen event that day on the platform (for a row holding only sessions, the last of their starts)."}
   sessions: {type: bigint, description: "Sessions (silver.sessions) that started that day; a session counts for the platform of its last event, as in silver.sessions."}
   events: {type: bigint, description: Track and screen events.}
-  screen_views: {type: bigint, description: Screen events.}
-  purchases: {type: bigint, description: purchase events.}
-  revenue: {type: "struct(currency varchar, amount double)[]", description: "Sum of properties.revenue of purchases, per properties.currency (null when a purchase names none), sorted by currency."}
-  screens: {type: "map(varchar, bigint)", description: "Screen name -> views that day (screen views without a name are in screen_views only)."}
+  screen_views: {type: bigint, description: "Screen views (role screen_view: screen calls, `Screen Viewed`)."}
+  purchases: {type: bigint, description: "Purchases (role purchase: `purchase`, `Order Completed`; setting `event_roles`)."}
+  revenue: {type: "struct(currency varchar, amount double)[]", description: "Sum of the purchases' revenue (properties.revenue, else total, else value), per properties.currency (null when a purchase names none), sorted by currency."}
+  screens: {type: "map(varchar, bigint)", description: "Screen name (of a screen call; properties.name of a `Screen Viewed`) -> views that day (screen views without a name are in screen_views only)."}
 checks:
   - {check: not_null, column: user_id}
   - {check: not_null, column: day}
@@ -35,7 +35,10 @@ with activity as (
         coalesce(platform, 'unknown') as platform,
         type,
         event,
+        role,
         properties,
+        revenue,
+        currency,
         timestamp
     from ref('silver.app_events')
     where type in ('track', 'screen') and coalesce(user_id, anonymous_id) is not null
@@ -50,8 +53,8 @@ event_days as (
         min(timestamp) as first_seen,
         max(timestamp) as last_seen,
         count(*) as events,
-        count(*) filter (where type = 'screen') as screen_views,
-        count(*) filter (where type = 'track' and event = 'purchase') as purchases
+        count(*) filter (where role = 'screen_view') as screen_views,
+        count(*) filter (where role = 'purchase') as purchases
     from activity
     group by user_id, day, platform
 ),
@@ -76,10 +79,10 @@ revenue_per_currency as (
         user_id,
         day,
         platform,
-        upper(json_extract_string(properties, '$.currency')) as currency,
-        sum(try_cast(json_extract(properties, '$.revenue') as decimal(18, 4))) as amount
+        currency,
+        sum(revenue) as amount
     from activity
-    where type = 'track' and event = 'purchase'
+    where role = 'purchase'
     group by all
 ),
 
@@ -95,9 +98,17 @@ revenue as (
 ),
 
 screen_counts as (
-    select user_id, day, platform, event as screen, count(*) as views
-    from activity
-    where type = 'screen' and event is not null
+    select user_id, day, platform, screen, count(*) as views
+    from (
+        -- A screen call names its screen as the event; a `Screen Viewed` track, in `name`.
+        select
+            *,
+            case when type = 'screen' then event else json_extract_string(properties, '$.name') end
+                as screen
+        from activity
+        where role = 'screen_view'
+    )
+    where screen is not null
     group by all
 ),
 

@@ -14,8 +14,8 @@ columns:
   events: {type: bigint, description: Track and screen events.}
   platforms: {type: "varchar[]", description: "Platforms used, sorted."}
   app_versions: {type: "varchar[]", description: "App versions used, in the order first used."}
-  purchases: {type: bigint, description: purchase events.}
-  revenue: {type: "struct(currency varchar, amount double)[]", description: "Sum of properties.revenue of purchases, per properties.currency (null when a purchase names none), sorted by currency."}
+  purchases: {type: bigint, description: "Purchases (role purchase: `purchase`, `Order Completed`; setting `event_roles`)."}
+  revenue: {type: "struct(currency varchar, amount double)[]", description: "Sum of the purchases' revenue (properties.revenue, else total, else value), per properties.currency (null when a purchase names none), sorted by currency."}
   last_event: {type: varchar, description: The name of the last event (the screen of a screen view).}
 checks:
   - {check: not_null, column: user_id}
@@ -52,10 +52,10 @@ versions as (
 revenue_per_currency as (
     select
         coalesce(user_id, anonymous_id) as user_id,
-        upper(json_extract_string(properties, '$.currency')) as currency,
-        sum(try_cast(json_extract(properties, '$.revenue') as decimal(18, 4))) as amount
+        currency,
+        sum(revenue) as amount
     from ref('silver.app_events')
-    where type = 'track' and event = 'purchase' and coalesce(user_id, anonymous_id) is not null
+    where role = 'purchase' and coalesce(user_id, anonymous_id) is not null
     group by all
 ),
 

@@ -19,9 +19,9 @@ columns:
   ended_at: {type: timestamptz, description: The last event.}
   duration_seconds: {type: double, description: From the first to the last event.}
   events: {type: bigint, description: Track and screen events.}
-  screen_views: {type: bigint, description: Screen events.}
-  purchases: {type: bigint, description: purchase events.}
-  crashes: {type: bigint, description: crash events.}
+  screen_views: {type: bigint, description: "Screen views (role screen_view: screen calls, `Screen Viewed`)."}
+  purchases: {type: bigint, description: "Purchases (role purchase: `purchase`, `Order Completed`; setting `event_roles`)."}
+  crashes: {type: bigint, description: "Crashes (role crash: `crash`, `Application Crashed`)."}
   last_event: {type: varchar, description: The name of the last event (the screen of a screen view).}
 checks:
   - {check: not_null, column: session_id}
@@ -33,7 +33,7 @@ with activity as (
     select
         event_id,
         event,
-        type,
+        role,
         user_id is not null as signed_in,
         coalesce(user_id, anonymous_id) as user_id,
         device_id,
@@ -101,9 +101,9 @@ select
     max(timestamp) as ended_at,
     epoch(max(timestamp) - min(timestamp)) as duration_seconds,
     count(*) as events,
-    count(*) filter (where type = 'screen') as screen_views,
-    count(*) filter (where type = 'track' and event = 'purchase') as purchases,
-    count(*) filter (where type = 'track' and event = 'crash') as crashes,
+    count(*) filter (where role = 'screen_view') as screen_views,
+    count(*) filter (where role = 'purchase') as purchases,
+    count(*) filter (where role = 'crash') as crashes,
     first(event order by timestamp desc, event_id desc) as last_event
 from sessioned
 group by session_id, user_id

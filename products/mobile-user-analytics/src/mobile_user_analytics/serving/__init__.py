@@ -8,7 +8,7 @@ PII for callers without `pii:read` and write the read to the audit log; list rou
 from fastapi import APIRouter
 
 from dataplatform.core.serving import published_tables_router
-from mobile_user_analytics.serving import active_users, activity, users, versions
+from mobile_user_analytics.serving import active_users, activity, events, users, versions
 from mobile_user_analytics.serving._common import PRODUCT
 from mobile_user_analytics.serving.retention import retention_router
 from mobile_user_analytics.storage import TABLES
@@ -24,5 +24,6 @@ def create_router() -> APIRouter:
     router.include_router(active_users.router)
     router.include_router(retention_router(product.settings().retention_days))
     router.include_router(versions.router)
+    router.include_router(events.router)
     router.include_router(published_tables_router(PRODUCT, TABLES))
     return router

@@ -27,6 +27,7 @@ USER_SUMMARY = "mobile_user_analytics.gold.user_summary"
 ACTIVE_USERS = "mobile_user_analytics.gold.active_users"
 RETENTION = "mobile_user_analytics.gold.retention"
 APP_VERSIONS = "mobile_user_analytics.gold.app_versions"
+EVENTS = "mobile_user_analytics.gold.events"
 
 ALL = "*"  # the gold tables' rows that total every platform or app version
 

@@ -18,8 +18,8 @@ TABLES = (
     ),
     Table(
         "silver.app_events",
-        "Typed app events, each event_id once within 7 days, with device, OS, app version and "
-        "platform.",
+        "Typed app events, each event_id once within 7 days, with device, OS, app version, "
+        "platform, the role its name plays (setting event_roles), revenue and currency.",
         pii=("user_id", "anonymous_id", "device_id"),
         retention_days=395,
     ),
@@ -56,6 +56,11 @@ TABLES = (
         "Per user, UTC day and platform: sessions started, events, screen views per screen, "
         "purchases and revenue per currency.",
         pii=("user_id",),
+    ),
+    Table(
+        "gold.events",
+        "Per UTC day and track event name, under the name sent (an app's own names included): "
+        "count, users, the role it counts as, amounts per currency.",
     ),
     Table(
         "gold.active_users",

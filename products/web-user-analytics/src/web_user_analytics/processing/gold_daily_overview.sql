@@ -13,7 +13,7 @@ columns:
   bounces: {type: bigint, description: Sessions that bounced.}
   bounce_rate: {type: double, description: bounces / sessions.}
   avg_session_seconds: {type: double, description: Average session duration.}
-  conversions: {type: bigint, description: Conversions (purchases).}
+  conversions: {type: bigint, description: Conversions (events named in `conversion_events`).}
   revenue: {type: double, description: Revenue of the conversions.}
 checks:
   - {check: unique, column: day}

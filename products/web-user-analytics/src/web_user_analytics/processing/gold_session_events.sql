@@ -17,10 +17,11 @@ columns:
   person_id: {type: varchar, description: "Who did it, for funnels: the user when known, else the browser.", tags: [pii]}
   timestamp: {type: timestamptz, description: When it happened.}
   day: {type: date, description: The day in the reporting timezone.}
-  event: {type: varchar, description: "The tracked event (click, purchase, ...), or the page's name."}
+  event: {type: varchar, description: "The tracked event under the name it was sent (click, Order Completed, ...), or the page's name."}
   is_pageview: {type: boolean, description: Whether the event is a page view.}
-  is_conversion: {type: boolean, description: Whether the event is a conversion (a `purchase`).}
-  revenue: {type: double, description: Revenue of a conversion.}
+  is_conversion: {type: boolean, description: "Whether the event is a conversion (named in the setting `conversion_events`)."}
+  revenue: {type: double, description: "The amount the event carries (revenue, else total, else value); revenue when it is a conversion."}
+  currency: {type: varchar, description: "The amount's currency (properties.currency, upper case), when the event names one."}
   path: {type: varchar, description: The page's path.}
   source: {type: varchar, description: "Where the event's visit came from: direct, search, social, email, paid or referral."}
   referrer_host: {type: varchar, description: The referring host.}
@@ -133,6 +134,7 @@ select
     is_pageview,
     is_conversion,
     revenue,
+    currency,
     path,
     source,
     referrer_host,

@@ -16,7 +16,7 @@ columns:
   duration_seconds: {type: double, description: From its first to its last event.}
   pageviews: {type: bigint, description: Page views.}
   events: {type: bigint, description: "Events of any kind: page views, clicks, conversions."}
-  conversions: {type: bigint, description: Conversions (purchases).}
+  conversions: {type: bigint, description: Conversions (events named in `conversion_events`).}
   revenue: {type: double, description: Revenue of its conversions.}
   entry_page: {type: varchar, description: Path of its first page view.}
   exit_page: {type: varchar, description: Path of its last page view.}

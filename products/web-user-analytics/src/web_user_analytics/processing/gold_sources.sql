@@ -14,7 +14,7 @@ columns:
   visitors: {type: bigint, description: Distinct browsers.}
   bounces: {type: bigint, description: Sessions that bounced.}
   bounce_rate: {type: double, description: bounces / sessions.}
-  conversions: {type: bigint, description: Conversions (purchases).}
+  conversions: {type: bigint, description: Conversions (events named in `conversion_events`).}
   revenue: {type: double, description: Revenue of the conversions.}
 --- */
 select

@@ -11,7 +11,7 @@ columns:
   type: {type: varchar, description: page (a page view) or track (a click or another event).}
   event: {type: varchar, description: "The tracked event (click, purchase, ...), or the page's name."}
   is_pageview: {type: boolean, description: Whether the event is a page view.}
-  is_conversion: {type: boolean, description: Whether the event is a conversion (a `purchase`).}
+  is_conversion: {type: boolean, description: "Whether the event is a conversion: a track event named in the setting `conversion_events` (by default `Order Completed` and `purchase`), decided as the event arrives."}
   visitor_id: {type: varchar, description: "The browser: the anonymous id, else the user id.", tags: [pii]}
   anonymous_id: {type: varchar, description: The SDK's anonymous id of the browser., tags: [pii]}
   user_id: {type: varchar, description: The signed-in user when known., tags: [pii]}
@@ -31,7 +31,8 @@ columns:
   source: {type: varchar, description: "Where the visit came from: direct, search, social, email, paid or referral."}
   user_agent: {type: varchar, description: The browser's user-agent string.}
   ip: {type: varchar, description: The client's IP address when the SDK sent it., tags: [pii]}
-  revenue: {type: double, description: Revenue of a conversion.}
+  revenue: {type: double, description: "The amount the event carries: properties.revenue, else total, else value (Segment's e-commerce spec); summed as revenue on conversions."}
+  currency: {type: varchar, description: "properties.currency, upper case (ISO 4217 as sent: EUR, USD); null when the event names none."}
   wire_format: {type: varchar, description: segment or posthog.}
 checks:
   - {check: not_null, column: event_id}
@@ -96,7 +97,13 @@ with arrived as (
             json_extract_string(context, '$.campaign.content'),
             json_extract_string(properties, '$.utm_content')
         ) as sent_utm_content,
-        try_cast(json_extract_string(properties, '$.revenue') as double) as revenue
+        -- Segment's e-commerce spec: an order carries `revenue`, `total` or `value`.
+        coalesce(
+            try_cast(json_extract_string(properties, '$.revenue') as double),
+            try_cast(json_extract_string(properties, '$.total') as double),
+            try_cast(json_extract_string(properties, '$.value') as double)
+        ) as revenue,
+        upper(json_extract_string(properties, '$.currency')) as currency
     from ref('bronze.clickstream')
     where type in ('page', 'track')
 ),
@@ -166,7 +173,8 @@ select
     type,
     event,
     type = 'page' as is_pageview,
-    type = 'track' and event = 'purchase' as is_conversion,
+    type = 'track' and coalesce(list_contains(var('conversion_events'), event), false)
+        as is_conversion,
     coalesce(anonymous_id, user_id) as visitor_id,
     anonymous_id,
     user_id,
@@ -187,6 +195,7 @@ select
     user_agent,
     ip,
     revenue,
+    currency,
     wire_format
 from classified
 where event_id not in (select event_id from recently_published)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from dataplatform.core.serving import published_tables_router
 from web_user_analytics.serving._access import PRODUCT
+from web_user_analytics.serving.events import events_router
 from web_user_analytics.serving.funnels import funnels_router
 from web_user_analytics.serving.overview import overview_router
 from web_user_analytics.serving.pages import pages_router
@@ -28,6 +29,7 @@ def create_router() -> APIRouter:
     router.include_router(sessions_router(timezone))
     router.include_router(pages_router(timezone))
     router.include_router(traffic_router(timezone))
+    router.include_router(events_router(timezone))
     router.include_router(funnels_router(timezone, settings.funnel_window_days, settings.funnels))
     router.include_router(realtime_router())
     router.include_router(published_tables_router(PRODUCT, TABLES))

@@ -31,6 +31,7 @@ matches as (
     join steps as s
         on (s.kind = 'page' and e.is_pageview and e.path like s.pattern escape '\\')
         or (s.kind = 'event' and not e.is_pageview and e.event = s.pattern)
+        or (s.kind = 'conversion' and e.is_conversion)
     where e.timestamp >= ? and e.timestamp <= ? + to_days(?)
 ),
 
@@ -69,7 +70,7 @@ async def funnel_results(
     period: Period,
 ) -> list[dict[str, Any]]:
     """Per step: people, conversion from the first step and from the previous one, drop-off."""
-    kinds = ["page" if step.page is not None else "event" for step in steps]
+    kinds = [_kind(step) for step in steps]
     patterns = [_like(step.page) if step.page is not None else step.event for step in steps]
     rows = await gold_rows(
         request,
@@ -103,6 +104,12 @@ async def funnel_results(
             zip(steps, people, previous, strict=True), start=1
         )
     ]
+
+
+def _kind(step: FunnelStep) -> str:
+    if step.page is not None:
+        return "page"
+    return "event" if step.event is not None else "conversion"
 
 
 def _people_per_step(rows: Sequence[Mapping[str, Any]], count: int) -> list[int]:

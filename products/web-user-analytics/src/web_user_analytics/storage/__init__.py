@@ -70,7 +70,7 @@ TABLES = (
     Table(
         "gold.sources",
         "Per day, traffic source (direct, search, social, email, paid, referral) and campaign: "
-        "sessions, visitors, bounce rate, conversions.",
+        "sessions, visitors, bounce rate, conversions, revenue.",
     ),
     Table(
         "gold.devices",
@@ -78,7 +78,13 @@ TABLES = (
     ),
     Table(
         "gold.daily_overview",
-        "Per day: visitors, sessions, page views, bounce rate, session duration, conversions.",
+        "Per day: visitors, sessions, page views, bounce rate, session duration, conversions, "
+        "revenue.",
+    ),
+    Table(
+        "gold.events",
+        "Per day and tracked event name, under the name sent (a customer's own names "
+        "included): count, people, conversions, amounts per currency.",
     ),
     Table(
         "gold.visitors_last_seen",
