@@ -108,6 +108,13 @@ class CollectorLimits(BaseModel):
         description="Embedded bus: wait this long before each group commit, so that more "
         "requests share it (fewer, larger commits; each request waits up to this much longer).",
     )
+    client_ip: Literal["full", "truncated", "none"] = Field(
+        "truncated",
+        description="How much of a client's IP address is kept in `context.ip` (and in `raw`, "
+        "when the SDK sent one): `full`, `truncated` (IPv4 to its /24, IPv6 to its /48) or "
+        "`none`. The address is the connection's, or `X-Forwarded-For` from a "
+        "`gateway.trusted_proxies` proxy, unless the SDK sent one itself.",
+    )
 
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "jwt-secret", "xxx"}

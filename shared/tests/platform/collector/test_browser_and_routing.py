@@ -20,8 +20,11 @@ def test_preflight_is_answered_for_any_origin(collector: RunningCollector) -> No
     )
 
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
+    # Echoed with credentials allowed: `sendBeacon` always sends credentials, and `*` would not do.
+    assert response.headers["access-control-allow-origin"] == "https://shop.example"
+    assert response.headers["access-control-allow-credentials"] == "true"
     assert "POST" in response.headers["access-control-allow-methods"]
+    assert response.headers["access-control-allow-headers"] == "content-type, authorization"
 
 
 def test_a_text_plain_beacon_with_the_key_in_the_body_is_accepted(
@@ -42,7 +45,7 @@ def test_a_text_plain_beacon_with_the_key_in_the_body_is_accepted(
     )
 
     assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == "https://shop.example"
     assert collector.lake.read(WEB)["event_id"].to_pylist() == ["beacon"]
 
 
@@ -90,8 +93,17 @@ def test_batch_context_and_integrations_are_merged_into_each_item(
     httpx.post(f"{collector.url}/v1/batch", json=body, auth=(collector.ios_key, ""))
 
     rows = {row["event_id"]: row for row in collector.lake.read(MOBILE).to_pylist()}
-    assert json.loads(rows["1"]["context"]) == {"app": {"version": "1"}, "os": {"name": "iOS"}}
-    assert json.loads(rows["2"]["context"]) == {"app": {"version": "9"}, "os": {"name": "iOS"}}
+    # `ip`: the connection's (127.0.0.1), truncated to its /24 by default.
+    assert json.loads(rows["1"]["context"]) == {
+        "app": {"version": "1"},
+        "os": {"name": "iOS"},
+        "ip": "127.0.0.0",
+    }
+    assert json.loads(rows["2"]["context"]) == {
+        "app": {"version": "9"},
+        "os": {"name": "iOS"},
+        "ip": "127.0.0.0",
+    }
     assert json.loads(rows["1"]["raw"])["integrations"] == {"All": False}
 
 

@@ -23,6 +23,7 @@ from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.logging import JsonFormatter, log_context
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector import (
+    ClientIp,
     Collector,
     EventRouter,
     create_collector_app,
@@ -294,7 +295,7 @@ def test_a_single_event_nested_too_deep_is_400_naming_field_and_limit(running: R
 def test_an_unexpected_error_normalising_an_item_quarantines_it_logged_and_counted(
     running: Running,
 ) -> None:
-    def normalise(item: Any, received_at: datetime, source: str, sent_at: Any) -> Any:
+    def normalise(item: Any, received_at: datetime, source: str, sent_at: Any, _: Any) -> Any:
         if item.get("messageId") == "trap":
             raise KeyError("a bug")
         return from_segment(item, received_at=received_at, source_id=source)
@@ -321,6 +322,7 @@ def test_an_unexpected_error_normalising_an_item_quarantines_it_logged_and_count
                     None,
                     wire_format="segment",
                     single=False,
+                    client_ip=ClientIp("full", None),
                 )
             )
     finally:

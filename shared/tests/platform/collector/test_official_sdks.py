@@ -100,7 +100,8 @@ def test_posthog_sdk_events_arrive_in_bronze_with_every_field(collector: Running
     assert json.loads(track["properties"])["button"] == "hero"
     context = json.loads(track["context"])
     assert context["page"]["url"] == "https://shop.example/"
-    assert context["$lib"] == "posthog-python"
+    assert context["library"]["name"] == "posthog-python"
+    assert "$lib" not in context and "$lib" not in json.loads(track["properties"])
     assert track["original_timestamp"] == happened
     identify = next(row for row in rows if row["type"] == "identify")
     assert (identify["user_id"], json.loads(identify["properties"])) == ("user-3", {"plan": "free"})

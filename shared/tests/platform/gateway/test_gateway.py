@@ -91,7 +91,38 @@ def test_cors_allows_configured_origins_and_any_origin_on_collector_paths(
 
     assert console.headers["access-control-allow-origin"] == "https://console.example.com"
     assert "access-control-allow-origin" not in stranger.headers
-    assert website.headers["access-control-allow-origin"] == "*"
+    assert website.headers["access-control-allow-origin"] == "https://shop.example.org"
+
+
+def test_every_path_under_the_collectors_prefixes_is_the_collectors(
+    strict_gateway: RunningGateway,
+) -> None:
+    """analytics-next's `/v1/t` and a mistyped path alike: CORS for any origin, never the
+    gateway's "Disallowed CORS origin" (400), so a browser shows what is really wrong."""
+    shop = "https://shop.example.org"
+    short_path = httpx.options(
+        f"{strict_gateway.url}/v1/t",
+        headers={
+            "Origin": shop,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, authorization, x-retry-count",
+        },
+    )
+    mistyped = httpx.post(f"{strict_gateway.url}/v1/trak", json={}, headers={"Origin": shop})
+    flags = httpx.post(f"{strict_gateway.url}/flags/?v=2", json={}, headers={"Origin": shop})
+
+    assert short_path.status_code == 200
+    assert short_path.headers["access-control-allow-origin"] == shop
+    assert "x-retry-count" in short_path.headers["access-control-allow-headers"]
+    assert mistyped.status_code == 404
+    assert mistyped.headers["content-type"] == "application/problem+json"
+    assert mistyped.headers["access-control-allow-origin"] == shop
+    assert flags.json()["flags"] == {}
+    # The gateway's own paths keep the gateway's CORS.
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(f"{strict_gateway.url}/health", headers={"Origin": shop}).headers
+    )
 
 
 def test_each_credential_is_limited_with_retry_after(strict_gateway: RunningGateway) -> None:

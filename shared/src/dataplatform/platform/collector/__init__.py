@@ -1,6 +1,7 @@
 """The collector: Segment / RudderStack and PostHog wire formats in, canonical envelopes out."""
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.bus import Bus, EmbeddedBus
@@ -10,11 +11,13 @@ from dataplatform.core.governance import protect
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector._app import Collector, create_collector_app
 from dataplatform.platform.collector._background import free_port, serve_in_background
+from dataplatform.platform.collector._client_ip import ClientIp
 from dataplatform.platform.collector._routing import EventRouter
 from dataplatform.platform.collector._wire import ItemError, from_posthog, from_segment
 from dataplatform.platform.sources import SourceRegistry
 
 __all__ = [
+    "ClientIp",
     "Collector",
     "EventRouter",
     "ItemError",
@@ -74,4 +77,9 @@ def collector_app(settings: PlatformSettings) -> FastAPI:
         bus,
         EventRouter(discover_products()),
     )
-    return create_collector_app(collector, on_shutdown=bus.close)
+    app = create_collector_app(collector, on_shutdown=bus.close)
+    trusted_proxies = settings.gateway.trusted_proxies
+    if trusted_proxies:
+        # As in the gateway: only a proxy listed here is believed about the client's address.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
+    return app

@@ -8,8 +8,6 @@ bad ones in quarantine. A request is answered only after its rows are durable.
 """
 
 import asyncio
-import base64
-import binascii
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -29,14 +27,23 @@ from dataplatform.core.config import CollectorLimits
 from dataplatform.core.connectors.bus import Bus
 from dataplatform.core.events import ENVELOPE_SCHEMA, QUARANTINE_SCHEMA
 from dataplatform.platform.collector._body import RequestRefusedError, read_json
+from dataplatform.platform.collector._client_ip import ClientIp
+from dataplatform.platform.collector._forms import read_posthog_json
+from dataplatform.platform.collector._payloads import (
+    basic_auth_user,
+    json_object,
+    posthog_items,
+    request_sent_at,
+    segment_batch,
+)
 from dataplatform.platform.collector._routing import EventRouter
+from dataplatform.platform.collector._sdk_config import add_sdk_config_routes
 from dataplatform.platform.collector._wire import (
     SURFACE,
     ItemError,
     Row,
     from_posthog,
     from_segment,
-    parse_timestamp,
     without_credentials,
 )
 from dataplatform.platform.http_context import RequestIdsAndErrors
@@ -56,17 +63,27 @@ ITEM_FAILURES = Counter(
     ["source", "error"],
 )
 SEGMENT_SINGLE_TYPES = ("track", "identify", "page", "screen", "group", "alias")
+# analytics-next posts each type to its initial (`/v1/t`, ...) and a batch to `/v1/b`.
+SEGMENT_SHORT_PATHS = {event_type[0]: event_type for event_type in SEGMENT_SINGLE_TYPES}
 POSTHOG_PATHS = ("/batch", "/capture", "/e", "/i/v0/e")
 
-Normaliser = Callable[[Any, datetime, str, datetime | None], Row]
+Normaliser = Callable[[Any, datetime, str, datetime | None, ClientIp], Row]
 
 
-def _segment(item: Any, received_at: datetime, source: str, sent_at: datetime | None) -> Row:
-    return from_segment(item, received_at=received_at, source_id=source, batch_sent_at=sent_at)
+def _segment(
+    item: Any, received_at: datetime, source: str, sent_at: datetime | None, client_ip: ClientIp
+) -> Row:
+    return from_segment(
+        item, received_at=received_at, source_id=source, batch_sent_at=sent_at, client_ip=client_ip
+    )
 
 
-def _posthog(item: Any, received_at: datetime, source: str, sent_at: datetime | None) -> Row:
-    return from_posthog(item, received_at=received_at, source_id=source, batch_sent_at=sent_at)
+def _posthog(
+    item: Any, received_at: datetime, source: str, sent_at: datetime | None, client_ip: ClientIp
+) -> Row:
+    return from_posthog(
+        item, received_at=received_at, source_id=source, batch_sent_at=sent_at, client_ip=client_ip
+    )
 
 
 def problem(request: Request, exc: RequestRefusedError) -> JSONResponse:
@@ -102,6 +119,15 @@ class Collector:
         self.router = router
         self.clock = clock
 
+    async def find_source(self, write_key: str | None) -> Source | None:
+        """The active source holding `write_key`; None for an unknown or revoked one."""
+        if not write_key:
+            return None
+        try:
+            return self.sources.cached(write_key)
+        except KeyError:  # only a cache miss blocks on the database, in a worker thread
+            return await anyio.to_thread.run_sync(self.sources.lookup, write_key)
+
     async def authenticate(self, write_key: Any) -> Source:
         if not isinstance(write_key, str) or not write_key:
             raise RequestRefusedError(
@@ -109,10 +135,7 @@ class Collector:
                 "missing_write_key",
                 "Send the write key as HTTP Basic user name or in the body.",
             )
-        try:
-            source = self.sources.cached(write_key)
-        except KeyError:  # only a cache miss blocks on the database, in a worker thread
-            source = await anyio.to_thread.run_sync(self.sources.lookup, write_key)
+        source = await self.find_source(write_key)
         if source is None:
             raise RequestRefusedError(
                 401, "invalid_write_key", "The write key is unknown or revoked."
@@ -128,6 +151,7 @@ class Collector:
         *,
         wire_format: str,
         single: bool,
+        client_ip: ClientIp,
     ) -> list[dict[str, Any]]:
         """Publish the valid items and quarantine the others; returns the rejected ones."""
         if len(items) > self.limits.max_batch_events:
@@ -144,7 +168,7 @@ class Collector:
         rejected: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             try:
-                row = self._row(item, normalise, received_at, source, sent_at)
+                row = self._row(item, normalise, received_at, source, sent_at, client_ip)
             except ItemError as error:
                 if single:
                     raise RequestRefusedError(
@@ -186,11 +210,12 @@ class Collector:
         received_at: datetime,
         source: Source,
         sent_at: datetime | None,
+        client_ip: ClientIp,
     ) -> Row:
         """`item` as a bronze row, or an `ItemError` saying why it cannot be one."""
         _check_depth(item, self.limits.max_event_depth)
         try:
-            row = normalise(item, received_at, source.name, sent_at)
+            row = normalise(item, received_at, source.name, sent_at, client_ip)
         except ItemError:
             raise
         except Exception as error:  # a bug in the collector must cost one item, never its batch
@@ -304,38 +329,22 @@ def _quarantine_row(
     }
 
 
-def _basic_auth_user(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:], validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise RequestRefusedError(
-            401, "invalid_write_key", "The Basic credentials cannot be read."
-        ) from None
-    return decoded.split(":", 1)[0]
-
-
-def _object(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise RequestRefusedError(
-            400, "invalid_body", f"The body must be a JSON object, not {type(body).__name__}."
-        )
-    return body
-
-
 def create_collector_app(
     collector: Collector, on_shutdown: Callable[[], Any] | None = None
 ) -> FastAPI:
     """The collector as its own FastAPI app (the gateway mounts the same routes)."""
     app = FastAPI(title="Data Platform collector", docs_url=None, redoc_url=None)
-    # Write keys are public and travel in the body or Basic auth, so any origin may send.
+    # Write keys are public and travel in the body, the query or Basic auth, so any origin may
+    # send, with whatever headers its SDK adds. The origin is echoed with credentials allowed:
+    # `sendBeacon` always sends credentials, and analytics-next can be told to; no collector
+    # path reads a cookie, so they are worth nothing here.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["POST", "OPTIONS"],
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["*"],
+        expose_headers=["Retry-After", "X-Request-ID"],
         max_age=86400,
     )
     # Outermost: an id for every request, and problem+json for any error left unhandled.
@@ -363,56 +372,59 @@ def create_collector_app(
 
     async def segment(request: Request, default_type: str | None, batch: bool) -> Response:
         limits = collector.limits
-        header_key = _basic_auth_user(request)
+        # Basic auth first (server SDKs, RudderStack's XHR), then RudderStack's beacon query.
+        header_key = basic_auth_user(request) or request.query_params.get("writeKey")
         source = await collector.authenticate(header_key) if header_key else None
-        body = _object(await read_json(request, limits.max_body_bytes, "max_body_bytes"))
+        body = json_object(await read_json(request, limits.max_body_bytes, "max_body_bytes"))
         if source is None:
             source = await collector.authenticate(body.get("writeKey"))
-        sent_at = _request_sent_at(body, "sentAt")
-        if batch:
-            items = body.get("batch")
-            if not isinstance(items, list):
-                raise RequestRefusedError(
-                    400, "invalid_body", "`batch` must be a list of events.", field="batch"
-                )
-            shared = {
-                key: body[key]
-                for key in ("context", "integrations")
-                if isinstance(body.get(key), dict)
-            }
-            items = [_with_batch_fields(item, shared) for item in items]
-        else:
-            items = [{**body, "type": default_type}]
+        sent_at = request_sent_at(body, "sentAt")
+        items = segment_batch(body) if batch else [{**body, "type": default_type}]
         rejected = await collector.accept(
-            source, items, _segment, sent_at, wire_format="segment", single=not batch
+            source,
+            items,
+            _segment,
+            sent_at,
+            wire_format="segment",
+            single=not batch,
+            client_ip=ClientIp.of(request, limits.client_ip),
         )
         return JSONResponse(
             {"success": True, "rejected": rejected} if rejected else {"success": True}
         )
 
-    for event_type in SEGMENT_SINGLE_TYPES:
+    for short, event_type in SEGMENT_SHORT_PATHS.items():
+        for path in (f"/v1/{event_type}", f"/v1/{short}"):
+            app.add_api_route(
+                path,
+                _bind(segment, event_type, False),
+                methods=["POST"],
+                name=f"segment_{path}",
+                include_in_schema=path.endswith(event_type),
+            )
+    for path in ("/v1/batch", "/v1/b", "/beacon/v1/batch"):
         app.add_api_route(
-            f"/v1/{event_type}",
-            _bind(segment, event_type, False),
-            methods=["POST"],
-            name=f"segment_{event_type}",
+            path, _bind(segment, None, True), methods=["POST"], name=f"segment_{path}"
         )
-    app.add_api_route(
-        "/v1/batch", _bind(segment, None, True), methods=["POST"], name="segment_batch"
-    )
 
     async def posthog(request: Request) -> Response:
         limits = collector.limits
         is_batch_path = request.url.path.rstrip("/") == "/batch"
         limit = limits.max_posthog_batch_bytes if is_batch_path else limits.max_body_bytes
-        body = await read_json(
+        body = await read_posthog_json(
             request, limit, "max_posthog_batch_bytes" if is_batch_path else "max_body_bytes"
         )
-        items, api_key, sent_at = _posthog_items(body)
+        items, api_key, sent_at = posthog_items(body)
         source = await collector.authenticate(api_key)
         single = isinstance(body, dict) and "batch" not in body
         rejected = await collector.accept(
-            source, items, _posthog, sent_at, wire_format="posthog", single=single
+            source,
+            items,
+            _posthog,
+            sent_at,
+            wire_format="posthog",
+            single=single,
+            client_ip=ClientIp.of(request, limits.client_ip),
         )
         return JSONResponse({"status": 1, "rejected": rejected} if rejected else {"status": 1})
 
@@ -420,6 +432,7 @@ def create_collector_app(
         for variant in (path, f"{path}/"):
             app.add_api_route(variant, posthog, methods=["POST"], name=f"posthog_{variant}")
 
+    add_sdk_config_routes(app, collector.find_source)
     return app
 
 
@@ -428,42 +441,3 @@ def _bind(handler: Callable[..., Any], default_type: str | None, batch: bool) ->
         return await handler(request, default_type, batch)
 
     return endpoint
-
-
-def _with_batch_fields(item: Any, shared: dict[str, dict[str, Any]]) -> Any:
-    """Batch-level `context` and `integrations` under each item's own (the item's keys win)."""
-    if not isinstance(item, dict) or not shared:
-        return item
-    merged = dict(item)
-    for key, batch_value in shared.items():
-        own = item.get(key)
-        merged[key] = {**batch_value, **own} if isinstance(own, dict) else batch_value
-    return merged
-
-
-def _request_sent_at(body: dict[str, Any], field: str) -> datetime | None:
-    try:
-        return parse_timestamp(body.get(field), field)
-    except ItemError as error:
-        raise RequestRefusedError(400, "invalid_event", error.reason, field=field) from None
-
-
-def _posthog_items(body: Any) -> tuple[list[Any], Any, datetime | None]:
-    """Items, API key and batch `sent_at` from any of the shapes PostHog SDKs send."""
-    if isinstance(body, list):  # posthog-js sends a bare array, the key in each item's token
-        first = body[0] if body and isinstance(body[0], dict) else {}
-        return body, first.get("api_key") or _token(first), None
-    body = _object(body)
-    sent_at = _request_sent_at(body, "sent_at")
-    if "batch" in body:
-        if not isinstance(body["batch"], list):
-            raise RequestRefusedError(
-                400, "invalid_body", "`batch` must be a list of events.", field="batch"
-            )
-        return body["batch"], body.get("api_key"), sent_at
-    return [body], body.get("api_key") or _token(body), sent_at
-
-
-def _token(item: dict[str, Any]) -> Any:
-    properties = item.get("properties")
-    return properties.get("token") if isinstance(properties, dict) else None

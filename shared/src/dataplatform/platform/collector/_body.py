@@ -11,6 +11,8 @@ import orjson
 from starlette.requests import Request
 
 GZIP_MAGIC = b"\x1f\x8b"
+# posthog-js says `gzip-js`; PostHog's other SDKs and its server also know `gzip`.
+GZIP_COMPRESSIONS = ("gzip-js", "gzip")
 _CHUNK = 64 * 1024
 
 
@@ -37,6 +39,11 @@ def too_large(what: str, limit: int) -> RequestRefusedError:
 
 async def read_json(request: Request, limit: int, limit_name: str) -> Any:
     """The body as JSON, decompressing gzip (by header, `?compression=gzip-js` or magic bytes)."""
+    return parse_json(await read_body(request, limit, limit_name))
+
+
+async def read_body(request: Request, limit: int, limit_name: str) -> bytes | bytearray:
+    """The body's bytes, gunzipped when it says or shows it is gzip; never more than `limit`."""
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
@@ -44,10 +51,14 @@ async def read_json(request: Request, limit: int, limit_name: str) -> Any:
             raise too_large(limit_name, limit)
     compressed = (
         request.headers.get("content-encoding", "").lower() == "gzip"
-        or request.query_params.get("compression") == "gzip-js"
+        or request.query_params.get("compression") in GZIP_COMPRESSIONS
         or raw.startswith(GZIP_MAGIC)
     )
-    body = _gunzip(raw, limit, limit_name) if compressed else raw
+    return _gunzip(raw, limit, limit_name) if compressed else raw
+
+
+def parse_json(body: bytes | bytearray | str) -> Any:
+    """`body` parsed as JSON, or a 400 saying why it cannot be."""
     if not body or body.isspace():
         raise RequestRefusedError(
             400, "invalid_json", "The request body is empty; send a JSON object."

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from dataplatform.core.events import EVENT_TYPES
+from dataplatform.platform.collector._client_ip import ClientIp
 
 Row = dict[str, Any]
 SURFACE = "_surface"
@@ -162,8 +163,12 @@ def from_segment(
     source_id: str,
     batch_sent_at: datetime | None = None,
     default_type: str | None = None,
+    client_ip: ClientIp | None = None,
 ) -> Row:
-    """One Segment / RudderStack item (track, page, screen, identify, group, alias)."""
+    """One Segment / RudderStack item (track, page, screen, identify, group, alias).
+
+    With `client_ip`, `context.ip` is the address that rule records (see `_client_ip`).
+    """
     if not isinstance(item, dict):
         raise ItemError("item", f"must be an object, not {type(item).__name__}")
     item = without_credentials(item)
@@ -176,9 +181,15 @@ def from_segment(
     anonymous_id = _optional_string(item, "anonymousId")
     if user_id is None and anonymous_id is None:
         raise ItemError("userId", "or `anonymousId` is required")
+    context = _mapping(item, "context")
+    if client_ip is not None:
+        context = _segment_context_with_ip(item, context, client_ip)
     properties = _mapping(item, "properties")
     if event_type in ("identify", "group"):
+        # RudderStack's browser SDK sends an identify's traits in `context.traits` only.
         properties = _mapping(item, "traits")
+        if properties is None and context is not None:
+            properties = _mapping(context, "traits")
     if event_type == "group":
         properties = {"groupId": _optional_string(item, "groupId"), "traits": properties}
     if event_type == "alias":
@@ -204,9 +215,32 @@ def from_segment(
         received_at=received_at,
         source_id=source_id,
         wire_format="segment",
-        context=_mapping(item, "context"),
+        context=context,
         properties=properties,
     )
+
+
+def _segment_context_with_ip(
+    item: dict[str, Any], context: dict[str, Any] | None, client_ip: ClientIp
+) -> dict[str, Any] | None:
+    """`context` with the `ip` the rule records; an address the SDK sent is reduced in raw too."""
+    sent = context.get("ip") if context else None
+    ip = client_ip.record(sent)
+    if ip == sent:
+        return context
+    reduced = _with_ip(context, "ip", ip)
+    if sent is not None and sent != "":
+        item["context"] = reduced  # `item` is the collector's own copy (`without_credentials`)
+    return reduced
+
+
+def _with_ip(mapping: dict[str, Any] | None, key: str, ip: str | None) -> dict[str, Any]:
+    updated = dict(mapping or {})
+    if ip is None:
+        updated.pop(key, None)
+    else:
+        updated[key] = ip
+    return updated
 
 
 _POSTHOG_TYPES = {
@@ -225,8 +259,12 @@ def from_posthog(
     received_at: datetime,
     source_id: str,
     batch_sent_at: datetime | None = None,
+    client_ip: ClientIp | None = None,
 ) -> Row:
-    """One PostHog capture item; `$identify` and `$set` become identify events."""
+    """One PostHog capture item; `$identify` and `$set` become identify events.
+
+    With `client_ip`, `context.ip` is the address that rule records from `$ip` or the connection.
+    """
     if not isinstance(item, dict):
         raise ItemError("item", f"must be an object, not {type(item).__name__}")
     item = without_credentials(item)
@@ -241,17 +279,24 @@ def from_posthog(
         raise ItemError("distinct_id", "is required")
     event_type = _POSTHOG_TYPES.get(name, "track")
     context, properties = _split_posthog_properties(raw_properties)
+    _record_posthog_ip(item, raw_properties, context, client_ip)
+    anonymous_id = _optional_string(raw_properties, "$anon_distinct_id") or _optional_string(
+        raw_properties, "$device_id"
+    )
+    user_id: str | None = distinct_id
     if event_type == "identify":
         # `$set` travels at the item's top level from server SDKs, in properties from posthog-js.
         traits = item.get("$set", raw_properties.get("$set"))
         properties = traits if isinstance(traits, dict) else {}
+    elif raw_properties.get("$is_identified") is False:
+        # posthog-js sends its own random id as `distinct_id` until `identify`: not a user id.
+        user_id, anonymous_id = None, anonymous_id or distinct_id
     return _envelope(
         item=item,
         event_type=event_type,
         event=name if event_type in ("track", "page", "screen") else None,
-        user_id=distinct_id,
-        anonymous_id=_optional_string(raw_properties, "$anon_distinct_id")
-        or _optional_string(raw_properties, "$device_id"),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
         event_id=_optional_string(item, "uuid"),
         original=parse_timestamp(item.get("timestamp"), "timestamp"),
         sent_at=parse_timestamp(item.get("sent_at"), "sent_at") or batch_sent_at,
@@ -263,18 +308,104 @@ def from_posthog(
     )
 
 
+# posthog-js's own bookkeeping (how and when it sent, its rate limiter, its persistence): it says
+# nothing about the event, so it stays in `raw` only. `$lib`/`$lib_version` become
+# `context.library`, `distinct_id` is the row's `user_id`, `$ip` becomes `context.ip`.
+POSTHOG_BOOKKEEPING = frozenset(
+    {
+        "distinct_id",
+        "$ip",
+        "$lib",
+        "$lib_version",
+        "$lib_rate_limit_remaining_tokens",
+        "$lib_custom_api_host",
+        "$insert_id",
+        "$time",
+        "$sent_at",
+        "$configured_session_timeout_ms",
+        "$config_defaults",
+        "$process_person_profile",
+        "$is_identified",
+        "$had_persisted_distinct_id",
+        "$initialization_time",
+        "$ce_version",
+        "$sdk_dist_channel",
+        "$recording_status",
+    }
+)
+POSTHOG_BOOKKEEPING_PREFIX = "$sdk_debug_"
+# Its echo of the remote config (`$autocapture_disabled_server_side`, ...).
+POSTHOG_BOOKKEEPING_SUFFIXES = ("_enabled_server_side", "_disabled_server_side")
+# Click ids and campaign parameters posthog-js reads from the URL: sent as null when absent.
+CAMPAIGN_PARAMETERS = frozenset(
+    {
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "utm_content",
+        "utm_term",
+        "gclid",
+        "gad_source",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "fbclid",
+        "msclkid",
+        "twclid",
+        "li_fat_id",
+        "mc_cid",
+        "igshid",
+        "ttclid",
+        "rdt_cid",
+        "epik",
+        "qclid",
+        "sccid",
+        "irclid",
+        "_kx",
+        "oppref",
+        "bfcid",
+    }
+)
+# What an autocaptured interaction is about (the element clicked, its text, the link it
+# followed): the event's own properties, not the SDK's context.
+AUTOCAPTURE_PROPERTIES = frozenset(
+    {
+        "$event_type",
+        "$elements",
+        "$elements_chain",
+        "$el_text",
+        "$external_click_url",
+        "$element_selectors",
+    }
+)
+
+
 def _split_posthog_properties(
     properties: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """PostHog mixes SDK context (`$os`, `$current_url`) into properties; separate the two.
 
-    The context gets Segment's shape where one exists (`app`, `page`), so routing and models read
-    one layout whatever the wire format.
+    The context gets Segment's shape where one exists (`app`, `page`, `library`), so routing and
+    models read one layout whatever the wire format; bookkeeping goes to neither.
     """
-    context: dict[str, Any] = {
-        key: value for key, value in properties.items() if key.startswith("$")
-    }
-    plain = {key: value for key, value in properties.items() if not key.startswith("$")}
+    context: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+    for key, value in properties.items():
+        if (
+            key in POSTHOG_BOOKKEEPING
+            or key.startswith(POSTHOG_BOOKKEEPING_PREFIX)
+            or key.endswith(POSTHOG_BOOKKEEPING_SUFFIXES)
+        ):
+            continue
+        if value is None and key in CAMPAIGN_PARAMETERS:
+            continue
+        if key.startswith("$") and key not in AUTOCAPTURE_PROPERTIES:
+            context[key] = value
+        else:
+            plain[key] = value
+    if "$lib" in properties:
+        context["library"] = {"name": properties["$lib"], "version": properties.get("$lib_version")}
     if "$app_version" in context or "$app_name" in context:
         context["app"] = {
             "name": context.get("$app_name"),
@@ -282,14 +413,40 @@ def _split_posthog_properties(
             "build": context.get("$app_build"),
         }
     if "$current_url" in context:
-        context["page"] = {"url": context["$current_url"], "referrer": context.get("$referrer")}
+        context["page"] = {
+            "url": context["$current_url"],
+            "path": context.get("$pathname"),
+            "referrer": context.get("$referrer"),
+            "title": context.get("$title"),
+        }
+    if "$raw_user_agent" in context:
+        context["userAgent"] = context["$raw_user_agent"]
     return context, plain
 
 
+def _record_posthog_ip(
+    item: dict[str, Any],
+    properties: dict[str, Any],
+    context: dict[str, Any],
+    client_ip: ClientIp | None,
+) -> None:
+    """`context.ip` as the rule records it; a `$ip` the SDK sent is reduced in raw too."""
+    sent = properties.get("$ip")
+    ip = sent if client_ip is None else client_ip.record(sent)
+    if ip is not None:
+        context["ip"] = ip
+    if sent is not None and sent != "" and ip != sent:
+        item["properties"] = _with_ip(properties, "$ip", ip)
+
+
 def _surface(context: dict[str, Any] | None) -> str | None:
-    """`app` or `page`, from the context an SDK attached; None when it says neither."""
-    if context and "app" in context:
-        return "app"
+    """`page` or `app`, from the context an SDK attached; None when it says neither.
+
+    `page` wins: a browser SDK may name itself in `context.app` (RudderStack's does), but only a
+    web page has a `context.page`.
+    """
     if context and "page" in context:
         return "page"
+    if context and "app" in context:
+        return "app"
     return None

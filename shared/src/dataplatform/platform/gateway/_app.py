@@ -17,7 +17,7 @@ from dataplatform import __version__
 from dataplatform.core.access import PUBLIC, declared_routes, routes_without_permission
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.product import Product
-from dataplatform.platform.gateway._middleware import PathDispatch, RequestContext
+from dataplatform.platform.gateway._middleware import PathDispatch, RequestContext, first_segment
 from dataplatform.platform.gateway._probes import probes_router
 from dataplatform.platform.gateway._problems import install_problem_handlers
 from dataplatform.platform.gateway._services import Services
@@ -80,9 +80,8 @@ def create_app(
         max_age=600,
     )
     if collector is not None:
-        paths = [route.path for route in collector.routes if isinstance(route, APIRoute)]
         app.add_middleware(
-            PathDispatch, special=collector, paths=[p for p in paths if p != "/health"]
+            PathDispatch, special=collector, first_segments=collector_segments(collector, app)
         )
     app.add_middleware(RequestContext, service=service)
     trusted_proxies = platform.settings.gateway.trusted_proxies
@@ -92,6 +91,25 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)
     app.openapi = lambda: _openapi(app, collector)  # type: ignore[method-assign]
     return app
+
+
+def collector_segments(collector: FastAPI, app: FastAPI) -> set[str]:
+    """The first path segments the collector answers (`v1`, `e`, `flags`, ...), not `/health`;
+    refused if `app` serves a path under one of them, which the collector would then hide."""
+    segments = {
+        first_segment(route.path) for route in collector.routes if isinstance(route, APIRoute)
+    } - {"health"}
+    hidden = sorted(
+        route.path
+        for route in app.routes
+        if isinstance(route, APIRoute) and first_segment(route.path) in segments
+    )
+    if hidden:
+        raise TerminalError(
+            f"The collector answers every path under /{', /'.join(sorted(segments))}; move these "
+            f"routes elsewhere: {', '.join(hidden)}."
+        )
+    return segments
 
 
 def gateway_routers() -> list[APIRouter]:
@@ -140,8 +158,13 @@ def _openapi(app: FastAPI, collector: FastAPI | None) -> dict[str, Any]:
             if path == "/health":
                 continue
             for operation in operations.values():
+                sdk_config = "sdk config" in operation.get("tags", ())
                 operation["tags"] = ["collector"]
-                operation["x-permission"] = "write key (HTTP Basic user, or `writeKey` / `api_key`)"
+                operation["x-permission"] = (
+                    "public (what an SDK loads at start; the write key in the URL names the source)"
+                    if sdk_config
+                    else "write key (HTTP Basic user, `?writeKey=`, or `writeKey` / `api_key`)"
+                )
             document["paths"][path] = operations
         for name, schema in collected.get("components", {}).get("schemas", {}).items():
             components.setdefault("schemas", {}).setdefault(name, schema)

@@ -78,15 +78,25 @@ class RequestContext:
 
 
 class PathDispatch:
-    """Sends requests for `paths` to `special`, everything else (and the lifespan) to `default`."""
+    """Sends requests whose path's first segment is one of `first_segments` (`v1` for `/v1/t`)
+    to `special`, everything else (and the lifespan) to `default`.
 
-    def __init__(self, default: ASGIApp, special: ASGIApp, paths: Iterable[str]) -> None:
+    By segment, not by exact path: a path `special` does not serve must still be answered by it
+    (the collector's 404 carries its CORS headers; the default app's CORS would refuse the origin).
+    """
+
+    def __init__(self, default: ASGIApp, special: ASGIApp, first_segments: Iterable[str]) -> None:
         self.default = default
         self.special = special
-        self.paths = frozenset(paths)
+        self.first_segments = frozenset(first_segments)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in self.paths:
+        if scope["type"] == "http" and first_segment(scope["path"]) in self.first_segments:
             await self.special(scope, receive, send)
         else:
             await self.default(scope, receive, send)
+
+
+def first_segment(path: str) -> str:
+    """`v1` for `/v1/t`, `e` for `/e` and `/e/`; empty for `/`."""
+    return path.split("/", 2)[1] if path.startswith("/") else ""
