@@ -36,8 +36,10 @@ lint: install
 
 # One worker per core, a test file per worker at a time (module fixtures are built once); the
 # slowest twenty tests are listed so that a slow one is seen. Tests marked `serial` (schemathesis'
-# subtests, which xdist's workers never run) follow in a pytest of their own.
+# subtests, which xdist's workers never run) follow in a pytest of their own. browser.sh first
+# installs Chromium and the browser SDKs' npm packages when missing (the browser tests need them).
 test: lint
+	infrastructure/local/browser.sh
 	$(BIN)/pytest -n auto --dist loadfile --durations=20 -m "not serial"
 	$(BIN)/pytest -m serial
 
