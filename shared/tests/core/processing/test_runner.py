@@ -453,3 +453,21 @@ def test_a_column_the_header_does_not_declare_is_still_refused(
 
     assert result.status == "failed"
     assert "stray" in (result.error or "")
+
+
+def test_duckdb_filters_a_dataset_whose_files_mix_string_types(lake: Lakehouse) -> None:
+    """delta-rs writes strings as `string` on append but `string_view` on merge and delete; a
+    string filter pushed into such a dataset failed in pyarrow (a since-window after an erasure)."""
+    from dataplatform.core.processing import DuckDBEngine, Relation
+
+    lake.append(BRONZE, FIRST)
+    lake.delete(BRONZE, "event_id = 'e3'")  # rewrites FIRST's file, as an erasure does
+    lake.append(BRONZE, SECOND)
+    since = lake.dataset(BRONZE).filter(pa.compute.field("amount") >= 0)
+
+    rows = DuckDBEngine().execute(
+        "select event_id from v where event in ('buy', 'view') order by event_id",
+        {"v": Relation(since)},
+    )
+
+    assert rows["event_id"].to_pylist() == ["e1", "e11", "e2", "e2", "e2", "e4", "e5"]

@@ -6,6 +6,7 @@ Spark gets the same SQL transpiled by SQLGlot, and reads a Delta snapshot's parq
 """
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -22,6 +23,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from dataplatform.core.errors import TerminalError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -59,13 +62,29 @@ class DuckDBEngine:
         )
 
     def execute(self, sql: str, relations: Mapping[str, Relation]) -> pa.Table:
+        try:
+            return self._execute(sql, relations, push_filters=True)
+        except duckdb.InvalidInputException as error:
+            if "string_view" not in str(error):
+                raise
+            # delta-rs's merge and delete write strings as `string_view`, appends as `string`;
+            # pyarrow cannot push DuckDB's string filters into a dataset mixing the two. Such
+            # datasets are then scanned by pyarrow as they are and filtered by DuckDB.
+            logger.info("string filters not pushed into mixed-type datasets: %s", error)
+            return self._execute(sql, relations, push_filters=False)
+
+    def _execute(
+        self, sql: str, relations: Mapping[str, Relation], *, push_filters: bool
+    ) -> pa.Table:
         connection = duckdb.connect(config=self.config)
         try:
             for view, relation in relations.items():
                 if relation.files:  # DuckDB's own parquet reader: parallel, and ~2.5x faster
                     connection.read_parquet(list(relation.files)).create_view(view)
-                else:
+                elif push_filters or not isinstance(relation.data, ds.Dataset):
                     connection.register(view, relation.data)
+                else:
+                    connection.register(view, relation.data.scanner())
             return connection.sql(sql).to_arrow_table()
         finally:
             connection.close()
