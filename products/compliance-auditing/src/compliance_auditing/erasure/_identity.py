@@ -21,8 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from compliance_auditing.lakefiles import RowMatcher
-from dataplatform.core.connectors.lakehouse import TableName
+from dataplatform.core.connectors.lakehouse import RowMatcher, TableName
 from dataplatform.core.governance import declared_person_columns
 
 QUARANTINE_JSON_COLUMNS = ("raw", "row")

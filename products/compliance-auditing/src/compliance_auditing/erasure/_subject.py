@@ -20,8 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from compliance_auditing.lakefiles import as_plain_text
-from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.connectors.lakehouse import Lakehouse, as_plain_text
 
 IDENTITY_GRAPH = "user_segmentation.gold.identity_graph"
 GRAPH_USER = "user"  # the graph's `kind` of a user id; the other kind is `anonymous`

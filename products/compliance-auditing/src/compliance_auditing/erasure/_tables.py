@@ -21,19 +21,7 @@ import pyarrow.compute as pc
 from compliance_auditing.catalog import CatalogEntry
 from compliance_auditing.erasure._identity import PersonColumns, person_columns, rows_of
 from compliance_auditing.erasure._subject import Subject
-from compliance_auditing.lakefiles import (
-    as_plain_text,
-    change_data_files,
-    count_matching,
-    data_files,
-    files_naming,
-    log_files,
-    scrub_change_data,
-    scrub_log,
-    table_folder,
-)
-from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.errors import TerminalError
+from dataplatform.core.connectors.lakehouse import Lakehouse, Purged, as_plain_text
 
 
 @dataclass(frozen=True)
@@ -47,14 +35,6 @@ class Holding:
     @property
     def table(self) -> str:
         return self.columns.table
-
-
-@dataclass(frozen=True)
-class Purged:
-    files_vacuumed: int
-    change_files_scrubbed: int
-    change_rows_scrubbed: int
-    log_files_scrubbed: int
 
 
 @dataclass(frozen=True)
@@ -78,12 +58,7 @@ def find_holdings(
         columns = person_columns(table, lake.schema(table), entry.pii_columns if entry else ())
         if columns is None:
             continue
-        matches = rows_of(subject.ids, columns)
-        files = sum(
-            1
-            for path in data_files(table_folder(lake, table))
-            if count_matching(path, columns.all, matches)
-        )
+        files = len(lake.files_holding(table, rows_of(subject.ids, columns), columns.all))
         rows = current_rows(lake, columns, subject)
         if rows or files:
             found.append(Holding(columns, rows, files))
@@ -117,27 +92,12 @@ def delete_rows(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> tu
 
 def purge_files(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Purged:
     """Remove every file no longer in the table's latest version, and scrub its change data."""
-    folder = table_folder(lake, columns.table)
-    try:
-        # Lakehouse.vacuum keeps the table's retention (7 days); an erasure may not wait.
-        vacuumed = lake.table(columns.table).vacuum(
-            retention_hours=0, enforce_retention_duration=False, dry_run=False
-        )
-    except Exception as exc:
-        raise TerminalError(f"Cannot vacuum `{columns.table}`: {exc}") from None
-    scrubbed = scrub_change_data(change_data_files(folder), rows_of(subject.ids, columns))
-    log_scrubbed = scrub_log(folder, subject.ids)
-    lake.checkpoint(columns.table)
-    return Purged(len(vacuumed), scrubbed.files, scrubbed.rows, log_scrubbed)
+    return lake.purge_history(columns.table, rows_of(subject.ids, columns), naming=subject.ids)
 
 
 def traces(lake: Lakehouse, columns: PersonColumns, subject: Subject) -> Traces:
-    folder = table_folder(lake, columns.table)
-    return Traces(
-        current_rows(lake, columns, subject),
-        len(files_naming(data_files(folder), subject.ids)),
-        len(files_naming(log_files(folder), subject.ids)),
-    )
+    naming = lake.files_naming(columns.table, subject.ids)
+    return Traces(current_rows(lake, columns, subject), len(naming.data), len(naming.log))
 
 
 def _hashes(values: list[str] | tuple[str, ...]) -> str:

@@ -16,14 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from compliance_auditing.catalog import CatalogEntry
-from compliance_auditing.lakefiles import (
-    RowMatcher,
-    commit_change_files,
-    scrub_change_data,
-    table_folder,
-)
 from compliance_auditing.retention._time_columns import time_column
-from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.connectors.lakehouse import Lakehouse, RowMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +83,8 @@ def enforce(lake: Lakehouse, entry: CatalogEntry, now: datetime) -> Outcome:
         result = lake.delete(entry.table, f'"{column}" < {_literal(cutoff, kind)}')
         scrubbed = 0
         if result.rows:
-            folder = table_folder(lake, entry.table) if lake.is_local else None
-            if folder is not None:
-                expired = _older_than(column, cutoff, kind)
-                scrubbed = scrub_change_data(
-                    commit_change_files(folder, result.version), expired
-                ).rows
+            expired = _older_than(column, cutoff, kind)
+            scrubbed = lake.scrub_change_data(entry.table, expired, version=result.version).rows
         vacuumed = lake.vacuum(entry.table)
         return Outcome(
             entry.table,

@@ -1,16 +1,28 @@
 """The Delta lakehouse: tables `<product>.<layer>.<table>` under one lake root, and snapshots of them."""
 
+from dataplatform.core.connectors.lakehouse._history import (
+    FilesNaming,
+    Purged,
+    RowMatcher,
+    Scrubbed,
+    as_plain_text,
+)
 from dataplatform.core.connectors.lakehouse._names import LAYERS, TableName
 from dataplatform.core.connectors.lakehouse._snapshots import RestoreResult, Snapshot, Snapshots
 from dataplatform.core.connectors.lakehouse._tables import Lakehouse, Txn, WriteResult
 
 __all__ = [
     "LAYERS",
+    "FilesNaming",
     "Lakehouse",
+    "Purged",
     "RestoreResult",
+    "RowMatcher",
+    "Scrubbed",
     "Snapshot",
     "Snapshots",
     "TableName",
     "Txn",
     "WriteResult",
+    "as_plain_text",
 ]

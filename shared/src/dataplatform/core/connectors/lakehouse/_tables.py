@@ -15,6 +15,18 @@ import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Schema, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from dataplatform.core.connectors.lakehouse._files import TableFiles
+from dataplatform.core.connectors.lakehouse._history import (
+    FilesNaming,
+    Purged,
+    RowMatcher,
+    Scrubbed,
+    commit_change_files,
+    files_holding,
+    files_naming,
+    scrub_change_data,
+    scrub_log,
+)
 from dataplatform.core.connectors.lakehouse._names import TableName
 from dataplatform.core.decorators import measure_performance, retry
 from dataplatform.core.errors import (
@@ -435,13 +447,22 @@ class Lakehouse:
         The retention may not go below the table's `delta.deletedFileRetentionDuration`
         (7 days unless the table says otherwise), so readers of recent versions are never broken.
         """
+        return self._vacuum(
+            name,
+            retention_hours=retention_hours,
+            dry_run=dry_run,
+            enforce_retention_duration=True,
+            keep_versions=sorted(set(keep_versions)) or None,
+        )
+
+    @retry(attempts=_WRITE_ATTEMPTS, initial_seconds=0.02, max_seconds=1.0)
+    def _vacuum(self, name: str | TableName, **options: Any) -> list[str]:
+        """Vacuum, again after losing a race: its log entries conflict with a concurrent overwrite
+        (a model's replace), and the files it removes are only those no version needs."""
         try:
-            return self.table(name).vacuum(
-                retention_hours=retention_hours,
-                dry_run=dry_run,
-                enforce_retention_duration=True,
-                keep_versions=sorted(set(keep_versions)) or None,
-            )
+            return list(self.table(name).vacuum(**options))
+        except CommitFailedError as exc:
+            raise CommitConflictError(f"Vacuum of `{name}` lost a race: {exc}") from exc
         except DeltaError as exc:
             raise TerminalError(f"Cannot vacuum `{name}`: {exc}") from None
 
@@ -481,6 +502,54 @@ class Lakehouse:
     def restore(self, name: str | TableName, version: int) -> None:
         """Make `version` the table's latest state again, as a new commit."""
         self.table(name).restore(version)
+
+    # --- history: rows gone from every version kept (see `_history.py`) ------------------------
+
+    def files_holding(
+        self, name: str | TableName, matches: RowMatcher, columns: Iterable[str]
+    ) -> list[str]:
+        """Data and change-data files of any version still stored with a row `matches` picks."""
+        return files_holding(self._files(name), matches, columns)
+
+    def files_naming(self, name: str | TableName, texts: Iterable[str]) -> FilesNaming:
+        """The table's data, change-data and log files in which any text value holds one of
+        `texts`."""
+        return files_naming(self._files(name), texts)
+
+    def scrub_change_data(
+        self, name: str | TableName, matches: RowMatcher, *, version: int | None = None
+    ) -> Scrubbed:
+        """Rewrite the change-data files (those the commit of `version` wrote, or all of them)
+        without the rows `matches` picks, keeping every version's change feed readable."""
+        files = self._files(name)
+        paths = (
+            files.change_data_files() if version is None else commit_change_files(files, version)
+        )
+        return scrub_change_data(files, paths, matches)
+
+    def purge_history(
+        self, name: str | TableName, matches: RowMatcher, *, naming: Iterable[str]
+    ) -> Purged:
+        """Make rows already deleted unreadable in every version kept: vacuum the files of every
+        older version (no retention), rewrite the change-data files without the rows `matches`
+        picks, drop the log's file statistics naming any of `naming`, and write a checkpoint.
+
+        Time travel to before the purge ends; the change feed stays readable from the latest
+        version on. Safe to run again, and to run again after it was interrupted.
+        """
+        files = self._files(name)
+        before = set(files.data_files())
+        # `vacuum` keeps the table's retention (7 days); a purge may not wait.
+        self._vacuum(name, retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        # Counted from storage: delta-rs lists every tombstone, removed by an earlier run or not.
+        vacuumed = len(before - set(files.data_files()))
+        scrubbed = scrub_change_data(files, files.change_data_files(), matches)
+        log_scrubbed = scrub_log(files, naming)
+        self.checkpoint(name)
+        return Purged(vacuumed, scrubbed.files, scrubbed.rows, log_scrubbed)
+
+    def _files(self, name: str | TableName) -> TableFiles:
+        return TableFiles(self.uri(name), self.storage_options)
 
 
 def _already_committed(table: DeltaTable, txns: Sequence[Txn], name: str) -> bool:
