@@ -17,9 +17,23 @@ from dataplatform.platform.gateway import create_app
 from dataplatform.platform.gateway._app import gateway_routers
 from dataplatform.testing import RunningGateway
 
-# A table the catalog knows, with `user_id` tagged pii.
+# Tables the catalog knows: `user_id` of the summary is tagged pii, no column of events is.
 SUMMARY = "mobile_user_analytics.gold.user_summary"
+EVENTS = "mobile_user_analytics.gold.events"
 READ = require(product_permission("mobile-user-analytics", "read"))
+
+# Queries whose answer carries `user_id` of the summary under another name, from another table
+# than the first, or both: (SQL, the column that carries it, its value for `ann`).
+CARRYING_PII = {
+    "join": ("select e.event, s.user_id from e join s on s.user_id = e.user_ref", "user_id", "ann"),
+    "alias": ("select user_id as uid, events from s", "uid", "ann"),
+    "expression": ("select lower(user_id) as who, events from s", "who", "ann"),
+    "star": ("select * from s", "user_id", "ann"),
+    "cte": ("with u as (select user_id as who from s) select who from u", "who", "ann"),
+    "subquery": ("select x from (select concat(user_id, '!') as x from s) as t", "x", "ann!"),
+    # DuckDB reads a table alias as a struct of the row; SQLGlot cannot name its columns.
+    "unknown_lineage": ("select to_json(s) as j from s", "j", None),
+}
 
 
 def query_router() -> APIRouter:
@@ -58,6 +72,18 @@ def query_router() -> APIRouter:
         sql = "select sum(events) as events, avg(events) as mean, sum(events) / 2 as half from s"
         return JSONOut(await gold_rows(request, caller, sql, {"s": SUMMARY}))
 
+    @router.get("/carrying-pii/{case}")
+    async def carrying_pii(
+        case: str, request: Request, caller: Annotated[Principal, READ]
+    ) -> JSONOut:
+        sql = CARRYING_PII[case][0]
+        return JSONOut(await gold_rows(request, caller, sql, {"e": EVENTS, "s": SUMMARY}))
+
+    @router.get("/users-counted")
+    async def users_counted(request: Request, caller: Annotated[Principal, READ]) -> JSONOut:
+        sql = "select count(distinct user_id) as users, max(events) as most from s"
+        return JSONOut(await gold_rows(request, caller, sql, {"s": SUMMARY}))
+
     @router.post("/forget/{user_id}")
     async def forget(
         user_id: str, request: Request, caller: Annotated[Principal, require(ADMIN)]
@@ -92,6 +118,11 @@ def append_users(gateway: RunningGateway, *users: tuple[str, int, str]) -> None:
         }
     )
     gateway.services.lake.append(SUMMARY, rows)
+
+
+def append_events(gateway: RunningGateway, *events: tuple[str, str]) -> None:
+    rows = pa.table({"event": [e for e, _ in events], "user_ref": [u for _, u in events]})
+    gateway.services.lake.append(EVENTS, rows)
 
 
 def eventually_users(url: str, headers: dict[str, str]) -> list[str]:
@@ -214,3 +245,81 @@ def test_sums_and_averages_come_back_as_json_numbers(gateway: RunningGateway, ap
     assert get(f"{app_url}/q/totals", gateway.admin).json() == [
         {"events": 5, "mean": 2.5, "half": 2.5}
     ]
+
+
+@pytest.mark.parametrize("case", sorted(CARRYING_PII))
+def test_a_column_computed_from_pii_is_masked_whatever_its_name_or_table(
+    gateway: RunningGateway, app_url: str, case: str
+) -> None:
+    append_users(gateway, ("ann", 3, "2026-11-20T10:00:00+00:00"))
+    append_events(gateway, ("open", "ann"))
+    _, column, value = CARRYING_PII[case]
+    viewer = gateway.headers_for("vera", ["viewer"])
+
+    (seen,) = get(f"{app_url}/q/carrying-pii/{case}", viewer).json()
+    (whole,) = get(f"{app_url}/q/carrying-pii/{case}", gateway.admin).json()
+
+    assert seen[column] == "***"
+    if value is None:  # unknown lineage: masked all the same, and whole for `pii:read`
+        assert '"user_id":"ann"' in whole[column]
+    else:
+        assert whole[column] == value
+    assert {k: v for k, v in seen.items() if k != column} == {
+        k: v for k, v in whole.items() if k != column
+    }
+
+
+def test_the_first_table_rule_would_have_served_the_join_and_the_alias_raw(
+    gateway: RunningGateway, app_url: str
+) -> None:
+    append_users(gateway, ("ann", 3, "2026-11-20T10:00:00+00:00"))
+    append_events(gateway, ("open", "ann"))
+    viewer = gateway.headers_for("vera", ["viewer"])
+    first_table = {"join": EVENTS, "alias": SUMMARY}
+
+    for case, table in first_table.items():
+        (seen,) = get(f"{app_url}/q/carrying-pii/{case}", viewer).json()
+        # The old rule masked the first table's PII-tagged names found among the answer's.
+        old_rule = gateway.services.access.pii_columns(table) & seen.keys()
+        assert old_rule == set(), f"{case}: the old rule masked {old_rule}"
+        assert seen[CARRYING_PII[case][1]] == "***", case
+
+
+def test_every_table_a_query_reads_is_audited_with_the_columns_it_returned(
+    gateway: RunningGateway, app_url: str
+) -> None:
+    append_users(gateway, ("ann", 3, "2026-11-20T10:00:00+00:00"))
+    append_events(gateway, ("open", "ann"), ("close", "ann"))
+    viewer = gateway.headers_for("vera", ["viewer"])
+
+    get(f"{app_url}/q/carrying-pii/join", viewer)
+    get(f"{app_url}/q/carrying-pii/join", gateway.admin)
+    gateway.services.audit.flush()
+    reads = gateway.services.audit_log.search(action="data.read").rows
+
+    assert sorted(
+        (
+            r.entry.actor,
+            r.entry.table_name,
+            r.entry.row_count,
+            r.entry.pii,
+            r.entry.detail["columns"],
+        )
+        for r in reads
+    ) == [
+        ("admin", EVENTS, 2, False, ["event"]),
+        ("admin", SUMMARY, 2, True, ["user_id"]),
+        ("vera", EVENTS, 2, False, ["event"]),
+        ("vera", SUMMARY, 2, False, ["user_id"]),
+    ]
+
+
+def test_counts_of_users_stay_numbers_for_a_viewer(gateway: RunningGateway, app_url: str) -> None:
+    append_users(
+        gateway,
+        ("ann", 3, "2026-11-20T10:00:00+00:00"),
+        ("bob", 5, "2026-11-20T10:00:00+00:00"),
+    )
+    viewer = gateway.headers_for("vera", ["viewer"])
+
+    assert get(f"{app_url}/q/users-counted", viewer).json() == [{"users": 2, "most": 5}]

@@ -10,8 +10,9 @@ Every route declares its permission next to its path, and nothing else about sec
 The platform (the gateway, or a product served alone) installs an `AccessControl` on the app as
 `app.state.access`; `require` asks it who is calling and answers 401 or 403 itself. Without one,
 every declared route is refused: default deny. Rows a route returns go through `serve_rows`, which
-masks the columns the catalog tags `pii` (unless the caller holds `pii:read`) and has the read
-written to the audit log.
+masks every column computed from one the catalog tags `pii` (unless the caller holds `pii:read`),
+traced by the query's column lineage (`dataplatform.core.query_lineage`), and has the read of
+each table written to the audit log.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from dataplatform.core.errors import PermissionDeniedError, TerminalError
+from dataplatform.core.query_lineage import AnswerLineage
 
 ADMIN = "admin"
 CATALOG_READ = "catalog:read"
@@ -224,25 +226,44 @@ def route_template(scope: Mapping[str, Any]) -> str:
 
 
 def serve_rows(
-    request: Request, caller: Principal, table: str, rows: Iterable[Mapping[str, Any]]
+    request: Request,
+    caller: Principal,
+    read: AnswerLineage | str,
+    rows: Iterable[Mapping[str, Any]],
 ) -> list[Mapping[str, Any]]:
-    """`rows` of `table` as the caller may see them, with the read recorded in the audit log.
+    """`rows` as the caller may see them, with the read of every table recorded in the audit log.
 
-    Rows with a PII column the caller may not see come back as masked copies; `rows` themselves
-    are never changed (a snapshot's cached page may be handed to many callers).
+    `read` says where each column comes from (a table's name: the rows are that table's, as
+    stored): a column computed from a column the catalog tags `pii`, whatever its name or table,
+    or one whose lineage is unknown, is masked unless the caller holds `pii:read`. Masked rows
+    are copies; `rows` themselves are never changed (a snapshot's cached page may be handed to
+    many callers).
     """
     access = access_control(request)
     served: list[Mapping[str, Any]] = list(rows)
-    # The rows of one table share their columns: the first says which are there.
-    pii = access.pii_columns(table) & served[0].keys() if served else frozenset()
+    if isinstance(read, str):
+        read = AnswerLineage.whole_table(read, served[0].keys() if served else ())
+    pii = {table: access.pii_columns(table) for table in _tables_behind(read)}
     reveal = caller.can(PII_READ)
-    if pii and not reveal:
-        served = [_masked(dict(row), pii) for row in served]
-    columns = tuple(served[0].keys()) if served else ()
-    access.record_read(
-        request, caller, table, len(served), bool(pii and reveal and served), columns
-    )
+    if served and not reveal:
+        # Columns the lineage does not name (it was traced for other ones) are masked too.
+        hidden = read.revealing(pii) | (served[0].keys() - read.columns.keys())
+        if hidden:
+            served = [_masked(dict(row), hidden) for row in served]
+    for table in read.tables:
+        access.record_read(
+            request,
+            caller,
+            table,
+            len(served),
+            bool(served and reveal and read.carries_pii_of(table, pii.get(table, frozenset()))),
+            read.columns_of(table) if served else (),
+        )
     return served
+
+
+def _tables_behind(read: AnswerLineage) -> set[str]:
+    return set(read.tables) | {s.table for c in read.columns.values() for s in c.sources}
 
 
 def audit_action(

@@ -33,6 +33,7 @@ from fastapi.responses import Response
 from dataplatform.core.access import Principal, product_permission, require, serve_rows
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import InvalidRequestError, NotFoundError, TerminalError, did_you_mean
+from dataplatform.core.query_lineage import AnswerLineage, answer_lineage
 
 if TYPE_CHECKING:
     import duckdb
@@ -324,7 +325,9 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
             {
                 "table": full_name,
                 "version": version,
-                "rows": serve_rows(request, caller, full_name, page),
+                "rows": serve_rows(
+                    request, caller, AnswerLineage.whole_table(full_name, rows.column_names), page
+                ),
                 "next_cursor": encode_cursor(version, end) if end < rows.num_rows else None,
             }
         )
@@ -344,18 +347,19 @@ async def gold_rows(
 ) -> list[Mapping[str, Any]]:
     """The rows of a DuckDB query over the latest snapshots of `tables` (alias -> full name).
 
-    The read is audited against the first table, and columns carrying one of its PII-tagged names
-    are masked for callers without `pii:read`. A table not written yet makes no rows.
+    The query's column lineage decides what is masked and audited: every column computed from
+    a PII-tagged column of any table it reads, under any name, is masked for callers without
+    `pii:read`, and the read of every table is audited. A table not written yet makes no rows.
     """
     snapshots = snapshots_of(request)
     bound: dict[str, pa.Table] = {}
     for alias, name in tables.items():
         _, rows = await snapshots.latest_async(name)
         if rows is None:
-            return serve_rows(request, caller, _audited(tables), [])
+            return serve_rows(request, caller, _unanswered(tables), [])
         bound[alias] = rows
-    result = await anyio.to_thread.run_sync(_run_query, sql, bound, list(params))
-    return serve_rows(request, caller, _audited(tables), rows_of(result))
+    result, lineage = await anyio.to_thread.run_sync(_answer, sql, tables, bound, list(params))
+    return serve_rows(request, caller, lineage, rows_of(result))
 
 
 async def gold_page(
@@ -391,20 +395,44 @@ async def gold_page(
         else:
             version, rows = await snapshots.latest_async(name)
         if version is None or rows is None:
-            return {"rows": serve_rows(request, caller, _audited(tables), []), "next_cursor": None}
+            return {
+                "rows": serve_rows(request, caller, _unanswered(tables), []),
+                "next_cursor": None,
+            }
         bound[alias], pinned[alias] = rows, version
-    paged = f"{sql.rstrip().rstrip(';')}\nlimit ? offset ?"
-    result = await anyio.to_thread.run_sync(_run_query, paged, bound, [*params, limit + 1, offset])
+    result, lineage = await anyio.to_thread.run_sync(
+        _answer, sql, tables, bound, list(params), (limit + 1, offset)
+    )
     page = rows_of(result.slice(0, limit))
     more = result.num_rows > limit
     return {
-        "rows": serve_rows(request, caller, _audited(tables), page),
+        "rows": serve_rows(request, caller, lineage, page),
         "next_cursor": _encode_query_cursor(pinned, offset + limit, fingerprint) if more else None,
     }
 
 
-def _audited(tables: Mapping[str, str]) -> str:
-    return next(iter(tables.values()))
+def _unanswered(tables: Mapping[str, str]) -> AnswerLineage:
+    """The lineage of a query not run (a table is not written yet): no column, every table."""
+    return AnswerLineage({}, tuple(tables.values()))
+
+
+def _answer(
+    sql: str,
+    tables: Mapping[str, str],
+    bound: Mapping[str, pa.Table],
+    params: list[Any],
+    page: tuple[int, int] | None = None,
+) -> tuple[pa.Table, AnswerLineage]:
+    """The rows of `sql` over `bound` (`page`: limit and offset) and their lineage."""
+    if page is None:
+        result = _run_query(sql, bound, params)
+    else:
+        result = _run_query(
+            f"{sql.rstrip().rstrip(';')}\nlimit ? offset ?", bound, [*params, *page]
+        )
+    # Traced from `sql`, not the paged text: one lineage per query, whatever the page.
+    columns = {alias: rows.column_names for alias, rows in bound.items()}
+    return result, answer_lineage(sql, tables, columns, result.column_names)
 
 
 def _run_query(sql: str, tables: Mapping[str, pa.Table], params: list[Any]) -> pa.Table:

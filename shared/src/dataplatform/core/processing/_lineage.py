@@ -1,8 +1,8 @@
-"""Column-level lineage of SQL models, parsed with SQLGlot through CTEs, joins and aliases."""
+"""Column-level lineage of SQL models: the query lineage of their rendered SQL
+(`dataplatform.core.query_lineage`), as edges between tables' columns."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._models import (
@@ -13,11 +13,14 @@ from dataplatform.core.processing._models import (
     THIS_SINCE_PATTERN,
     SqlModel,
 )
+from dataplatform.core.query_lineage import (
+    ROWS,
+    QueryLineageError,
+    output_columns,
+    qualified,
+)
 
-if TYPE_CHECKING:
-    from sqlglot import exp
-
-ROWS = "*"  # the source "column" of a value computed from rows, not columns: count(*)
+__all__ = ["ROWS", "ColumnEdge", "column_lineage", "quoted", "render"]
 
 
 @dataclass(frozen=True, order=True)
@@ -63,45 +66,16 @@ def column_lineage(
     `schemas` maps each input table (`<product>.<layer>.<table>`) to its columns and types; it
     lets `select *` be expanded and unqualified columns be placed.
     """
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import OptimizeError, ParseError
-    from sqlglot.lineage import lineage
-    from sqlglot.optimizer.qualify import qualify
-
     target = f"{product}.{model.name}"
-    nested: dict[str, object] = {}
-    for table, columns in schemas.items():
-        catalog, layer, name = table.split(".")
-        layers = nested.setdefault(catalog, {})
-        layers.setdefault(layer, {})[name] = dict(columns)  # type: ignore[attr-defined]
     try:
-        expression = qualify(
-            sqlglot.parse_one(render(model, product, quoted), dialect="duckdb"),
-            schema=nested,
-            dialect="duckdb",
-        )
-    except (ParseError, OptimizeError) as exc:
+        query = qualified(render(model, product, quoted), schemas)
+    except QueryLineageError as exc:
         raise ModelDefinitionError(model.path, model.body_line, f"lineage: {exc}") from None
-    edges: set[ColumnEdge] = set()
-    if not isinstance(expression, exp.Query):
-        raise ModelDefinitionError(model.path, model.body_line, "the model body must be a query.")
-    for column in expression.named_selects:
-        root = lineage(column, expression, schema=nested, dialect="duckdb")
-        for node in root.walk():
-            if node.downstream:
-                continue
-            if isinstance(node.expression, exp.Table):
-                source = _table_name(node.expression)
-                if source == target:
-                    continue  # this(): the model's previous output, not an input
-                edges.add(ColumnEdge(source, node.name.split(".")[-1].strip('"'), target, column))
-            else:  # an aggregate over rows, like count(*): it depends on its tables' rows
-                for read in node.source.find_all(exp.Table):
-                    if _table_name(read) != target:
-                        edges.add(ColumnEdge(_table_name(read), ROWS, target, column))
-    return sorted(edges)
-
-
-def _table_name(table: "exp.Table") -> str:
-    return ".".join(part for part in (table.catalog, table.db, table.name) if part)
+    return sorted(
+        {
+            ColumnEdge(source.table, source.column, target, output.name)
+            for output in output_columns(query, schemas)
+            for source in output.sources
+            if source.table != target  # this(): the model's previous output, not an input
+        }
+    )
