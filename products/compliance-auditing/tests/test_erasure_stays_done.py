@@ -170,7 +170,7 @@ def erased_while_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         job_settings = segmentation.settings().model_copy(
             update={"cluster_features": ["frequency", "monetary"], "retrain_every_seconds": 1}
         )
-        context = JobContext(segmentation.name, lake, job_settings)
+        context = JobContext.extending(segmentation.context(job_settings), lake=lake)
         send(lake, {ZOE: 3, **OTHERS}, first_minute=0)
         ticks, stop = Ticks(), threading.Event()
         threads = [

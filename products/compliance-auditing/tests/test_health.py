@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def context(lake: Lakehouse) -> HealthContext:
-    return HealthContext(lake, product.table_names)
+    return HealthContext.extending(product.context(), lake=lake)
 
 
 def test_an_empty_lake_is_healthy(lake: Lakehouse) -> None:

@@ -78,7 +78,7 @@ def fill(lake: Lakehouse) -> None:
 
 
 def context(lake: Lakehouse) -> JobContext:
-    return JobContext(product.name, lake, product.settings())
+    return JobContext.extending(product.context(), lake=lake)
 
 
 @dataclass

@@ -16,7 +16,7 @@ BRONZE = "mobile_user_analytics.bronze.app_events"
 
 
 def context_of(pipeline: Any) -> HealthContext:
-    return HealthContext(pipeline.lake, product.table_names)
+    return HealthContext.extending(product.context(), lake=pipeline.lake)
 
 
 def test_lag_grows_while_events_wait_and_clears_once_the_models_ran(

@@ -11,7 +11,7 @@ from operational_metrics.product import product
 
 
 def test_nothing_evaluated_yet_is_well(lake: Lakehouse) -> None:
-    context = HealthContext(lake, product.table_names)
+    context = HealthContext.extending(product.context(), lake=lake)
 
     assert evaluation_age(context, datetime.now(UTC)) == (
         HealthStatus.OK,
@@ -22,7 +22,7 @@ def test_nothing_evaluated_yet_is_well(lake: Lakehouse) -> None:
 def test_evaluations_older_than_the_freshness_objective_degrade(lake: Lakehouse) -> None:
     lake.append(EVALUATIONS, pa.table({"minute": [datetime(2026, 11, 26, 10, 0, tzinfo=UTC)]}))
     committed = datetime.fromtimestamp(lake.history(EVALUATIONS, 1)[0]["timestamp"] / 1000, UTC)
-    context = HealthContext(lake, product.table_names)
+    context = HealthContext.extending(product.context(), lake=lake)
 
     # The objective is metrics_freshness' threshold in the product's config: 120 s.
     assert evaluation_age(context, committed + timedelta(seconds=30)) == (

@@ -12,7 +12,7 @@ from user_segmentation.product import product
 
 
 def context(pipeline: Any) -> HealthContext:
-    return HealthContext(pipeline.lake, product.table_names)
+    return HealthContext.extending(product.context(), lake=pipeline.lake)
 
 
 def test_a_table_is_stale_from_the_input_commit_it_has_not_taken_in(

@@ -113,7 +113,7 @@ def test_each_version_keeps_its_parameters_centroids_and_inputs(lake: Lakehouse)
 
 
 def test_the_job_trains_only_when_the_features_changed(lake: Lakehouse) -> None:
-    context = JobContext("user-segmentation", lake, SETTINGS)
+    context = JobContext.extending(product.context(SETTINGS), lake=lake)
     waiting = TRAIN_SEGMENTS.run(context)
     publish(lake, people(BLOBS))
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
     from dataplatform.core.product import Product
-    from dataplatform.platform.gateway import Services
+    from dataplatform.platform.services import Services
     from dataplatform.platform.sources import SourceRegistry
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -198,10 +198,11 @@ def check_product_contract(product: "Product", lake: "Lakehouse") -> None:
         for job in product.jobs:
             job.interval(settings)
         product.platform_settings(environment)
+    context = product.context()
     app = FastAPI()
-    app.include_router(product.router(), prefix=product.prefix)
-    product.model_graph()
-    results = run_checks(product.health_checks, HealthContext(lake, product.table_names))
+    app.include_router(product.router(context), prefix=product.prefix)
+    product.model_graph(context)
+    results = run_checks(product.health_checks, HealthContext.extending(context, lake=lake))
     assert results, f"{product.name} declares no health check"
     assert all(result.status is HealthStatus.OK for result in results), results
     _check_dockerfile(product)
@@ -327,7 +328,8 @@ def running_gateway(settings: "PlatformSettings") -> Iterator[RunningGateway]:
     from dataplatform.core.product import discover_products
     from dataplatform.platform.auth import generate_password
     from dataplatform.platform.collector import serve_in_background
-    from dataplatform.platform.gateway import Services, create_gateway
+    from dataplatform.platform.gateway import create_gateway
+    from dataplatform.platform.services import Services
 
     MetadataStore(settings.database_url).upgrade()
     services = Services.start(settings, discover_products())

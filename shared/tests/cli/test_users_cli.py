@@ -18,7 +18,8 @@ from sqlalchemy import text
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector import serve_in_background
-from dataplatform.platform.gateway import Services, create_gateway
+from dataplatform.platform.gateway import create_gateway
+from dataplatform.platform.services import Services
 from dataplatform.testing import TEST_JWT_SECRET, platform_settings
 
 CLI = str(Path(sys.executable).with_name("dataplatform"))

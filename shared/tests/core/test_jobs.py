@@ -23,7 +23,7 @@ class ShopSettings(ProductSettings):
 
 
 def purge(context: JobContext) -> Mapping[str, Any]:
-    context.lake.append("shop.gold.purges", pa.table({"product": [context.product]}))
+    context.lake.append("shop.gold.purges", pa.table({"product": [context.name]}))
     return {"purged": 1}
 
 
@@ -33,7 +33,10 @@ def broken(context: JobContext) -> Mapping[str, Any]:
 
 @pytest.fixture
 def context(lake: Lakehouse) -> JobContext:
-    return JobContext("shop", lake, ShopSettings())
+    settings = ShopSettings()
+    return JobContext(
+        name="shop", settings=settings, tables=(), settings_of=lambda _: settings, lake=lake
+    )
 
 
 def test_each_job_runs_at_start_then_on_its_own_interval(context: JobContext) -> None:

@@ -44,14 +44,15 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
     platform = product.platform_settings()
     configure_logging(platform.log_level, platform.log_format)
     store = MetadataStore(platform.database_url)
-    settings = ProductConfigs(store).settings_of(product)
+    context = ProductConfigs(store).context_of(product)
+    settings = context.settings
     chosen = create_engine(
         engine or settings.engine,
         spark_master=settings.spark_master,
         spark_conf=settings.spark_conf,
     )
     return ModelRunner(
-        product.model_graph(settings),
+        product.model_graph(context),
         Lakehouse(platform.lake_root, platform.storage_options),
         store,
         chosen,

@@ -170,8 +170,9 @@ def _product_jobs(
     declared = get_product(name)
     if not declared.jobs:
         raise typer.BadParameter(f"`{name}` declares no jobs.", param_hint="--product")
-    settings = ProductConfigs(store).settings_of(declared)
-    scheduler = JobScheduler(declared.jobs, JobContext(declared.name, lake, settings))
+    context = JobContext.extending(ProductConfigs(store).context_of(declared), lake=lake)
+    settings = context.settings
+    scheduler = JobScheduler(declared.jobs, context)
     if once:
         outcomes = scheduler.run_once()
         for outcome in outcomes:

@@ -198,6 +198,12 @@ class GatewaySettings(BaseModel):
     snapshot_seconds: float = Field(
         1.0, ge=0, description="How long an API may serve a table snapshot before re-checking it."
     )
+    config_check_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="How often each gateway process looks for a product configuration version "
+        "saved since it built that product's router (one small query); 0: on every request.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or CIDR networks of the reverse proxies in front of the gateway: "

@@ -17,17 +17,16 @@ from typing import Any
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import ConfigError
+from dataplatform.core.product_context import ProductContext, S
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class JobContext:
-    """What a job works with: its product's name, the lake and the product's settings."""
+@dataclass(frozen=True, kw_only=True)
+class JobContext(ProductContext[S]):
+    """What a job works with: its product's context (settings in force, tables) and the lake."""
 
-    product: str
     lake: Lakehouse
-    settings: ProductSettings
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class Job:
 
     name: str
     description: str
-    run: Callable[[JobContext], Mapping[str, Any]]
+    run: Callable[[JobContext[Any]], Mapping[str, Any]]
     every_setting: str
 
     def interval(self, settings: ProductSettings) -> float:
@@ -68,7 +67,7 @@ class JobOutcome:
 class JobScheduler:
     """Runs each job when it is due; one failing job neither stops nor delays the others."""
 
-    def __init__(self, jobs: Sequence[Job], context: JobContext) -> None:
+    def __init__(self, jobs: Sequence[Job], context: JobContext[Any]) -> None:
         self.jobs = list(jobs)
         self.context = context
         self._intervals = {job.name: job.interval(context.settings) for job in self.jobs}
@@ -103,12 +102,12 @@ class JobScheduler:
         try:
             summary = job.run(self.context)
         except Exception as exc:  # reported; the job runs again when next due
-            logger.exception("job %s of %s failed", job.name, self.context.product)
+            logger.exception("job %s of %s failed", job.name, self.context.name)
             return JobOutcome(
                 job.name, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}"
             )
         seconds = time.monotonic() - started
         logger.info(
-            "job %s of %s done in %.2f s: %s", job.name, self.context.product, seconds, summary
+            "job %s of %s done in %.2f s: %s", job.name, self.context.name, seconds, summary
         )
         return JobOutcome(job.name, seconds, summary=summary)

@@ -29,6 +29,7 @@ from dataplatform.core.config import (
 from dataplatform.core.connectors.lakehouse import TableName
 from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError, did_you_mean
 from dataplatform.core.monitoring import HealthCheck
+from dataplatform.core.product_context import ProductContext
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -77,13 +78,15 @@ class Product:
     description: str
     config_dir: Path
     settings_class: type[ProductSettings]
-    router: "Callable[[], APIRouter]"
+    # Every hook receives the product's context (settings in force, table names): see
+    # core/product_context.py. The gateway builds the router again when the settings change.
+    router: "Callable[[ProductContext[Any]], APIRouter]"
     streams: tuple[Stream, ...] = ()
     tables: tuple[Table, ...] = ()
     health_checks: tuple[HealthCheck, ...] = field(default=())
     # Loads the product's models (SQL files and Python models of its `processing/` stage),
-    # given the product's settings in force (its own settings class) for their `var(...)`.
-    models: "Callable[[Any], Sequence[Model]]" = field(default=lambda _settings: ())
+    # given the product's context, whose settings their `var(...)` read.
+    models: "Callable[[ProductContext[Any]], Sequence[Model]]" = field(default=lambda _context: ())
     # Scheduled work besides the models (retention, retraining, collection): see core/jobs.py.
     jobs: "tuple[Job, ...]" = ()
 
@@ -139,20 +142,34 @@ class Product:
     def table_names(self) -> tuple[str, ...]:
         return tuple(self.table_name(table.name) for table in self.tables)
 
-    def model_graph(self, settings: ProductSettings | None = None) -> "ModelGraph":
+    def context(
+        self,
+        settings: ProductSettings | None = None,
+        settings_of: "Callable[[Product], ProductSettings] | None" = None,
+    ) -> ProductContext[Any]:
+        """The context the product's hooks receive, under `settings` (by default its files' and
+        environment's; `ProductConfigs.context_of` gives the one with stored changes applied)."""
+        return ProductContext(
+            name=self.name,
+            settings=settings or self.settings(),
+            tables=self.table_names,
+            settings_of=settings_of or _settings_from_files,
+        )
+
+    def model_graph(self, context: ProductContext[Any] | None = None) -> "ModelGraph":
         """The product's models and what they read, checked for unknown refs and cycles.
 
-        `settings` are the ones in force (stored changes applied, see `ProductConfigs`); the
-        files' and the environment's by default.
+        `context` carries the settings in force (see `ProductConfigs.context_of`); those of the
+        files and the environment by default.
         """
         from dataplatform.core.processing import build_graph
 
-        models = self.models(settings or self.settings())
+        models = self.model_list(context)
         return build_graph(self.namespace, models, [table.name for table in self.tables])
 
-    def model_list(self) -> "Sequence[Model]":
-        """The product's models under the settings of its files and environment."""
-        return self.models(self.settings())
+    def model_list(self, context: ProductContext[Any] | None = None) -> "Sequence[Model]":
+        """The product's models under `context` (its files' and environment's by default)."""
+        return self.models(context or self.context())
 
     def env_file(self, environment: Environment | None = None) -> Path:
         return self.config_dir / "environments" / f"{environment or current_environment()}.env"
@@ -173,6 +190,10 @@ class Product:
     def platform_settings(self, environment: Environment | None = None) -> PlatformSettings:
         """Platform settings as this product sees them when it runs alone (its env file applies)."""
         return load_settings(PlatformSettings, env_file=self.env_file(environment))
+
+
+def _settings_from_files(product: Product) -> ProductSettings:
+    return product.settings()
 
 
 def discover_products() -> list[Product]:

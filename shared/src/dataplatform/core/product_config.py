@@ -1,8 +1,10 @@
 """Product configuration changed at run time: every version kept, with who changed it and when.
 
 A version holds the keys changed from `product_config.yaml`; it is validated by loading the
-product's settings with it before it is stored, so a stored version always loads. Processes read
-the latest version when they start (the orchestrator restarts a product's processes when it moves).
+product's settings with it before it is stored, so a stored version always loads. Model and job
+processes read the latest version when they start (the orchestrator restarts a product's processes
+when it moves); every gateway process watches `latest_versions` and rebuilds a product's router
+and health context when its version moves.
 """
 
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from dataplatform.core.config import ProductSettings
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.errors import CommitConflictError, ConfigError, InvalidRequestError
 from dataplatform.core.product import Product
+from dataplatform.core.product_context import ProductContext
 
 
 class ProductConfigRecord(Base):
@@ -76,10 +79,25 @@ class ProductConfigs:
             )
             return [_to_version(record) for record in records]
 
+    def latest_versions(self) -> dict[str, int]:
+        """Each product that has a stored version -> the number of its latest, in one query."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(ProductConfigRecord.product, func.max(ProductConfigRecord.version)).group_by(
+                    ProductConfigRecord.product
+                )
+            )
+            return {product: version for product, version in rows}
+
     def settings_of(self, product: Product) -> ProductSettings:
-        """The product's settings with its latest stored version applied."""
+        """The product's settings in force: its files and environment, and its latest stored
+        version applied. Every process resolves settings this way, through `context_of`."""
         latest = self.latest(product.name)
         return product.settings(stored=latest.values if latest else None)
+
+    def context_of(self, product: Product) -> ProductContext[Any]:
+        """The context the product's hooks receive, with the settings in force."""
+        return product.context(self.settings_of(product), settings_of=self.settings_of)
 
     def save(
         self, product: Product, values: dict[str, Any], changed_by: str, comment: str = ""

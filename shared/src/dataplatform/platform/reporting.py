@@ -22,14 +22,14 @@ from dataplatform.core.connectors.lakehouse import Lakehouse, TableName
 from dataplatform.core.processing import RunLog
 from dataplatform.core.product import Product
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.audit._chain import AuditRecord
+from dataplatform.platform.audit import AuditRecord
 from dataplatform.platform.catalog import (
     quarantine_tables,
     read_stats,
     rows_added_since,
     storage_bytes,
 )
-from dataplatform.platform.gateway._services import services
+from dataplatform.platform.services import services
 
 WINDOW = timedelta(hours=24)
 MARKDOWN = "text/markdown; charset=utf-8"

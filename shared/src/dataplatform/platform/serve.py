@@ -4,7 +4,8 @@ auth, errors, audit and probes as the gateway (`dataplatform serve --product NAM
 from fastapi import FastAPI
 
 from dataplatform.core.product import Product
-from dataplatform.platform.gateway import Services, create_product_app
+from dataplatform.platform.gateway import create_product_app
+from dataplatform.platform.services import Services
 
 
 def product_app(product: Product) -> FastAPI:

@@ -13,8 +13,9 @@ from dataplatform.core.access import ADMIN, require
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector import serve_in_background
-from dataplatform.platform.gateway import Services, create_app
+from dataplatform.platform.gateway import create_app
 from dataplatform.platform.gateway._app import gateway_routers
+from dataplatform.platform.services import Services
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 SUMMARY = "mobile_user_analytics.gold.user_summary"

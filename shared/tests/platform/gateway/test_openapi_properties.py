@@ -49,7 +49,7 @@ def gateway_document() -> dict[str, Any]:
     for router in gateway_routers():
         app.include_router(router)
     for product in discover_products():
-        app.include_router(product.router(), prefix=product.prefix)
+        app.include_router(product.router(product.context()), prefix=product.prefix)
     return app.openapi()
 
 

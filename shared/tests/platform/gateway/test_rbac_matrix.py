@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from dataplatform.core.access import PUBLIC, DeclaredRoute, Principal, declared_routes
 from dataplatform.core.product import discover_products
 from dataplatform.platform.gateway._app import gateway_routers
-from dataplatform.platform.gateway._services import Services
+from dataplatform.platform.services import Services
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 CALLERS = (
@@ -47,7 +47,7 @@ def route_table() -> list[DeclaredRoute]:
     for router in gateway_routers():
         app.include_router(router)
     for product in PRODUCTS.values():
-        app.include_router(product.router(), prefix=product.prefix)
+        app.include_router(product.router(product.context()), prefix=product.prefix)
     return declared_routes(app.routes)
 
 

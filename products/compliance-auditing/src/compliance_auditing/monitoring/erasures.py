@@ -2,23 +2,28 @@
 the erasure deadline. Degrades the product, and names how many and since when."""
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
 
-from compliance_auditing.monitoring._settings import settings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
+
+if TYPE_CHECKING:
+    from compliance_auditing.product import ComplianceAuditingSettings  # which imports this package
 
 ERASURES = "compliance_auditing.gold.erasure_requests"
 
 
-def open_erasures(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
+def open_erasures(
+    context: "HealthContext[ComplianceAuditingSettings]", now: datetime
+) -> tuple[HealthStatus, str]:
     if not context.lake.exists(ERASURES):
         return HealthStatus.OK, "no erasure requested yet"
     rows = context.lake.read(ERASURES, columns=["status", "requested_at"])
     pending = rows.filter(pc.not_equal(rows["status"], "done"))
     if pending.num_rows == 0:
         return HealthStatus.OK, f"all {rows.num_rows} erasure requests are done"
-    deadline = now - timedelta(days=settings().erasure_deadline_days)
+    deadline = now - timedelta(days=context.settings.erasure_deadline_days)
     overdue = pending.filter(pc.less(pending["requested_at"], deadline))
     detail = f"{pending.num_rows} erasure requests are not done"
     if overdue.num_rows:

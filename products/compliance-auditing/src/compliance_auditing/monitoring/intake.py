@@ -5,8 +5,8 @@ the API still answers."""
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
-from compliance_auditing.monitoring._settings import settings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 
 AUDIT_LOG = "platform.gold.audit_log"
@@ -14,7 +14,7 @@ DATA_READS = "compliance_auditing.silver.data_reads"
 INPUTS = "dataplatform.inputs"  # what each model commit records: input -> [from, to] versions
 
 
-def audit_intake(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
+def audit_intake(context: HealthContext[Any], now: datetime) -> tuple[HealthStatus, str]:
     lake = context.lake
     if not lake.exists(AUDIT_LOG):
         return HealthStatus.OK, "the platform has not published its audit log yet"
@@ -28,7 +28,7 @@ def audit_intake(context: HealthContext, now: datetime) -> tuple[HealthStatus, s
     oldest = lake.history(AUDIT_LOG, limit=behind)[-1]
     seconds = (now - datetime.fromtimestamp(oldest["timestamp"] / 1000, UTC)).total_seconds()
     objective = min(
-        (s.threshold for s in settings().slos if s.name == "audit_freshness"), default=None
+        (s.threshold for s in context.settings.slos if s.name == "audit_freshness"), default=None
     )
     detail = f"the access reports are {seconds:.0f} s behind the audit log"
     if objective is None:

@@ -2,16 +2,21 @@
 of its intervals, and no table failed in it."""
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
 
-from compliance_auditing.monitoring._settings import settings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
+
+if TYPE_CHECKING:
+    from compliance_auditing.product import ComplianceAuditingSettings  # which imports this package
 
 RETENTION_RUNS = "compliance_auditing.gold.retention_runs"
 
 
-def retention_state(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
+def retention_state(
+    context: "HealthContext[ComplianceAuditingSettings]", now: datetime
+) -> tuple[HealthStatus, str]:
     if not context.lake.exists(RETENTION_RUNS):
         return HealthStatus.OK, "retention has not run yet (it waits for the published catalog)"
     runs = context.lake.read(RETENTION_RUNS, columns=["run_at", "status", "table_name"])
@@ -20,7 +25,7 @@ def retention_state(context: HealthContext, now: datetime) -> tuple[HealthStatus
     latest = pc.max(runs["run_at"]).as_py()
     last_run = runs.filter(pc.equal(runs["run_at"], latest))
     failed = last_run.filter(pc.equal(last_run["status"], "failed"))["table_name"].to_pylist()
-    due = timedelta(seconds=2 * settings().retention_every_seconds)
+    due = timedelta(seconds=2 * context.settings.retention_every_seconds)
     if now - latest > due:
         return HealthStatus.DEGRADED, f"the last retention run was at {latest:%Y-%m-%d %H:%M} UTC"
     if failed:

@@ -5,16 +5,20 @@ Lists page with `limit` and a `cursor` that pins the tables' versions; rows go o
 the audit log.
 """
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from compliance_auditing.serving import access_report, audit, erasure, lineage, retention
 from compliance_auditing.serving._common import PRODUCT
 from compliance_auditing.storage import TABLES
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
 
 
-def create_router() -> APIRouter:
-    """The product's routes, and its published gold tables (`GET /compliance/tables`, paged)."""
+def create_router(_context: ProductContext[Any]) -> APIRouter:
+    """The product's routes, and its published gold tables (`GET /compliance/tables`, paged);
+    no setting shapes them."""
     router = APIRouter(tags=[PRODUCT])
     for module in (audit, access_report, lineage, retention, erasure):
         router.include_router(module.router)

@@ -8,6 +8,7 @@ still answers from the tables it has.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 from mobile_user_analytics.monitoring._commits import (
@@ -22,7 +23,7 @@ from mobile_user_analytics.monitoring._objective import freshness_objective_seco
 Verdict = tuple[HealthStatus, str]
 
 
-def gold_lag(context: HealthContext, now: datetime) -> Verdict:
+def gold_lag(context: HealthContext[Any], now: datetime) -> Verdict:
     """The longest any bronze commit has waited to reach a gold table (every gold table here
     derives from the product's bronze stream)."""
     lake = context.lake
@@ -40,10 +41,10 @@ def gold_lag(context: HealthContext, now: datetime) -> Verdict:
     if not behind:
         return HealthStatus.OK, "every gold table has taken in every bronze commit"
     seconds, table = max(behind)
-    return _judge(seconds, f"{_short(table)} is {seconds:.0f} s behind bronze")
+    return _judge(context, seconds, f"{_short(table)} is {seconds:.0f} s behind bronze")
 
 
-def table_lags(context: HealthContext, now: datetime) -> Verdict:
+def table_lags(context: HealthContext[Any], now: datetime) -> Verdict:
     """Each silver and gold table: how long the oldest input commit it has not taken in waited."""
     lake = context.lake
     behind: list[tuple[float, str]] = []
@@ -68,11 +69,11 @@ def table_lags(context: HealthContext, now: datetime) -> Verdict:
     if not behind:
         return HealthStatus.OK, "every table has taken in its inputs' latest commits"
     behind.sort(reverse=True)
-    return _judge(behind[0][0], "; ".join(line for _, line in behind))
+    return _judge(context, behind[0][0], "; ".join(line for _, line in behind))
 
 
-def _judge(seconds: float, detail: str) -> Verdict:
-    objective = freshness_objective_seconds()
+def _judge(context: HealthContext[Any], seconds: float, detail: str) -> Verdict:
+    objective = freshness_objective_seconds(context.settings)
     if objective is None:
         return HealthStatus.OK, detail
     status = HealthStatus.DEGRADED if seconds > objective else HealthStatus.OK

@@ -2,6 +2,7 @@
 validation, or by silver.app_events' checks."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,7 +19,7 @@ REFUSED = "mobile_user_analytics.quarantine.app_events"  # by the collector, for
 FAILED_CHECKS = quarantine_table("mobile_user_analytics.silver.app_events")
 
 
-def quarantine_rate_at(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
+def quarantine_rate_at(context: HealthContext[Any], now: datetime) -> tuple[HealthStatus, str]:
     """Quarantined / (quarantined + accepted) events over the `WINDOW` before `now`."""
     since = now - WINDOW
     accepted = _rows_since(context.lake, ACCEPTED, "received_at", since)

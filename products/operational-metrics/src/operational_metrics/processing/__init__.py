@@ -12,9 +12,10 @@ end with the latest minute measured, so a hand-made series gives exact answers.
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from dataplatform.core.config import ProductSettings
 from dataplatform.core.processing import Model, load_models
+from dataplatform.core.product_context import ProductContext
 from operational_metrics.processing._watched import (
     WatchedProduct,
     model_variables,
@@ -23,11 +24,13 @@ from operational_metrics.processing._watched import (
 from operational_metrics.processing.incidents import incidents
 
 
-def models(settings: ProductSettings) -> Sequence[Model]:
-    """The product's models, watching every installed product (`discover_products()`)."""
+def models(context: ProductContext[Any]) -> Sequence[Model]:
+    """The product's models, watching every installed product (`discover_products()`) with the
+    SLOs in force."""
     from dataplatform.core.product import discover_products
 
-    return models_watching(watched_products(discover_products()), settings)
+    watched = watched_products(discover_products(), context.settings_of)
+    return models_watching(watched, context.settings)
 
 
 def models_watching(watched: Sequence[WatchedProduct], settings: object) -> list[Model]:

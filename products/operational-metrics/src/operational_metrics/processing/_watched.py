@@ -4,13 +4,13 @@ They reach the SQL models as variables (JSON text, read with `from_json`), so th
 every product's SLOs and which API routes belong to it without importing any product.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
 
-from dataplatform.core.config import SLO
+from dataplatform.core.config import SLO, ProductSettings
 from dataplatform.core.product import Product
 
 
@@ -36,14 +36,17 @@ class WatchedProduct:
     slos: tuple[SLO, ...]
 
 
-def watched_products(products: Sequence[Product]) -> list[WatchedProduct]:
-    """The installed products (`discover_products()`), with the SLOs their settings declare."""
+def watched_products(
+    products: Sequence[Product], settings_of: Callable[[Product], ProductSettings]
+) -> list[WatchedProduct]:
+    """The installed products (`discover_products()`), with the SLOs of their settings in force
+    (`settings_of`: the product context's)."""
     return [
         WatchedProduct(
             product.name,
             product.prefix,
             any(table.name.startswith("gold.") for table in product.tables),
-            tuple(product.settings().slos),
+            tuple(settings_of(product).slos),
         )
         for product in products
     ]

@@ -8,14 +8,16 @@ whose inputs are quiet is not stale, however old its last commit.
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
+from dataplatform.core.config import ProductSettings
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 
 INPUTS = "dataplatform.inputs"
 
 
-def lags(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
+def lags(context: HealthContext[Any], now: datetime) -> tuple[HealthStatus, str]:
     lake = context.lake
     behind = []
     for table in context.tables:
@@ -27,7 +29,7 @@ def lags(context: HealthContext, now: datetime) -> tuple[HealthStatus, str]:
             if since is not None:
                 seconds = (now - since).total_seconds()
                 behind.append((seconds, f"{_short(table)} {seconds:.0f} s behind {upstream}"))
-    objective = _freshness_objective()
+    objective = _freshness_objective(context.settings)
     if not behind:
         return HealthStatus.OK, "every table has taken in its inputs' latest commits"
     behind.sort(reverse=True)
@@ -48,12 +50,8 @@ def _first_commit_after(lake: Lakehouse, table: str, version: int) -> datetime |
     return datetime.fromtimestamp(oldest_missed["timestamp"] / 1000, UTC)
 
 
-def _freshness_objective() -> float | None:
-    from user_segmentation.product import product  # product.py imports this package
-
-    thresholds = [
-        s.threshold for s in product.settings().slos if s.indicator == "freshness_seconds"
-    ]
+def _freshness_objective(settings: ProductSettings) -> float | None:
+    thresholds = [s.threshold for s in settings.slos if s.indicator == "freshness_seconds"]
     return min(thresholds, default=None)
 
 

@@ -4,13 +4,17 @@ to retrain on)."""
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 from user_segmentation.storage import ML_MODELS, USER_FEATURES
 
+if TYPE_CHECKING:
+    from user_segmentation.product import UserSegmentationSettings  # which imports this package
+
 
 def model_age_at(
-    context: HealthContext, now: datetime, interval_seconds: float
+    context: HealthContext[Any], now: datetime, interval_seconds: float
 ) -> tuple[HealthStatus, str]:
     lake = context.lake
     if not lake.exists(USER_FEATURES):
@@ -30,11 +34,10 @@ def model_age_at(
     )
 
 
-def _model_age(context: HealthContext) -> tuple[HealthStatus, str]:
-    from user_segmentation.product import product  # product.py imports this package
-
-    interval = product.settings().retrain_every_seconds
-    return model_age_at(context, datetime.now(UTC), interval)
+def _model_age(
+    context: "HealthContext[UserSegmentationSettings]",
+) -> tuple[HealthStatus, str]:
+    return model_age_at(context, datetime.now(UTC), context.settings.retrain_every_seconds)
 
 
 model_age = HealthCheck("model_age", _model_age)

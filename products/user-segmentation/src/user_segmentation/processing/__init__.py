@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dataplatform.core.processing import Model, load_models
+from dataplatform.core.product_context import ProductContext
 from user_segmentation.funnel import funnel_steps_json
 from user_segmentation.processing.identity_graph import identity_graph
 from user_segmentation.processing.segment_changes import segment_changes
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
     from user_segmentation.product import UserSegmentationSettings  # which imports this module
 
 
-def models(settings: "UserSegmentationSettings") -> Sequence[Model]:
+def models(context: "ProductContext[UserSegmentationSettings]") -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
+    settings = context.settings
     variables = {**settings.model_dump(), "funnel_steps": funnel_steps_json(settings.funnel)}
     return load_models(Path(__file__).parent, [identity_graph, segment_changes], variables)

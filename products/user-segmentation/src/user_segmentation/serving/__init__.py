@@ -6,8 +6,11 @@ training are written to the audit log with `audit_action`. Reads need
 `product:user-segmentation:read`, changes and training `product:user-segmentation:write`.
 """
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter
 
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
 from user_segmentation.serving import members, people
 from user_segmentation.serving._common import PRODUCT
@@ -15,15 +18,17 @@ from user_segmentation.serving.models import models_router
 from user_segmentation.serving.segments import add_segment_routes
 from user_segmentation.storage import TABLES
 
+if TYPE_CHECKING:
+    from user_segmentation.product import UserSegmentationSettings
 
-def create_router() -> APIRouter:
-    """The product's routes, and its published gold tables (`GET /segments/tables`, paged)."""
-    from user_segmentation.product import product  # product.py imports this module
 
+def create_router(context: "ProductContext[UserSegmentationSettings]") -> APIRouter:
+    """The product's routes under its settings in force, and its published gold tables
+    (`GET /segments/tables`, paged)."""
     router = APIRouter(tags=[PRODUCT])
     # Fixed paths first: `/segments/models` must not be taken for a segment id.
     router.include_router(published_tables_router(PRODUCT, TABLES))
-    router.include_router(models_router(product.settings()))
+    router.include_router(models_router(context.settings))
     router.include_router(people.router)
     add_segment_routes(router)
     router.include_router(members.router)

@@ -8,12 +8,13 @@ Settings reach the SQL through `var(...)`.
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from dataplatform.core.config import ProductSettings
 from dataplatform.core.processing import Model, load_models
+from dataplatform.core.product_context import ProductContext
 from web_user_analytics.processing.user_agents import user_agents
 
 
-def models(settings: ProductSettings) -> Sequence[Model]:
+def models(context: ProductContext[Any]) -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
-    return load_models(Path(__file__).parent, [user_agents], variables=settings)
+    return load_models(Path(__file__).parent, [user_agents], variables=context.settings)

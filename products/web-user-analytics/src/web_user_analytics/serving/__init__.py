@@ -4,8 +4,11 @@ One small router per resource, each answering from gold tables through `gold_row
 `gold_page` (PII masked, reads audited); the published gold tables stay at `/web/tables`.
 """
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter
 
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
 from web_user_analytics.serving._access import PRODUCT
 from web_user_analytics.serving.events import events_router
@@ -17,12 +20,13 @@ from web_user_analytics.serving.sessions import sessions_router
 from web_user_analytics.serving.traffic import traffic_router
 from web_user_analytics.storage import TABLES
 
+if TYPE_CHECKING:
+    from web_user_analytics.product import WebUserAnalyticsSettings
 
-def create_router() -> APIRouter:
-    """The product's routes, configured by its settings as they are when the app starts."""
-    from web_user_analytics.product import product  # product.py imports this module
 
-    settings = product.settings()
+def create_router(context: "ProductContext[WebUserAnalyticsSettings]") -> APIRouter:
+    """The product's routes under its settings in force (built again when they change)."""
+    settings = context.settings
     timezone = settings.reporting_timezone
     router = APIRouter(tags=[PRODUCT])
     router.include_router(overview_router(timezone))

@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.product_context import ProductContext, S
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +27,11 @@ class HealthResult:
     detail: str
 
 
-@dataclass(frozen=True)
-class HealthContext:
-    """What a check may look at."""
+@dataclass(frozen=True, kw_only=True)
+class HealthContext(ProductContext[S]):
+    """What a check may look at: the product's context (settings in force, tables) and the lake."""
 
     lake: Lakehouse
-    tables: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,10 @@ class HealthCheck:
     """A named check; `run` returns the status and a line of detail."""
 
     name: str
-    run: Callable[[HealthContext], tuple[HealthStatus, str]]
+    run: Callable[[HealthContext[Any]], tuple[HealthStatus, str]]
 
 
-def run_checks(checks: Sequence[HealthCheck], context: HealthContext) -> list[HealthResult]:
+def run_checks(checks: Sequence[HealthCheck], context: HealthContext[Any]) -> list[HealthResult]:
     """Run every check; a check that raises is reported as failing, with its error."""
     results = []
     for check in checks:
@@ -54,7 +55,7 @@ def run_checks(checks: Sequence[HealthCheck], context: HealthContext) -> list[He
     return results
 
 
-def _lake_writable(context: HealthContext) -> tuple[HealthStatus, str]:
+def _lake_writable(context: HealthContext[Any]) -> tuple[HealthStatus, str]:
     if not context.lake.is_local:
         return HealthStatus.OK, f"remote lake {context.lake.root} (write probe runs on local roots)"
     root = Path(context.lake.root)
@@ -65,7 +66,7 @@ def _lake_writable(context: HealthContext) -> tuple[HealthStatus, str]:
     return HealthStatus.OK, f"{root} is writable"
 
 
-def _tables_readable(context: HealthContext) -> tuple[HealthStatus, str]:
+def _tables_readable(context: HealthContext[Any]) -> tuple[HealthStatus, str]:
     present = [name for name in context.tables if context.lake.exists(name)]
     for name in present:
         context.lake.version(name)  # raises if the log is unreadable

@@ -13,7 +13,7 @@ from dataplatform.core.errors import InvalidRequestError, NotFoundError, did_you
 from dataplatform.core.product import Product
 from dataplatform.core.product_config import ConfigVersion, ProductConfigs
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.services import Services, services
 from dataplatform.platform.sources import Source
 
 Platform = Annotated[Services, Depends(services)]

@@ -9,7 +9,7 @@ from dataplatform.core.access import ADMIN, Principal, require
 from dataplatform.core.bounds import LifetimeDays
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.auth import ApiKey, Role, User, generate_password
-from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.services import Services, services
 
 Platform = Annotated[Services, Depends(services)]
 Admin = Annotated[Principal, require(ADMIN)]

@@ -1,8 +1,8 @@
 """The audit log: every login, admin change, key creation and data read, hash-chained, verified
 and published to the lake (`platform.gold.audit_log`, with the lineage in `platform.gold.lineage`).
 
-Its routes live in `dataplatform.platform.audit._routes` (`audit_router`), which the gateway
-mounts; they need the gateway's services, which need this package, so they are not imported here.
+Its routes (`/admin/audit`) are in `dataplatform.platform.routes`, above the services that hold
+this package's log and writer.
 """
 
 from dataplatform.platform.audit._chain import (
@@ -11,6 +11,7 @@ from dataplatform.platform.audit._chain import (
     AuditEntry,
     AuditLog,
     AuditPage,
+    AuditRecord,
     AuditRow,
     content_hash,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "AuditPage",
+    "AuditRecord",
     "AuditRow",
     "AuditWriter",
     "Finding",

@@ -1,7 +1,5 @@
 """The data catalog: tables, columns, owners, tags, statistics and lineage of every product."""
 
-from typing import TYPE_CHECKING
-
 from dataplatform.platform.catalog._catalog import DataCatalog, SearchHit, SearchResult
 from dataplatform.platform.catalog._declared import (
     PII,
@@ -16,9 +14,10 @@ from dataplatform.platform.catalog._edits import (
     ColumnChanges,
     TableChanges,
     UnmaskingRefusedError,
+    unmasked_columns,
 )
 from dataplatform.platform.catalog._entries import ColumnEntry, TableEntry
-from dataplatform.platform.catalog._lineage import Lineage, LineageEdge, LineageNode
+from dataplatform.platform.catalog._lineage import Direction, Lineage, LineageEdge, LineageNode
 from dataplatform.platform.catalog._records import (
     CatalogColumnRecord,
     CatalogTableRecord,
@@ -31,19 +30,6 @@ from dataplatform.platform.catalog._stats import (
     storage_bytes,
 )
 
-if TYPE_CHECKING:
-    from fastapi import APIRouter
-
-
-def catalog_router() -> "APIRouter":
-    """`/catalog`: tables, search, edits and lineage."""
-    # The routes reach the gateway's services, and the gateway holds a catalog: import them
-    # only when the gateway is built.
-    from dataplatform.platform.catalog._routes import catalog_routes
-
-    return catalog_routes()
-
-
 __all__ = [
     "PII",
     "PLATFORM_OWNER",
@@ -55,6 +41,7 @@ __all__ = [
     "DataCatalog",
     "DeclaredColumn",
     "DeclaredTable",
+    "Direction",
     "Lineage",
     "LineageEdge",
     "LineageNode",
@@ -64,11 +51,11 @@ __all__ = [
     "TableEntry",
     "TableStats",
     "UnmaskingRefusedError",
-    "catalog_router",
     "declared_tables",
     "effective",
     "quarantine_tables",
     "read_stats",
     "rows_added_since",
     "storage_bytes",
+    "unmasked_columns",
 ]

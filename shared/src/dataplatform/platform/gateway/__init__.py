@@ -8,15 +8,14 @@ from dataplatform.core.logging import configure_logging
 from dataplatform.core.product import Product, discover_products
 from dataplatform.platform.gateway._app import create_app, gateway_routers
 from dataplatform.platform.gateway._probes import probes_router
-from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.routes import auth_router
+from dataplatform.platform.services import Services
 
 __all__ = [
-    "Services",
     "app_from_environment",
     "create_app",
     "create_gateway",
     "create_product_app",
-    "services",
 ]
 
 
@@ -46,8 +45,6 @@ def create_gateway(platform: Services) -> FastAPI:
 
 def create_product_app(platform: Services, product: Product) -> FastAPI:
     """One product alone, for independent deployment, with the same auth as the gateway."""
-    from dataplatform.platform.auth._routes import auth_router
-
     return create_app(
         platform,
         title=f"{product.name} API",

@@ -17,10 +17,16 @@ from dataplatform import __version__
 from dataplatform.core.access import PUBLIC, declared_routes, routes_without_permission
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.product import Product
+from dataplatform.core.product_config import ProductConfigs
 from dataplatform.platform.gateway._middleware import PathDispatch, RequestContext, first_segment
 from dataplatform.platform.gateway._probes import probes_router
 from dataplatform.platform.gateway._problems import install_problem_handlers
-from dataplatform.platform.gateway._services import Services
+from dataplatform.platform.gateway._product_routes import (
+    ProductRoutes,
+    RefreshProductRoutes,
+    route_templates,
+)
+from dataplatform.platform.services import Services
 
 GZIP_MINIMUM_BYTES = 1000
 
@@ -58,18 +64,26 @@ def create_app(
     app.state.lake = platform.lake
     app.state.tables = platform.tables
     install_problem_handlers(app)
-    # Routes are matched in order: the products' data routes, the busiest, come first.
-    for product in products:
-        app.include_router(product.router(), prefix=product.prefix)
+    # Routes are matched in order: the products' data routes, the busiest, come first. Each
+    # product's are built under its settings in force, and again when they change.
+    product_routes = ProductRoutes(
+        app,
+        products,
+        ProductConfigs(platform.store),
+        platform.settings.gateway.config_check_seconds,
+    )
+    product_routes.mount()
+    app.state.product_routes = product_routes
     for router in routers:
         app.include_router(router)
-    app.state.route_templates = {id(r.route): r.path for r in declared_routes(app.routes)}
+    app.state.route_templates = route_templates(app.routes)
     missing = routes_without_permission(app.routes)
     if missing:
         raise TerminalError(
             "Every route must declare its permission with `require(...)` or `public(...)`; "
             f"these declare none: {', '.join(missing)}."
         )
+    app.add_middleware(RefreshProductRoutes, products=product_routes)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(
         CORSMiddleware,
@@ -115,10 +129,8 @@ def collector_segments(collector: FastAPI, app: FastAPI) -> set[str]:
 def gateway_routers() -> list[APIRouter]:
     """The platform's own APIs, mounted by the gateway beside the products."""
     from dataplatform.platform.admin import admin_routers
-    from dataplatform.platform.audit._routes import audit_router
-    from dataplatform.platform.auth._routes import auth_router
-    from dataplatform.platform.catalog import catalog_router
     from dataplatform.platform.reporting import report_router
+    from dataplatform.platform.routes import audit_router, auth_router, catalog_router
 
     return [
         probes_router(),

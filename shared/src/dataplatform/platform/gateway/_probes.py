@@ -14,7 +14,8 @@ from sqlalchemy import text
 from dataplatform.core.access import METRICS_READ, public, require
 from dataplatform.core.monitoring import HealthContext, HealthStatus, run_checks
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.gateway._product_routes import ProductRoutes, product_routes
+from dataplatform.platform.services import Services, services
 
 # Readiness is polled every few seconds by every orchestrator and load balancer; the checks read
 # the lake, so one answer serves all of them for this long.
@@ -24,7 +25,8 @@ _STATUS_ORDER = (HealthStatus.OK, HealthStatus.DEGRADED, HealthStatus.FAILING)
 
 def probes_router() -> APIRouter:
     router = APIRouter(tags=["probes"])
-    cache: dict[str, tuple[float, dict[str, Any]]] = {}
+    # By the generation of the products' routes: a swap (new settings) makes the answer old.
+    cache: dict[int, tuple[float, dict[str, Any]]] = {}
     lock = threading.Lock()
 
     @router.get("/health", dependencies=[public("liveness probe")], summary="The process is up")
@@ -36,14 +38,19 @@ def probes_router() -> APIRouter:
         dependencies=[public("readiness probe")],
         summary="Whether it can serve, with each product's health checks; 503 when failing",
     )
-    async def readiness(platform: Annotated[Services, Depends(services)]) -> JSONOut:
+    async def readiness(
+        platform: Annotated[Services, Depends(services)],
+        products: Annotated[ProductRoutes, Depends(product_routes)],
+    ) -> JSONOut:
         def check() -> dict[str, Any]:
             with lock:
-                cached = cache.get("ready")
+                generation = products.generation
+                cached = cache.get(generation)
                 if cached and time.monotonic() - cached[0] < READY_CACHE_SECONDS:
                     return cached[1]
-                report = _readiness(platform)
-                cache["ready"] = (time.monotonic(), report)
+                report = _readiness(platform, products)
+                cache.clear()
+                cache[generation] = (time.monotonic(), report)
                 return report
 
         report = await anyio.to_thread.run_sync(check)
@@ -60,16 +67,19 @@ def probes_router() -> APIRouter:
     return router
 
 
-def _readiness(platform: Services) -> dict[str, Any]:
+def _readiness(platform: Services, served: ProductRoutes) -> dict[str, Any]:
     platform_checks = {
         "metadata_store": _store_status(platform),
         "audit_writer": _audit_status(platform),
     }
     products = {}
-    for product in platform.products:
-        results = run_checks(
-            product.health_checks, HealthContext(platform.lake, product.table_names)
-        )
+    for product in served.products:
+        # Under the settings the product's API is served with now.
+        context = HealthContext.extending(served.context(product.name), lake=platform.lake)
+        results = run_checks(product.health_checks, context)
+        failure = served.failure(product.name)
+        if failure is not None:
+            results.append(failure)
         products[product.name] = {
             "status": _worst(result.status for result in results),
             "checks": [

@@ -10,20 +10,21 @@ from dataplatform.core.access import CATALOG_READ, CATALOG_WRITE, PII_ADMIN, Pri
 from dataplatform.core.connectors.lakehouse import LAYERS
 from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.catalog._edits import (
+from dataplatform.platform.catalog import (
+    Direction,
     TableChanges,
     UnmaskingRefusedError,
     unmasked_columns,
 )
-from dataplatform.platform.catalog._lineage import Direction
-from dataplatform.platform.gateway._services import services
+from dataplatform.platform.services import services
 
 MAX_PAGE_TABLES = 500
 MAX_LINEAGE_DEPTH = 20
 Layer = Literal[LAYERS]  # type: ignore[valid-type]
 
 
-def catalog_routes() -> APIRouter:
+def catalog_router() -> APIRouter:
+    """`/catalog`: tables, search, edits and lineage."""
     router = APIRouter(prefix="/catalog", tags=["catalog"])
     can_read = require(CATALOG_READ)
 

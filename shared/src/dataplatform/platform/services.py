@@ -1,4 +1,4 @@
-"""Everything the gateway's routes use, built once per process from the settings."""
+"""The platform's services for one process, which the gateway and every router over it share."""
 
 from dataclasses import dataclass
 from typing import Any, Self

@@ -10,11 +10,12 @@ from dataplatform.core.access import AUTHENTICATED, Principal, public, require
 from dataplatform.core.errors import AuthenticationError, RateLimitedError
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.audit import request_entry
-from dataplatform.platform.auth._users import is_username
-from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.auth import is_username
+from dataplatform.platform.services import Services, services
 
 
 def auth_router() -> APIRouter:
+    """`/auth`: the token endpoint and who the caller is."""
     router = APIRouter(prefix="/auth", tags=["auth"])
 
     @router.post(

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from dataplatform.core.access import AUDIT_READ, Principal, require
 from dataplatform.core.bounds import ReportTime, RowId, Within
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.audit._chain import MAX_SEARCH_ROWS, AuditRow
-from dataplatform.platform.audit._verify import verify
-from dataplatform.platform.gateway._services import Services, services
+from dataplatform.platform.audit import MAX_SEARCH_ROWS, AuditRow, verify
+from dataplatform.platform.services import Services, services
 
 
 def audit_router() -> APIRouter:
+    """`/admin/audit`: search the log and verify its chain."""
     router = APIRouter(prefix="/admin/audit", tags=["audit"])
     can_read = require(AUDIT_READ)
 

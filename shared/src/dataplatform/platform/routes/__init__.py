@@ -1,0 +1,12 @@
+"""The platform's own HTTP routes over its services: `/auth`, `/admin/audit` and `/catalog`.
+
+They sit above `dataplatform.platform.services`, which builds auth, the audit log and the
+catalog; so the routes live here rather than in those packages, which would otherwise both
+import the services and be imported by them.
+"""
+
+from dataplatform.platform.routes.audit import audit_router
+from dataplatform.platform.routes.auth import auth_router
+from dataplatform.platform.routes.catalog import catalog_router
+
+__all__ = ["audit_router", "auth_router", "catalog_router"]
