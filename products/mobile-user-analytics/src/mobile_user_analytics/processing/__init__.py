@@ -1,4 +1,6 @@
-"""What mobile-user-analytics computes: its silver and gold models, one `.sql` file per table.
+"""What mobile-user-analytics computes: its silver and gold models, one `.sql` file per table,
+but for the activity windows (one template, a table per grain) and gold.identity_links (core's
+model, shared with web, over silver.app_events).
 
 Silver types and deduplicates the app events, then cuts them into sessions. Gold aggregates:
 activity windows of a minute, an hour and a day; a summary per user, and per user and day;
@@ -17,13 +19,32 @@ from pathlib import Path
 from typing import Any
 
 from dataplatform.core.config import ProductSettings
-from dataplatform.core.processing import Model, load_models
+from dataplatform.core.processing import (
+    Model,
+    identity_links_model,
+    load_models,
+    load_sql_template,
+)
 from dataplatform.core.product_context import ProductContext
+
+FOLDER = Path(__file__).parent
+# gold.activity_1m, _1h and _1d: one template, a table per grain (unit of date_trunc).
+ACTIVITY_GRAINS = {"1m": "minute", "1h": "hour", "1d": "day"}
 
 
 def models(context: ProductContext[Any]) -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
-    return load_models(Path(__file__).parent, variables=sql_variables(context.settings))
+    variables = sql_variables(context.settings)
+    return [
+        *load_models(FOLDER, variables=variables),
+        *(
+            load_sql_template(
+                FOLDER / "gold_activity.sql.jinja", {"suffix": suffix, "unit": unit}, variables
+            )
+            for suffix, unit in ACTIVITY_GRAINS.items()
+        ),
+        identity_links_model("silver.app_events", anonymous_id_of="an install"),
+    ]
 
 
 def sql_variables(settings: ProductSettings) -> dict[str, Any]:

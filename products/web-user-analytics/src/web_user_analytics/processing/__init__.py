@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dataplatform.core.processing import Model, load_models
+from dataplatform.core.processing import Model, identity_links_model, load_models
 from dataplatform.core.product_context import ProductContext
 from web_user_analytics.processing.user_agents import user_agents
 
 
 def models(context: ProductContext[Any]) -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
-    return load_models(Path(__file__).parent, [user_agents], variables=context.settings)
+    return [
+        *load_models(Path(__file__).parent, [user_agents], variables=context.settings),
+        identity_links_model("bronze.clickstream", anonymous_id_of="a browser"),
+    ]

@@ -1,5 +1,6 @@
-"""Processing: models (SQL files with a header, or decorated Python functions), their graph,
-and the runner that computes them incrementally, exactly once, on DuckDB or Spark."""
+"""Processing: models (SQL files with a header, templates instantiated per table, or decorated
+Python functions), their graph, and the runner that computes them incrementally, exactly once,
+on DuckDB or Spark."""
 
 from dataplatform.core.processing._checks import CheckResult, run_checks
 from dataplatform.core.processing._dag import ModelGraph, build_graph
@@ -33,6 +34,8 @@ from dataplatform.core.processing._runner import (
     quarantine_table,
 )
 from dataplatform.core.processing._runs import RecordedEdge, Run, RunLog
+from dataplatform.core.processing._shared_models import identity_links_model
+from dataplatform.core.processing._templates import load_sql_template
 
 __all__ = [
     "MODEL_QUARANTINE_SCHEMA",
@@ -60,9 +63,11 @@ __all__ = [
     "build_graph",
     "column_lineage",
     "create_engine",
+    "identity_links_model",
     "load_models",
     "load_sql_model",
     "load_sql_models",
+    "load_sql_template",
     "python_model",
     "quarantine_table",
     "render",

@@ -225,7 +225,14 @@ def load_sql_model(path: Path, variables: Mapping[str, Any] | BaseModel | None =
 
     `var('name')` in the body becomes the SQL literal of `variables['name']`.
     """
-    text = _substitute_variables(path.read_text(), path, variables)
+    return parse_sql_model(path.read_text(), path, variables)
+
+
+def parse_sql_model(
+    source: str, path: Path, variables: Mapping[str, Any] | BaseModel | None = None
+) -> SqlModel:
+    """Parse a model's text as read from `path` (which errors name), like `load_sql_model`."""
+    text = _substitute_variables(source, path, variables)
     match = _HEADER.match(text)
     if match is None:
         raise ModelDefinitionError(
