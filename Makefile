@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DISTRIBUTIONS := shared $(wildcard products/*)
 INSTALL_INPUTS := constraints.txt requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml)
+# The dev install takes every optional part of `dataplatform`: the tests run them all.
+SHARED_EXTRAS := kafka,redis,postgres,spark
 
 .PHONY: install services demo run test lint bench reliability clean
 
@@ -14,7 +16,8 @@ $(VENV)/.installed: $(INSTALL_INPUTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt \
-		--requirement requirements-dev.txt $(foreach d,$(DISTRIBUTIONS),--editable ./$(d))
+		--requirement requirements-dev.txt --editable './shared[$(SHARED_EXTRAS)]' \
+		$(foreach d,$(filter-out shared,$(DISTRIBUTIONS)),--editable ./$(d))
 	touch $@
 
 # PostgreSQL and Redis on loopback, installed from Debian's packages when missing (tests use them).

@@ -11,7 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY constraints.txt /app/constraints.txt
 COPY shared /app/shared
-RUN pip install --constraint /app/constraints.txt /app/shared \
+# With the optional parts a deployment chooses by setting (bus, PostgreSQL store); Spark, which
+# also needs Java, is left out.
+RUN pip install --constraint /app/constraints.txt "/app/shared[kafka,redis,postgres]" \
     && useradd --system --uid 10001 --home-dir /app dataplatform \
     && mkdir -p /data && chown dataplatform /data
 

@@ -278,3 +278,24 @@ def test_unknown_segments_and_people_are_404s(
 ) -> None:
     for path in ["/rule-0123456789ab", "/rule-0123456789ab/users", "/ml-99", "/users/nobody"]:
         assert problem(call(gateway, "GET", path, admin), 404)["detail"], path
+
+
+def test_listing_segments_on_a_fresh_lake_writes_nothing(tmp_path: Path) -> None:
+    """A read creates no table: the list of a lake nothing was written to is empty, and the
+    lake holds no table of the product afterwards (it did hold three, made by the GET)."""
+    settings = platform_settings(f"sqlite:///{tmp_path / 'metadata.db'}", tmp_path / "lake")
+    with running_gateway(settings) as fresh:
+
+        def product_tables() -> list[str]:
+            return [
+                str(t) for t in fresh.services.lake.tables() if t.product == "user_segmentation"
+            ]
+
+        before = product_tables()
+        rules = ok(call(fresh, "GET", "", fresh.admin, params={"kind": "rule"}))
+        every = ok(call(fresh, "GET", "", fresh.admin))
+
+        assert before == []
+        assert rules == {"query": {"kind": "rule"}, "rows": [], "next_cursor": None}
+        assert every["rows"] == []
+        assert product_tables() == []

@@ -25,7 +25,7 @@ def declare(**overrides: object) -> Product:
         "config_dir": Path("config"),
         "settings_class": ProductSettings,
         "router": APIRouter,
-        "tables": (Table("bronze.events", "Raw checkout events."),),
+        "storage_tables": (Table("bronze.events", "Raw checkout events."),),
         "streams": (Stream("events", "Checkout events.", "bronze.events", ("web",)),),
     }
     return Product(**{**fields, **overrides})  # type: ignore[arg-type]
@@ -54,7 +54,7 @@ def test_a_misspelt_product_gets_a_suggestion() -> None:
     [
         ({"name": "Checkout_Insights"}, "kebab-case"),
         ({"prefix": "checkout"}, "must look like `/web`"),
-        ({"tables": (Table("platinum.events", "x"),)}, "Layer `platinum`"),
+        ({"storage_tables": (Table("platinum.events", "x"),)}, "Layer `platinum`"),
         (
             {"streams": (Stream("events", "x", "silver.events", ("web",)),)},
             "declared bronze tables",

@@ -60,6 +60,27 @@ def query_router() -> APIRouter:
             )
         )
 
+    @router.get("/named")
+    async def named(
+        request: Request,
+        caller: Annotated[Principal, READ],
+        user: str | None = None,
+        since: datetime | None = None,
+        limit: PageLimit = 1,
+        cursor: PageCursor = None,
+    ) -> JSONOut:
+        # `$user` twice, given once; a zoned `since` compared as the same instant.
+        sql = (
+            "select user_id from s where (user_id = $user or $user is null)"
+            " and (last_seen >= $since or $since is null) order by user_id"
+        )
+        params = {"user": user, "since": since}
+        return JSONOut(
+            await gold_page(
+                request, caller, sql, {"s": SUMMARY}, params, limit=limit, cursor=cursor
+            )
+        )
+
     @router.get("/seen-since")
     async def seen_since(
         request: Request, caller: Annotated[Principal, READ], since: datetime
@@ -208,6 +229,30 @@ def test_zoned_parameters_compare_as_the_same_instant(
     answer = get(f"{app_url}/q/seen-since", gateway.admin, since="2026-11-20T11:00:00+01:00")
 
     assert answer.json() == [{"user_id": "bob"}]
+
+
+def test_named_parameters_filter_page_and_pin_the_cursor_to_their_values(
+    gateway: RunningGateway, app_url: str
+) -> None:
+    append_users(
+        gateway,
+        ("ann", 1, "2026-11-20T09:00:00+00:00"),
+        ("bob", 1, "2026-11-20T10:00:00+00:00"),
+        ("cid", 1, "2026-11-20T11:00:00+00:00"),
+    )
+    admin, url = gateway.admin, f"{app_url}/q/named"
+
+    one = get(url, admin, user="bob").json()
+    # 11:00 in Paris is 10:00 UTC.
+    first = get(url, admin, since="2026-11-20T11:00:00+01:00").json()
+    second = get(url, admin, since="2026-11-20T11:00:00+01:00", cursor=first["next_cursor"])
+    other_values = get(url, admin, since="2026-11-20T09:00:00Z", cursor=first["next_cursor"])
+
+    assert one == {"rows": [{"user_id": "bob"}], "next_cursor": None}
+    assert first["rows"] == [{"user_id": "bob"}]
+    assert second.json() == {"rows": [{"user_id": "cid"}], "next_cursor": None}
+    assert other_values.status_code == 422
+    assert "`cursor` belongs to another query" in other_values.json()["detail"]
 
 
 def test_a_table_not_written_yet_answers_no_rows(gateway: RunningGateway, app_url: str) -> None:

@@ -10,7 +10,7 @@ from compliance_auditing.monitoring import HEALTH_CHECKS
 from compliance_auditing.processing import models
 from compliance_auditing.retention import enforce_retention
 from compliance_auditing.serving import create_router
-from compliance_auditing.storage import TABLES
+from compliance_auditing.storage import MODEL_RETENTION_DAYS, TABLES
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.product import Product
 
@@ -47,7 +47,8 @@ product = Product(
     settings_class=ComplianceAuditingSettings,
     router=create_router,
     streams=STREAMS,
-    tables=TABLES,
+    storage_tables=TABLES,
+    model_retention_days=MODEL_RETENTION_DAYS,
     health_checks=HEALTH_CHECKS,
     models=models,
     jobs=(enforce_retention,),

@@ -12,7 +12,7 @@ from mobile_user_analytics.ingestion import STREAMS
 from mobile_user_analytics.monitoring import HEALTH_CHECKS
 from mobile_user_analytics.processing import models
 from mobile_user_analytics.serving import create_router
-from mobile_user_analytics.storage import TABLES
+from mobile_user_analytics.storage import MODEL_RETENTION_DAYS, TABLES
 
 EventNames = list[Annotated[str, Field(min_length=1, max_length=200)]]
 
@@ -89,7 +89,8 @@ product = Product(
     settings_class=MobileUserAnalyticsSettings,
     router=create_router,
     streams=STREAMS,
-    tables=TABLES,
+    storage_tables=TABLES,
+    model_retention_days=MODEL_RETENTION_DAYS,
     health_checks=HEALTH_CHECKS,
     models=models,
 )

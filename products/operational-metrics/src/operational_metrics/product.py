@@ -66,7 +66,7 @@ product = Product(
     settings_class=OperationalMetricsSettings,
     router=create_router,
     streams=STREAMS,
-    tables=TABLES,
+    storage_tables=TABLES,
     health_checks=HEALTH_CHECKS,
     models=models,
 )

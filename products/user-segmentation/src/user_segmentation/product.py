@@ -15,7 +15,7 @@ from user_segmentation.ml import TRAIN_SEGMENTS
 from user_segmentation.monitoring import HEALTH_CHECKS
 from user_segmentation.processing import models
 from user_segmentation.serving import create_router
-from user_segmentation.storage import TABLES
+from user_segmentation.storage import MODEL_RETENTION_DAYS, TABLES
 
 CHECKOUT = [
     FunnelStep(page="/"),
@@ -102,7 +102,8 @@ product = Product(
     settings_class=UserSegmentationSettings,
     router=create_router,
     streams=STREAMS,
-    tables=TABLES,
+    storage_tables=TABLES,
+    model_retention_days=MODEL_RETENTION_DAYS,
     health_checks=HEALTH_CHECKS,
     models=models,
     jobs=(TRAIN_SEGMENTS,),

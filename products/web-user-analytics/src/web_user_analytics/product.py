@@ -12,7 +12,7 @@ from web_user_analytics.ingestion import STREAMS
 from web_user_analytics.monitoring import HEALTH_CHECKS
 from web_user_analytics.processing import models
 from web_user_analytics.serving import create_router
-from web_user_analytics.storage import TABLES
+from web_user_analytics.storage import MODEL_RETENTION_DAYS, TABLES
 
 
 class WebUserAnalyticsSettings(ProductSettings):
@@ -79,7 +79,8 @@ product = Product(
     settings_class=WebUserAnalyticsSettings,
     router=create_router,
     streams=STREAMS,
-    tables=TABLES,
+    storage_tables=TABLES,
+    model_retention_days=MODEL_RETENTION_DAYS,
     health_checks=HEALTH_CHECKS,
     models=models,
 )

@@ -8,11 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from dataplatform.core.config import PlatformSettings, load_settings
-from dataplatform.core.logging import configure_logging
+from dataplatform.cli._common import cli_settings, console, errors
 
 if TYPE_CHECKING:
     from dataplatform.core.connectors.db import MetadataStore
@@ -21,16 +19,13 @@ if TYPE_CHECKING:
 audit_app = typer.Typer(
     no_args_is_help=True, help="The hash-chained audit log: verify, search, publish."
 )
-console = Console()
-errors = Console(stderr=True)
 
 
 def _platform() -> "tuple[MetadataStore, Lakehouse]":
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
-    settings = load_settings(PlatformSettings)
-    configure_logging(settings.log_level, "console")
+    settings = cli_settings()
     return (
         MetadataStore(settings.database_url),
         Lakehouse(settings.lake_root, settings.storage_options),

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from dataplatform.cli._common import console
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 models_app = typer.Typer(
     no_args_is_help=True, help="List, draw, run and backfill a product's models."
 )
-console = Console()
+
 
 ProductOption = Annotated[str, typer.Option("--product", help="The product whose models to use.")]
 ModelOption = Annotated[

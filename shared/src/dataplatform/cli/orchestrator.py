@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from dataplatform.cli._common import cli_settings, console, errors
 from dataplatform.core.config import PlatformSettings, load_settings
 from dataplatform.core.logging import configure_logging
 
@@ -21,8 +21,6 @@ jobs_app = typer.Typer(
     no_args_is_help=True,
     help="Periodic jobs: the platform's (audit log, lineage, catalog) or a product's.",
 )
-console = Console()
-errors = Console(stderr=True)
 
 StateDirOption = Annotated[
     Path,
@@ -47,8 +45,7 @@ def up(
     restarted when they crash; SIGTERM or Ctrl-C stops them in order, the gateway draining first."""
     from dataplatform.platform.orchestrator import PlatformOrchestrator
 
-    settings = load_settings(PlatformSettings)
-    configure_logging(settings.log_level, "console")
+    settings = cli_settings()
     orchestrator = PlatformOrchestrator.for_platform(settings, state_dir, host, port, log_dir)
     problems = orchestrator.run_until_signalled()
     for problem in problems:

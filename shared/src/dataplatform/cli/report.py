@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from dataplatform.core.config import PlatformSettings, load_settings
-from dataplatform.core.logging import configure_logging
+from dataplatform.cli._common import cli_settings
 
 
 def report(
@@ -24,8 +23,7 @@ def report(
     from dataplatform.core.product import discover_products
     from dataplatform.platform.reporting import build_report, render_markdown
 
-    settings = load_settings(PlatformSettings)
-    configure_logging(settings.log_level, "console")
+    settings = cli_settings()
     store = MetadataStore(settings.database_url)
     lake = Lakehouse(settings.lake_root, settings.storage_options)
     built = build_report(store, lake, discover_products())

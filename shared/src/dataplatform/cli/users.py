@@ -5,11 +5,10 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from dataplatform.cli._common import cli_settings, console
 from dataplatform.core.config import PlatformSettings, load_settings
-from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
     from dataplatform.platform.audit import AuditLog
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
 
 users_app = typer.Typer(no_args_is_help=True, help="People who log in to the APIs and console.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for services and scripts.")
-console = Console()
 
 RolesOption = Annotated[
     list[str] | None, typer.Option("--role", help="A role to grant; repeat for more.")
@@ -30,8 +28,7 @@ def _platform() -> "tuple[Auth, AuditLog]":
     from dataplatform.platform.audit import AuditLog
     from dataplatform.platform.auth import Auth
 
-    settings = load_settings(PlatformSettings)
-    configure_logging(settings.log_level, "console")
+    settings = cli_settings()
     store = MetadataStore(settings.database_url)
     store.upgrade()
     auth = Auth.create(settings, store, [product.name for product in discover_products()])

@@ -6,8 +6,9 @@ is restarting), `TerminalError` for everything a retry would only repeat (bad co
 An API answers an error with its `http_status` in an RFC 9457 problem whose type ends in `code`.
 """
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 
@@ -117,6 +118,27 @@ class StoreUnavailableError(RetryableError):
     """The metadata store could not be reached."""
 
     code = "store_unavailable"
+
+
+class MissingExtraError(TerminalError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+    code = "missing_extra"
+
+
+@contextlib.contextmanager
+def extra_required(extra: str, purpose: str) -> Iterator[None]:
+    """Turn an optional package missing in the block into an error naming `dataplatform[extra]`."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").split(".")[0]
+        if package == "dataplatform":
+            raise  # one of our own modules: a bug, not an uninstalled option
+        raise MissingExtraError(
+            f"{purpose} needs the Python package `{package}`, which is not installed; "
+            f"install it with: pip install 'dataplatform[{extra}]'."
+        ) from exc
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:

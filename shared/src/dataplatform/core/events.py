@@ -1,5 +1,5 @@
-"""The canonical event envelope every bronze event table stores (see ARCHITECTURE.md, Data flow),
-and the quarantine rows that hold what was accepted but failed validation."""
+"""The canonical event envelope every bronze event table stores (see docs/architecture.md, how an
+event travels), and the quarantine rows that hold what was accepted but failed validation."""
 
 import pyarrow as pa
 

@@ -9,9 +9,9 @@ Central code (gateway, orchestrator, catalog) finds products here and never name
 """
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,17 +35,32 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from dataplatform.core.jobs import Job
-    from dataplatform.core.processing import Model, ModelGraph
+    from dataplatform.core.processing import Model, ModelGraph, ModelHeader
 
 ENTRY_POINT_GROUP = "dataplatform.products"
 RESERVED_NAMESPACES = ("platform",)
 _PRODUCT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PREFIX = re.compile(r"^/[a-z][a-z0-9-]*$")
+PII = "pii"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table, as the header of the model writing it describes it."""
+
+    name: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    type: str | None = None  # DuckDB type, when the header gives one
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table the product owns, named `<layer>.<table>` within the product."""
+    """A table the product owns, named `<layer>.<table>` within the product.
+
+    A table a model writes is described by the model's header (`tables_of`); `storage/` declares
+    only the others (bronze, and tables written by the API or a job), with their `pii` columns.
+    """
 
     name: str
     description: str
@@ -53,6 +68,8 @@ class Table:
     partition_by: tuple[str, ...] = ()
     pii: tuple[str, ...] = ()
     retention_days: int | None = None
+    columns: tuple[Column, ...] = ()
+    owner: str | None = None  # the model header's owner, when it is not the product's
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,10 @@ class Stream:
     # Server-side events carry no device; their context says whether they are about an `app`
     # or a `page`, and the collector routes them to the stream declaring that surface.
     surface: Literal["app", "page"] | None = None
+
+
+def _no_models(_context: ProductContext[Any]) -> "Sequence[Model]":
+    return ()
 
 
 @dataclass(frozen=True)
@@ -82,11 +103,15 @@ class Product:
     # core/product_context.py. The gateway builds the router again when the settings change.
     router: "Callable[[ProductContext[Any]], APIRouter]"
     streams: tuple[Stream, ...] = ()
-    tables: tuple[Table, ...] = ()
+    # The tables no model writes; `tables` adds those the models' headers describe.
+    storage_tables: tuple[Table, ...] = ()
+    # How long tables the models write are kept, by `<layer>.<table>`: the one thing about them
+    # a header does not say. Not compared: a mapping cannot be hashed.
+    model_retention_days: Mapping[str, int] = field(default_factory=dict, compare=False)
     health_checks: tuple[HealthCheck, ...] = field(default=())
     # Loads the product's models (SQL files and Python models of its `processing/` stage),
     # given the product's context, whose settings their `var(...)` read.
-    models: "Callable[[ProductContext[Any]], Sequence[Model]]" = field(default=lambda _context: ())
+    models: "Callable[[ProductContext[Any]], Sequence[Model]]" = field(default=_no_models)
     # Scheduled work besides the models (retention, retraining, collection): see core/jobs.py.
     jobs: "tuple[Job, ...]" = ()
 
@@ -104,8 +129,8 @@ class Product:
             raise InvalidNameError(
                 f"Product `{self.name}` prefix `{self.prefix}` must look like `/web`."
             )
-        declared = {table.name for table in self.tables}
-        for table in self.tables:
+        declared = {table.name for table in self.storage_tables}
+        for table in self.storage_tables:
             TableName.parse(f"{self.namespace}.{table.name}")
             for column in table.pii:
                 if table.schema is not None and column not in table.schema.names:
@@ -138,9 +163,47 @@ class Product:
         """The fully qualified name of one of the product's tables."""
         return f"{self.namespace}.{table}"
 
-    @cached_property
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """Every table the product owns: its storage's, then those its models write, as their
+        headers describe them (see `tables_of`); read once per process."""
+        known: tuple[Table, ...] | None = self.__dict__.get("_tables")
+        if known is not None:
+            return known
+        describing = _being_described()
+        if self.name in describing:
+            # A models hook may look at every installed product's tables (operational-metrics'
+            # does), this one's included: while its headers are read, it shows its storage's.
+            return self.storage_tables
+        describing.add(self.name)
+        try:
+            headers = self._model_headers()
+        finally:
+            describing.discard(self.name)
+        tables = tables_of(self.name, self.storage_tables, headers, self.model_retention_days)
+        self.__dict__["_tables"] = tables  # frozen dataclass: cached as cached_property does
+        return tables
+
+    @property
     def table_names(self) -> tuple[str, ...]:
         return tuple(self.table_name(table.name) for table in self.tables)
+
+    def _model_headers(self) -> "list[ModelHeader]":
+        # A product without models has no header to read, nor settings to load for one.
+        if self.models is _no_models:
+            return []
+        return [model.header for model in self.models(self._storage_context())]
+
+    def _storage_context(self) -> ProductContext[Any]:
+        """The context the models are loaded under to read their headers: storage's tables only,
+        since the others are what the headers are read for."""
+        return ProductContext(
+            name=self.name,
+            settings=self.settings(),
+            tables=tuple(self.table_name(table.name) for table in self.storage_tables),
+            settings_of=_settings_from_files,
+            declarations=self.storage_tables,
+        )
 
     def context(
         self,
@@ -154,6 +217,7 @@ class Product:
             settings=settings or self.settings(),
             tables=self.table_names,
             settings_of=settings_of or _settings_from_files,
+            declarations=self.tables,
         )
 
     def model_graph(self, context: ProductContext[Any] | None = None) -> "ModelGraph":
@@ -194,6 +258,63 @@ class Product:
 
 def _settings_from_files(product: Product) -> ProductSettings:
     return product.settings()
+
+
+_describing = threading.local()
+
+
+def _being_described() -> set[str]:
+    """The products whose headers this thread is reading now."""
+    if not hasattr(_describing, "names"):
+        _describing.names = set()
+    names: set[str] = _describing.names
+    return names
+
+
+def tables_of(
+    product: str,
+    storage: Iterable[Table],
+    headers: "Iterable[ModelHeader]",
+    model_retention_days: Mapping[str, int],
+) -> tuple[Table, ...]:
+    """`storage`'s tables, then one per model header: its description, columns, tags, owner and
+    partitioning, its PII the columns tagged `pii`.
+
+    A table is declared once: storage declaring a table a model writes is refused, and so is a
+    retention for a table no model writes (storage's `Table` says it).
+    """
+    stored = {table.name: table for table in storage}
+    described = {header.name: _table_of(header, model_retention_days) for header in headers}
+    twice = sorted(stored.keys() & described.keys())
+    if twice:
+        raise InvalidNameError(
+            f"Product `{product}` declares {', '.join(f'`{name}`' for name in twice)} in its "
+            "storage, but a model writes each and its header describes it: remove them from "
+            "storage (a retention goes in `model_retention_days`)."
+        )
+    unknown = sorted(model_retention_days.keys() - described.keys())
+    if unknown:
+        raise InvalidNameError(
+            f"Product `{product}` sets model_retention_days of {', '.join(unknown)}, which no "
+            f"model writes; set a storage table's on its `Table`.{did_you_mean(unknown[0], described)}"
+        )
+    return (*stored.values(), *described.values())
+
+
+def _table_of(header: "ModelHeader", model_retention_days: Mapping[str, int]) -> Table:
+    columns = tuple(
+        Column(name, spec.description, tuple(spec.tags), spec.type)
+        for name, spec in header.columns.items()
+    )
+    return Table(
+        header.name,
+        header.description,
+        partition_by=tuple(header.partition_by),
+        pii=tuple(column.name for column in columns if PII in column.tags),
+        retention_days=model_retention_days.get(header.name),
+        columns=columns,
+        owner=header.owner,
+    )
 
 
 def discover_products() -> list[Product]:

@@ -17,7 +17,7 @@ from dataplatform.core.config import ProductSettings
 from dataplatform.core.errors import NotFoundError, did_you_mean
 
 if TYPE_CHECKING:
-    from dataplatform.core.product import Product
+    from dataplatform.core.product import Product, Table
 
 S = TypeVar("S", bound=ProductSettings)
 
@@ -32,6 +32,9 @@ class ProductContext(Generic[S]):
     # How this process resolves any product's settings in force (stored versions applied when
     # the platform has a metadata store): for hooks that look at other products' SLOs.
     settings_of: "Callable[[Product], ProductSettings]"
+    # What each of those tables is (description, columns, tags): storage's declarations and the
+    # models' headers, as `Product.tables` gives them; the published tables list describes them.
+    declarations: "tuple[Table, ...]" = ()
 
     @property
     def namespace(self) -> str:

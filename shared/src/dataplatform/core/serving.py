@@ -8,9 +8,12 @@ pins the table version, so paging through a table that grows never skips or repe
 A product's own endpoints answer with DuckDB SQL over those snapshots (`gold_rows`, `gold_page`):
 
     page = await gold_page(request, caller,
-        "select * from sessions where user_id = ? order by started_at desc, session_id",
-        tables={"sessions": "web_user_analytics.gold.sessions"}, params=[user_id],
+        "select * from sessions where user_id = $user order by started_at desc, session_id",
+        tables={"sessions": "web_user_analytics.gold.sessions"}, params={"user": user_id},
         limit=limit, cursor=cursor)
+
+Parameters are named (`$user` with a mapping), so a value used twice is given once; positional
+`?` with a sequence work too.
 """
 
 import asyncio
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     import duckdb
 
 MAX_PAGE_ROWS = 1000
+# A query's parameters: by name (`$kind` in the SQL) or by position (`?`).
+QueryParams = Mapping[str, Any] | Sequence[Any]
 PAGES_KEPT = 256
 
 PageLimit = Annotated[
@@ -273,7 +278,8 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
     """`GET /tables` and `GET /tables/{table}`: the product's gold tables, read-only and paged.
 
-    `tables` are the product's `Table` declarations; only `gold.*` ones are published.
+    `tables` are the product's `Table` declarations (`context.declarations`); only `gold.*` ones
+    are published.
     """
     namespace = product.replace("-", "_")
     published = {t.name.split(".", 1)[1]: t for t in tables if t.name.startswith("gold.")}
@@ -343,7 +349,7 @@ async def gold_rows(
     caller: Principal,
     sql: str,
     tables: Mapping[str, str],
-    params: Sequence[Any] = (),
+    params: QueryParams = (),
 ) -> list[Mapping[str, Any]]:
     """The rows of a DuckDB query over the latest snapshots of `tables` (alias -> full name).
 
@@ -358,7 +364,7 @@ async def gold_rows(
         if rows is None:
             return serve_rows(request, caller, _unanswered(tables), [])
         bound[alias] = rows
-    result, lineage = await anyio.to_thread.run_sync(_answer, sql, tables, bound, list(params))
+    result, lineage = await anyio.to_thread.run_sync(_answer, sql, tables, bound, params)
     return serve_rows(request, caller, lineage, rows_of(result))
 
 
@@ -367,7 +373,7 @@ async def gold_page(
     caller: Principal,
     sql: str,
     tables: Mapping[str, str],
-    params: Sequence[Any] = (),
+    params: QueryParams = (),
     *,
     limit: int,
     cursor: str | None,
@@ -401,7 +407,7 @@ async def gold_page(
             }
         bound[alias], pinned[alias] = rows, version
     result, lineage = await anyio.to_thread.run_sync(
-        _answer, sql, tables, bound, list(params), (limit + 1, offset)
+        _answer, sql, tables, bound, params, (limit + 1, offset)
     )
     page = rows_of(result.slice(0, limit))
     more = result.num_rows > limit
@@ -420,27 +426,29 @@ def _answer(
     sql: str,
     tables: Mapping[str, str],
     bound: Mapping[str, pa.Table],
-    params: list[Any],
+    params: QueryParams,
     page: tuple[int, int] | None = None,
 ) -> tuple[pa.Table, AnswerLineage]:
     """The rows of `sql` over `bound` (`page`: limit and offset) and their lineage."""
     if page is None:
         result = _run_query(sql, bound, params)
     else:
+        # Written as numbers, not parameters: DuckDB takes `?` or `$name`, never both at once.
+        limit, offset = (int(n) for n in page)
         result = _run_query(
-            f"{sql.rstrip().rstrip(';')}\nlimit ? offset ?", bound, [*params, *page]
+            f"{sql.rstrip().rstrip(';')}\nlimit {limit} offset {offset}", bound, params
         )
     # Traced from `sql`, not the paged text: one lineage per query, whatever the page.
     columns = {alias: rows.column_names for alias, rows in bound.items()}
     return result, answer_lineage(sql, tables, columns, result.column_names)
 
 
-def _run_query(sql: str, tables: Mapping[str, pa.Table], params: list[Any]) -> pa.Table:
+def _run_query(sql: str, tables: Mapping[str, pa.Table], params: QueryParams) -> pa.Table:
     connection = _connection()
     for alias, rows in tables.items():
         connection.register(alias, rows)
     try:
-        result = connection.sql(sql, params=[_naive_utc_value(p) for p in params])
+        result = connection.sql(sql, params=_bound_params(params))
         return _plain_numbers(result.to_arrow_table())
     finally:
         for alias in tables:
@@ -473,14 +481,26 @@ def _connection() -> "duckdb.DuckDBPyConnection":
     return connection
 
 
+def _bound_params(params: QueryParams) -> dict[str, Any] | list[Any]:
+    """`params` as DuckDB takes them: `$name` from a mapping, `?` from a sequence."""
+    if isinstance(params, Mapping):
+        return {name: _naive_utc_value(value) for name, value in params.items()}
+    return [_naive_utc_value(value) for value in params]
+
+
 def _naive_utc_value(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
-def _fingerprint(sql: str, params: Sequence[Any]) -> str:
-    text = orjson.dumps([sql, [str(p) for p in params]])
+def _fingerprint(sql: str, params: QueryParams) -> str:
+    values = (
+        sorted((name, str(v)) for name, v in params.items())
+        if isinstance(params, Mapping)
+        else [str(p) for p in params]
+    )
+    text = orjson.dumps([sql, values])
     return hashlib.sha256(text).hexdigest()[:16]
 
 

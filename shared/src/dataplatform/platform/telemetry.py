@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
+from dataplatform.core.errors import extra_required
 from dataplatform.platform.catalog import DataCatalog
 
 if TYPE_CHECKING:
@@ -301,7 +302,8 @@ def publish_bus_lag(
 def redis_stream_lags(url: str, tables: Sequence[str]) -> dict[str, StreamLag]:
     """Per table, what waits in its Redis stream for the ingestion workers: entries not yet
     delivered to them, and entries delivered but not acknowledged (not yet in bronze)."""
-    import redis
+    with extra_required("redis", "Measuring the Redis bus' lag"):
+        import redis
 
     client = redis.Redis.from_url(url)
     try:

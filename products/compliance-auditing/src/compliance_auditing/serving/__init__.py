@@ -11,16 +11,15 @@ from fastapi import APIRouter
 
 from compliance_auditing.serving import access_report, audit, erasure, lineage, retention
 from compliance_auditing.serving._common import PRODUCT
-from compliance_auditing.storage import TABLES
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
 
 
-def create_router(_context: ProductContext[Any]) -> APIRouter:
+def create_router(context: ProductContext[Any]) -> APIRouter:
     """The product's routes, and its published gold tables (`GET /compliance/tables`, paged);
     no setting shapes them."""
     router = APIRouter(tags=[PRODUCT])
     for module in (audit, access_report, lineage, retention, erasure):
         router.include_router(module.router)
-    router.include_router(published_tables_router(PRODUCT, TABLES))
+    router.include_router(published_tables_router(PRODUCT, context.declarations))
     return router

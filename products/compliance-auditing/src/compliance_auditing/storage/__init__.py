@@ -1,7 +1,7 @@
-"""What compliance-auditing keeps: its tables, named `<layer>.<table>` within the product.
+"""What compliance-auditing keeps: the tables no model writes, and how long tables are kept.
 
 The access reports and the current lineage are models over the platform's published audit log
-and lineage (their headers describe the columns). The erasure reports and the retention runs are
+and lineage, described by their headers (description, columns, PII tags). The erasure reports and the retention runs are
 written by the API and by the `enforce_retention` job, with the schemas below.
 
 Audit-derived records are kept seven years, the usual span for evidence of access to personal
@@ -57,54 +57,6 @@ RETENTION_RUNS_SCHEMA = pa.schema(
 
 TABLES = (
     Table(
-        "silver.data_reads",
-        "Every audited data read: who, when, which table, columns and rows, under which roles, "
-        "and whether PII came back unmasked.",
-        pii=("actor",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "silver.key_activity",
-        "When each API key was created and each time it was used, from the audit log.",
-        pii=("key_name",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "gold.column_reads",
-        "Per day, who read which column of which table: reads, rows, first and last read.",
-        pii=("actor",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "gold.pii_reads",
-        "Per day, reads that returned PII unmasked, by user, role and table.",
-        pii=("actor",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "gold.daily_access",
-        "Per day and user: reads, rows read, reads that returned PII.",
-        pii=("actor",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "gold.access_anomalies",
-        "Days on which a user read far more rows than their own baseline of the days before.",
-        pii=("actor",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "gold.dormant_key_uses",
-        "Uses of an API key after it sat idle (unused since creation or its last use) for "
-        "dormant_key_days or more.",
-        pii=("key_name",),
-        retention_days=AUDIT_RETENTION_DAYS,
-    ),
-    Table(
-        "gold.lineage_current",
-        "The column lineage in force: each model's edges as last recorded.",
-    ),
-    Table(
         ERASURE_REQUESTS,
         "Right-to-erasure requests: the subject's id hashed, who asked, status, and per table the "
         "rows removed and the versions before and after.",
@@ -120,3 +72,18 @@ TABLES = (
         retention_days=AUDIT_RETENTION_DAYS,
     ),
 )
+
+# The access reports are audit-derived records too; the current lineage describes tables, not
+# accesses, and is rebuilt from the platform's lineage on every run.
+MODEL_RETENTION_DAYS = {
+    table: AUDIT_RETENTION_DAYS
+    for table in (
+        "silver.data_reads",
+        "silver.key_activity",
+        "gold.column_reads",
+        "gold.pii_reads",
+        "gold.daily_access",
+        "gold.access_anomalies",
+        "gold.dormant_key_uses",
+    )
+}

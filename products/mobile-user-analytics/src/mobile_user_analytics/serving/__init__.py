@@ -14,7 +14,6 @@ from dataplatform.core.serving import published_tables_router
 from mobile_user_analytics.serving import active_users, activity, events, users, versions
 from mobile_user_analytics.serving._common import PRODUCT
 from mobile_user_analytics.serving.retention import retention_router
-from mobile_user_analytics.storage import TABLES
 
 if TYPE_CHECKING:
     from mobile_user_analytics.product import MobileUserAnalyticsSettings
@@ -30,5 +29,5 @@ def create_router(context: "ProductContext[MobileUserAnalyticsSettings]") -> API
     router.include_router(retention_router(context.settings.retention_days))
     router.include_router(versions.router)
     router.include_router(events.router)
-    router.include_router(published_tables_router(PRODUCT, TABLES))
+    router.include_router(published_tables_router(PRODUCT, context.declarations))
     return router

@@ -20,7 +20,7 @@ DEFAULT_DAYS = 7
 SQL = """
 select day, event, role, events, users, revenue
 from events
-where day between ? and ? and (?::varchar is null or event = ?)
+where day between $first and $last and ($name::varchar is null or event = $name)
 order by day, events desc, event
 """
 
@@ -53,7 +53,7 @@ async def events(
         caller,
         SQL,
         tables={"events": EVENTS},
-        params=[first, last, name, name],
+        params={"first": first, "last": last, "name": name},
         limit=limit,
         cursor=cursor,
     )

@@ -25,18 +25,18 @@ SQL = """
 with cohorts as (
     select cohort_day, any_value(cohort_users) as users
     from retention
-    where cohort_day between ? and ?
+    where cohort_day between $first and $last
     group by cohort_day
 ),
-wanted as (select unnest(?::integer[]) as day_n)
+wanted as (select unnest($days::integer[]) as day_n)
 select
     cohorts.cohort_day,
     cohorts.users,
     list({
         'day': wanted.day_n,
-        'retained_users': case when cohorts.cohort_day + wanted.day_n < ?::date
+        'retained_users': case when cohorts.cohort_day + wanted.day_n < $today::date
             then coalesce(retention.retained_users, 0) end,
-        'rate': case when cohorts.cohort_day + wanted.day_n < ?::date
+        'rate': case when cohorts.cohort_day + wanted.day_n < $today::date
             then coalesce(retention.retained_users, 0) / cohorts.users end
     } order by wanted.day_n) as retention
 from cohorts
@@ -68,7 +68,7 @@ def retention_router(days: Sequence[int]) -> APIRouter:
             caller,
             SQL,
             tables={"retention": RETENTION},
-            params=[first, last, wanted, today(), today()],
+            params={"first": first, "last": last, "days": wanted, "today": today()},
             limit=limit,
             cursor=cursor,
         )

@@ -25,7 +25,7 @@ CRASHES_SQL = """
 select app_version, platform, users, sessions, crashes, crashed_users, crashed_sessions,
        crash_free_users, crash_free_sessions
 from versions
-where platform = ? and (app_version = ? or ? = '*')
+where platform = $platform and (app_version = $version or $version = '*')
 order by first_seen desc, app_version
 """
 
@@ -67,7 +67,7 @@ async def crashes(
         caller,
         CRASHES_SQL,
         tables={"versions": APP_VERSIONS},
-        params=[platform or ALL, version, version],
+        params={"platform": platform or ALL, "version": version},
         limit=limit,
         cursor=cursor,
     )

@@ -12,10 +12,9 @@ from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
 from operational_metrics.serving import incidents, overview, products, slos, timeseries
 from operational_metrics.serving._common import PRODUCT
-from operational_metrics.storage import TABLES
 
 
-def create_router(_context: ProductContext[Any]) -> APIRouter:
+def create_router(context: ProductContext[Any]) -> APIRouter:
     """The product's routes, and its published gold tables (`GET /ops/tables`, paged); no
     setting shapes them."""
     router = APIRouter(tags=[PRODUCT])
@@ -24,5 +23,5 @@ def create_router(_context: ProductContext[Any]) -> APIRouter:
     router.include_router(slos.router)
     router.include_router(incidents.router)
     router.include_router(timeseries.router)
-    router.include_router(published_tables_router(PRODUCT, TABLES))
+    router.include_router(published_tables_router(PRODUCT, context.declarations))
     return router

@@ -16,7 +16,6 @@ from user_segmentation.serving import members, people
 from user_segmentation.serving._common import PRODUCT
 from user_segmentation.serving.models import models_router
 from user_segmentation.serving.segments import add_segment_routes
-from user_segmentation.storage import TABLES
 
 if TYPE_CHECKING:
     from user_segmentation.product import UserSegmentationSettings
@@ -27,7 +26,7 @@ def create_router(context: "ProductContext[UserSegmentationSettings]") -> APIRou
     (`GET /segments/tables`, paged)."""
     router = APIRouter(tags=[PRODUCT])
     # Fixed paths first: `/segments/models` must not be taken for a segment id.
-    router.include_router(published_tables_router(PRODUCT, TABLES))
+    router.include_router(published_tables_router(PRODUCT, context.declarations))
     router.include_router(models_router(context.settings))
     router.include_router(people.router)
     add_segment_routes(router)

@@ -24,15 +24,15 @@ from user_segmentation.storage import (
 
 RULE_MEMBERS_SQL = """
 select person_id, entered_at, entered_as_of, definition_version
-from m where segment_id = ?
+from m where segment_id = $segment_id
 order by entered_at, person_id
 """
 ML_MEMBERS_SQL = """
-select person_id, model_version from m where segment_id = ? order by person_id
+select person_id, model_version from m where segment_id = $segment_id order by person_id
 """
 # One row per numeric feature over the segment's people (`m`: membership or ML assignments).
 SUMMARY_SQL = (
-    "with people as (select f.* from f join m using (person_id) where m.segment_id = ?)\n"
+    "with people as (select f.* from f join m using (person_id) where m.segment_id = $segment_id)\n"
     + "\nunion all\n".join(
         f"select '{name}' as feature, {position} as position, count(\"{name}\") as people, "
         f'min("{name}")::double as min, avg("{name}") as mean, '
@@ -44,7 +44,7 @@ SUMMARY_SQL = (
 PLATFORMS_SQL = """
 select f.last_platform, count(*) as people
 from f join m using (person_id)
-where m.segment_id = ?
+where m.segment_id = $segment_id
 group by f.last_platform
 order by f.last_platform
 """
@@ -57,13 +57,13 @@ with days as (
         count(*) filter (where change = 'enter') as entered,
         count(*) filter (where change = 'exit') as exited
     from c
-    where segment_id = ?
+    where segment_id = $segment_id
     group by day
 )
 select * from (
     select day, entered, exited, sum(entered - exited) over (order by day) as size from days
 )
-where day > ?::date - ?::integer
+where day > $today::date - $days::integer
 order by day
 """
 ML_TREND_SQL = "select version, trained_at, sizes from models order by version"
@@ -86,7 +86,7 @@ async def segment_users(
         else (ML_MEMBERS_SQL, ML_ASSIGNMENTS)
     )
     page = await gold_page(
-        request, caller, sql, {"m": table}, [segment_id], limit=limit, cursor=cursor
+        request, caller, sql, {"m": table}, {"segment_id": segment_id}, limit=limit, cursor=cursor
     )
     return JSONOut({"segment_id": segment_id, **page})
 
@@ -103,8 +103,9 @@ async def segment_profile(
     await _existing(request, caller, segment_id)
     members = SEGMENT_MEMBERSHIP if is_rule(segment_id) else ML_ASSIGNMENTS
     tables = {"f": USER_FEATURES, "m": members}
-    summary = await gold_rows(request, caller, SUMMARY_SQL, tables, [segment_id])
-    platforms = await gold_rows(request, caller, PLATFORMS_SQL, tables, [segment_id])
+    params = {"segment_id": segment_id}
+    summary = await gold_rows(request, caller, SUMMARY_SQL, tables, params)
+    platforms = await gold_rows(request, caller, PLATFORMS_SQL, tables, params)
     size = summary[0]["people"] if summary else 0
     return JSONOut(
         {
@@ -137,7 +138,7 @@ async def _trend(
             caller,
             RULE_TREND_SQL,
             {"c": SEGMENT_CHANGES},
-            [segment_id, datetime.now(UTC).date(), days],
+            {"segment_id": segment_id, "today": datetime.now(UTC).date(), "days": days},
         )
         return [dict(row) for row in rows]
     rows = await gold_rows(request, caller, ML_TREND_SQL, {"models": ML_MODELS})

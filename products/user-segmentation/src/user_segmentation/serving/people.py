@@ -21,7 +21,7 @@ from user_segmentation.storage import (
 PERSON = """
 with person as (
     select coalesce(
-        (select person_id from g where identifier = ? order by kind = 'user' desc limit 1), ?
+        (select person_id from g where identifier = $id order by kind = 'user' desc limit 1), $id
     ) as person_id
 )
 """
@@ -48,7 +48,7 @@ router = APIRouter()
 
 @router.get("/users/{user_id}", summary="A person's features and segments, by any of their ids")
 async def person_segments(user_id: UserId, request: Request, caller: Reader) -> JSONOut:
-    ids = [user_id, user_id]
+    ids = {"id": user_id}
     features = await gold_rows(
         request, caller, FEATURES_SQL, {"f": USER_FEATURES, "g": IDENTITY_GRAPH}, ids
     )

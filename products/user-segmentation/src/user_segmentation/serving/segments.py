@@ -23,7 +23,6 @@ from user_segmentation.storage import (
     ML_MODELS,
     SEGMENT_DEFINITIONS,
     SEGMENT_MEMBERSHIP,
-    ensure_written_tables,
 )
 
 LIST_SQL = """
@@ -43,17 +42,17 @@ from (
     select *, coalesce(try_cast(replace(segment_id, 'ml-', '') as bigint), 0) as position
     from segments
 )
-where kind = ? or ? is null
+where kind = $kind or $kind is null
 order by kind desc, created_at, position, segment_id
 """
 RULE_SIZES_SQL = """
-select segment_id, count(*) as size from m where list_contains(?, segment_id) group by segment_id
+select segment_id, count(*) as size from m where list_contains($segment_ids, segment_id) group by segment_id
 """
 ML_SEGMENT_SQL = """
 select segment_id, count(*) as size, max(model_version) as model_version
-from a where segment_id = ? group by segment_id
+from a where segment_id = $segment_id group by segment_id
 """
-MODEL_SQL = "select centroids from models where version = ?"
+MODEL_SQL = "select centroids from models where version = $version"
 
 
 class SegmentIn(BaseModel):
@@ -91,13 +90,12 @@ def add_segment_routes(router: APIRouter) -> None:
         limit: PageLimit = 100,
         cursor: PageCursor = None,
     ) -> JSONOut:
-        await anyio.to_thread.run_sync(ensure_written_tables, lake_of(request))
         page = await gold_page(
             request,
             caller,
             LIST_SQL,
             {"d": SEGMENT_DEFINITIONS, "a": ML_ASSIGNMENTS},
-            [kind, kind],
+            {"kind": kind},
             limit=limit,
             cursor=cursor,
         )
@@ -189,7 +187,9 @@ def add_segment_routes(router: APIRouter) -> None:
 
 async def ml_segment(request: Request, caller: Principal, segment_id: str) -> dict[str, Any]:
     """An ML segment of the latest model: its size and centroid; 404 when it has none."""
-    rows = await gold_rows(request, caller, ML_SEGMENT_SQL, {"a": ML_ASSIGNMENTS}, [segment_id])
+    rows = await gold_rows(
+        request, caller, ML_SEGMENT_SQL, {"a": ML_ASSIGNMENTS}, {"segment_id": segment_id}
+    )
     if not rows:
         raise NotFoundError(
             f"No ML segment `{segment_id}` in the latest model; GET /segments?kind=ml lists "
@@ -197,7 +197,7 @@ async def ml_segment(request: Request, caller: Principal, segment_id: str) -> di
         )
     found = rows[0]
     models = await gold_rows(
-        request, caller, MODEL_SQL, {"models": ML_MODELS}, [found["model_version"]]
+        request, caller, MODEL_SQL, {"models": ML_MODELS}, {"version": found["model_version"]}
     )
     centroids = json.loads(models[0]["centroids"]) if models else {}
     return {
@@ -216,7 +216,11 @@ async def _rule_sizes(
     if not segment_ids:
         return {}
     rows = await gold_rows(
-        request, caller, RULE_SIZES_SQL, {"m": SEGMENT_MEMBERSHIP}, [list(segment_ids)]
+        request,
+        caller,
+        RULE_SIZES_SQL,
+        {"m": SEGMENT_MEMBERSHIP},
+        {"segment_ids": list(segment_ids)},
     )
     return {row["segment_id"]: row["size"] for row in rows}
 

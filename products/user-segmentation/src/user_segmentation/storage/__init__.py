@@ -1,7 +1,7 @@
-"""What user-segmentation keeps: its tables, named `<layer>.<table>` within the product.
+"""What user-segmentation keeps: the tables no model writes, and how long tables are kept.
 
-Models write the identity graph, the features and the membership (their headers describe the
-columns). The product writes three tables itself, with the schemas below: the rule segments'
+Models write the identity graph, the features and the membership, described by their headers
+(description, columns, PII tags). The product writes three tables itself, with the schemas below: the rule segments'
 definitions (through the API) and the ML models and assignments (by training). A person is
 `person_id` everywhere: the smallest user id of their identity graph component, or the
 anonymous id of someone never identified.
@@ -60,40 +60,10 @@ ML_ASSIGNMENTS_SCHEMA = pa.schema(
 
 TABLES = (
     Table(
-        "silver.identity_links",
-        "Every (user id, anonymous id) pair the mobile and web products saw together, with the "
-        "product that saw it.",
-        pii=("user_id", "anonymous_id"),
-        retention_days=395,
-    ),
-    Table(
-        "silver.identity_graph",
-        "Each user id and anonymous id (browser or app install) that was ever linked, with the "
-        "person it belongs to: connected components of the links.",
-        pii=("person_id", "identifier"),
-        retention_days=395,
-    ),
-    Table(
-        "gold.user_features",
-        "Per person: recency, frequency and monetary value, sessions per week, mobile share, "
-        "last platform, top pages, active days, furthest funnel step.",
-        pii=("person_id",),
-    ),
-    Table(
         "gold.segment_definitions",
         "Rule segments: name and filter over the features, versioned, created and changed "
         "through the API; deleted ones are kept with deleted_at.",
         schema=SEGMENT_DEFINITIONS_SCHEMA,
-    ),
-    Table(
-        "gold.segment_changes",
-        "Every entry into and exit from a rule segment, with when it was seen.",
-        pii=("person_id",),
-    ),
-    Table(
-        "gold.segment_membership",
-        "Who is in each rule segment now, and since when.",
-        pii=("person_id",),
     ),
     Table(
         "gold.ml_models",
@@ -108,6 +78,9 @@ TABLES = (
         pii=("person_id",),
     ),
 )
+
+# Who is linked to whom is kept 13 months, as the mobile and web links it comes from.
+MODEL_RETENTION_DAYS = {table: 395 for table in ("silver.identity_links", "silver.identity_graph")}
 
 
 def ensure_written_tables(lake: Lakehouse) -> None:

@@ -18,7 +18,6 @@ from web_user_analytics.serving.pages import pages_router
 from web_user_analytics.serving.realtime import realtime_router
 from web_user_analytics.serving.sessions import sessions_router
 from web_user_analytics.serving.traffic import traffic_router
-from web_user_analytics.storage import TABLES
 
 if TYPE_CHECKING:
     from web_user_analytics.product import WebUserAnalyticsSettings
@@ -26,15 +25,16 @@ if TYPE_CHECKING:
 
 def create_router(context: "ProductContext[WebUserAnalyticsSettings]") -> APIRouter:
     """The product's routes under its settings in force (built again when they change)."""
-    settings = context.settings
-    timezone = settings.reporting_timezone
     router = APIRouter(tags=[PRODUCT])
-    router.include_router(overview_router(timezone))
-    router.include_router(sessions_router(timezone))
-    router.include_router(pages_router(timezone))
-    router.include_router(traffic_router(timezone))
-    router.include_router(events_router(timezone))
-    router.include_router(funnels_router(timezone, settings.funnel_window_days, settings.funnels))
-    router.include_router(realtime_router())
-    router.include_router(published_tables_router(PRODUCT, TABLES))
+    for area_router in (
+        overview_router,
+        sessions_router,
+        pages_router,
+        traffic_router,
+        events_router,
+        funnels_router,
+        realtime_router,
+    ):
+        router.include_router(area_router(context))
+    router.include_router(published_tables_router(PRODUCT, context.declarations))
     return router

@@ -14,15 +14,14 @@ from fastapi import Request
 from dataplatform.core.access import Principal
 from dataplatform.core.serving import gold_rows
 from web_user_analytics.funnels import FunnelStep
-from web_user_analytics.serving._access import gold
 from web_user_analytics.serving._params import Period
 
 REACHED = """
 with recursive steps as (
     select
-        unnest(?::varchar[]) as kind,
-        unnest(?::varchar[]) as pattern,
-        unnest(range(1, ? + 1)) as step
+        unnest($kinds::varchar[]) as kind,
+        unnest($patterns::varchar[]) as pattern,
+        unnest(range(1, $steps + 1)) as step
 ),
 
 matches as (
@@ -32,13 +31,13 @@ matches as (
         on (s.kind = 'page' and e.is_pageview and e.path like s.pattern escape '\\')
         or (s.kind = 'event' and not e.is_pageview and e.event = s.pattern)
         or (s.kind = 'conversion' and e.is_conversion)
-    where e.timestamp >= ? and e.timestamp <= ? + to_days(?)
+    where e.timestamp >= $start and e.timestamp <= $end + to_days($window_days)
 ),
 
 progress(person_id, entered_at, step, reached_at) as (
     select person_id, timestamp, 1, timestamp
     from matches
-    where step = 1 and timestamp < ?
+    where step = 1 and timestamp < $end
     union all
     select p.person_id, p.entered_at, p.step + 1, min(m.timestamp)
     from progress as p
@@ -46,7 +45,7 @@ progress(person_id, entered_at, step, reached_at) as (
         on m.person_id = p.person_id
         and m.step = p.step + 1
         and m.timestamp > p.reached_at
-        and m.timestamp <= p.entered_at + to_days(?)
+        and m.timestamp <= p.entered_at + to_days($window_days)
     group by p.person_id, p.entered_at, p.step
 ),
 
@@ -65,6 +64,7 @@ order by s.step
 async def funnel_results(
     request: Request,
     caller: Principal,
+    session_events: str,
     steps: Sequence[FunnelStep],
     window_days: int,
     period: Period,
@@ -76,17 +76,15 @@ async def funnel_results(
         request,
         caller,
         REACHED,
-        {"e": gold("session_events")},
-        [
-            kinds,
-            patterns,
-            len(steps),
-            period.start,
-            period.end,
-            window_days,
-            period.end,
-            window_days,
-        ],
+        {"e": session_events},
+        {
+            "kinds": kinds,
+            "patterns": patterns,
+            "steps": len(steps),
+            "start": period.start,
+            "end": period.end,
+            "window_days": window_days,
+        },
     )
     people = _people_per_step(rows, len(steps))
     previous = [people[0], *people[:-1]]  # the first step is measured against itself

@@ -16,20 +16,18 @@ from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import NotFoundError, did_you_mean
 from dataplatform.core.serving import gold_page, gold_rows, lake_of
 from web_user_analytics.funnels import FunnelDefinition, FunnelStep, NewFunnel
-from web_user_analytics.serving._access import gold
 from web_user_analytics.storage import FUNNEL_DEFINITIONS_SCHEMA
 
-DEFINITIONS = gold("funnel_definitions")
 # Config funnels come as parameters, so one query pages through both kinds in one order:
 # config funnels first, in their config order, then created ones, oldest first.
 ALL_FUNNELS = """
 with configured as (
     select
-        unnest(?::varchar[]) as funnel_id,
-        unnest(?::varchar[]) as name,
-        unnest(?::varchar[]) as steps,
-        unnest(?::integer[]) as window_days,
-        unnest(range(?)) as position
+        unnest($funnel_id::varchar[]) as funnel_id,
+        unnest($name::varchar[]) as name,
+        unnest($steps::varchar[]) as steps,
+        unnest($window_days::integer[]) as window_days,
+        unnest(range($count)) as position
 )
 select
     funnel_id, name, steps, window_days, 'config' as origin,
@@ -41,14 +39,16 @@ from d
 order by kind, position, created_at, funnel_id
 """
 CONFIGURED_COLUMNS = ("funnel_id", "name", "steps", "window_days")
-STORED_FUNNEL = "select * from d where funnel_id = ?"
+STORED_FUNNEL = "select * from d where funnel_id = $funnel_id"
 
 
 class FunnelStore:
-    """Reads and writes funnel definitions for the routes; `configured` come from settings."""
+    """Reads and writes funnel definitions for the routes: `configured` come from settings,
+    the others are kept in the table `definitions`."""
 
-    def __init__(self, configured: Sequence[FunnelDefinition]) -> None:
+    def __init__(self, configured: Sequence[FunnelDefinition], definitions: str) -> None:
         self.configured = {funnel.id: funnel for funnel in configured}
+        self.definitions = definitions
 
     async def page(
         self, request: Request, caller: Principal, limit: int, cursor: str | None
@@ -56,18 +56,18 @@ class FunnelStore:
         """One page of every funnel, as `{"rows": [...], "next_cursor": ...}`."""
         lake = lake_of(request)
         # A table not written yet reads as no rows, and would hide the config funnels too.
-        if not await anyio.to_thread.run_sync(lake.exists, DEFINITIONS):
-            await anyio.to_thread.run_sync(_create_empty, lake)
+        if not await anyio.to_thread.run_sync(lake.exists, self.definitions):
+            await anyio.to_thread.run_sync(_create_empty, lake, self.definitions)
         configured = [_config_row(funnel) for funnel in self.configured.values()]
         page = await gold_page(
             request,
             caller,
             ALL_FUNNELS,
-            {"d": DEFINITIONS},
-            [
-                *([row[column] for row in configured] for column in CONFIGURED_COLUMNS),
-                len(configured),
-            ],
+            {"d": self.definitions},
+            {
+                **{column: [row[column] for row in configured] for column in CONFIGURED_COLUMNS},
+                "count": len(configured),
+            },
             limit=limit,
             cursor=cursor,
         )
@@ -77,10 +77,14 @@ class FunnelStore:
         """One funnel by id; a 404 that says where funnels are listed when there is none."""
         if funnel_id in self.configured:
             return _as_json(_config_row(self.configured[funnel_id]))
-        rows = await gold_rows(request, caller, STORED_FUNNEL, {"d": DEFINITIONS}, [funnel_id])
+        rows = await gold_rows(
+            request, caller, STORED_FUNNEL, {"d": self.definitions}, {"funnel_id": funnel_id}
+        )
         if not rows:
             # Just created: the snapshot cache may not hold it yet (it re-reads within a second).
-            rows = await anyio.to_thread.run_sync(_read_stored, lake_of(request), funnel_id)
+            rows = await anyio.to_thread.run_sync(
+                _read_stored, lake_of(request), self.definitions, funnel_id
+            )
         if not rows:
             raise NotFoundError(
                 f"No funnel `{funnel_id}`; GET /web/funnels lists them, POST /web/funnels creates "
@@ -101,19 +105,19 @@ class FunnelStore:
             "created_at": datetime.now(UTC),
         }
         rows = pa.Table.from_pylist([row], FUNNEL_DEFINITIONS_SCHEMA)
-        await anyio.to_thread.run_sync(lambda: lake_of(request).append(DEFINITIONS, rows))
+        await anyio.to_thread.run_sync(lambda: lake_of(request).append(self.definitions, rows))
         return _as_json(row)
 
 
-def _create_empty(lake: Lakehouse) -> None:
+def _create_empty(lake: Lakehouse, definitions: str) -> None:
     # An empty append: safe when two requests create the table at once (the loser retries).
-    lake.append(DEFINITIONS, FUNNEL_DEFINITIONS_SCHEMA.empty_table())
+    lake.append(definitions, FUNNEL_DEFINITIONS_SCHEMA.empty_table())
 
 
-def _read_stored(lake: Lakehouse, funnel_id: str) -> list[dict[str, Any]]:
-    if not lake.exists(DEFINITIONS):
+def _read_stored(lake: Lakehouse, definitions: str, funnel_id: str) -> list[dict[str, Any]]:
+    if not lake.exists(definitions):
         return []
-    return [row for row in lake.read(DEFINITIONS).to_pylist() if row["funnel_id"] == funnel_id]
+    return [row for row in lake.read(definitions).to_pylist() if row["funnel_id"] == funnel_id]
 
 
 def _config_row(funnel: FunnelDefinition) -> dict[str, Any]:

@@ -1,18 +1,19 @@
 """`GET /web/events`: tracked events per day and name, under the names the site sends."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
-from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._access import CAN_READ
 from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
 
 EVENTS = """
 select day, event, events, users, conversions, revenue
 from e
-where day between ? and ? and (?::varchar is null or event = ?)
+where day between $first and $last and ($name::varchar is null or event = $name)
 order by day, events desc, event
 """
 
@@ -27,8 +28,11 @@ EventName = Annotated[
 ]
 
 
-def events_router(timezone: str) -> APIRouter:
+def events_router(context: ProductContext[Any]) -> APIRouter:
+    """The routes, in the product's reporting timezone in force."""
+    timezone = context.settings.reporting_timezone
     router = APIRouter()
+    events_table = context.table("gold.events")
     period_of = period_parameters(timezone)
 
     @router.get("/events", summary="Tracked events per day and name, paged")
@@ -45,8 +49,8 @@ def events_router(timezone: str) -> APIRouter:
             request,
             caller,
             EVENTS,
-            {"e": gold("events")},
-            [first_day, last_day, name, name],
+            {"e": events_table},
+            {"first": first_day, "last": last_day, "name": name},
             limit=limit,
             cursor=cursor,
         )

@@ -1,13 +1,14 @@
 """`/web/funnels`: list the funnels (config and created), create one, and its results over a
 period (`/web/funnels/{funnel_id}/results?from=&to=`)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut
-from web_user_analytics.funnels import FunnelDefinition, FunnelStep, NewFunnel
+from web_user_analytics.funnels import FunnelStep, NewFunnel
 from web_user_analytics.serving._access import CAN_READ, CAN_WRITE
 from web_user_analytics.serving._funnel_results import funnel_results
 from web_user_analytics.serving._funnel_store import FunnelStore
@@ -16,12 +17,13 @@ from web_user_analytics.serving._params import Cursor, Limit, Period, period_par
 FunnelId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def funnels_router(
-    timezone: str, window_days: int, configured: list[FunnelDefinition]
-) -> APIRouter:
+def funnels_router(context: ProductContext[Any]) -> APIRouter:
+    """The routes, with the funnels, window and timezone of the settings in force."""
+    settings = context.settings
     router = APIRouter()
-    period_of = period_parameters(timezone)
-    store = FunnelStore(configured)
+    period_of = period_parameters(settings.reporting_timezone)
+    store = FunnelStore(settings.funnels, context.table("gold.funnel_definitions"))
+    session_events = context.table("gold.session_events")
 
     @router.get("/funnels", summary="Funnels: those of the config, then those created, paged")
     async def list_funnels(
@@ -52,14 +54,16 @@ def funnels_router(
         period: Annotated[Period, Depends(period_of)],
     ) -> JSONOut:
         funnel = await store.find(request, caller, funnel_id)
-        window = funnel["window_days"] or window_days
+        window = funnel["window_days"] or settings.funnel_window_days
         steps = [FunnelStep.model_validate(step) for step in funnel["steps"]]
         return JSONOut(
             {
                 "funnel": funnel,
                 **period.as_json(),
                 "window_days": window,
-                "steps": await funnel_results(request, caller, steps, window, period),
+                "steps": await funnel_results(
+                    request, caller, session_events, steps, window, period
+                ),
             }
         )
 

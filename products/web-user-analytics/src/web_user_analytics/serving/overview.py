@@ -1,13 +1,14 @@
 """`GET /web/overview`: visitors, sessions, page views, bounce rate and conversions of a period,
 in total and per day."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_rows
-from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._access import CAN_READ
 from web_user_analytics.serving._params import Period, period_parameters
 
 # Distinct visitors over a period are counted from the sessions: per-day counts do not add up.
@@ -37,8 +38,12 @@ NO_SESSIONS = {
 DAYS = "select * from d where day between ? and ? order by day"
 
 
-def overview_router(timezone: str) -> APIRouter:
+def overview_router(context: ProductContext[Any]) -> APIRouter:
+    """The routes, in the product's reporting timezone in force."""
+    timezone = context.settings.reporting_timezone
     router = APIRouter()
+    daily_overview_table = context.table("gold.daily_overview")
+    sessions_table = context.table("gold.sessions")
     period_of = period_parameters(timezone)
 
     @router.get("/overview", summary="Visitors, sessions, bounce rate and conversions of a period")
@@ -48,11 +53,11 @@ def overview_router(timezone: str) -> APIRouter:
         period: Annotated[Period, Depends(period_of)],
     ) -> JSONOut:
         totals = await gold_rows(
-            request, caller, TOTALS, {"s": gold("sessions")}, [period.start, period.end]
+            request, caller, TOTALS, {"s": sessions_table}, [period.start, period.end]
         )
         first_day, last_day = period.days(timezone)
         days = await gold_rows(
-            request, caller, DAYS, {"d": gold("daily_overview")}, [first_day, last_day]
+            request, caller, DAYS, {"d": daily_overview_table}, [first_day, last_day]
         )
         return JSONOut(
             {

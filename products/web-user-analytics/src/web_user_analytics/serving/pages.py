@@ -1,12 +1,13 @@
 """`GET /web/pages/top`: the most viewed pages of a period, with visitors, time on page and exits."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
-from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._access import CAN_READ
 from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
 
 # From the page views themselves, so that visitors are distinct over the whole period.
@@ -25,8 +26,11 @@ order by views desc, path
 """
 
 
-def pages_router(timezone: str) -> APIRouter:
+def pages_router(context: ProductContext[Any]) -> APIRouter:
+    """The routes, in the product's reporting timezone in force."""
+    timezone = context.settings.reporting_timezone
     router = APIRouter()
+    session_events_table = context.table("gold.session_events")
     period_of = period_parameters(timezone)
 
     @router.get("/pages/top", summary="Pages of a period by views, paged")
@@ -41,7 +45,7 @@ def pages_router(timezone: str) -> APIRouter:
             request,
             caller,
             TOP_PAGES,
-            {"e": gold("session_events")},
+            {"e": session_events_table},
             [period.start, period.end],
             limit=limit,
             cursor=cursor,

@@ -1,13 +1,14 @@
 """`GET /web/sessions` (a period's sessions, newest first) and `GET /web/users/{user_id}/sessions`
 (every session of one user, on any of the browsers they identified on)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
-from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._access import CAN_READ
 from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
 
 Source = Literal["direct", "search", "social", "email", "paid", "referral"]
@@ -16,18 +17,21 @@ DeviceType = Literal["desktop", "mobile", "tablet", "bot", "other"]
 IN_PERIOD = """
 select *
 from s
-where started_at >= ? and started_at < ?
-  and (?::varchar is null or source = ?)
-  and (?::varchar is null or device_type = ?)
-  and (?::boolean is null or is_engaged = ?)
+where started_at >= $start and started_at < $end
+  and ($source::varchar is null or source = $source)
+  and ($device_type::varchar is null or device_type = $device_type)
+  and ($engaged::boolean is null or is_engaged = $engaged)
 order by started_at desc, session_id
 """
 # gold.sessions resolves each session's user through the identify links of its browser.
 OF_USER = "select * from s where user_id = ? order by started_at desc, session_id"
 
 
-def sessions_router(timezone: str) -> APIRouter:
+def sessions_router(context: ProductContext[Any]) -> APIRouter:
+    """The routes, in the product's reporting timezone in force."""
+    timezone = context.settings.reporting_timezone
     router = APIRouter()
+    sessions_table = context.table("gold.sessions")
     period_of = period_parameters(timezone)
 
     @router.get("/sessions", summary="Sessions started in a period, newest first, paged")
@@ -47,8 +51,14 @@ def sessions_router(timezone: str) -> APIRouter:
             request,
             caller,
             IN_PERIOD,
-            {"s": gold("sessions")},
-            [period.start, period.end, source, source, device_type, device_type, engaged, engaged],
+            {"s": sessions_table},
+            {
+                "start": period.start,
+                "end": period.end,
+                "source": source,
+                "device_type": device_type,
+                "engaged": engaged,
+            },
             limit=limit,
             cursor=cursor,
         )
@@ -63,7 +73,7 @@ def sessions_router(timezone: str) -> APIRouter:
         cursor: Cursor = None,
     ) -> JSONOut:
         page = await gold_page(
-            request, caller, OF_USER, {"s": gold("sessions")}, [user_id], limit=limit, cursor=cursor
+            request, caller, OF_USER, {"s": sessions_table}, [user_id], limit=limit, cursor=cursor
         )
         return JSONOut(page)
 

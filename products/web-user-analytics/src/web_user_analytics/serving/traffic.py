@@ -1,13 +1,14 @@
 """`GET /web/sources` and `GET /web/devices`: a period's sessions by where they came from and by
 what they browsed on."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
-from web_user_analytics.serving._access import CAN_READ, gold
+from web_user_analytics.serving._access import CAN_READ
 from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
 
 MEASURES = """
@@ -35,8 +36,11 @@ order by sessions desc, device_type, browser, os
 """
 
 
-def traffic_router(timezone: str) -> APIRouter:
+def traffic_router(context: ProductContext[Any]) -> APIRouter:
+    """The routes, in the product's reporting timezone in force."""
+    timezone = context.settings.reporting_timezone
     router = APIRouter()
+    sessions_table = context.table("gold.sessions")
     period_of = period_parameters(timezone)
 
     async def breakdown(
@@ -51,7 +55,7 @@ def traffic_router(timezone: str) -> APIRouter:
             request,
             caller,
             sql,
-            {"s": gold("sessions")},
+            {"s": sessions_table},
             [period.start, period.end],
             limit=limit,
             cursor=cursor,

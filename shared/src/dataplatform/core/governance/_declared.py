@@ -1,5 +1,5 @@
-"""Which columns of which tables hold a person, as the products declare it: a table's `pii`
-columns (`Table(pii=...)` in `storage/`) and the columns a model's header tags `pii`.
+"""Which columns of which tables hold a person, as the products declare it: the `pii` columns of
+`Product.tables`, storage's `Table(pii=...)` and the columns a model's header tags `pii`.
 
 The erasure looks for people there, the suppression guard keeps erased people out of them, and
 the lake keeps them out of its file statistics; no column name is guessed.
@@ -8,21 +8,18 @@ the lake keeps them out of its file statistics; no column name is guessed.
 import functools
 from collections.abc import Iterable, Mapping
 
+from dataplatform.core.product import PII as PII  # re-exported: the tag governance reads
 from dataplatform.core.product import Product, discover_products
-
-PII = "pii"
 
 
 def person_columns_of(products: Iterable[Product]) -> dict[str, frozenset[str]]:
     """`{table: its pii columns}` over every table the products declare or their models write."""
-    found: dict[str, set[str]] = {}
-    for product in products:
-        for table in product.tables:
-            found.setdefault(product.table_name(table.name), set()).update(table.pii)
-        for model in product.model_list():
-            tagged = {name for name, spec in model.header.columns.items() if PII in spec.tags}
-            found.setdefault(product.table_name(model.name), set()).update(tagged)
-    return {table: frozenset(columns) for table, columns in found.items() if columns}
+    return {
+        product.table_name(table.name): frozenset(table.pii)
+        for product in products
+        for table in product.tables
+        if table.pii
+    }
 
 
 @functools.cache  # declarations change only with the installed code

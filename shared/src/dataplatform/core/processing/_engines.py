@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from dataplatform.core.errors import TerminalError
+from dataplatform.core.errors import TerminalError, extra_required
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +112,8 @@ class SparkEngine:
     def session(self) -> "SparkSession":
         with self._lock:
             if self._session is None:
-                try:
+                with extra_required("spark", "The engine `spark`"):  # Java is checked at start
                     from pyspark.sql import SparkSession
-                except ImportError:
-                    raise TerminalError(
-                        "engine `spark` needs pyspark: pip install 'dataplatform[spark]' "
-                        "(and Java 17 on the PATH)."
-                    ) from None
                 builder = SparkSession.builder.master(self.master).appName("dataplatform")
                 for key, value in self.conf.items():
                     builder = builder.config(key, value)

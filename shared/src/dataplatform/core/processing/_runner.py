@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from dataplatform.core.connectors.db import MetadataStore
-from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult
+from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult, quarantine_of
 from dataplatform.core.errors import NotFoundError, TerminalError, did_you_mean
 from dataplatform.core.governance import protect
 from dataplatform.core.processing._checks import CheckOutcome, run_checks
@@ -93,8 +93,8 @@ class _Plan:
 
 def quarantine_table(model: str) -> str:
     """Where rows failing a model's `error` checks go: `<product>.quarantine.<layer>_<table>`."""
-    product, layer, table = model.split(".")
-    return f"{product}.quarantine.{layer}_{table}"
+    product, table = model.split(".", 1)
+    return quarantine_of(product, table)
 
 
 def view_name(table: str) -> str:

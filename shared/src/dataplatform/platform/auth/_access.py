@@ -4,6 +4,7 @@ Cache hits are answered on the event loop; only a miss goes to the metadata stor
 """
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from dataplatform.core.access import Principal
-from dataplatform.core.errors import AuthenticationError, RateLimitedError
+from dataplatform.core.errors import AuthenticationError, RateLimitedError, extra_required
 from dataplatform.platform.audit import AuditWriter, request_entry
 from dataplatform.platform.auth._keys import ApiKeys, looks_like_key
 from dataplatform.platform.auth._tokens import Tokens
@@ -48,9 +49,14 @@ class RateLimiter:
 
 
 def _storage(uri: str) -> Any:
-    """The counters' storage; Redis through redis-py, which the platform installs (limits would
-    otherwise ask for coredis, which it does not)."""
+    """The counters' storage; Redis through redis-py, which `dataplatform[redis]` installs (limits
+    would otherwise ask for coredis, which it does not)."""
     if uri.startswith("async+redis"):
+        # Checked here: limits reports a missing redis-py without naming what to install.
+        with extra_required(
+            "redis", "Counting rate limits in Redis (`gateway.rate_limit_storage`)"
+        ):
+            importlib.import_module("redis")
         return storage_from_string(uri, implementation="redispy")
     return storage_from_string(uri)
 

@@ -1,16 +1,15 @@
-"""What the catalog is told about a table before anyone edits it: from a product's declarations,
-its models' headers, the lake's schemas, and the platform's own published tables."""
+"""What the catalog is told about a table before anyone edits it: from a product's tables (its
+storage's declarations and its models' headers, `Product.tables`), the lake's schemas, and the
+platform's own published tables."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from dataplatform.core.connectors.lakehouse import Lakehouse, TableName
-from dataplatform.core.processing import quarantine_table
-from dataplatform.core.product import Product
+from dataplatform.core.connectors.lakehouse import Lakehouse, TableName, quarantine_of
+from dataplatform.core.product import PII, Product, Table
 
-PII = "pii"
 PLATFORM = "platform"
 PLATFORM_OWNER = "platform-team"
 UNKNOWN_TYPE = "unknown"  # a column declared before its table was first written
@@ -49,41 +48,9 @@ class DeclaredTable:
 
 
 def declared_tables(product: Product, lake: Lakehouse) -> list[DeclaredTable]:
-    """The product's tables with the columns the lake, its declarations and its models give,
-    and the quarantine tables of its streams and models that exist in the lake."""
-    models = product.model_list()
-    headers = {f"{product.namespace}.{model.name}": model.header for model in models}
-    tables = []
-    for table in product.tables:
-        name = product.table_name(table.name)
-        header = headers.get(name)
-        specs = header.columns if header else {}
-        schema = lake.schema(name) if lake.exists(name) else table.schema
-        typed = (
-            columns_of(schema)
-            if schema is not None
-            else [(column, spec.type or UNKNOWN_TYPE, True) for column, spec in specs.items()]
-        )
-        # A PII column of a table nothing has written yet is catalogued anyway, so it is masked
-        # from the first row served.
-        named = {column for column, _, _ in typed}
-        typed += [(column, UNKNOWN_TYPE, True) for column in table.pii if column not in named]
-        columns = tuple(
-            DeclaredColumn(
-                column,
-                column_type,
-                nullable,
-                specs[column].description if column in specs else "",
-                _tags(column in table.pii, specs[column].tags if column in specs else []),
-            )
-            for column, column_type, nullable in typed
-        )
-        owner = (header.owner if header else None) or product.owner
-        tables.append(
-            DeclaredTable(
-                name, product.name, table.description, owner, table.retention_days, columns
-            )
-        )
+    """The product's tables with the columns the lake and their declarations give, and the
+    quarantine tables of its streams and models that exist in the lake."""
+    tables = [_declared_table(product, table, lake) for table in product.tables]
     for name, (description, payload) in quarantine_tables(product).items():
         if lake.exists(name):
             columns = tuple(
@@ -96,18 +63,47 @@ def declared_tables(product: Product, lake: Lakehouse) -> list[DeclaredTable]:
     return tables
 
 
+def _declared_table(product: Product, table: Table, lake: Lakehouse) -> DeclaredTable:
+    name = product.table_name(table.name)
+    described = {column.name: column for column in table.columns}
+    schema = lake.schema(name) if lake.exists(name) else table.schema
+    typed = (
+        columns_of(schema)
+        if schema is not None
+        else [(column.name, column.type or UNKNOWN_TYPE, True) for column in table.columns]
+    )
+    # A PII column of a table nothing has written yet is catalogued anyway, so it is masked
+    # from the first row served.
+    named = {column for column, _, _ in typed}
+    typed += [(column, UNKNOWN_TYPE, True) for column in table.pii if column not in named]
+    columns = tuple(
+        DeclaredColumn(
+            column,
+            column_type,
+            nullable,
+            described[column].description if column in described else "",
+            _tags(column in table.pii, described[column].tags if column in described else ()),
+        )
+        for column, column_type, nullable in typed
+    )
+    owner = table.owner or product.owner
+    return DeclaredTable(
+        name, product.name, table.description, owner, table.retention_days, columns
+    )
+
+
 def quarantine_tables(product: Product) -> dict[str, tuple[str, str]]:
     """Where the product's refused rows go: `{table: (description, column holding the row)}`,
     one per stream (validation) and one per model (its error checks); made on first use."""
     streams = {
-        f"{product.namespace}.quarantine.{stream.name}": (
+        quarantine_of(product.namespace, stream.name): (
             f"Events of stream `{stream.name}` accepted but refused by validation, with the reason.",
             "raw",
         )
         for stream in product.streams
     }
     models = {
-        quarantine_table(f"{product.namespace}.{model.name}"): (
+        quarantine_of(product.namespace, model.name): (
             f"Rows of `{model.name}` that failed its error checks, with the check that caught them.",
             "row",
         )
@@ -116,7 +112,7 @@ def quarantine_tables(product: Product) -> dict[str, tuple[str, str]]:
     return streams | models
 
 
-# The platform publishes its audit log and lineage as gold tables (ARCHITECTURE.md, Conventions).
+# The platform publishes its audit log and lineage as gold tables (docs/architecture.md, the lake).
 # Who acted is a person's user name (or a key named after one), and an entry's detail may name
 # the user an admin changed: both are PII. Lineage describes tables, not people.
 _PLATFORM_TABLES: Mapping[str, tuple[str, Mapping[str, tuple[str, bool]]]] = {

@@ -4,13 +4,16 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from dataplatform.core.config import PlatformSettings
-from dataplatform.core.connectors.bus import Bus, EmbeddedBus
 from dataplatform.core.connectors.db import MetadataStore
-from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.governance import protect
 from dataplatform.core.product import discover_products
 from dataplatform.platform.collector._app import Collector, create_collector_app
 from dataplatform.platform.collector._background import free_port, serve_in_background
+from dataplatform.platform.collector._bus import (
+    IngestWorker,
+    bronze_lake,
+    build_bus,
+    ingest_worker,
+)
 from dataplatform.platform.collector._client_ip import ClientIp
 from dataplatform.platform.collector._routing import EventRouter
 from dataplatform.platform.collector._wire import ItemError, from_posthog, from_segment
@@ -20,6 +23,7 @@ __all__ = [
     "ClientIp",
     "Collector",
     "EventRouter",
+    "IngestWorker",
     "ItemError",
     "app_from_environment",
     "bronze_lake",
@@ -29,32 +33,9 @@ __all__ = [
     "free_port",
     "from_posthog",
     "from_segment",
+    "ingest_worker",
     "serve_in_background",
 ]
-
-
-def bronze_lake(settings: PlatformSettings, store: MetadataStore) -> Lakehouse:
-    """The lake bronze is written to, by the embedded bus or an ingestion worker.
-
-    Its commits pass `store`'s suppression list: an erased person's new events are dropped,
-    since the erasure promised they would not be written back.
-    """
-    lake = Lakehouse(settings.lake_root, settings.storage_options)
-    protect(lake, store)
-    return lake
-
-
-def build_bus(settings: PlatformSettings, store: MetadataStore) -> Bus:
-    """The bus the settings choose; the embedded one writes through `bronze_lake`."""
-    if settings.bus == "redis":
-        from dataplatform.core.connectors.bus.redis import RedisStreamBus
-
-        return RedisStreamBus(settings.redis_url)
-    if settings.bus == "kafka":
-        from dataplatform.core.connectors.bus.kafka import KafkaBus
-
-        return KafkaBus(settings.kafka_bootstrap_servers)
-    return EmbeddedBus(bronze_lake(settings, store), settings.collector.commit_interval_ms / 1000)
 
 
 def app_from_environment() -> FastAPI:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from dataplatform.core.connectors.lakehouse import quarantine_of
 from dataplatform.core.product import Product, Stream
 from dataplatform.platform.sources import Source
 
@@ -46,5 +47,5 @@ class EventRouter:
 def _destination(product: Product, stream: Stream) -> Destination:
     return Destination(
         table=product.table_name(stream.table),
-        quarantine=f"{product.namespace}.quarantine.{stream.name}",
+        quarantine=quarantine_of(product.namespace, stream.name),
     )

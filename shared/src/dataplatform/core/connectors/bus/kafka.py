@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from dataplatform.core.connectors.bus._base import Row, decode_rows, encode_rows
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
-from dataplatform.core.errors import RetryableError
+from dataplatform.core.errors import RetryableError, extra_required
 
 logger = logging.getLogger(__name__)
 TOPIC_PREFIX = "dataplatform.bus."
@@ -103,7 +103,8 @@ class KafkaBus:
     """Publishes each request's rows as one message; returns when all in-sync replicas have it."""
 
     def __init__(self, bootstrap_servers: str) -> None:
-        from confluent_kafka import Producer
+        with extra_required("kafka", "The Kafka bus (`bus: kafka`)"):
+            from confluent_kafka import Producer
 
         self._producer = Producer(
             {
@@ -158,7 +159,8 @@ class KafkaIngestWorker:
     def __init__(
         self, lake: Lakehouse, bootstrap_servers: str, table: str, *, group: str = "bronze-writers"
     ) -> None:
-        from confluent_kafka import Consumer
+        with extra_required("kafka", "The Kafka ingestion worker (`bus: kafka`)"):
+            from confluent_kafka import Consumer
 
         self.lake = lake
         self.table = table

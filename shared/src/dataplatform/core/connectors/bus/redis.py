@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
-import redis
-import redis.asyncio
 
 from dataplatform.core.connectors.bus._base import Row, decode_rows, encode_rows
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
+from dataplatform.core.errors import extra_required
+
+with extra_required("redis", "The Redis bus (`bus: redis`)"):
+    import redis
+    import redis.asyncio
 
 logger = logging.getLogger(__name__)
 STREAM_PREFIX = "dataplatform:bus:"

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from dataplatform.core.errors import StoreUnavailableError, TerminalError
+from dataplatform.core.errors import StoreUnavailableError, TerminalError, extra_required
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 # Several processes (collector, workers, CLI) share one SQLite file: wait for a lock, don't fail.
@@ -91,7 +91,8 @@ class MetadataStore:
 
 def _create_engine(url: Any) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        with extra_required("postgres", "A PostgreSQL metadata store (`database_url`)"):
+            return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000})

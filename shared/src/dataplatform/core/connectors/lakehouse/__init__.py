@@ -7,7 +7,7 @@ from dataplatform.core.connectors.lakehouse._history import (
     Scrubbed,
     as_plain_text,
 )
-from dataplatform.core.connectors.lakehouse._names import LAYERS, TableName
+from dataplatform.core.connectors.lakehouse._names import LAYERS, TableName, quarantine_of
 from dataplatform.core.connectors.lakehouse._snapshots import RestoreResult, Snapshot, Snapshots
 from dataplatform.core.connectors.lakehouse._tables import Lakehouse, Txn, WriteResult
 
@@ -25,4 +25,5 @@ __all__ = [
     "Txn",
     "WriteResult",
     "as_plain_text",
+    "quarantine_of",
 ]

@@ -46,3 +46,10 @@ class TableName(NamedTuple):
     @property
     def relative_path(self) -> str:
         return f"{self.product}/{self.layer}/{self.table}"
+
+
+def quarantine_of(product: str, refused_by: str) -> str:
+    """Where `product`'s refused rows go: `<product>.quarantine.<stream>` for a stream's events
+    refused by validation, `<product>.quarantine.<layer>_<table>` for rows failing the error
+    checks of the model writing `<layer>.<table>`."""
+    return str(TableName.parse(f"{product}.quarantine.{refused_by.replace('.', '_')}"))
