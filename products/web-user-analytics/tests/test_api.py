@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -651,3 +652,15 @@ def test_events_sent_through_the_collector_are_answered_after_a_model_run(web: W
         ("wire-ph", 1, 0.0, "search", True),
         ("wire-seg", 2, 20.0, "direct", False),
     ]
+
+
+def test_listing_funnels_on_a_fresh_lake_writes_nothing(tmp_path: Path) -> None:
+    """A read creates no table: the config funnels are listed, and the lake holds no funnel
+    definitions table afterwards (the GET used to create it)."""
+    settings = platform_settings(f"sqlite:///{tmp_path / 'metadata.db'}", tmp_path / "lake")
+    with running_gateway(settings) as fresh:
+        response = httpx.get(f"{fresh.url}/web/funnels", headers=fresh.admin)
+
+        assert response.status_code == 200, response.text
+        assert [row["id"] for row in response.json()["rows"]] == ["checkout"]
+        assert not fresh.services.lake.exists("web_user_analytics.gold.funnel_definitions")

@@ -20,7 +20,7 @@ from web_user_analytics.storage import FUNNEL_DEFINITIONS_SCHEMA
 
 # Config funnels come as parameters, so one query pages through both kinds in one order:
 # config funnels first, in their config order, then created ones, oldest first.
-ALL_FUNNELS = """
+FUNNELS = """
 with configured as (
     select
         unnest($funnel_id::varchar[]) as funnel_id,
@@ -35,9 +35,19 @@ select
 from configured
 union all
 select funnel_id, name, steps, window_days, 'api', created_by, created_at, 1, 0
-from d
+from {stored}
 order by kind, position, created_at, funnel_id
 """
+# Before the first funnel is created through the API its table does not exist: a read must not
+# create it, so the config funnels are listed alone.
+NO_STORED_FUNNELS = """(
+    select
+        null::varchar as funnel_id, null::varchar as name, null::varchar as steps,
+        null::integer as window_days, null::varchar as created_by, null::timestamp as created_at
+    where false
+)"""
+ALL_FUNNELS = FUNNELS.format(stored="d")
+CONFIGURED_FUNNELS = FUNNELS.format(stored=NO_STORED_FUNNELS)
 CONFIGURED_COLUMNS = ("funnel_id", "name", "steps", "window_days")
 STORED_FUNNEL = "select * from d where funnel_id = $funnel_id"
 
@@ -54,16 +64,14 @@ class FunnelStore:
         self, request: Request, caller: Principal, limit: int, cursor: str | None
     ) -> dict[str, Any]:
         """One page of every funnel, as `{"rows": [...], "next_cursor": ...}`."""
-        lake = lake_of(request)
         # A table not written yet reads as no rows, and would hide the config funnels too.
-        if not await anyio.to_thread.run_sync(lake.exists, self.definitions):
-            await anyio.to_thread.run_sync(_create_empty, lake, self.definitions)
+        stored = await anyio.to_thread.run_sync(lake_of(request).exists, self.definitions)
         configured = [_config_row(funnel) for funnel in self.configured.values()]
         page = await gold_page(
             request,
             caller,
-            ALL_FUNNELS,
-            {"d": self.definitions},
+            ALL_FUNNELS if stored else CONFIGURED_FUNNELS,
+            {"d": self.definitions} if stored else {},
             {
                 **{column: [row[column] for row in configured] for column in CONFIGURED_COLUMNS},
                 "count": len(configured),
@@ -107,11 +115,6 @@ class FunnelStore:
         rows = pa.Table.from_pylist([row], FUNNEL_DEFINITIONS_SCHEMA)
         await anyio.to_thread.run_sync(lambda: lake_of(request).append(self.definitions, rows))
         return _as_json(row)
-
-
-def _create_empty(lake: Lakehouse, definitions: str) -> None:
-    # An empty append: safe when two requests create the table at once (the loser retries).
-    lake.append(definitions, FUNNEL_DEFINITIONS_SCHEMA.empty_table())
 
 
 def _read_stored(lake: Lakehouse, definitions: str, funnel_id: str) -> list[dict[str, Any]]:
