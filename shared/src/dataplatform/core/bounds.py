@@ -13,9 +13,10 @@ The error says the allowed range (`query.to: must be from 2000-01-01 to 2100-12-
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
@@ -98,3 +99,29 @@ def check_report_day(day: date, field: str) -> date:
             f"`{name}` must be from {EARLIEST_DAY} to {LATEST_DAY}, not {day}.", field=field
         )
     return day
+
+
+EventNameFilter = Annotated[
+    str | None,
+    Query(
+        alias="name",
+        min_length=1,
+        max_length=200,
+        description="Only the event of this name, matched exactly (`Order Completed`).",
+    ),
+]
+"""`?name=`: one event name as the SDKs sent it; every event when absent."""
+
+
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a time without a zone is taken as UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_day_order(first: date | None, last: date | None) -> None:
+    """Refuse a period whose `from` is after its `to`, naming `from`."""
+    if first is not None and last is not None and first > last:
+        raise InvalidRequestError(
+            f"`from` ({first}) is after `to` ({last}); give a `from` on or before `to`.",
+            field="query.from",
+        )

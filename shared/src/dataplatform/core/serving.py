@@ -275,6 +275,11 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return version, offset
 
 
+def page_answer(page: dict[str, Any], **query: Any) -> dict[str, Any]:
+    """A page with the query it answers (defaults filled in), so a client sees what it got."""
+    return {"query": query, **page}
+
+
 def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
     """`GET /tables` and `GET /tables/{table}`: the product's gold tables, read-only and paged.
 
