@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy shared/src
+	$(BIN)/mypy --strict shared/src products/*/src
 
 # One worker per core, a test file per worker at a time (module fixtures are built once); the
 # slowest twenty tests are listed so that a slow one is seen. Tests marked `serial` (schemathesis'

@@ -9,9 +9,8 @@ from fastapi import APIRouter
 
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.errors import InvalidNameError
-from dataplatform.core.governance import person_columns_of
 from dataplatform.core.processing import load_sql_models
-from dataplatform.core.product import Product, Table, discover_products
+from dataplatform.core.product import Product, Table, discover_products, person_columns_of
 
 # The (table, column) pairs `storage/` tagged PII before the tables models write moved to their
 # headers: none may be lost.

@@ -124,6 +124,7 @@ def jobs_run(
     from dataplatform.core.connectors.db import MetadataStore
     from dataplatform.core.connectors.lakehouse import Lakehouse
     from dataplatform.core.governance import protect
+    from dataplatform.core.product import declared_person_columns
 
     settings = load_settings(PlatformSettings)
     configure_logging(settings.log_level, settings.log_format)
@@ -132,7 +133,7 @@ def jobs_run(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     store = MetadataStore(settings.database_url)
     lake = Lakehouse(settings.lake_root, settings.storage_options)
-    protect(lake, store)  # no job writes an erased person back
+    protect(lake, store, declared_person_columns())  # no job writes an erased person back
     if product is not None:
         _product_jobs(product, store, lake, stop, once)
         return

@@ -355,7 +355,8 @@ def load_settings(
 
 def redacted(settings: BaseModel) -> dict[str, Any]:
     """The settings as a dict with passwords, keys and tokens replaced by `***`."""
-    return _redact(settings.model_dump(mode="json"))
+    values: dict[str, Any] = _redact(settings.model_dump(mode="json"))
+    return values
 
 
 _SECRET_NAME = re.compile(r"password|secret|token|key|credential", re.IGNORECASE)

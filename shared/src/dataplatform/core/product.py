@@ -8,6 +8,7 @@ A product's `product.py` holds one `Product(...)` value; its pyproject registers
 Central code (gateway, orchestrator, catalog) finds products here and never names one.
 """
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,8 +16,6 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-
-import pyarrow as pa
 
 from dataplatform.core.config import (
     ENV_PREFIX,
@@ -27,9 +26,12 @@ from dataplatform.core.config import (
     load_settings,
 )
 from dataplatform.core.connectors.lakehouse import TableName
+from dataplatform.core.declarations import PII as PII
+from dataplatform.core.declarations import Column as Column
+from dataplatform.core.declarations import Table as Table
 from dataplatform.core.errors import InvalidNameError, NotFoundError, TerminalError, did_you_mean
 from dataplatform.core.monitoring import HealthCheck
-from dataplatform.core.product_context import ProductContext
+from dataplatform.core.product_context import Configurable, ProductContext
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -41,35 +43,6 @@ ENTRY_POINT_GROUP = "dataplatform.products"
 RESERVED_NAMESPACES = ("platform",)
 _PRODUCT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _PREFIX = re.compile(r"^/[a-z][a-z0-9-]*$")
-PII = "pii"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a table, as the header of the model writing it describes it."""
-
-    name: str
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    type: str | None = None  # DuckDB type, when the header gives one
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table the product owns, named `<layer>.<table>` within the product.
-
-    A table a model writes is described by the model's header (`tables_of`); `storage/` declares
-    only the others (bronze, and tables written by the API or a job), with their `pii` columns.
-    """
-
-    name: str
-    description: str
-    schema: pa.Schema | None = None
-    partition_by: tuple[str, ...] = ()
-    pii: tuple[str, ...] = ()
-    retention_days: int | None = None
-    columns: tuple[Column, ...] = ()
-    owner: str | None = None  # the model header's owner, when it is not the product's
 
 
 @dataclass(frozen=True)
@@ -208,7 +181,7 @@ class Product:
     def context(
         self,
         settings: ProductSettings | None = None,
-        settings_of: "Callable[[Product], ProductSettings] | None" = None,
+        settings_of: Callable[[Configurable], ProductSettings] | None = None,
     ) -> ProductContext[Any]:
         """The context the product's hooks receive, under `settings` (by default its files' and
         environment's; `ProductConfigs.context_of` gives the one with stored changes applied)."""
@@ -229,7 +202,8 @@ class Product:
         from dataplatform.core.processing import build_graph
 
         models = self.model_list(context)
-        return build_graph(self.namespace, models, [table.name for table in self.tables])
+        declared = [table.name for table in self.tables]
+        return build_graph(self.namespace, models, declared, person_columns_of([self]))
 
     def model_list(self, context: ProductContext[Any] | None = None) -> "Sequence[Model]":
         """The product's models under `context` (its files' and environment's by default)."""
@@ -256,7 +230,7 @@ class Product:
         return load_settings(PlatformSettings, env_file=self.env_file(environment))
 
 
-def _settings_from_files(product: Product) -> ProductSettings:
+def _settings_from_files(product: Configurable) -> ProductSettings:
     return product.settings()
 
 
@@ -338,6 +312,23 @@ def discover_products() -> list[Product]:
                 )
             seen[value] = product
     return sorted(products, key=lambda product: product.name)
+
+
+def person_columns_of(products: Iterable[Product]) -> dict[str, frozenset[str]]:
+    """`{table: its pii columns}` over every table the products declare or their models write:
+    where the erasure looks for people and the suppression guard keeps erased ones out."""
+    return {
+        product.table_name(table.name): frozenset(table.pii)
+        for product in products
+        for table in product.tables
+        if table.pii
+    }
+
+
+@functools.cache  # declarations change only with the installed code
+def declared_person_columns() -> Mapping[str, frozenset[str]]:
+    """`person_columns_of` every installed product."""
+    return person_columns_of(discover_products())
 
 
 def get_product(name: str) -> Product:

@@ -15,11 +15,12 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.errors import CommitConflictError, ConfigError, InvalidRequestError
 from dataplatform.core.product import Product
-from dataplatform.core.product_context import ProductContext
+from dataplatform.core.product_context import Configurable, ProductContext
 
 
 class ProductConfigRecord(Base):
@@ -89,7 +90,7 @@ class ProductConfigs:
             )
             return {product: version for product, version in rows}
 
-    def settings_of(self, product: Product) -> ProductSettings:
+    def settings_of(self, product: Configurable) -> ProductSettings:
         """The product's settings in force: its files and environment, and its latest stored
         version applied. Every process resolves settings this way, through `context_of`."""
         latest = self.latest(product.name)
@@ -128,14 +129,11 @@ class ProductConfigs:
 
 
 def _to_version(record: ProductConfigRecord) -> ConfigVersion:
-    changed_at = record.changed_at
-    if changed_at.tzinfo is None:  # SQLite drops the zone; every stored time is UTC
-        changed_at = changed_at.replace(tzinfo=UTC)
     return ConfigVersion(
         record.product,
         record.version,
         dict(record.values),
         record.changed_by,
-        changed_at,
+        as_utc(record.changed_at),  # SQLite drops the zone
         record.comment,
     )

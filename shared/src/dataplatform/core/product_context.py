@@ -9,17 +9,26 @@ The platform builds it with the settings in force: the product's files and envir
 configuration version saved through the admin API applied (`ProductConfigs.context_of`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
-from dataplatform.core.config import ProductSettings
+from dataplatform.core.config import Environment, ProductSettings
+from dataplatform.core.declarations import Table
 from dataplatform.core.errors import NotFoundError, did_you_mean
 
-if TYPE_CHECKING:
-    from dataplatform.core.product import Product, Table
-
 S = TypeVar("S", bound=ProductSettings)
+
+
+class Configurable(Protocol):
+    """What resolving a product's settings needs of it; every `Product` is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    def settings(
+        self, environment: Environment | None = None, stored: Mapping[str, Any] | None = None
+    ) -> ProductSettings: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,10 +40,10 @@ class ProductContext(Generic[S]):
     tables: tuple[str, ...]
     # How this process resolves any product's settings in force (stored versions applied when
     # the platform has a metadata store): for hooks that look at other products' SLOs.
-    settings_of: "Callable[[Product], ProductSettings]"
+    settings_of: Callable[[Configurable], ProductSettings]
     # What each of those tables is (description, columns, tags): storage's declarations and the
     # models' headers, as `Product.tables` gives them; the published tables list describes them.
-    declarations: "tuple[Table, ...]" = ()
+    declarations: tuple[Table, ...] = ()
 
     @property
     def namespace(self) -> str:

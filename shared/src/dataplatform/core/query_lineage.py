@@ -220,8 +220,8 @@ def qualified(sql: str, schemas: TableSchemas, *, strict: bool = True) -> "exp.Q
 def _parameter_casts_parseable(sql: str) -> str:
     """`sql` with each `?::type` (a parameter cast the DuckDB way) as `(?)::type`: SQLGlot's
     tokenizer reads `?::` as an operator of its own and then cannot parse the cast."""
+    from sqlglot import TokenType
     from sqlglot.dialects.dialect import Dialect
-    from sqlglot.tokens import TokenType
 
     pieces, copied = [], 0
     for token in Dialect.get_or_raise(DIALECT).tokenize(sql):

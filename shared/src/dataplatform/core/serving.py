@@ -72,7 +72,8 @@ class JSONOut(Response):
 def rows_of(table: pa.Table) -> list[dict[str, Any]]:
     """Arrow rows as dicts for `JSONOut`, with zoned timestamps as naive UTC (a zone object per
     value costs more than the rest of the conversion) and maps as JSON objects."""
-    return naive_utc(table).to_pylist(maps_as_pydicts="strict")
+    rows: list[dict[str, Any]] = naive_utc(table).to_pylist(maps_as_pydicts="strict")
+    return rows
 
 
 def naive_utc(table: pa.Table) -> pa.Table:
@@ -220,12 +221,14 @@ class TableSnapshots:
 
 def lake_of(request: Request) -> Lakehouse:
     """The app's lakehouse."""
-    return _state(request, "lake")
+    lake: Lakehouse = _state(request, "lake")
+    return lake
 
 
 def snapshots_of(request: Request) -> TableSnapshots:
     """The app's snapshot cache."""
-    return _state(request, "tables")
+    snapshots: TableSnapshots = _state(request, "tables")
+    return snapshots
 
 
 def _state(request: Request, name: str) -> Any:
@@ -362,13 +365,10 @@ async def gold_rows(
     a PII-tagged column of any table it reads, under any name, is masked for callers without
     `pii:read`, and the read of every table is audited. A table not written yet makes no rows.
     """
-    snapshots = snapshots_of(request)
-    bound: dict[str, pa.Table] = {}
-    for alias, name in tables.items():
-        _, rows = await snapshots.latest_async(name)
-        if rows is None:
-            return serve_rows(request, caller, _unanswered(tables), [])
-        bound[alias] = rows
+    snapshots = await _snapshots(snapshots_of(request), tables, {})
+    if snapshots is None:
+        return serve_rows(request, caller, _unanswered(tables), [])
+    bound, _ = snapshots
     result, lineage = await anyio.to_thread.run_sync(_answer, sql, tables, bound, params)
     return serve_rows(request, caller, lineage, rows_of(result))
 
@@ -391,26 +391,15 @@ async def gold_page(
     from: another query's cursor is a 422 naming `cursor`.
     """
     fingerprint = _fingerprint(sql, params)
-    snapshots = snapshots_of(request)
     if cursor is None:
         versions: dict[str, int] = {}
         offset = 0
     else:
         versions, offset = _decode_query_cursor(cursor, fingerprint, tables)
-    bound: dict[str, pa.Table] = {}
-    pinned: dict[str, int] = {}
-    for alias, name in tables.items():
-        if alias in versions:
-            version: int | None = versions[alias]
-            rows: pa.Table | None = await snapshots.at_async(name, versions[alias])
-        else:
-            version, rows = await snapshots.latest_async(name)
-        if version is None or rows is None:
-            return {
-                "rows": serve_rows(request, caller, _unanswered(tables), []),
-                "next_cursor": None,
-            }
-        bound[alias], pinned[alias] = rows, version
+    snapshots = await _snapshots(snapshots_of(request), tables, versions)
+    if snapshots is None:
+        return {"rows": serve_rows(request, caller, _unanswered(tables), []), "next_cursor": None}
+    bound, pinned = snapshots
     result, lineage = await anyio.to_thread.run_sync(
         _answer, sql, tables, bound, params, (limit + 1, offset)
     )
@@ -420,6 +409,25 @@ async def gold_page(
         "rows": serve_rows(request, caller, lineage, page),
         "next_cursor": _encode_query_cursor(pinned, offset + limit, fingerprint) if more else None,
     }
+
+
+async def _snapshots(
+    snapshots: TableSnapshots, tables: Mapping[str, str], versions: Mapping[str, int]
+) -> tuple[dict[str, pa.Table], dict[str, int]] | None:
+    """Each table's rows (alias -> rows) at its pinned version, else its latest, with the
+    versions read; None when a table is not written yet."""
+    bound: dict[str, pa.Table] = {}
+    pinned: dict[str, int] = {}
+    for alias, name in tables.items():
+        if alias in versions:
+            version: int | None = versions[alias]
+            rows: pa.Table | None = await snapshots.at_async(name, versions[alias])
+        else:
+            version, rows = await snapshots.latest_async(name)
+        if version is None or rows is None:
+            return None
+        bound[alias], pinned[alias] = rows, version
+    return bound, pinned
 
 
 def _unanswered(tables: Mapping[str, str]) -> AnswerLineage:

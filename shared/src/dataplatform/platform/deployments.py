@@ -13,6 +13,7 @@ from typing import Literal, get_args
 from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.config import ENVIRONMENTS
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.errors import InvalidRequestError
@@ -111,9 +112,6 @@ class Deployments:
 
 
 def _deployment(record: DeploymentRecord) -> Deployment:
-    recorded_at = record.recorded_at
-    if recorded_at.tzinfo is None:  # SQLite drops the zone; every stored time is UTC
-        recorded_at = recorded_at.replace(tzinfo=UTC)
     return Deployment(
         id=record.id,
         product=record.product,
@@ -122,5 +120,5 @@ def _deployment(record: DeploymentRecord) -> Deployment:
         status=record.status,
         detail=record.detail,
         recorded_by=record.recorded_by,
-        recorded_at=recorded_at,
+        recorded_at=as_utc(record.recorded_at),  # SQLite drops the zone
     )

@@ -106,32 +106,33 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"{_age(table['freshness_seconds'])} |"
             )
         lines += ["", "### Quality checks (latest run of each model)", ""]
-        if product["quality"]:
-            lines += [
-                "| model | run | status | finished | checks |",
-                "| --- | ---: | --- | --- | --- |",
-            ]
-            for run in product["quality"]:
-                lines.append(
-                    f"| {run['model']} | {run['sequence'] or ''} | {run['status']} | "
-                    f"{run['finished_at'] or ''} | {_checks(run)} |"
-                )
-        else:
-            lines.append("No models.")
+        lines += _table_or(
+            "No models.",
+            "| model | run | status | finished | checks |",
+            "| --- | ---: | --- | --- | --- |",
+            [
+                f"| {run['model']} | {run['sequence'] or ''} | {run['status']} | "
+                f"{run['finished_at'] or ''} | {_checks(run)} |"
+                for run in product["quality"]
+            ],
+        )
         lines += ["", f"### API traffic (last {hours})", ""]
-        if product["traffic"]:
-            lines += [
-                "| route | table | reads | rows | PII reads |",
-                "| --- | --- | ---: | ---: | ---: |",
-            ]
-            for row in product["traffic"]:
-                lines.append(
-                    f"| {row['route']} | {row['table']} | {_n(row['reads'])} | "
-                    f"{_n(row['rows'])} | {_n(row['pii_reads'])} |"
-                )
-        else:
-            lines.append("No reads.")
+        lines += _table_or(
+            "No reads.",
+            "| route | table | reads | rows | PII reads |",
+            "| --- | --- | ---: | ---: | ---: |",
+            [
+                f"| {row['route']} | {row['table']} | {_n(row['reads'])} | "
+                f"{_n(row['rows'])} | {_n(row['pii_reads'])} |"
+                for row in product["traffic"]
+            ],
+        )
     return "\n".join(lines) + "\n"
+
+
+def _table_or(empty: str, header: str, alignment: str, rows: list[str]) -> list[str]:
+    """A Markdown table's lines, or the one line saying there is nothing to show."""
+    return [header, alignment, *rows] if rows else [empty]
 
 
 def report_router() -> APIRouter:

@@ -11,7 +11,7 @@ from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.governance import protect
-from dataplatform.core.product import Product, discover_products
+from dataplatform.core.product import Product, declared_person_columns, discover_products
 from dataplatform.core.serving import TableSnapshots
 from dataplatform.platform.audit import AuditLog, AuditWriter, request_entry
 from dataplatform.platform.auth import Auth, LoginLockouts, PlatformAccess, RateLimiter
@@ -49,7 +49,7 @@ class Services:
         lake = Lakehouse(settings.lake_root, settings.storage_options)
         # What the gateway writes (an erasure's report, a retraining asked through the API)
         # passes the suppression list like every model's and job's commit.
-        protect(lake, store)
+        protect(lake, store, declared_person_columns())
         # Roles name every installed product, also when this process serves only some of them.
         installed = {product.name for product in [*products, *discover_products()]}
         auth = Auth.create(settings, store, sorted(installed))
@@ -97,4 +97,5 @@ class Services:
 
 def services(request: Request) -> Services:
     """The running app's services (a FastAPI dependency)."""
-    return request.app.state.services
+    running: Services = request.app.state.services
+    return running

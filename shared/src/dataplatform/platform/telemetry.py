@@ -178,7 +178,7 @@ def publish_table_stats(catalog: DataCatalog, lake: Lakehouse) -> int:
             "version": entry.version,
             "row_count": entry.row_count,
             "size_bytes": entry.size_bytes,
-            "last_modified": _utc(entry.last_modified),
+            "last_modified": entry.last_modified,  # the catalog gives it in UTC
         }
         for entry in catalog.list_tables()
         if entry.name in changed
@@ -216,7 +216,8 @@ def publish_catalog(catalog: DataCatalog, lake: Lakehouse) -> int:
     if history and history[0].get("dataplatform.catalog_digest") == digest:
         return 0
     lake.overwrite(CATALOG_TABLE, table, commit_metadata={"dataplatform.catalog_digest": digest})
-    return table.num_rows
+    written: int = table.num_rows
+    return written
 
 
 def publish_service_metrics(
@@ -393,12 +394,6 @@ def _count_events(
 def _ensure(lake: Lakehouse, table: str, schema: pa.Schema, description: str) -> None:
     if not lake.exists(table):
         lake.create(table, schema, description=description)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 MONITOR_USER = "platform-monitor"

@@ -149,6 +149,23 @@ def test_new_columns_need_an_explicit_evolution(lake: Lakehouse) -> None:
     assert sorted(table["country"].to_pylist(), key=str) == ["FR", None]
 
 
+def test_an_evolution_naming_its_columns_adds_those_and_refuses_any_other(
+    lake: Lakehouse,
+) -> None:
+    lake.append(EVENTS, rows(("a", 1)))
+    wider = rows(("b", 2)).append_column("country", pa.array(["FR"]))
+    stray = wider.append_column("stray", pa.array([1]))
+
+    with pytest.raises(SchemaMismatchError, match="no column `stray`;") as error:
+        lake.merge(EVENTS, stray, ["id"], evolve_schema={"country"})
+    lake.merge(EVENTS, wider, ["id"], evolve_schema={"country"})
+
+    assert "country" not in str(error.value)
+    table = lake.read(EVENTS)
+    assert table.schema.names == ["id", "value", "country"]
+    assert sorted(table["country"].to_pylist(), key=str) == ["FR", None]
+
+
 def test_missing_nullable_columns_are_written_as_null(lake: Lakehouse) -> None:
     lake.append(EVENTS, rows(("a", 1)))
 

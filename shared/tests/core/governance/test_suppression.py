@@ -12,7 +12,7 @@ import pytest
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
-from dataplatform.core.governance import PersonGuard, SuppressionList, guard_of
+from dataplatform.core.governance import PersonGuard, SuppressionList, guard_of, protect
 from dataplatform.core.processing import ModelRunner, RunResult, build_graph, python_model
 
 EVENTS = "shop.bronze.events"
@@ -88,6 +88,48 @@ def test_person_columns_stay_out_of_file_statistics(tmp_path: Path, store: Metad
 
     assert [s["minValues"] for s in stats] == [{"page": "/"}]
     assert b"ann" not in b"".join(p.read_bytes() for p in log.glob("*.json"))
+
+
+def test_each_opener_of_the_lake_hands_the_guard_the_person_columns_it_writes(
+    tmp_path: Path, store: MetadataStore
+) -> None:
+    lake = Lakehouse(tmp_path / "lake")
+    first = protect(lake, store, {EVENTS: frozenset({"user_id"})})
+    again = protect(lake, store, {VISITS: frozenset({"user_id"})})
+    again.suppress(["zoe"], "request-1")
+    rows = pa.table({"user_id": ["zoe", "max"], "page": ["/", "/"]}, SCHEMA)
+
+    lake.append(EVENTS, rows)
+    lake.append(VISITS, rows)
+    lake.append("shop.gold.pages", rows)  # nobody declared a person there
+
+    assert again is first
+    assert lake.read(EVENTS)["user_id"].to_pylist() == ["max"]
+    assert lake.read(VISITS)["user_id"].to_pylist() == ["max"]
+    assert lake.read("shop.gold.pages").num_rows == 2
+
+
+def test_a_runner_hands_the_guard_its_products_person_columns_bronze_included(
+    tmp_path: Path, store: MetadataStore
+) -> None:
+    @python_model(
+        inputs=["bronze.events"],
+        schema=SCHEMA,
+        name="silver.visits",
+        materialized="append",
+        description="Visits.",
+    )
+    def visits(events: pa.Table) -> pa.Table:
+        return events
+
+    graph = build_graph("shop", [visits], ["bronze.events"], PEOPLE)
+    lake = Lakehouse(tmp_path / "lake")
+    ModelRunner(graph, lake, store)
+    guard_of(lake).suppress(["zoe"], "request-1")
+
+    lake.append(EVENTS, pa.table({"user_id": ["zoe", "max"], "page": ["/", "/"]}, SCHEMA))
+
+    assert lake.read(EVENTS)["user_id"].to_pylist() == ["max"]
 
 
 def test_the_list_keeps_hashes_and_says_what_was_new(store: MetadataStore) -> None:

@@ -471,3 +471,42 @@ def test_duckdb_filters_a_dataset_whose_files_mix_string_types(lake: Lakehouse) 
     )
 
     assert rows["event_id"].to_pylist() == ["e1", "e11", "e2", "e2", "e2", "e4", "e5"]
+
+
+def test_publishing_a_batch_loads_its_table_only_through_the_writer_handle(
+    lake: Lakehouse, sqlite_store: MetadataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner used to load the output table's schema (a replay of its Delta log) on every
+    publish, only to decide whether declared new columns may be added; the lake decides that
+    with the handle it commits through, which it keeps between writes."""
+    from dataplatform.core.connectors.lakehouse import _tables
+
+    loads: list[str] = []
+
+    class CountingDeltaTable(_tables.DeltaTable):  # type: ignore[misc]
+        def __init__(self, table_uri: str, *args: object, **kwargs: object) -> None:
+            loads.append(str(table_uri))
+            super().__init__(table_uri, *args, **kwargs)
+
+    @python_model(
+        name="gold.event_ids",
+        materialized="append",
+        description="Every event id seen.",
+        inputs=["bronze.events"],
+        schema=pa.schema([("event_id", pa.string())]),
+        lineage={"event_id": ["bronze.events.event_id"]},
+    )
+    def event_ids(bronze: pa.Table) -> pa.Table:
+        return bronze.select(["event_id"])
+
+    runner = ModelRunner(build_graph(SHOP, [event_ids], ["bronze.events"]), lake, sqlite_store)
+    lake.append(BRONZE, FIRST)
+    runner.run()  # creates the table and the runner's writer handle
+    lake.append(BRONZE, SECOND)
+    monkeypatch.setattr(_tables, "DeltaTable", CountingDeltaTable)
+
+    result = runner.run()[0]
+
+    assert result.status == "succeeded", result.error
+    assert [uri for uri in loads if uri == lake.uri(f"{SHOP}.gold.event_ids")] == []
+    assert lake.read(f"{SHOP}.gold.event_ids").num_rows == 8

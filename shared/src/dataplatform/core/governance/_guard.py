@@ -2,11 +2,15 @@
 writes them (a model, a Python model, a job, a retraining, the collector) and whenever the
 writer read them, before or after the erasure.
 
-A row is an erased person's when one of its person columns (see `_declared.py`) holds a value
+A row is an erased person's when one of its person columns holds a value
 whose hash is on the suppression list. The list is asked at every commit, about the values the
 commit brings only, so an erasure holds from the moment it lists the person and a commit costs
 in proportion to its own rows. The same declarations keep person columns out of the Delta file
 statistics, where min/max values would otherwise copy ids into the log.
+
+The guard knows the person columns it is handed where the lake is opened: the platform hands it
+every installed product's declarations (`dataplatform.core.product.declared_person_columns`), a
+model runner those of its models, so governance never reads the product declarations itself.
 """
 
 import logging
@@ -19,7 +23,6 @@ import pyarrow.compute as pc
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
-from dataplatform.core.governance._declared import declared_person_columns
 from dataplatform.core.governance._suppression import SuppressionList, id_hash
 
 logger = logging.getLogger(__name__)
@@ -35,17 +38,20 @@ class PersonGuard:
     def __init__(
         self,
         suppression: SuppressionList,
-        person_columns: Mapping[str, frozenset[str]] | None = None,
+        person_columns: Mapping[str, frozenset[str]],
     ) -> None:
         self.suppression = suppression
-        self._person_columns = person_columns  # None: the installed products' declarations
+        self._person_columns = dict(person_columns)
+
+    def declare(self, person_columns: Mapping[str, frozenset[str]]) -> None:
+        """Also guard `person_columns` (`{table: columns}`), as another writer of the lake knows
+        them; a table's columns add up."""
+        for table, columns in person_columns.items():
+            self._person_columns[table] = self.person_columns(table) | columns
 
     def person_columns(self, table: str) -> frozenset[str]:
         """The columns of `table` declared to hold a person."""
-        declared = self._person_columns
-        if declared is None:
-            declared = declared_person_columns()
-        return declared.get(table, frozenset())
+        return self._person_columns.get(table, frozenset())
 
     def unindexed_columns(self, table: str) -> frozenset[str]:
         """Columns kept out of the table's file statistics: its person columns."""
@@ -92,11 +98,16 @@ def _short_values(rows: pa.Table, columns: list[str]) -> set[str]:
     return found
 
 
-def protect(lake: Lakehouse, store: MetadataStore) -> PersonGuard:
-    """The lake's guard, installed from `store`'s suppression list when it has none yet."""
+def protect(
+    lake: Lakehouse, store: MetadataStore, person_columns: Mapping[str, frozenset[str]]
+) -> PersonGuard:
+    """The lake's guard, installed from `store`'s suppression list when it has none yet, and
+    told the `person_columns` (`{table: columns}`) its opener writes."""
     if lake.guard is None:
-        lake.guard = PersonGuard(SuppressionList(store))
-    return guard_of(lake)
+        lake.guard = PersonGuard(SuppressionList(store), person_columns)
+    guard = guard_of(lake)
+    guard.declare(person_columns)
+    return guard
 
 
 def guard_of(lake: Lakehouse) -> PersonGuard:

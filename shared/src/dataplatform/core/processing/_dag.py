@@ -1,9 +1,10 @@
 """The graph of a product's models: who reads whom, in which order they run."""
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 
+from dataplatform.core.declarations import PII
 from dataplatform.core.errors import did_you_mean
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._models import Model, Reference
@@ -16,6 +17,9 @@ class ModelGraph:
     product: str
     models: dict[str, Model]
     inputs: dict[str, tuple[str, ...]]  # model -> fully qualified tables it reads
+    # `{table: columns}` that hold a person, of the product's tables: the runner hands them to
+    # the lake's suppression guard.
+    person_columns: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def order(self) -> list[str]:
         """Models in an order where each comes after every model it reads (ties by name)."""
@@ -44,12 +48,17 @@ class ModelGraph:
 
 
 def build_graph(
-    product: str, models: Sequence[Model], declared_tables: Iterable[str]
+    product: str,
+    models: Sequence[Model],
+    declared_tables: Iterable[str],
+    person_columns: Mapping[str, frozenset[str]] | None = None,
 ) -> ModelGraph:
     """Resolve every reference and refuse unknown ones, duplicates and cycles.
 
     `product` is the namespace (`web_user_analytics`); `declared_tables` are the product's own
-    tables that are not models (its bronze tables), as `<layer>.<table>`.
+    tables that are not models (its bronze tables), as `<layer>.<table>`; `person_columns` the
+    pii columns of all its tables (`{full name: columns}`), by default those the models' headers
+    tag `pii`.
     """
     by_name: dict[str, Model] = {}
     for model in models:
@@ -71,7 +80,12 @@ def build_graph(
         )
         for qualified, model in by_name.items()
     }
-    graph = ModelGraph(product, by_name, inputs)
+    if person_columns is None:
+        person_columns = {
+            name: frozenset(c for c, spec in model.header.columns.items() if PII in spec.tags)
+            for name, model in by_name.items()
+        }
+    graph = ModelGraph(product, by_name, inputs, person_columns)
     try:
         TopologicalSorter(
             {name: [i for i in deps if i in by_name] for name, deps in inputs.items()}

@@ -213,9 +213,10 @@ def _spark_gateway(conf: Mapping[str, str]) -> Iterator[None]:
 
 def _start_spark_jvm(conf: Mapping[str, str]) -> tuple[int, str]:
     from pyspark.find_spark_home import _find_spark_home
-    from pyspark.serializers import UTF8Deserializer, read_int
 
-    command = [str(Path(_find_spark_home()) / "bin" / "spark-submit")]
+    # pyspark ships no type hints.
+    spark_home = _find_spark_home()  # type: ignore[no-untyped-call]
+    command = [str(Path(spark_home) / "bin" / "spark-submit")]
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
     folder = Path(tempfile.mkdtemp())
@@ -239,9 +240,18 @@ def _start_spark_jvm(conf: Mapping[str, str]) -> tuple[int, str]:
                 f"Spark's JVM exited with {jvm.returncode} before it started listening; "
                 "check that Java 17 is on the PATH (its output is above)."
             )
-        with address_file.open("rb") as address:
-            port, secret = read_int(address), UTF8Deserializer().loads(address)
+        port, secret = _gateway_address(address_file)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _SPARK_JVM.append(jvm)
     return port, secret
+
+
+def _gateway_address(path: Path) -> tuple[int, str]:
+    """The port and secret the JVM wrote to `path`, in pyspark's framing (pyspark is untyped)."""
+    from pyspark.serializers import UTF8Deserializer, read_int
+
+    with path.open("rb") as address:
+        port = read_int(address)  # type: ignore[no-untyped-call]
+        secret = UTF8Deserializer().loads(address)  # type: ignore[no-untyped-call]
+    return int(port), str(secret)

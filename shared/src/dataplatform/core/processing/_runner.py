@@ -13,7 +13,8 @@ For each model, in graph order:
    and started again publishes each input row once.
 
 Every commit passes the lake's suppression guard (installed from the run store when the lake has
-none): rows of people erased since, or while, the batch was computed are left out of it.
+none, and told the person columns of the graph's product): rows of people erased since, or
+while, the batch was computed are left out of it.
 """
 
 import functools
@@ -118,7 +119,7 @@ class ModelRunner:
     ) -> None:
         self.graph = graph
         self.lake = lake
-        protect(lake, store)
+        protect(lake, store, graph.person_columns)
         self.runs = RunLog(store)
         self.engine = engine or DuckDBEngine()
         self._recorded_lineage: dict[str, str] = {}
@@ -533,7 +534,9 @@ class ModelRunner:
                 partition_by=header.partition_by,
                 description=header.description,
             )
-        evolve = _adds_declared_columns(model, self.lake.schema(target), batch)
+        # The lake decides on the table it already holds: reading the schema here cost a replay
+        # of the table's log on every publish.
+        evolve = _declared_columns(model)
         if plan.window is not None and header.time_column is not None:
             start, end = (moment.isoformat() for moment in plan.window)
             column = header.time_column
@@ -602,20 +605,15 @@ def _reads_itself(model: Model) -> bool:
     return "this" in inspect.signature(model.function).parameters
 
 
-def _adds_declared_columns(model: Model, table_schema: pa.Schema, batch: pa.Table) -> bool:
-    """Whether `batch` brings columns the table lacks, every one of them declared by the model.
+def _declared_columns(model: Model) -> frozenset[str]:
+    """The columns a model's run may add to its table: those it declares.
 
     A model that gains a column in its header adds it to its table on the next run (older rows
     read null), so an upgrade needs no full refresh; a column nobody declared is still refused.
     """
-    new_columns = [name for name in batch.schema.names if name not in table_schema.names]
-    if not new_columns:
-        return False
     if isinstance(model, PythonModel):
-        declared = set(model.schema.names)
-    else:
-        declared = {name for name, spec in model.header.columns.items() if spec.type}
-    return all(name in declared for name in new_columns)
+        return frozenset(model.schema.names)
+    return frozenset(name for name, spec in model.header.columns.items() if spec.type)
 
 
 def _declared_types(model: Model, batch: pa.Table) -> pa.Table:
@@ -688,7 +686,7 @@ def _materialise(relation: Relation) -> pa.Table:
 
 
 def _row_count(relation: Relation) -> int:
-    return (
+    return int(
         relation.data.num_rows
         if isinstance(relation.data, pa.Table)
         else relation.data.count_rows()

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import orjson
 from sqlalchemy import (
@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.decorators import retry
 from dataplatform.core.errors import InvalidRequestError, TerminalError
@@ -123,6 +124,23 @@ class AuditRow:
     hash: str
 
 
+class AuditFilter(TypedDict, total=False):
+    """What a search of the audit log asks for; every filter given must match (see `search`)."""
+
+    actor: str | None
+    action: str | None
+    table: str | None
+    outcome: str | None
+    since: datetime | None
+    until: datetime | None
+    before: int | None
+
+
+def filters_given(filters: AuditFilter) -> dict[str, str]:
+    """The filters a search was given, as text: what the entry recording the search keeps."""
+    return {name: str(value) for name, value in filters.items() if value is not None}
+
+
 @dataclass(frozen=True)
 class AuditPage:
     """One page of a search, newest first; pass `next_before` as `before` for the next page."""
@@ -131,16 +149,11 @@ class AuditPage:
     next_before: int | None
 
 
-def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def content_hash(seq: int, entry: AuditEntry, prev_hash: str) -> str:
     """SHA-256 of the entry's canonical JSON, its sequence number and the previous hash."""
     content = {
         **_fields(entry),
-        "recorded_at": utc(entry.recorded_at).isoformat(timespec="microseconds"),
+        "recorded_at": as_utc(entry.recorded_at).isoformat(timespec="microseconds"),
         "seq": seq,
         "prev_hash": prev_hash,
     }
@@ -167,7 +180,7 @@ def fitted(entry: AuditEntry) -> AuditEntry:
     }
     if not clipped and entry.recorded_at.tzinfo is UTC:
         return entry
-    return replace(entry, recorded_at=utc(entry.recorded_at), **clipped)
+    return replace(entry, recorded_at=as_utc(entry.recorded_at), **clipped)
 
 
 def entry_of(record: AuditRecord) -> AuditEntry:
@@ -184,7 +197,7 @@ def entry_of(record: AuditRecord) -> AuditEntry:
         pii=record.pii,
         request_id=record.request_id,
         detail=_readable_detail(record.detail),
-        recorded_at=utc(record.recorded_at),
+        recorded_at=as_utc(record.recorded_at),
     )
 
 
@@ -280,27 +293,9 @@ class AuditLog:
 
     def rows(self, after: int = 0, limit: int = 1000) -> list[AuditRow]:
         """Rows with a sequence number above `after`, in chain order."""
-        with self.store.session() as session:
-            records = session.scalars(
-                select(AuditRecord)
-                .where(AuditRecord.seq > after)
-                .order_by(AuditRecord.seq)
-                .limit(limit)
-            ).all()
-            return [_row(record) for record in records]
+        return [_row(record) for record in records_after(self.store, after, limit)]
 
-    def search(
-        self,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        table: str | None = None,
-        outcome: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-        before: int | None = None,
-    ) -> AuditPage:
+    def search(self, *, limit: int = 100, **filters: Unpack[AuditFilter]) -> AuditPage:
         """Entries matching every filter given, newest first, at most `limit` of them.
 
         `action` matches itself and the actions under it (`admin` matches `admin.users.create`);
@@ -308,7 +303,7 @@ class AuditLog:
         sequence number) pages back.
         Refuses a bad filter with a 422 naming it.
         """
-        query = _search_query(actor, action, table, outcome, since, until, limit, before)
+        query = _search_query(limit, **filters)
         with self.store.session() as session:
             records = session.scalars(query.limit(limit + 1)).all()
         rows = [_row(record) for record in records[:limit]]
@@ -316,14 +311,15 @@ class AuditLog:
 
 
 def _search_query(
-    actor: str | None,
-    action: str | None,
-    table: str | None,
-    outcome: str | None,
-    since: datetime | None,
-    until: datetime | None,
     limit: int,
-    before: int | None,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    table: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: int | None = None,
 ) -> Select[Any]:
     if not 1 <= limit <= MAX_SEARCH_ROWS:
         raise InvalidRequestError(
@@ -346,9 +342,9 @@ def _search_query(
             raise InvalidRequestError(
                 f"`{name}` must be 1 to {longest} characters, not {len(value)}.", field=name
             )
-    if since is not None and until is not None and utc(since) >= utc(until):
+    if since is not None and until is not None and as_utc(since) >= as_utc(until):
         raise InvalidRequestError(
-            f"`until` ({utc(until).isoformat()}) must be after `since` ({utc(since).isoformat()}).",
+            f"`until` ({as_utc(until).isoformat()}) must be after `since` ({as_utc(since).isoformat()}).",
             field="until",
         )
     query = select(AuditRecord).order_by(AuditRecord.seq.desc())
@@ -364,12 +360,23 @@ def _search_query(
     if outcome is not None:
         query = query.where(AuditRecord.outcome == outcome)
     if since is not None:
-        query = query.where(AuditRecord.recorded_at >= utc(since))
+        query = query.where(AuditRecord.recorded_at >= as_utc(since))
     if until is not None:
-        query = query.where(AuditRecord.recorded_at < utc(until))
+        query = query.where(AuditRecord.recorded_at < as_utc(until))
     if before is not None:
         query = query.where(AuditRecord.seq < before)
     return query
+
+
+def records_after(store: MetadataStore, after: int, limit: int) -> Sequence[AuditRecord]:
+    """The stored rows with a sequence number above `after`, in chain order, at most `limit`."""
+    with store.session() as session:
+        return session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.seq > after)
+            .order_by(AuditRecord.seq)
+            .limit(limit)
+        ).all()
 
 
 def _head(session: Session, head_id: int) -> tuple[int, str] | None:

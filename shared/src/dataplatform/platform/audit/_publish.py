@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake.exceptions import DeltaError
-from sqlalchemy import select
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
 from dataplatform.core.errors import TerminalError
-from dataplatform.platform.audit._chain import AuditLog, AuditRecord, utc
+from dataplatform.platform.audit._chain import AuditLog, AuditRecord, records_after
 
 if TYPE_CHECKING:
     from dataplatform.core.processing import RecordedEdge
@@ -219,18 +219,12 @@ def _commit_batch(lake: Lakehouse, table: str, app_id: str, batch: _Batch) -> in
 
 
 def _audit_batch(store: MetadataStore, after: int) -> _Batch | None:
-    with store.session() as session:
-        records = session.scalars(
-            select(AuditRecord)
-            .where(AuditRecord.seq > after)
-            .order_by(AuditRecord.seq)
-            .limit(BATCH_ROWS)
-        ).all()
+    records = records_after(store, after, BATCH_ROWS)
     if not records:
         return None
     intact, refusal = _intact_prefix(records, after)
     columns = {name: [getattr(r, name) for r in intact] for name in AUDIT_SCHEMA.names}
-    columns["recorded_at"] = [utc(moment) for moment in columns["recorded_at"]]
+    columns["recorded_at"] = [as_utc(moment) for moment in columns["recorded_at"]]
     last = intact[-1].seq if intact else after
     return _Batch(pa.table(columns, schema=AUDIT_SCHEMA), after, last, refusal)
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 from deltalake.exceptions import DeltaError
 from sqlalchemy import String, func, select, type_coerce
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.platform.audit._chain import (
@@ -41,7 +42,6 @@ from dataplatform.platform.audit._chain import (
     AuditLog,
     AuditRecord,
     content_hash,
-    utc,
 )
 from dataplatform.platform.audit._publish import AUDIT_TABLE, published_hash, published_seq
 
@@ -441,7 +441,7 @@ def _entry(row: dict[str, Any]) -> AuditEntry | None:
         pii=row["pii"],
         request_id=row["request_id"],
         detail=detail,
-        recorded_at=utc(recorded_at),
+        recorded_at=as_utc(recorded_at),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import DateTime, Integer, String, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.connectors.db import Base, MetadataStore
 
 Clock = Callable[[], datetime]
@@ -63,7 +64,7 @@ class LoginLockouts:
             )
         if locked_until is None:
             return 0
-        return max(0, math.ceil((_utc(locked_until) - self.now()).total_seconds()))
+        return max(0, math.ceil((as_utc(locked_until) - self.now()).total_seconds()))
 
     def failed(self, username: str) -> Lockout | None:
         """Count a failed login for `username`; the `Lockout` when this very failure locked it."""
@@ -103,8 +104,8 @@ class LoginLockouts:
 
     def _expired(self, record: LoginFailureRecord, now: datetime) -> bool:
         if record.locked_until is not None:
-            return _utc(record.locked_until) <= now
-        return _utc(record.first_failed_at) + self.duration <= now
+            return as_utc(record.locked_until) <= now
+        return as_utc(record.first_failed_at) + self.duration <= now
 
     def _forget_expired(self, session: Session, now: datetime) -> None:
         """Delete counts and locks that are over, so names guessed once do not pile up."""
@@ -117,8 +118,3 @@ class LoginLockouts:
                 )
             )
         )
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time stored here is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

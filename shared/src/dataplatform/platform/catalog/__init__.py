@@ -1,8 +1,8 @@
 """The data catalog: tables, columns, owners, tags, statistics and lineage of every product."""
 
+from dataplatform.core.declarations import PII
 from dataplatform.platform.catalog._catalog import DataCatalog, SearchHit, SearchResult
 from dataplatform.platform.catalog._declared import (
-    PII,
     PLATFORM_OWNER,
     PLATFORM_TABLES,
     DeclaredColumn,

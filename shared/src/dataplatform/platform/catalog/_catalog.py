@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.declarations import PII
 from dataplatform.core.decorators import retry
 from dataplatform.core.errors import (
     CommitConflictError,
@@ -32,7 +33,6 @@ from dataplatform.core.errors import (
 from dataplatform.core.processing import ModelGraph, RunLog, RunResult, quarantine_table
 from dataplatform.core.product import Product
 from dataplatform.platform.catalog._declared import (
-    PII,
     PLATFORM_TABLES,
     DeclaredTable,
     columns_of,

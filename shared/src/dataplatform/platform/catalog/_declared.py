@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from dataplatform.core.connectors.lakehouse import Lakehouse, TableName, quarantine_of
-from dataplatform.core.product import PII, Product, Table
+from dataplatform.core.declarations import PII, Table
+from dataplatform.core.product import Product
 
 PLATFORM = "platform"
 PLATFORM_OWNER = "platform-team"

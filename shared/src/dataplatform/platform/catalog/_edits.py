@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from dataplatform.core.access import PII_ADMIN
+from dataplatform.core.declarations import PII
 from dataplatform.core.errors import InvalidRequestError, PermissionDeniedError, did_you_mean
-from dataplatform.platform.catalog._declared import PII
 from dataplatform.platform.catalog._entries import COLUMN_EDITABLE, TABLE_EDITABLE
 from dataplatform.platform.catalog._records import (
     CatalogColumnRecord,

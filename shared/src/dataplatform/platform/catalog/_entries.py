@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dataplatform.platform.catalog._declared import PII
+from dataplatform.core.declarations import PII
 from dataplatform.platform.catalog._records import (
     CatalogColumnRecord,
     CatalogTableRecord,

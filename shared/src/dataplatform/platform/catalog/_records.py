@@ -4,12 +4,13 @@ Declared facts (from products and models) and statistics (from the Delta log) ar
 what a data steward changed by hand is kept apart in `overrides`, which wins when read.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from dataplatform.core.bounds import as_utc
 from dataplatform.core.connectors.db import Base
 
 
@@ -57,4 +58,4 @@ def utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment)

@@ -438,6 +438,7 @@ def create_collector_app(
 
 def _bind(handler: Callable[..., Any], default_type: str | None, batch: bool) -> Callable[..., Any]:
     async def endpoint(request: Request) -> Response:
-        return await handler(request, default_type, batch)
+        response: Response = await handler(request, default_type, batch)
+        return response
 
     return endpoint

@@ -10,6 +10,7 @@ from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.governance import protect
+from dataplatform.core.product import declared_person_columns
 
 
 class IngestWorker(Protocol):
@@ -25,7 +26,7 @@ def bronze_lake(settings: PlatformSettings, store: MetadataStore) -> Lakehouse:
     since the erasure promised they would not be written back.
     """
     lake = Lakehouse(settings.lake_root, settings.storage_options)
-    protect(lake, store)
+    protect(lake, store, declared_person_columns())
     return lake
 
 

@@ -12,7 +12,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from dataplatform.core.access import AUDIT_READ, Principal, require
 from dataplatform.core.bounds import ReportTime, RowId, Within
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.audit import MAX_SEARCH_ROWS, AuditRow, verify
+from dataplatform.platform.audit import (
+    MAX_SEARCH_ROWS,
+    AuditFilter,
+    AuditRow,
+    filters_given,
+    verify,
+)
 from dataplatform.platform.services import Services, services
 
 
@@ -44,26 +50,17 @@ def audit_router() -> APIRouter:
             Query(description="Entries before this seq: the last page's `next_before`."),
         ] = None,
     ) -> JSONOut:
-        page = platform.audit_log.search(
+        filters = AuditFilter(
             actor=actor,
             action=action,
             table=table,
             outcome=outcome,
             since=since,
             until=until,
-            limit=limit,
             before=before,
         )
-        asked = {
-            "actor": actor,
-            "action": action,
-            "table": table,
-            "outcome": outcome,
-            "since": since,
-            "until": until,
-            "before": before,
-        }
-        detail = {name: str(value) for name, value in asked.items() if value is not None}
+        page = platform.audit_log.search(limit=limit, **filters)
+        detail = filters_given(filters)
         platform.record(request, caller, "audit.read", rows=len(page.rows), detail=detail)
         return JSONOut(
             {"entries": [_entry_json(row) for row in page.rows], "next_before": page.next_before}

@@ -22,7 +22,8 @@ def encode_rows(schema: pa.Schema, rows: Sequence[Row]) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, schema) as writer:
         writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
+    encoded: bytes = sink.getvalue().to_pybytes()
+    return encoded
 
 
 def decode_rows(payload: bytes) -> pa.Table:

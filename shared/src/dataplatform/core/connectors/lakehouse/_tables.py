@@ -4,10 +4,11 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,6 +54,13 @@ _CHANGE_FIELDS = (
 # its transaction version after any conflict, which only our retry loop does.
 _TRANSACTIONAL_COMMIT_RETRIES = 0
 _WRITE_ATTEMPTS = 30
+
+# Which new columns a write may add to its table: none (False), any (True), or only those named
+# (a model adds the columns its header declares, and still refuses any other).
+Evolution = bool | AbstractSet[str]
+# Commits the conformed rows on top of the table's handle (or creates the table at its URI);
+# the flag says whether the rows bring columns the table lacks.
+_Write = Callable[[DeltaTable | str, pa.Table, CommitProperties, bool], None]
 
 
 class Txn(NamedTuple):
@@ -260,24 +268,12 @@ class Lakehouse:
         data: pa.Table,
         *,
         txn: Txn | Sequence[Txn] | None = None,
-        evolve_schema: bool = False,
+        evolve_schema: Evolution = False,
         partition_by: Sequence[str] = (),
         commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
         """Add rows. With `txn`, a replay of an already committed (app_id, version) does nothing."""
-
-        def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
-            write_deltalake(
-                target,
-                rows,
-                mode="append",
-                schema_mode="merge" if evolve_schema else None,
-                partition_by=list(partition_by) or None,
-                configuration=self._properties_for(name, rows.schema),  # kept when creating
-                storage_options=self.storage_options,
-                commit_properties=commit,
-            )
-
+        write = self._file_writer(name, "append", partition_by=partition_by)
         return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
     @measure_performance("lake.overwrite")
@@ -288,24 +284,40 @@ class Lakehouse:
         *,
         predicate: str | None = None,
         txn: Txn | Sequence[Txn] | None = None,
-        evolve_schema: bool = False,
+        evolve_schema: Evolution = False,
         commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
         """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`)."""
+        write = self._file_writer(name, "overwrite", predicate=predicate)
+        return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
-        def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
+    def _file_writer(
+        self,
+        name: str | TableName,
+        mode: Literal["append", "overwrite"],
+        *,
+        predicate: str | None = None,
+        partition_by: Sequence[str] = (),
+    ) -> _Write:
+        """A `write` for `_commit` that adds the rows as new files."""
+        # write_deltalake's overloads are per literal mode; one call serves both.
+        replacing: dict[str, Any] = {"mode": mode, "predicate": predicate}
+
+        def write(
+            target: DeltaTable | str, rows: pa.Table, commit: CommitProperties, adds_columns: bool
+        ) -> None:
             write_deltalake(
                 target,
                 rows,
-                mode="overwrite",
-                predicate=predicate,
-                schema_mode="merge" if evolve_schema else None,
+                **replacing,
+                schema_mode="merge" if adds_columns else None,
+                partition_by=list(partition_by) or None,
                 configuration=self._properties_for(name, rows.schema),  # kept when creating
                 storage_options=self.storage_options,
                 commit_properties=commit,
             )
 
-        return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
+        return write
 
     @measure_performance("lake.merge")
     def merge(
@@ -315,7 +327,7 @@ class Lakehouse:
         keys: Sequence[str],
         *,
         txn: Txn | Sequence[Txn] | None = None,
-        evolve_schema: bool = False,
+        evolve_schema: Evolution = False,
         commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
         """Upsert on `keys`: rows whose keys exist replace them, the others are inserted."""
@@ -326,7 +338,9 @@ class Lakehouse:
             )
         predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
 
-        def write(target: DeltaTable | str, rows: pa.Table, commit: CommitProperties) -> None:
+        def write(
+            target: DeltaTable | str, rows: pa.Table, commit: CommitProperties, adds_columns: bool
+        ) -> None:
             (
                 _existing(target, name)
                 .merge(
@@ -334,7 +348,7 @@ class Lakehouse:
                     predicate=predicate,
                     source_alias="source",
                     target_alias="target",
-                    merge_schema=evolve_schema,
+                    merge_schema=adds_columns,
                     commit_properties=commit,
                 )
                 .when_matched_update_all()
@@ -351,7 +365,9 @@ class Lakehouse:
         """Remove the rows matching `predicate`; returns how many were removed as `rows`."""
         removed = 0
 
-        def write(target: DeltaTable | str, _: pa.Table, commit: CommitProperties) -> None:
+        def write(
+            target: DeltaTable | str, _: pa.Table, commit: CommitProperties, __: bool
+        ) -> None:
             nonlocal removed
             metrics = _existing(target, name).delete(predicate, commit_properties=commit)
             removed = int(metrics.get("num_deleted_rows", 0))
@@ -365,8 +381,8 @@ class Lakehouse:
         name: str | TableName,
         data: pa.Table | None,
         txn: Txn | Sequence[Txn] | None,
-        evolve_schema: bool,
-        write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
+        evolve_schema: Evolution,
+        write: _Write,
         commit_metadata: dict[str, str] | None,
     ) -> WriteResult:
         """Conform `data`, check `txn`, and run `write`; conflicts surface as retryable errors.
@@ -376,44 +392,44 @@ class Lakehouse:
         """
         table_name = str(TableName.parse(name))
         with self._writer_locks[table_name]:
-            return self._commit_latest(table_name, data, txn, evolve_schema, write, commit_metadata)
+            existing = self._latest(table_name)
+            txns = [txn] if isinstance(txn, Txn) else list(txn or ())
+            if txns and existing is not None and _already_committed(existing, txns, table_name):
+                logger.info("skipped replayed write", extra={"table": table_name, "txns": txns})
+                return WriteResult(table_name, existing.version(), 0, skipped=True)
+            table_schema = None if existing is None else _arrow_schema(existing)
+            rows = self._admitted(table_name, data, table_schema, evolve_schema)
+            adds_columns = bool(
+                rows is not None
+                and table_schema is not None
+                and set(rows.schema.names) - set(table_schema.names)
+            )
+            commit = CommitProperties(
+                custom_metadata=commit_metadata,
+                app_transactions=[Transaction(t.app_id, t.version) for t in txns] or None,
+                max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txns else None,
+            )
+            target = existing if existing is not None else self.uri(table_name)
+            _run_write(table_name, write, target, rows, commit, adds_columns)
+            written = existing if existing is not None else self._latest(table_name)
+            version = written.version() if written is not None else -1
+            return WriteResult(table_name, version, 0 if rows is None else rows.num_rows)
 
-    def _commit_latest(
+    def _admitted(
         self,
         table_name: str,
         data: pa.Table | None,
-        txn: Txn | Sequence[Txn] | None,
-        evolve_schema: bool,
-        write: Callable[[DeltaTable | str, pa.Table, CommitProperties], None],
-        commit_metadata: dict[str, str] | None,
-    ) -> WriteResult:
-        existing = self._latest(table_name)
-        txns = [txn] if isinstance(txn, Txn) else list(txn or ())
-        if txns and existing is not None and _already_committed(existing, txns, table_name):
-            logger.info("skipped replayed write", extra={"table": table_name, "txns": txns})
-            return WriteResult(table_name, existing.version(), 0, skipped=True)
+        table_schema: pa.Schema | None,
+        evolve_schema: Evolution,
+    ) -> pa.Table | None:
+        """The rows to commit: in UTC, past the guard, cast to `table_schema` (the writer
+        handle's, so deciding on new columns costs no further read of the log)."""
         rows = None if data is None else _in_utc(data)
         if rows is not None and self.guard is not None:
             rows = self.guard.admit(table_name, rows)
-        if rows is not None and existing is not None:
-            rows = _conform(table_name, rows, _arrow_schema(existing), evolve=evolve_schema)
-        commit = CommitProperties(
-            custom_metadata=commit_metadata,
-            app_transactions=[Transaction(t.app_id, t.version) for t in txns] or None,
-            max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txns else None,
-        )
-        try:
-            write(existing if existing is not None else self.uri(table_name), rows, commit)
-        except CommitFailedError as exc:
-            raise CommitConflictError(f"Commit to `{table_name}` lost a race: {exc}") from exc
-        except DeltaError as exc:
-            if existing is None and "already exists" in str(exc).lower():
-                # Another process created the table between our check and our write.
-                raise CommitConflictError(f"`{table_name}` was created concurrently") from exc
-            raise
-        written = existing if existing is not None else self._latest(table_name)
-        version = written.version() if written is not None else -1
-        return WriteResult(table_name, version, 0 if rows is None else rows.num_rows)
+        if rows is not None and table_schema is not None:
+            rows = _conform(table_name, rows, table_schema, evolve=evolve_schema)
+        return rows
 
     def _latest(self, table_name: str) -> DeltaTable | None:
         """This process's writer handle of the table, brought up to date; None if no table."""
@@ -552,6 +568,26 @@ class Lakehouse:
         return TableFiles(self.uri(name), self.storage_options)
 
 
+def _run_write(
+    table_name: str,
+    write: _Write,
+    target: DeltaTable | str,
+    rows: pa.Table | None,
+    commit: CommitProperties,
+    adds_columns: bool,
+) -> None:
+    """Run `write`, turning a lost race into a retryable conflict."""
+    try:
+        write(target, rows, commit, adds_columns)
+    except CommitFailedError as exc:
+        raise CommitConflictError(f"Commit to `{table_name}` lost a race: {exc}") from exc
+    except DeltaError as exc:
+        if isinstance(target, str) and "already exists" in str(exc).lower():
+            # Another process created the table between our check and our write.
+            raise CommitConflictError(f"`{table_name}` was created concurrently") from exc
+        raise
+
+
 def _already_committed(table: DeltaTable, txns: Sequence[Txn], name: str) -> bool:
     """True when every txn is already in the table; refuses a write only some of it holds."""
     done = [(table.transaction_version(t.app_id) or -1) >= t.version for t in txns]
@@ -602,11 +638,17 @@ def _type_name(delta_type: Any) -> str:
     return str(delta_type.to_json()).strip('"')
 
 
-def _conform(name: str, data: pa.Table, table_schema: pa.Schema, *, evolve: bool) -> pa.Table:
-    """Cast `data` to the table's schema, refusing type changes and (unless `evolve`) new columns."""
+def _conform(name: str, data: pa.Table, table_schema: pa.Schema, *, evolve: Evolution) -> pa.Table:
+    """Cast `data` to the table's schema, refusing type changes and new columns `evolve` does
+    not allow."""
     new_columns = [field for field in data.schema if field.name not in table_schema.names]
-    if new_columns and not evolve:
-        listed = ", ".join(f"`{field.name}`" for field in new_columns)
+    refused = [
+        field
+        for field in new_columns
+        if evolve is not True and (evolve is False or field.name not in evolve)
+    ]
+    if refused:
+        listed = ", ".join(f"`{field.name}`" for field in refused)
         raise SchemaMismatchError(
             f"Table `{name}` has no column {listed}; pass evolve_schema=True to add it, "
             "or drop it from the data."
