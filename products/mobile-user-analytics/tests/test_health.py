@@ -9,10 +9,11 @@ import pyarrow as pa
 from dataplatform.core.events import QUARANTINE_SCHEMA
 from dataplatform.core.monitoring import HealthContext, HealthStatus
 from mobile_user_analytics.monitoring.lag import gold_lag, table_lags
-from mobile_user_analytics.monitoring.quarantine import REFUSED, quarantine_rate_at
+from mobile_user_analytics.monitoring.quarantine import quarantine_rate_at
 from mobile_user_analytics.product import product
 
 BRONZE = "mobile_user_analytics.bronze.app_events"
+REFUSED = "mobile_user_analytics.quarantine.app_events"  # the collector's, for the stream
 
 
 def context_of(pipeline: Any) -> HealthContext:

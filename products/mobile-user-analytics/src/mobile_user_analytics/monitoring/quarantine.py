@@ -7,24 +7,28 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.connectors.lakehouse import Lakehouse, quarantine_of
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 from dataplatform.core.processing import quarantine_table
+from mobile_user_analytics.ingestion import STREAMS
 
 WINDOW = timedelta(days=1)
 # Above this share, events are being lost to bad input or a broken check: worth a look.
 MOST_QUARANTINED = 0.01
-ACCEPTED = "mobile_user_analytics.bronze.app_events"
-REFUSED = "mobile_user_analytics.quarantine.app_events"  # by the collector, for the stream
-FAILED_CHECKS = quarantine_table("mobile_user_analytics.silver.app_events")
 
 
 def quarantine_rate_at(context: HealthContext[Any], now: datetime) -> tuple[HealthStatus, str]:
     """Quarantined / (quarantined + accepted) events over the `WINDOW` before `now`."""
-    since = now - WINDOW
-    accepted = _rows_since(context.lake, ACCEPTED, "received_at", since)
-    refused = _rows_since(context.lake, REFUSED, "received_at", since)
-    failed_checks = _rows_since(context.lake, FAILED_CHECKS, "quarantined_at", since)
+    since, lake = now - WINDOW, context.lake
+    accepted = sum(
+        _rows_since(lake, context.table(stream.table), "received_at", since) for stream in STREAMS
+    )
+    refused = sum(  # by the collector's validation, in each stream's quarantine
+        _rows_since(lake, quarantine_of(context.namespace, stream.name), "received_at", since)
+        for stream in STREAMS
+    )
+    checked = quarantine_table(context.table("silver.app_events"))
+    failed_checks = _rows_since(lake, checked, "quarantined_at", since)
     quarantined = refused + failed_checks
     if quarantined + accepted == 0:
         return HealthStatus.OK, "no events in the last 24 h"

@@ -1,33 +1,18 @@
-"""What the product's routes share: the permission, the tables, paging and time parameters."""
+"""What the product's routes share: filters, paging and periods, and answering a page of one."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Query
+from fastapi import Query, Request
 
-from dataplatform.core.access import Principal, product_permission, require
-from dataplatform.core.bounds import ReportDate
-from dataplatform.core.errors import InvalidRequestError
-from dataplatform.core.serving import PageCursor, PageLimit
+from dataplatform.core.access import Principal
+from dataplatform.core.bounds import ReportDate, check_day_order
+from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, page_answer
 
 # The platform's paging parameters, under the names the routes use.
 Limit = PageLimit
 Cursor = PageCursor
-
-PRODUCT = "mobile-user-analytics"
-READ = require(product_permission(PRODUCT, "read"))
-Caller = Annotated[Principal, READ]
-
-ACTIVITY = {
-    "minute": "mobile_user_analytics.gold.activity_1m",
-    "hour": "mobile_user_analytics.gold.activity_1h",
-    "day": "mobile_user_analytics.gold.activity_1d",
-}
-USER_SUMMARY = "mobile_user_analytics.gold.user_summary"
-ACTIVE_USERS = "mobile_user_analytics.gold.active_users"
-RETENTION = "mobile_user_analytics.gold.retention"
-APP_VERSIONS = "mobile_user_analytics.gold.app_versions"
-EVENTS = "mobile_user_analytics.gold.events"
 
 ALL = "*"  # the gold tables' rows that total every platform or app version
 
@@ -48,19 +33,8 @@ FirstDay = Annotated[
 LastDay = Annotated[ReportDate | None, Query(alias="to", description="Last day (UTC), included.")]
 
 
-def page_answer(page: dict[str, Any], **query: Any) -> dict[str, Any]:
-    """A page with the query it answers (defaults filled in), so a client sees what it got."""
-    return {"query": query, **page}
-
-
-def as_utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a time without a zone is taken as UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def today() -> date:
+    """Today in UTC, from the process's clock (which a test can freeze)."""
     return datetime.now(UTC).date()
 
 
@@ -68,9 +42,32 @@ def day_range(first: date | None, last: date | None, default_days: int) -> tuple
     """`from`..`to`, both included: by default the `default_days` days ending today (UTC)."""
     last = last or today()
     first = first or last - timedelta(days=default_days - 1)
-    if first > last:
-        raise InvalidRequestError(
-            f"`from` ({first}) is after `to` ({last}); give a `from` on or before `to`.",
-            field="query.from",
-        )
+    check_day_order(first, last)
     return first, last
+
+
+async def period_page(
+    request: Request,
+    caller: Principal,
+    sql: str,
+    tables: Mapping[str, str],
+    period: tuple[date, date],
+    *,
+    limit: int,
+    cursor: str | None,
+    params: Mapping[str, Any] | None = None,
+    echoed: Mapping[str, Any] | None = None,
+) -> JSONOut:
+    """One page of `sql` over the period `from`..`to` (days or times, bound as `$from` and
+    `$to`, beside `params`), answered with the query it ran: the period, then `echoed`."""
+    start, end = period
+    page = await gold_page(
+        request,
+        caller,
+        sql,
+        tables,
+        {"from": start, "to": end, **(params or {})},
+        limit=limit,
+        cursor=cursor,
+    )
+    return JSONOut(page_answer(page, **{"from": start, "to": end}, **(echoed or {})))

@@ -2,46 +2,43 @@
 
 from fastapi import APIRouter, Request
 
-from dataplatform.core.serving import JSONOut, gold_page
+from dataplatform.core.product_context import ProductContext
+from dataplatform.core.serving import JSONOut
+from mobile_user_analytics.serving._access import Reader
 from mobile_user_analytics.serving._common import (
-    ACTIVE_USERS,
-    Caller,
     Cursor,
     FirstDay,
     LastDay,
     Limit,
     day_range,
-    page_answer,
+    period_page,
 )
+from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 
 DEFAULT_DAYS = 30
 SQL = """
 select day, dau, wau, mau
 from active_users
-where day between ? and ?
+where day between $from and $to
 order by day
 """
 
-router = APIRouter()
 
+def active_users_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    """The route, over the product's gold.active_users."""
+    router = APIRouter()
+    tables = {"active_users": context.table("gold.active_users")}
 
-@router.get("/active-users", summary="DAU, WAU and MAU per day (UTC)")
-async def active_users(
-    request: Request,
-    caller: Caller,
-    first: FirstDay = None,
-    last: LastDay = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> JSONOut:
-    first, last = day_range(first, last, DEFAULT_DAYS)
-    page = await gold_page(
-        request,
-        caller,
-        SQL,
-        tables={"active_users": ACTIVE_USERS},
-        params=[first, last],
-        limit=limit,
-        cursor=cursor,
-    )
-    return JSONOut(page_answer(page, **{"from": first, "to": last}))
+    @router.get("/active-users", summary="DAU, WAU and MAU per day (UTC)")
+    async def active_users(
+        request: Request,
+        caller: Reader,
+        first: FirstDay = None,
+        last: LastDay = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        period = day_range(first, last, DEFAULT_DAYS)
+        return await period_page(request, caller, SQL, tables, period, limit=limit, cursor=cursor)
+
+    return router

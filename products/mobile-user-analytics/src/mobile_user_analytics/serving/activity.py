@@ -6,20 +6,21 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from dataplatform.core.bounds import ReportTime
+from dataplatform.core.bounds import ReportTime, as_utc
 from dataplatform.core.errors import InvalidRequestError
-from dataplatform.core.serving import JSONOut, gold_page
+from dataplatform.core.product_context import ProductContext
+from dataplatform.core.serving import JSONOut
+from mobile_user_analytics.processing import ACTIVITY_GRAINS
+from mobile_user_analytics.serving._access import Reader
 from mobile_user_analytics.serving._common import (
-    ACTIVITY,
     ALL,
     AppVersion,
-    Caller,
     Cursor,
     Limit,
     Platform,
-    as_utc,
-    page_answer,
+    period_page,
 )
+from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 
 Granularity = Literal["minute", "hour", "day"]
 STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -31,35 +32,67 @@ SQL = """
 select window_start, platform, app_version, events, screen_views, app_opens, app_backgrounds,
        taps, add_to_carts, purchases, crashes, other_events, active_users
 from activity
-where window_start >= ? and window_start < ? and platform = ? and app_version = ?
+where window_start >= $from and window_start < $to
+    and platform = $platform and app_version = $app_version
 order by window_start
 """
 
-router = APIRouter()
+StartParameter = Annotated[
+    ReportTime | None,
+    Query(
+        alias="from",
+        description="Start (ISO 8601 date or time, UTC unless zoned), rounded down to its "
+        "window; default: 7 days before `to`.",
+    ),
+]
+EndParameter = Annotated[
+    ReportTime | None,
+    Query(alias="to", description="End, excluded (ISO 8601 date or time); default: now."),
+]
 
 
-@router.get("/activity", summary="Activity windows: events by type, active users, crashes")
-async def activity(
-    request: Request,
-    caller: Caller,
-    start: Annotated[
-        ReportTime | None,
-        Query(
-            alias="from",
-            description="Start (ISO 8601 date or time, UTC unless zoned), rounded down to its "
-            "window; default: 7 days before `to`.",
-        ),
-    ] = None,
-    end: Annotated[
-        ReportTime | None,
-        Query(alias="to", description="End, excluded (ISO 8601 date or time); default: now."),
-    ] = None,
-    granularity: Granularity = "hour",
-    platform: Platform = None,
-    app_version: AppVersion = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> JSONOut:
+def activity_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    """The route, over the product's gold activity tables, one per granularity."""
+    router = APIRouter()
+    # gold.activity_1m, _1h and _1d: the grains the processing declares, by unit.
+    activity_tables = {
+        unit: context.table(f"gold.activity_{suffix}") for suffix, unit in ACTIVITY_GRAINS.items()
+    }
+
+    @router.get("/activity", summary="Activity windows: events by type, active users, crashes")
+    async def activity(
+        request: Request,
+        caller: Reader,
+        start: StartParameter = None,
+        end: EndParameter = None,
+        granularity: Granularity = "hour",
+        platform: Platform = None,
+        app_version: AppVersion = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        period = windows_asked(start, end, granularity)
+        chosen = {"platform": platform or ALL, "app_version": app_version or ALL}
+        return await period_page(
+            request,
+            caller,
+            SQL,
+            {"activity": activity_tables[granularity]},
+            period,
+            params=chosen,
+            echoed={"granularity": granularity, **chosen},
+            limit=limit,
+            cursor=cursor,
+        )
+
+    return router
+
+
+def windows_asked(
+    start: datetime | None, end: datetime | None, granularity: Granularity
+) -> tuple[datetime, datetime]:
+    """`from`..`to` in UTC, by default the 7 days to now, `from` rounded down to its window;
+    a 422 when it is empty or spans more than `MAX_WINDOWS` windows."""
     end = as_utc(end) if end is not None else datetime.now(UTC)
     start = window_of(as_utc(start) if start is not None else end - DEFAULT_SPAN, granularity)
     if start >= end:
@@ -74,24 +107,7 @@ async def activity(
             "asked at once: narrow the range or choose a coarser `granularity`.",
             field="query.to",
         )
-    page = await gold_page(
-        request,
-        caller,
-        SQL,
-        tables={"activity": ACTIVITY[granularity]},
-        params=[start, end, platform or ALL, app_version or ALL],
-        limit=limit,
-        cursor=cursor,
-    )
-    return JSONOut(
-        page_answer(
-            page,
-            **{"from": start, "to": end},
-            granularity=granularity,
-            platform=platform or ALL,
-            app_version=app_version or ALL,
-        )
-    )
+    return start, end
 
 
 def window_of(moment: datetime, granularity: Granularity) -> datetime:

@@ -1,60 +1,56 @@
 """`GET /mobile/events`: track events per day and name, under the names the app sends."""
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Query, Request
-
-from dataplatform.core.serving import JSONOut, gold_page
+from dataplatform.core.bounds import EventNameFilter
+from dataplatform.core.product_context import ProductContext
+from dataplatform.core.serving import JSONOut
+from mobile_user_analytics.serving._access import Reader
 from mobile_user_analytics.serving._common import (
-    EVENTS,
-    Caller,
     Cursor,
     FirstDay,
     LastDay,
     Limit,
     day_range,
-    page_answer,
+    period_page,
 )
+from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 
 DEFAULT_DAYS = 7
 SQL = """
 select day, event, role, events, users, revenue
 from events
-where day between $first and $last and ($name::varchar is null or event = $name)
+where day between $from and $to and ($name::varchar is null or event = $name)
 order by day, events desc, event
 """
 
-EventName = Annotated[
-    str | None,
-    Query(
-        alias="name",
-        min_length=1,
-        max_length=200,
-        description="Only the event of this name, matched exactly (`Application Opened`).",
-    ),
-]
 
-router = APIRouter()
+def events_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    """The route, over the product's gold.events."""
+    router = APIRouter()
+    tables = {"events": context.table("gold.events")}
 
+    @router.get("/events", summary="Track events per day (UTC) and name, paged")
+    async def events(
+        request: Request,
+        caller: Reader,
+        first: FirstDay = None,
+        last: LastDay = None,
+        name: EventNameFilter = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
+        period = day_range(first, last, DEFAULT_DAYS)
+        return await period_page(
+            request,
+            caller,
+            SQL,
+            tables,
+            period,
+            params={"name": name},
+            echoed={"name": name},
+            limit=limit,
+            cursor=cursor,
+        )
 
-@router.get("/events", summary="Track events per day (UTC) and name, paged")
-async def events(
-    request: Request,
-    caller: Caller,
-    first: FirstDay = None,
-    last: LastDay = None,
-    name: EventName = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> JSONOut:
-    first, last = day_range(first, last, DEFAULT_DAYS)
-    page = await gold_page(
-        request,
-        caller,
-        SQL,
-        tables={"events": EVENTS},
-        params={"first": first, "last": last, "name": name},
-        limit=limit,
-        cursor=cursor,
-    )
-    return JSONOut(page_answer(page, **{"from": first, "to": last}, name=name))
+    return router

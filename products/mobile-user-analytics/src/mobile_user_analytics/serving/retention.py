@@ -1,21 +1,20 @@
 """`GET /mobile/retention`: N-day retention of each first-seen-day cohort."""
 
-from collections.abc import Sequence
-
 from fastapi import APIRouter, Request
 
-from dataplatform.core.serving import JSONOut, gold_page
+from dataplatform.core.product_context import ProductContext
+from dataplatform.core.serving import JSONOut
+from mobile_user_analytics.serving._access import Reader
 from mobile_user_analytics.serving._common import (
-    RETENTION,
-    Caller,
     Cursor,
     FirstDay,
     LastDay,
     Limit,
     day_range,
-    page_answer,
+    period_page,
     today,
 )
+from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 
 DEFAULT_DAYS = 90
 # Day N of a cohort is over once the cohort day + N is before today (UTC): until then its share
@@ -25,7 +24,7 @@ SQL = """
 with cohorts as (
     select cohort_day, any_value(cohort_users) as users
     from retention
-    where cohort_day between $first and $last
+    where cohort_day between $from and $to
     group by cohort_day
 ),
 wanted as (select unnest($days::integer[]) as day_n)
@@ -48,30 +47,32 @@ order by cohorts.cohort_day
 """
 
 
-def retention_router(days: Sequence[int]) -> APIRouter:
-    """The route, answering N-day retention for each N of `days` (the product's setting)."""
+def retention_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    """The route, answering N-day retention for each N of the setting `retention_days`."""
     router = APIRouter()
-    wanted = sorted(set(days))
+    tables = {"retention": context.table("gold.retention")}
+    wanted = sorted(set(context.settings.retention_days))
 
     @router.get("/retention", summary="N-day retention per first-seen-day cohort (UTC)")
     async def retention(
         request: Request,
-        caller: Caller,
+        caller: Reader,
         first: FirstDay = None,
         last: LastDay = None,
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> JSONOut:
-        first, last = day_range(first, last, DEFAULT_DAYS)
-        page = await gold_page(
+        period = day_range(first, last, DEFAULT_DAYS)
+        return await period_page(
             request,
             caller,
             SQL,
-            tables={"retention": RETENTION},
-            params={"first": first, "last": last, "days": wanted, "today": today()},
+            tables,
+            period,
+            params={"days": wanted, "today": today()},
+            echoed={"days": wanted},
             limit=limit,
             cursor=cursor,
         )
-        return JSONOut(page_answer(page, **{"from": first, "to": last}, days=wanted))
 
     return router

@@ -3,24 +3,34 @@
 from fastapi import APIRouter, Request
 
 from dataplatform.core.errors import NotFoundError
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_rows
-from mobile_user_analytics.serving._common import USER_SUMMARY, Caller
+from mobile_user_analytics.serving._access import Reader
+from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 
-SQL = "select * from summary where user_id = ?"
-
-router = APIRouter()
+SQL = "select * from summary where user_id = $user"
 
 
-@router.get(
-    "/users/{user_id}/summary",
-    summary="One user's first and last seen, sessions, events, platforms, versions, revenue",
-)
-async def user_summary(user_id: str, request: Request, caller: Caller) -> JSONOut:
-    rows = await gold_rows(request, caller, SQL, tables={"summary": USER_SUMMARY}, params=[user_id])
-    if not rows:
-        # The id is not repeated back: it is personal data, and the caller already has it.
-        raise NotFoundError(
-            "No app activity is known for this user id (a signed-in user id, or an install's "
-            "anonymous id); check the id, or wait for the next model run to take in new events."
+def users_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    """The route, over the product's gold.user_summary."""
+    router = APIRouter()
+    summary_table = context.table("gold.user_summary")
+
+    @router.get(
+        "/users/{user_id}/summary",
+        summary="One user's first and last seen, sessions, events, platforms, versions, revenue",
+    )
+    async def user_summary(user_id: str, request: Request, caller: Reader) -> JSONOut:
+        rows = await gold_rows(
+            request, caller, SQL, tables={"summary": summary_table}, params={"user": user_id}
         )
-    return JSONOut(rows[0])
+        if not rows:
+            # The id is not repeated back: it is personal data, and the caller already has it.
+            raise NotFoundError(
+                "No app activity is known for this user id (a signed-in user id, or an "
+                "install's anonymous id); check the id, or wait for the next model run to take "
+                "in new events."
+            )
+        return JSONOut(rows[0])
+
+    return router

@@ -1,14 +1,15 @@
 """`GET /web/events`: tracked events per day and name, under the names the site sends."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
-from dataplatform.core.access import Principal
+from dataplatform.core.bounds import EventNameFilter
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
-from web_user_analytics.serving._access import CAN_READ
+from web_user_analytics.serving._access import Reader
 from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
+from web_user_analytics.settings import WebUserAnalyticsSettings
 
 EVENTS = """
 select day, event, events, users, conversions, revenue
@@ -17,18 +18,8 @@ where day between $first and $last and ($name::varchar is null or event = $name)
 order by day, events desc, event
 """
 
-EventName = Annotated[
-    str | None,
-    Query(
-        alias="name",
-        min_length=1,
-        max_length=200,
-        description="Only the event of this name, matched exactly (`Order Completed`).",
-    ),
-]
 
-
-def events_router(context: ProductContext[Any]) -> APIRouter:
+def events_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
     """The routes, in the product's reporting timezone in force."""
     timezone = context.settings.reporting_timezone
     router = APIRouter()
@@ -38,9 +29,9 @@ def events_router(context: ProductContext[Any]) -> APIRouter:
     @router.get("/events", summary="Tracked events per day and name, paged")
     async def events(
         request: Request,
-        caller: Annotated[Principal, CAN_READ],
+        caller: Reader,
         period: Annotated[Period, Depends(period_of)],
-        name: EventName = None,
+        name: EventNameFilter = None,
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> JSONOut:

@@ -1,0 +1,8 @@
+"""Who may call the product's routes (their tables' names come from the product context)."""
+
+from typing import Annotated
+
+from dataplatform.core.access import Principal, product_permission, require
+
+PRODUCT = "mobile-user-analytics"
+Reader = Annotated[Principal, require(product_permission(PRODUCT, "read"))]
