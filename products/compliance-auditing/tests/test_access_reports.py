@@ -125,7 +125,7 @@ def test_a_key_idle_for_forty_days_is_flagged(reports: Any, auditor: dict[str, s
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
-        ("/access-report", {"from": "2026-10-02", "to": "2026-10-01"}, "query.to"),
+        ("/access-report", {"from": "2026-10-02", "to": "2026-10-01"}, "query.from"),
         ("/access-report", {"from": "yesterday"}, "query.from"),
         ("/access-report", {"table": "user_summary"}, "query.table"),
         ("/access-report", {"column": "a;b"}, "query.column"),

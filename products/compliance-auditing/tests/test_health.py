@@ -7,16 +7,17 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from compliance_auditing.erasure import ERASURE_TABLE
 from compliance_auditing.monitoring.erasures import open_erasures
 from compliance_auditing.monitoring.intake import audit_intake
 from compliance_auditing.monitoring.retention import retention_state
 from compliance_auditing.product import product
-from compliance_auditing.retention import RETENTION_TABLE
 from compliance_auditing.storage import ERASURE_REQUESTS_SCHEMA, RETENTION_RUNS_SCHEMA
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.monitoring import HealthContext, HealthStatus
 from dataplatform.platform.audit import AUDIT_TABLE
+
+ERASURE_TABLE = product.context().table("gold.erasure_requests")
+RETENTION_TABLE = product.context().table("gold.retention_runs")
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

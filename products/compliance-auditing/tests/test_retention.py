@@ -21,11 +21,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from compliance_auditing.product import product
-from compliance_auditing.retention import RETENTION_TABLE, run_retention
+from compliance_auditing.retention import run_retention
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.jobs import JobContext
 from dataplatform.platform.telemetry import CATALOG_SCHEMA, CATALOG_TABLE
 from dataplatform.testing import RunningGateway, app_events, platform_settings, running_gateway
+
+RETENTION_TABLE = product.context().table("gold.retention_runs")
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 MOBILE = "mobile_user_analytics.bronze.app_events"
@@ -199,7 +201,7 @@ def test_the_runs_are_served_newest_first(gateway: RunningGateway) -> None:
     [
         ({"status": "deleted"}, "query.status"),
         ({"table": "overview"}, "query.table"),
-        ({"from": "2026-11-21", "to": "2026-11-20"}, "query.to"),
+        ({"from": "2026-11-21", "to": "2026-11-20"}, "query.from"),
     ],
 )
 def test_bad_filters_name_the_field(

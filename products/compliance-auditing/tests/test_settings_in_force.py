@@ -14,9 +14,11 @@ import httpx2 as httpx
 import pyarrow as pa
 import pytest
 
-from compliance_auditing.erasure import ERASURE_TABLE
+from compliance_auditing.product import product
 from compliance_auditing.storage import ERASURE_REQUESTS_SCHEMA
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
+
+ERASURE_TABLE = product.context().table("gold.erasure_requests")
 
 
 @pytest.fixture

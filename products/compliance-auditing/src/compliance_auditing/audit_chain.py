@@ -17,11 +17,15 @@ is the database: the platform's own `/admin/audit/verify` holds the two together
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
+from dataplatform.core.bounds import as_utc
+
+# The platform publishes its audit log under this name (as every product's tables, by
+# `<product>.<layer>.<table>`); it is the platform's, not this product's, so no context names it.
+AUDIT_LOG = "platform.gold.audit_log"
 GENESIS_HASH = "0" * 64
 ENTRY_FIELDS = (
     "actor",
@@ -59,7 +63,8 @@ def row_hash(row: Mapping[str, Any]) -> str:
     """The hash a published row must carry (see the module's description)."""
     content = {name: row[name] for name in ENTRY_FIELDS}
     content["detail"] = orjson.loads(row["detail"])
-    content["recorded_at"] = _utc(row["recorded_at"]).isoformat(timespec="microseconds")
+    # Published times are UTC; snapshots hand them over without their zone.
+    content["recorded_at"] = as_utc(row["recorded_at"]).isoformat(timespec="microseconds")
     content["seq"] = row["seq"]
     content["prev_hash"] = row["prev_hash"]
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -113,8 +118,3 @@ def _problem(
 
 def _rows(first: int, last: int) -> str:
     return f"row {first} is" if first == last else f"rows {first} to {last} are"
-
-
-def _utc(moment: datetime) -> datetime:
-    """Published times are UTC; snapshots hand them over without their zone."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

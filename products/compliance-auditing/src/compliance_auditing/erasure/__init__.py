@@ -6,12 +6,11 @@ from being written back in `_run.py`.
 """
 
 from compliance_auditing.erasure._identity import person_columns
-from compliance_auditing.erasure._report import ERASURE_TABLE, ErasureReport, as_answer
+from compliance_auditing.erasure._report import ErasureReport, as_answer
 from compliance_auditing.erasure._run import erase
 from compliance_auditing.erasure._subject import Subject, find_subject, subject_hash
 
 __all__ = [
-    "ERASURE_TABLE",
     "ErasureReport",
     "Subject",
     "as_answer",

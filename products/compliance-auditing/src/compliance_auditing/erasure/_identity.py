@@ -2,7 +2,7 @@
 
 The rule, in one place: a table's identity columns are the text columns its product declares
 as holding a person, i.e. tagged `pii` in the product's table declarations or its models'
-headers (`dataplatform.core.governance`), plus any text column the catalog tags `pii` (a
+headers (`dataplatform.core.product`), plus any text column the catalog tags `pii` (a
 steward's tag on `customer_id` makes it one). No column name is guessed. A row holds the person
 when one of its identity columns equals one of the person's ids. Rows are deleted whole, so the
 JSON the person sent (`raw`, `context`, `properties` in bronze) goes with them.
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataplatform.core.connectors.lakehouse import RowMatcher, TableName
-from dataplatform.core.governance import declared_person_columns
+from dataplatform.core.product import declared_person_columns
 
 QUARANTINE_JSON_COLUMNS = ("raw", "row")
 UNTOUCHED_NAMESPACES = ("platform", "compliance_auditing")

@@ -1,4 +1,4 @@
-"""The verifiable report of an erasure, kept in `compliance_auditing.gold.erasure_requests`."""
+"""The verifiable report of an erasure, kept in the product's `gold.erasure_requests`."""
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -7,10 +7,9 @@ from typing import Any, Literal
 import orjson
 import pyarrow as pa
 
-from compliance_auditing.storage import ERASURE_REQUESTS, ERASURE_REQUESTS_SCHEMA
+from compliance_auditing.storage import ERASURE_REQUESTS_SCHEMA
 from dataplatform.core.connectors.lakehouse import Lakehouse
 
-ERASURE_TABLE = f"compliance_auditing.{ERASURE_REQUESTS}"
 Status = Literal["running", "done", "incomplete", "failed"]
 
 
@@ -81,12 +80,13 @@ class ErasureReport:
         }
 
 
-def save(lake: Lakehouse, report: ErasureReport) -> None:
-    """Write the report, replacing the request's earlier state."""
-    if not lake.exists(ERASURE_TABLE):
-        lake.create(ERASURE_TABLE, ERASURE_REQUESTS_SCHEMA)
+def save(lake: Lakehouse, table: str, report: ErasureReport) -> None:
+    """Write the report to `table` (the product's erasure requests), replacing the request's
+    earlier state."""
+    if not lake.exists(table):
+        lake.create(table, ERASURE_REQUESTS_SCHEMA)
     rows = pa.Table.from_pylist([report.row()], ERASURE_REQUESTS_SCHEMA)
-    lake.merge(ERASURE_TABLE, rows, ["request_id"])
+    lake.merge(table, rows, ["request_id"])
 
 
 def as_answer(row: dict[str, Any]) -> dict[str, Any]:

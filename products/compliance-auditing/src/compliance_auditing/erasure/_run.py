@@ -41,16 +41,17 @@ T = TypeVar("T")
 
 
 async def erase(
-    request: Request, caller: Principal, lake: Lakehouse, user_id: str
+    request: Request, caller: Principal, lake: Lakehouse, user_id: str, reports: str
 ) -> ErasureReport:
-    """Erase `user_id` and every id linked to it from every product's tables; the report."""
+    """Erase `user_id` and every id linked to it from every product's tables; the report, also
+    kept in `reports` (the product's erasure requests table)."""
     report = ErasureReport(
         request_id=uuid.uuid4().hex,
         subject_hash=subject_hash(user_id),
         requested_by=caller.subject,
         requested_at=datetime.now(UTC),
     )
-    await _in_thread(save, lake, report)
+    await _in_thread(save, lake, reports, report)
     subject = Subject(user_id, ())
     try:
         subject = await _in_thread(find_subject, lake, user_id)
@@ -84,7 +85,7 @@ async def erase(
         report.status = "failed"
         report.error = _without_ids(f"{type(exc).__name__}: {exc}", subject)
     report.finished_at = datetime.now(UTC)
-    await _in_thread(save, lake, report)
+    await _in_thread(save, lake, reports, report)
     audit_action(
         request,
         caller,

@@ -2,24 +2,21 @@
 the erasure deadline. Degrades the product, and names how many and since when."""
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
 
+from compliance_auditing.monitoring._tables import written_rows
+from compliance_auditing.settings import ComplianceAuditingSettings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
-
-if TYPE_CHECKING:
-    from compliance_auditing.product import ComplianceAuditingSettings  # which imports this package
-
-ERASURES = "compliance_auditing.gold.erasure_requests"
 
 
 def open_erasures(
-    context: "HealthContext[ComplianceAuditingSettings]", now: datetime
+    context: HealthContext[ComplianceAuditingSettings], now: datetime
 ) -> tuple[HealthStatus, str]:
-    if not context.lake.exists(ERASURES):
+    """Degraded when an erasure request is not done past the deadline."""
+    rows = written_rows(context, "gold.erasure_requests", ["status", "requested_at"])
+    if rows is None:
         return HealthStatus.OK, "no erasure requested yet"
-    rows = context.lake.read(ERASURES, columns=["status", "requested_at"])
     pending = rows.filter(pc.not_equal(rows["status"], "done"))
     if pending.num_rows == 0:
         return HealthStatus.OK, f"all {rows.num_rows} erasure requests are done"

@@ -5,22 +5,24 @@ the API still answers."""
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
+from compliance_auditing.audit_chain import AUDIT_LOG
+from compliance_auditing.settings import ComplianceAuditingSettings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 
-AUDIT_LOG = "platform.gold.audit_log"
-DATA_READS = "compliance_auditing.silver.data_reads"
 INPUTS = "dataplatform.inputs"  # what each model commit records: input -> [from, to] versions
 
 
-def audit_intake(context: HealthContext[Any], now: datetime) -> tuple[HealthStatus, str]:
+def audit_intake(
+    context: HealthContext[ComplianceAuditingSettings], now: datetime
+) -> tuple[HealthStatus, str]:
     lake = context.lake
+    data_reads = context.table("silver.data_reads")
     if not lake.exists(AUDIT_LOG):
         return HealthStatus.OK, "the platform has not published its audit log yet"
     taken = -1
-    if lake.exists(DATA_READS):
-        recorded = lake.history(DATA_READS, limit=1)[0].get(INPUTS)
+    if lake.exists(data_reads):
+        recorded = lake.history(data_reads, limit=1)[0].get(INPUTS)
         taken = int(json.loads(recorded).get(AUDIT_LOG, [-1, -1])[1]) if recorded else -1
     behind = lake.version(AUDIT_LOG) - taken
     if behind <= 0:

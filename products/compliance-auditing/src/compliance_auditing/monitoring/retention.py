@@ -2,24 +2,21 @@
 of its intervals, and no table failed in it."""
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
 
+from compliance_auditing.monitoring._tables import written_rows
+from compliance_auditing.settings import ComplianceAuditingSettings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
-
-if TYPE_CHECKING:
-    from compliance_auditing.product import ComplianceAuditingSettings  # which imports this package
-
-RETENTION_RUNS = "compliance_auditing.gold.retention_runs"
 
 
 def retention_state(
-    context: "HealthContext[ComplianceAuditingSettings]", now: datetime
+    context: HealthContext[ComplianceAuditingSettings], now: datetime
 ) -> tuple[HealthStatus, str]:
-    if not context.lake.exists(RETENTION_RUNS):
+    """Degraded when retention last ran more than two intervals ago, or failed on a table."""
+    runs = written_rows(context, "gold.retention_runs", ["run_at", "status", "table_name"])
+    if runs is None:
         return HealthStatus.OK, "retention has not run yet (it waits for the published catalog)"
-    runs = context.lake.read(RETENTION_RUNS, columns=["run_at", "status", "table_name"])
     if runs.num_rows == 0:
         return HealthStatus.OK, "retention has not run yet"
     latest = pc.max(runs["run_at"]).as_py()

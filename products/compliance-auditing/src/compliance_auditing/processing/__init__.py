@@ -9,12 +9,12 @@ that had sat idle. Days are UTC days.
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from compliance_auditing.settings import ComplianceAuditingSettings
 from dataplatform.core.processing import Model, load_models
 from dataplatform.core.product_context import ProductContext
 
 
-def models(context: ProductContext[Any]) -> Sequence[Model]:
+def models(context: ProductContext[ComplianceAuditingSettings]) -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
     return load_models(Path(__file__).parent, variables=context.settings)

@@ -18,17 +18,19 @@ import pyarrow as pa
 from compliance_auditing.catalog import CATALOG, read_catalog
 from compliance_auditing.retention._enforce import enforce, governed
 from compliance_auditing.retention._time_columns import TIME_COLUMNS, time_column
+from compliance_auditing.settings import ComplianceAuditingSettings
 from compliance_auditing.storage import RETENTION_RUNS, RETENTION_RUNS_SCHEMA
 from dataplatform.core.jobs import Job, JobContext
 
 logger = logging.getLogger(__name__)
 
-RETENTION_TABLE = f"compliance_auditing.{RETENTION_RUNS}"
 
-
-def run_retention(context: JobContext, now: datetime | None = None) -> Mapping[str, Any]:
+def run_retention(
+    context: JobContext[ComplianceAuditingSettings], now: datetime | None = None
+) -> Mapping[str, Any]:
     """Enforce every table's retention once; a summary of what was removed and skipped."""
     lake = context.lake
+    runs_table = context.table(RETENTION_RUNS)
     catalog = read_catalog(lake)
     if catalog is None:
         logger.warning("retention waits: the platform has not published %s yet", CATALOG)
@@ -39,10 +41,10 @@ def run_retention(context: JobContext, now: datetime | None = None) -> Mapping[s
         enforce(lake, entry, now) for _, entry in sorted(catalog.items()) if governed(lake, entry)
     ]
     if outcomes:
-        if not lake.exists(RETENTION_TABLE):
-            lake.create(RETENTION_TABLE, RETENTION_RUNS_SCHEMA)
+        if not lake.exists(runs_table):
+            lake.create(runs_table, RETENTION_RUNS_SCHEMA)
         rows = [outcome.row(run_id, now) for outcome in outcomes]
-        lake.append(RETENTION_TABLE, pa.Table.from_pylist(rows, RETENTION_RUNS_SCHEMA))
+        lake.append(runs_table, pa.Table.from_pylist(rows, RETENTION_RUNS_SCHEMA))
     return {
         "run_id": run_id,
         "tables": len(outcomes),
@@ -60,4 +62,4 @@ enforce_retention = Job(
     every_setting="retention_every_seconds",
 )
 
-__all__ = ["RETENTION_TABLE", "TIME_COLUMNS", "enforce_retention", "run_retention", "time_column"]
+__all__ = ["TIME_COLUMNS", "enforce_retention", "run_retention", "time_column"]

@@ -6,19 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from compliance_auditing.serving._access import Auditor
 from compliance_auditing.serving._common import (
-    ACCESS_ANOMALIES,
-    COLUMN_READS,
-    DORMANT_KEY_USES,
-    PII_READS,
     Actor,
-    Auditor,
+    Filter,
     FirstDay,
     LastDay,
     TableFilter,
-    check_days,
+    by_day,
     filtered,
 )
+from compliance_auditing.settings import ComplianceAuditingSettings
+from dataplatform.core.access import Principal
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page
 
 ColumnFilter = Annotated[
@@ -38,116 +38,104 @@ KeyFilter = Annotated[
     Query(pattern=r"^key:.+$", max_length=200, description="An API key, as key:<name>."),
 ]
 
-router = APIRouter()
 
+def access_report_router(context: ProductContext[ComplianceAuditingSettings]) -> APIRouter:
+    """The access reports, over the product's gold tables of reads and key uses."""
+    router = APIRouter()
 
-@router.get("/access-report", summary="Who read which column of which table, per day")
-async def column_reads(
-    request: Request,
-    caller: Auditor,
-    first: FirstDay = None,
-    last: LastDay = None,
-    actor: Actor = None,
-    table: TableFilter = None,
-    column: ColumnFilter = None,
-    limit: PageLimit = 100,
-    cursor: PageCursor = None,
-) -> JSONOut:
-    check_days(first, last)
-    sql, params = filtered(
-        "select * from reads",
-        [
-            ("day >= ?", first),
-            ("day <= ?", last),
-            ("actor = ?", actor),
-            ("table_name = ?", table),
-            ("column_name = ?", column),
-        ],
-        "order by day desc, actor, table_name, column_name",
-    )
-    tables = {"reads": COLUMN_READS}
-    return JSONOut(
-        await gold_page(request, caller, sql, tables, params, limit=limit, cursor=cursor)
-    )
-
-
-@router.get("/access-report/pii", summary="Reads that returned PII, by user, role and table")
-async def pii_reads(
-    request: Request,
-    caller: Auditor,
-    first: FirstDay = None,
-    last: LastDay = None,
-    actor: Actor = None,
-    role: RoleFilter = None,
-    table: TableFilter = None,
-    limit: PageLimit = 100,
-    cursor: PageCursor = None,
-) -> JSONOut:
-    check_days(first, last)
-    sql, params = filtered(
-        "select * from pii",
-        [
-            ("day >= ?", first),
-            ("day <= ?", last),
-            ("actor = ?", actor),
-            ("role = ?", role),
-            ("table_name = ?", table),
-        ],
-        "order by day desc, actor, role, table_name",
-    )
-    return JSONOut(
-        await gold_page(
-            request, caller, sql, {"pii": PII_READS}, params, limit=limit, cursor=cursor
+    async def report(
+        request: Request,
+        caller: Principal,
+        table: str,
+        filters: list[Filter],
+        order: str,
+        page: tuple[int, str | None],
+    ) -> JSONOut:
+        """One page of the rows of the product's `table` that pass `filters`, in `order`."""
+        sql, params = filtered("select * from report", filters, f"order by {order}")
+        limit, cursor = page
+        tables = {"report": context.table(table)}
+        return JSONOut(
+            await gold_page(request, caller, sql, tables, params, limit=limit, cursor=cursor)
         )
-    )
 
+    @router.get("/access-report", summary="Who read which column of which table, per day")
+    async def column_reads(
+        request: Request,
+        caller: Auditor,
+        first: FirstDay = None,
+        last: LastDay = None,
+        actor: Actor = None,
+        table: TableFilter = None,
+        column: ColumnFilter = None,
+        limit: PageLimit = 100,
+        cursor: PageCursor = None,
+    ) -> JSONOut:
+        filters = [
+            *by_day("day", first, last),
+            ("actor", "actor = $actor", actor),
+            ("table", "table_name = $table", table),
+            ("column", "column_name = $column", column),
+        ]
+        order = "day desc, actor, table_name, column_name"
+        return await report(request, caller, "gold.column_reads", filters, order, (limit, cursor))
 
-@router.get(
-    "/access-report/anomalies", summary="Days a user read far more rows than their baseline"
-)
-async def anomalies(
-    request: Request,
-    caller: Auditor,
-    first: FirstDay = None,
-    last: LastDay = None,
-    actor: Actor = None,
-    limit: PageLimit = 100,
-    cursor: PageCursor = None,
-) -> JSONOut:
-    check_days(first, last)
-    sql, params = filtered(
-        "select * from anomalies",
-        [("day >= ?", first), ("day <= ?", last), ("actor = ?", actor)],
-        "order by day desc, actor",
-    )
-    tables = {"anomalies": ACCESS_ANOMALIES}
-    return JSONOut(
-        await gold_page(request, caller, sql, tables, params, limit=limit, cursor=cursor)
-    )
+    @router.get("/access-report/pii", summary="Reads that returned PII, by user, role and table")
+    async def pii_reads(
+        request: Request,
+        caller: Auditor,
+        first: FirstDay = None,
+        last: LastDay = None,
+        actor: Actor = None,
+        role: RoleFilter = None,
+        table: TableFilter = None,
+        limit: PageLimit = 100,
+        cursor: PageCursor = None,
+    ) -> JSONOut:
+        filters = [
+            *by_day("day", first, last),
+            ("actor", "actor = $actor", actor),
+            ("role", "role = $role", role),
+            ("table", "table_name = $table", table),
+        ]
+        order = "day desc, actor, role, table_name"
+        return await report(request, caller, "gold.pii_reads", filters, order, (limit, cursor))
 
+    @router.get(
+        "/access-report/anomalies", summary="Days a user read far more rows than their baseline"
+    )
+    async def anomalies(
+        request: Request,
+        caller: Auditor,
+        first: FirstDay = None,
+        last: LastDay = None,
+        actor: Actor = None,
+        limit: PageLimit = 100,
+        cursor: PageCursor = None,
+    ) -> JSONOut:
+        filters = [*by_day("day", first, last), ("actor", "actor = $actor", actor)]
+        return await report(
+            request, caller, "gold.access_anomalies", filters, "day desc, actor", (limit, cursor)
+        )
 
-@router.get("/access-report/dormant-keys", summary="API keys used again after sitting idle")
-async def dormant_keys(
-    request: Request,
-    caller: Auditor,
-    first: FirstDay = None,
-    last: LastDay = None,
-    key: KeyFilter = None,
-    limit: PageLimit = 100,
-    cursor: PageCursor = None,
-) -> JSONOut:
-    check_days(first, last)
-    # Snapshots hold times as naive UTC, so the date of a time is its UTC day.
-    sql, params = filtered(
-        "select * from uses",
-        [
-            ("cast(used_at as date) >= ?", first),
-            ("cast(used_at as date) <= ?", last),
-            ("key_name = ?", key),
-        ],
-        "order by used_at desc, seq desc",
-    )
-    tables = {"uses": DORMANT_KEY_USES}
-    return JSONOut(
-        await gold_page(request, caller, sql, tables, params, limit=limit, cursor=cursor)
-    )
+    @router.get("/access-report/dormant-keys", summary="API keys used again after sitting idle")
+    async def dormant_keys(
+        request: Request,
+        caller: Auditor,
+        first: FirstDay = None,
+        last: LastDay = None,
+        key: KeyFilter = None,
+        limit: PageLimit = 100,
+        cursor: PageCursor = None,
+    ) -> JSONOut:
+        # Snapshots hold times as naive UTC, so the date of a time is its UTC day.
+        filters = [
+            *by_day("cast(used_at as date)", first, last),
+            ("key", "key_name = $key", key),
+        ]
+        order = "used_at desc, seq desc"
+        return await report(
+            request, caller, "gold.dormant_key_uses", filters, order, (limit, cursor)
+        )
+
+    return router

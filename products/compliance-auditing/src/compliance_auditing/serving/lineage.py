@@ -12,8 +12,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from compliance_auditing.serving._common import LINEAGE, TABLE_NAME, CatalogReader
+from compliance_auditing.serving._access import CatalogReader
+from compliance_auditing.serving._common import TABLE_NAME
+from compliance_auditing.settings import ComplianceAuditingSettings
 from dataplatform.core.errors import NotFoundError
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows
 
 MAX_DEPTH = 10
@@ -34,61 +37,70 @@ Column = Annotated[
     Query(pattern=r"^([A-Za-z_][A-Za-z0-9_]*|\*)$", max_length=200, description="One column."),
 ]
 
-router = APIRouter()
+
+def lineage_router(context: ProductContext[ComplianceAuditingSettings]) -> APIRouter:
+    """`GET /lineage/{table}`, over the product's lineage in force."""
+    router = APIRouter()
+    tables = {"edges": context.table("gold.lineage_current")}
+
+    @router.get("/lineage/{table}", summary="Upstream and downstream lineage, column level")
+    async def lineage(
+        table: TablePath,
+        request: Request,
+        caller: CatalogReader,
+        direction: Direction = "both",
+        depth: Depth = 3,
+        column: Column = None,
+        limit: PageLimit = 100,
+        cursor: PageCursor = None,
+    ) -> JSONOut:
+        params: dict[str, object] = {"table": table, "depth": depth}
+        if column is not None:
+            params["column"] = column
+        query = _walks(direction, by_column=column is not None)
+        page = await gold_page(request, caller, query, tables, params, limit=limit, cursor=cursor)
+        if cursor is None and not page["rows"]:
+            known = await gold_rows(
+                request,
+                caller,
+                "select 1 as known from edges "
+                "where source_table = $table or target_table = $table limit 1",
+                tables,
+                {"table": table},
+            )
+            if not known:
+                raise NotFoundError(
+                    f"No lineage is recorded for `{table}`: no model reads or writes it (yet). "
+                    "Check the name, or wait for the models that use it to run."
+                )
+        return JSONOut(
+            {"table": table, "column": column, "direction": direction, "depth": depth, **page}
+        )
+
+    return router
 
 
-@router.get("/lineage/{table}", summary="Upstream and downstream lineage, column level")
-async def lineage(
-    table: TablePath,
-    request: Request,
-    caller: CatalogReader,
-    direction: Direction = "both",
-    depth: Depth = 3,
-    column: Column = None,
-    limit: PageLimit = 100,
-    cursor: PageCursor = None,
-) -> JSONOut:
-    walks: list[str] = []
-    params: list[object] = []
-    start = [table, column] if column else [table]
-    if direction in ("upstream", "both"):
-        walks.append(_upstream(by_column=column is not None))
-        params += [*start, depth]
-    if direction in ("downstream", "both"):
-        walks.append(_downstream(by_column=column is not None))
-        params += [*start, depth]
-    query = (
-        f"with recursive {', '.join(walks)} "
+def _walks(direction: Direction, *, by_column: bool) -> str:
+    """The query walking the edges in `direction` from `$table` (and `$column`), `$depth` hops."""
+    walks = {"upstream": _upstream, "downstream": _downstream}
+    taken = [name for name in walks if direction in (name, "both")]
+    return (
+        f"with recursive {', '.join(walks[name](by_column=by_column) for name in taken)} "
         + " union all ".join(
             f"select min(depth) as depth, '{name}' as direction, {EDGE} from {name} group by {EDGE}"
-            for name in ("upstream", "downstream")
-            if direction in (name, "both")
+            for name in taken
         )
         + " order by direction desc, depth, source_table, source_column, target_table, "
         "target_column, model"
     )
-    tables = {"edges": LINEAGE}
-    page = await gold_page(request, caller, query, tables, params, limit=limit, cursor=cursor)
-    if cursor is None and not page["rows"]:
-        known = await gold_rows(
-            request,
-            caller,
-            "select 1 as known from edges where source_table = ? or target_table = ? limit 1",
-            tables,
-            [table, table],
-        )
-        if not known:
-            raise NotFoundError(
-                f"No lineage is recorded for `{table}`: no model reads or writes it (yet). "
-                "Check the name, or wait for the models that use it to run."
-            )
-    return JSONOut(
-        {"table": table, "column": column, "direction": direction, "depth": depth, **page}
-    )
 
 
 def _upstream(*, by_column: bool) -> str:
-    start = "target_table = ? and target_column = ?" if by_column else "target_table = ?"
+    start = (
+        "target_table = $table and target_column = $column"
+        if by_column
+        else "target_table = $table"
+    )
     step = (
         "e.target_table = w.source_table "
         "and (e.target_column = w.source_column or w.source_column = '*')"
@@ -99,7 +111,11 @@ def _upstream(*, by_column: bool) -> str:
 
 
 def _downstream(*, by_column: bool) -> str:
-    start = "source_table = ? and source_column = ?" if by_column else "source_table = ?"
+    start = (
+        "source_table = $table and source_column = $column"
+        if by_column
+        else "source_table = $table"
+    )
     step = (
         "e.source_table = w.target_table and e.source_column = w.target_column"
         if by_column
@@ -114,5 +130,5 @@ def _walk(name: str, start: str, step: str) -> str:
         f"{name}(depth, {EDGE}) as ("
         f"select 1, {EDGE} from edges where {start} "
         f"union select w.depth + 1, {columns} from {name} as w join edges as e on {step} "
-        "where w.depth < ?)"
+        "where w.depth < $depth)"
     )

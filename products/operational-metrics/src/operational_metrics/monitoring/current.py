@@ -6,20 +6,21 @@ it never fails /ready, since the API still answers from the tables it has.
 """
 
 from datetime import UTC, datetime
-from typing import Any
 
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
+from operational_metrics.settings import OperationalMetricsSettings
 
-EVALUATIONS = "operational_metrics.gold.slo_minutes"
 
-
-def evaluation_age(context: HealthContext[Any], now: datetime) -> tuple[HealthStatus, str]:
+def evaluation_age(
+    context: HealthContext[OperationalMetricsSettings], now: datetime
+) -> tuple[HealthStatus, str]:
     """Seconds since `gold.slo_minutes` was last committed, judged against the product's
     tightest freshness SLO."""
-    if not context.lake.exists(EVALUATIONS):
+    evaluations = context.table("gold.slo_minutes")
+    if not context.lake.exists(evaluations):
         return HealthStatus.OK, "no SLO evaluated yet: waiting for the platform's first metrics"
-    committed_ms = context.lake.history(EVALUATIONS, limit=1)[0]["timestamp"]
+    committed_ms = context.lake.history(evaluations, limit=1)[0]["timestamp"]
     age = (now - datetime.fromtimestamp(committed_ms / 1000, UTC)).total_seconds()
     detail = f"SLOs last evaluated {age:.0f} s ago"
     objective = _freshness_objective_seconds(context.settings)

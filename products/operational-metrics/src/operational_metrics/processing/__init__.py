@@ -12,7 +12,6 @@ end with the latest minute measured, so a hand-made series gives exact answers.
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from dataplatform.core.processing import Model, load_models
 from dataplatform.core.product_context import ProductContext
@@ -22,9 +21,10 @@ from operational_metrics.processing._watched import (
     watched_products,
 )
 from operational_metrics.processing.incidents import incidents
+from operational_metrics.settings import OperationalMetricsSettings
 
 
-def models(context: ProductContext[Any]) -> Sequence[Model]:
+def models(context: ProductContext[OperationalMetricsSettings]) -> Sequence[Model]:
     """The product's models, watching every installed product (`discover_products()`) with the
     SLOs in force."""
     from dataplatform.core.product import discover_products
@@ -33,7 +33,9 @@ def models(context: ProductContext[Any]) -> Sequence[Model]:
     return models_watching(watched, context.settings)
 
 
-def models_watching(watched: Sequence[WatchedProduct], settings: object) -> list[Model]:
+def models_watching(
+    watched: Sequence[WatchedProduct], settings: OperationalMetricsSettings
+) -> list[Model]:
     """The models, watching `watched` products, with `var()` reading `settings`."""
     return load_models(Path(__file__).parent, [incidents], model_variables(settings, watched))
 

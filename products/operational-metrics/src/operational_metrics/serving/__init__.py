@@ -4,24 +4,29 @@ Each route runs SQL over the product's gold tables through `gold_rows` / `gold_p
 audited); list routes page with `limit` and a `cursor` that pins the tables' versions.
 """
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
-from operational_metrics.serving import incidents, overview, products, slos, timeseries
-from operational_metrics.serving._common import PRODUCT
+from operational_metrics.serving._access import PRODUCT
+from operational_metrics.serving.incidents import incidents_router
+from operational_metrics.serving.overview import overview_router
+from operational_metrics.serving.products import products_router
+from operational_metrics.serving.slos import slos_router
+from operational_metrics.serving.timeseries import timeseries_router
+from operational_metrics.settings import OperationalMetricsSettings
 
 
-def create_router(context: ProductContext[Any]) -> APIRouter:
-    """The product's routes, and its published gold tables (`GET /ops/tables`, paged); no
-    setting shapes them."""
+def create_router(context: ProductContext[OperationalMetricsSettings]) -> APIRouter:
+    """The product's routes, and its published gold tables (`GET /ops/tables`, paged)."""
     router = APIRouter(tags=[PRODUCT])
-    router.include_router(overview.router)
-    router.include_router(products.router)
-    router.include_router(slos.router)
-    router.include_router(incidents.router)
-    router.include_router(timeseries.router)
+    for area_router in (
+        overview_router,
+        products_router,
+        slos_router,
+        incidents_router,
+        timeseries_router,
+    ):
+        router.include_router(area_router(context))
     router.include_router(published_tables_router(PRODUCT, context.declarations))
     return router

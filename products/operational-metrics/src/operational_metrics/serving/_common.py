@@ -1,11 +1,10 @@
-"""What the /ops routes share: the permission, the gold tables, statuses and parameters."""
+"""What the /ops routes share: statuses, their SQL, and parameters."""
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import Query
 
-from dataplatform.core.access import Principal, product_permission, require
 from dataplatform.core.errors import InvalidRequestError, did_you_mean
 from dataplatform.core.serving import PageCursor, PageLimit
 
@@ -13,27 +12,8 @@ from dataplatform.core.serving import PageCursor, PageLimit
 Limit = PageLimit
 Cursor = PageCursor
 
-PRODUCT = "operational-metrics"
-READ = require(product_permission(PRODUCT, "read"))
-Caller = Annotated[Principal, READ]
 # API traffic outside every product's prefix (login, catalog, admin, collector, probes).
 PLATFORM = "platform"
-
-
-def gold(table: str) -> str:
-    """The full name of one of the product's gold tables."""
-    return f"operational_metrics.gold.{table}"
-
-
-SLO_STATUS = gold("slo_status")
-INCIDENTS = gold("incidents")
-API_TRAFFIC = gold("api_traffic")
-PRODUCT_FRESHNESS = gold("product_freshness")
-TABLE_FRESHNESS = gold("table_freshness")
-TABLE_VOLUMES = gold("table_volumes")
-MODEL_ACTIVITY = gold("model_activity")
-MODEL_STATUS = gold("model_status")
-BUS_LAG = gold("bus_lag")
 
 BUS_LAG_NOT_MEASURED = (
     "the platform measured no bus of this product in the latest minute: it measures the "
@@ -89,9 +69,10 @@ ProductName = Annotated[
 ]
 
 
-def known_product(name: str, known: list[str], field: str = "query.product") -> str:
-    """`name` when it is one of `known`, else a 422 naming `field` with the products known."""
-    if name not in known:
+def known_product(name: str | None, known: list[str], field: str = "query.product") -> str | None:
+    """`name` when it is None (every product) or one of `known`, else a 422 naming `field`
+    with the products known."""
+    if name is not None and name not in known:
         raise InvalidRequestError(
             f"`{name}` is not a product the metrics cover; they cover {', '.join(known)}."
             f"{did_you_mean(name, known)}",
@@ -100,13 +81,11 @@ def known_product(name: str, known: list[str], field: str = "query.product") -> 
     return name
 
 
-def page_answer(page: dict[str, Any], **query: Any) -> dict[str, Any]:
-    """A page with the query it answers (defaults filled in), so a client sees what it got."""
-    return {"query": query, **page}
-
-
-def as_utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a time without a zone is taken as UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+def check_time_order(start: datetime | None, end: datetime | None) -> None:
+    """Refuse a time range whose `from` is not before its `to`, naming `from`."""
+    if start is not None and end is not None and start >= end:
+        raise InvalidRequestError(
+            f"`from` ({start.isoformat()}) is not before `to` ({end.isoformat()}); give a `from` "
+            "before `to`.",
+            field="query.from",
+        )

@@ -7,18 +7,18 @@ over the step's sums (not averaged), ages take the step's worst minute.
 
 from dataclasses import dataclass
 
-from operational_metrics.serving._common import (
-    API_TRAFFIC,
-    BUS_LAG,
-    MODEL_ACTIVITY,
-    PRODUCT_FRESHNESS,
-    TABLE_VOLUMES,
-)
+# The product's tables the series come from (`context.table` gives their full names).
+API_TRAFFIC = "gold.api_traffic"
+BUS_LAG = "gold.bus_lag"
+MODEL_ACTIVITY = "gold.model_activity"
+PRODUCT_FRESHNESS = "gold.product_freshness"
+TABLE_VOLUMES = "gold.table_volumes"
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A series: `value` aggregates the `table` rows (matching `rows`) of one step."""
+    """A series: `value` aggregates the rows (matching `rows`) of one step of `table`, one of
+    the product's tables (`gold.api_traffic`)."""
 
     name: str
     unit: str

@@ -2,20 +2,17 @@
 
 from fastapi import APIRouter, Request
 
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
+from operational_metrics.serving._access import Reader
 from operational_metrics.serving._common import (
-    API_TRAFFIC,
-    BUS_LAG,
-    INCIDENTS,
     OPEN_INCIDENTS_SQL,
-    PRODUCT_FRESHNESS,
-    SLO_STATUS,
     SLO_STATUS_SQL,
-    Caller,
     Cursor,
     Limit,
     product_status_sql,
 )
+from operational_metrics.settings import OperationalMetricsSettings
 
 # The last hour is the 60 minutes ending with the latest one evaluated, like the SLO windows.
 SQL = f"""
@@ -73,25 +70,22 @@ group by slos.product
 order by slos.product
 """
 
-router = APIRouter()
 
+def overview_router(context: ProductContext[OperationalMetricsSettings]) -> APIRouter:
+    """`GET /overview`, over the product's SLO, incident, traffic, freshness and bus tables."""
+    router = APIRouter()
+    tables = {
+        alias: context.table(f"gold.{alias}")
+        for alias in ("slo_status", "incidents", "api_traffic", "product_freshness", "bus_lag")
+    }
 
-@router.get("/overview", summary="Every product with a status: SLOs, incidents, traffic, freshness")
-async def overview(
-    request: Request, caller: Caller, limit: Limit = 100, cursor: Cursor = None
-) -> JSONOut:
-    page = await gold_page(
-        request,
-        caller,
-        SQL,
-        tables={
-            "slo_status": SLO_STATUS,
-            "incidents": INCIDENTS,
-            "api_traffic": API_TRAFFIC,
-            "product_freshness": PRODUCT_FRESHNESS,
-            "bus_lag": BUS_LAG,
-        },
-        limit=limit,
-        cursor=cursor,
+    @router.get(
+        "/overview", summary="Every product with a status: SLOs, incidents, traffic, freshness"
     )
-    return JSONOut(page)
+    async def overview(
+        request: Request, caller: Reader, limit: Limit = 100, cursor: Cursor = None
+    ) -> JSONOut:
+        page = await gold_page(request, caller, SQL, tables=tables, limit=limit, cursor=cursor)
+        return JSONOut(page)
+
+    return router

@@ -4,21 +4,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from dataplatform.core.serving import JSONOut, gold_page
+from dataplatform.core.product_context import ProductContext
+from dataplatform.core.serving import JSONOut, gold_page, page_answer
+from operational_metrics.serving._access import Reader
 from operational_metrics.serving._common import (
-    INCIDENTS,
     OPEN_INCIDENTS_SQL,
-    SLO_STATUS,
     SLO_STATUS_SQL,
-    Caller,
     Cursor,
     Limit,
     ProductName,
     SloState,
     known_product,
-    page_answer,
 )
 from operational_metrics.serving._products import watched_names
+from operational_metrics.settings import OperationalMetricsSettings
 
 SQL = f"""
 with {OPEN_INCIDENTS_SQL},
@@ -39,33 +38,37 @@ slos as (
     left join open_incidents using (product, slo)
 )
 select * from slos
-where product = coalesce(?, product) and status = coalesce(?, status)
+where product = coalesce($product, product) and status = coalesce($status, status)
 order by product, slo
 """
 
-router = APIRouter()
 
+def slos_router(context: ProductContext[OperationalMetricsSettings]) -> APIRouter:
+    """`GET /slos`, over the product's SLO status and incidents."""
+    router = APIRouter()
+    tables = {alias: context.table(f"gold.{alias}") for alias in ("slo_status", "incidents")}
 
-@router.get("/slos", summary="SLOs: compliance over 1 h, 24 h, 30 d, error budget, burn rates")
-async def slos(
-    request: Request,
-    caller: Caller,
-    product: ProductName = None,
-    status: Annotated[
-        SloState | None, Query(description="Only SLOs in this status; every SLO when absent.")
-    ] = None,
-    limit: Limit = 100,
-    cursor: Cursor = None,
-) -> JSONOut:
-    if product is not None:
+    @router.get("/slos", summary="SLOs: compliance over 1 h, 24 h, 30 d, error budget, burn rates")
+    async def slos(
+        request: Request,
+        caller: Reader,
+        product: ProductName = None,
+        status: Annotated[
+            SloState | None, Query(description="Only SLOs in this status; every SLO when absent.")
+        ] = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> JSONOut:
         known_product(product, list(watched_names()))
-    page = await gold_page(
-        request,
-        caller,
-        SQL,
-        tables={"slo_status": SLO_STATUS, "incidents": INCIDENTS},
-        params=[product, status],
-        limit=limit,
-        cursor=cursor,
-    )
-    return JSONOut(page_answer(page, product=product, status=status))
+        page = await gold_page(
+            request,
+            caller,
+            SQL,
+            tables=tables,
+            params={"product": product, "status": status},
+            limit=limit,
+            cursor=cursor,
+        )
+        return JSONOut(page_answer(page, product=product, status=status))
+
+    return router
