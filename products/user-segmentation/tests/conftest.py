@@ -164,7 +164,7 @@ class Pipeline:
         assert not failed, failed
 
     def rows(self, table: str) -> list[dict[str, Any]]:
-        return self.lake.read(f"user_segmentation.{table}").to_pylist()
+        return self.lake.read(product.context().table(table)).to_pylist()
 
     def features(self) -> dict[str, dict[str, Any]]:
         return {row["person_id"]: row for row in self.rows("gold.user_features")}
@@ -176,7 +176,7 @@ def make_pipeline(folder: Path, lake_root: Path | None = None) -> Pipeline:
     store = MetadataStore(f"sqlite:///{folder / 'runs.db'}")
     store.upgrade()
     lake = Lakehouse(lake_root or folder / "lake")
-    ensure_written_tables(lake)
+    ensure_written_tables(lake, product.context())
     return Pipeline(lake, ModelRunner(product.model_graph(), lake, store))
 
 

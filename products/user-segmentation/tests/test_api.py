@@ -12,7 +12,9 @@ import httpx2 as httpx
 import pytest
 
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
+from user_segmentation.product import product
 
+NAMESPACE = product.context().namespace
 AT_LEAST_3 = {"feature": "frequency", "op": ">=", "value": 3}
 
 
@@ -287,9 +289,7 @@ def test_listing_segments_on_a_fresh_lake_writes_nothing(tmp_path: Path) -> None
     with running_gateway(settings) as fresh:
 
         def product_tables() -> list[str]:
-            return [
-                str(t) for t in fresh.services.lake.tables() if t.product == "user_segmentation"
-            ]
+            return [str(t) for t in fresh.services.lake.tables() if t.product == NAMESPACE]
 
         before = product_tables()
         rules = ok(call(fresh, "GET", "", fresh.admin, params={"kind": "rule"}))

@@ -40,7 +40,7 @@ def test_a_model_older_than_two_intervals_degrades_once_the_features_changed(
     pipeline.run()
     assert model_age_at(context(pipeline), datetime.now(UTC), 3600)[0] is HealthStatus.OK
     settings = product.settings().model_copy(update={"max_clusters": 3})
-    train(pipeline.lake, settings, "test")
+    train(pipeline.lake, product.context(settings), "test")
     hours_later = datetime.now(UTC) + timedelta(hours=3)
 
     unchanged = model_age_at(context(pipeline), hours_later, 3600)

@@ -12,11 +12,14 @@ from dataplatform.core.errors import ConflictError, NotFoundError
 from dataplatform.core.jobs import JobContext
 from user_segmentation.ml import TRAIN_SEGMENTS, train
 from user_segmentation.product import product
-from user_segmentation.storage import ML_ASSIGNMENTS, ML_MODELS, USER_FEATURES
 
 SETTINGS = product.settings().model_copy(
     update={"cluster_features": ["frequency", "monetary"], "min_clusters": 2, "max_clusters": 5}
 )
+CONTEXT = product.context(SETTINGS)
+ML_ASSIGNMENTS = CONTEXT.table("gold.ml_assignments")
+ML_MODELS = CONTEXT.table("gold.ml_models")
+USER_FEATURES = CONTEXT.table("gold.user_features")
 # Three tight blobs of four people, far apart: (frequency, monetary) around (1, 1), (10, 100)
 # and (20, 10).
 SQUARE = [(0, 0), (0, 1), (1, 0), (1, 1)]
@@ -63,7 +66,7 @@ def by_blob(lake: Lakehouse) -> dict[str, set[str]]:
 def test_three_blobs_make_three_segments_whose_ids_survive_retraining(lake: Lakehouse) -> None:
     publish(lake, people(BLOBS))
 
-    first = train(lake, SETTINGS, "test")
+    first = train(lake, CONTEXT, "test")
 
     assert (first["version"], first["k"], first["people"]) == (1, 3, 12)
     assert first["silhouette"] == max(first["parameters"]["silhouette_by_k"].values())
@@ -74,19 +77,19 @@ def test_three_blobs_make_three_segments_whose_ids_survive_retraining(lake: Lake
     assert first["sizes"] == {"ml-1": 4, "ml-2": 4, "ml-3": 4}
 
     # The same data again: the same ids for the same people.
-    again = train(lake, SETTINGS, "test")
+    again = train(lake, CONTEXT, "test")
     assert again["version"] == 2
     assert by_blob(lake) == ids
 
     # Everyone moved a little: still matched to the clusters they were in.
     publish(lake, people(BLOBS, shift=0.5))
-    shifted = train(lake, SETTINGS, "test")
+    shifted = train(lake, CONTEXT, "test")
     assert (shifted["version"], shifted["k"]) == (3, 3)
     assert by_blob(lake) == ids
 
     # A fourth blob appears: the three keep their ids, the newcomer takes the next number.
     publish(lake, people({**BLOBS, "d": (40, 300)}))
-    grown = train(lake, SETTINGS, "test")
+    grown = train(lake, CONTEXT, "test")
     assert grown["k"] == 4
     assert {blob: by_blob(lake)[blob] for blob in BLOBS} == ids
     assert by_blob(lake)["d"] == {"ml-4"}
@@ -95,7 +98,7 @@ def test_three_blobs_make_three_segments_whose_ids_survive_retraining(lake: Lake
 def test_each_version_keeps_its_parameters_centroids_and_inputs(lake: Lakehouse) -> None:
     publish(lake, people(BLOBS))
 
-    train(lake, SETTINGS, "api:alice")
+    train(lake, CONTEXT, "api:alice")
     (model,) = lake.read(ML_MODELS).to_pylist()
 
     parameters = json.loads(model["parameters"])
@@ -113,7 +116,7 @@ def test_each_version_keeps_its_parameters_centroids_and_inputs(lake: Lakehouse)
 
 
 def test_the_job_trains_only_when_the_features_changed(lake: Lakehouse) -> None:
-    context = JobContext.extending(product.context(SETTINGS), lake=lake)
+    context = JobContext.extending(CONTEXT, lake=lake)
     waiting = TRAIN_SEGMENTS.run(context)
     publish(lake, people(BLOBS))
 
@@ -130,12 +133,12 @@ def test_the_job_trains_only_when_the_features_changed(lake: Lakehouse) -> None:
 
 def test_no_people_or_too_few_to_cluster_are_refused(lake: Lakehouse) -> None:
     with pytest.raises(NotFoundError, match="is not written yet"):
-        train(lake, SETTINGS, "test")
+        train(lake, CONTEXT, "test")
     publish(lake, [])
     with pytest.raises(NotFoundError, match="has no rows yet"):
-        train(lake, SETTINGS, "test")
+        train(lake, CONTEXT, "test")
     # Two people make at most one cluster with a silhouette (it needs k <= people - 1).
     publish(lake, people({"a": (1, 1)})[:2])
     with pytest.raises(ConflictError, match="2 people with 2 distinct feature values cannot make"):
-        train(lake, SETTINGS, "test")
+        train(lake, CONTEXT, "test")
     assert lake.read(ML_MODELS).num_rows == 0

@@ -10,8 +10,11 @@ import pyarrow as pa
 import pytest
 
 from dataplatform.core.errors import InvalidRequestError
+from user_segmentation.product import product
 from user_segmentation.rules import compile_filter, members, parse_definition
 from user_segmentation.serving import _definitions
+
+CONTEXT = product.context()
 
 
 def nested(key: str, levels: int, leaf: dict[str, Any]) -> dict[str, Any]:
@@ -135,13 +138,18 @@ def test_membership_at_the_boundaries_and_its_entries_and_exits(
     lake = pipeline.lake
     # Frequencies: ana 5, eve 3, b-cy 1, dee 0.
     at_least_3 = _definitions.create(
-        lake, "test", "3+", None, {"feature": "frequency", "op": ">=", "value": 3}
+        lake, CONTEXT, "test", "3+", None, {"feature": "frequency", "op": ">=", "value": 3}
     )["segment_id"]
     more_than_3 = _definitions.create(
-        lake, "test", ">3", None, {"feature": "frequency", "op": ">", "value": 3}
+        lake, CONTEXT, "test", ">3", None, {"feature": "frequency", "op": ">", "value": 3}
     )["segment_id"]
     one_to_3 = _definitions.create(
-        lake, "test", "1-3", None, {"feature": "frequency", "op": "between", "value": [1, 3]}
+        lake,
+        CONTEXT,
+        "test",
+        "1-3",
+        None,
+        {"feature": "frequency", "op": "between", "value": [1, 3]},
     )["segment_id"]
     before = datetime.now(UTC)
 
@@ -198,7 +206,7 @@ def test_membership_at_the_boundaries_and_its_entries_and_exits(
     assert cy["entered_as_of"] == kit.at("2026-11-20 12:00")  # a member since the first run
 
     # A deleted segment's members exit; nothing else changes.
-    _definitions.delete(lake, more_than_3, "test")
+    _definitions.delete(lake, CONTEXT, more_than_3, "test")
     pipeline.run()
 
     latest = [r for r in pipeline.rows("gold.segment_changes") if r["changed_at"] > second_run]
@@ -211,7 +219,7 @@ def test_membership_at_the_boundaries_and_its_entries_and_exits(
 def test_a_run_with_nothing_new_changes_nothing(pipeline: Any, kit: SimpleNamespace) -> None:
     kit.publish_world(pipeline)
     _definitions.create(
-        pipeline.lake, "test", "all", None, {"feature": "events", "op": ">=", "value": 0}
+        pipeline.lake, CONTEXT, "test", "all", None, {"feature": "events", "op": ">=", "value": 0}
     )
     pipeline.run()
     changes = len(pipeline.rows("gold.segment_changes"))

@@ -640,6 +640,15 @@ def test_events_sent_through_the_collector_are_answered_after_a_model_run(web: W
     ]
     assert [response.status_code for response in sent] == [200, 200], [r.text for r in sent]
     web.models.run()
+    # Silver reads PostHog's page and user agent only as the collector mapped them.
+    (page_view,) = (
+        row for row in web.models.rows("silver.page_views") if row["visitor_id"] == "wire-ph"
+    )
+    assert (page_view["url"], page_view["path"], page_view["user_agent"]) == (
+        f"{sdk.SITE}/",
+        "/",
+        sdk.CHROME_WINDOWS,
+    )
 
     day = {"from": "2026-10-10", "to": "2026-10-10"}
     deadline = time.monotonic() + 10  # the API's snapshots re-read a changed table within seconds

@@ -6,7 +6,8 @@ from dataplatform.core.config import load_settings
 from dataplatform.core.errors import ConfigError
 from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.testing import check_product_contract
-from web_user_analytics.product import WebUserAnalyticsSettings, product
+from web_user_analytics.product import product
+from web_user_analytics.settings import WebUserAnalyticsSettings
 
 
 def test_meets_the_product_contract(lake) -> None:  # type: ignore[no-untyped-def]

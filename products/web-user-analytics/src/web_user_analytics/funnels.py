@@ -6,45 +6,34 @@ Funnels come from `funnels:` in config/product_config.yaml (typed by `FunnelDefi
 from `POST /web/funnels` (a `NewFunnel`, kept in gold.funnel_definitions).
 """
 
-from typing import Literal, Self
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from dataplatform.core import funnels
 
 MIN_STEPS = 2
 MAX_STEPS = 10
 MAX_WINDOW_DAYS = 365
 
 
-class FunnelStep(BaseModel):
+class FunnelStep(funnels.FunnelStep):
     """One step: a page view whose path matches `page`, a tracked `event` by name, or any
     `conversion` (an event the product's `conversion_events` names)."""
 
-    model_config = ConfigDict(extra="forbid")
+    MATCHES: ClassVar[dict[str, str]] = {
+        **funnels.FunnelStep.MATCHES,
+        "conversion": "e.is_conversion",
+    }
+    ONE_KIND: ClassVar[str] = (
+        "a step is exactly one of a `page` (a path such as `/cart`), an `event` (such as "
+        "`Order Completed`) or `conversion: true` (any conversion event)"
+    )
 
-    page: str | None = Field(
-        None,
-        min_length=1,
-        max_length=500,
-        pattern=r"^/",
-        description="A page path such as `/cart`; `*` matches any characters (`/products/*`).",
-    )
-    event: str | None = Field(
-        None, min_length=1, max_length=200, description="A tracked event such as `purchase`."
-    )
     conversion: Literal[True] | None = Field(
         None,
         description="`true`: any conversion, whichever of `conversion_events` it is named.",
     )
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Self:
-        kinds = [self.page, self.event, self.conversion]
-        if sum(kind is not None for kind in kinds) != 1:
-            raise ValueError(
-                "a step is exactly one of a `page` (a path such as `/cart`), an `event` (such as "
-                "`Order Completed`) or `conversion: true` (any conversion event)"
-            )
-        return self
 
     @property
     def label(self) -> str:

@@ -6,13 +6,14 @@ from typing import Any
 from dataplatform.core.errors import ConflictError, NotFoundError
 from dataplatform.core.jobs import Job, JobContext
 from user_segmentation.ml.train import train
+from user_segmentation.settings import UserSegmentationSettings
 
 
-def retrain(context: JobContext) -> Mapping[str, Any]:
+def retrain(context: JobContext[UserSegmentationSettings]) -> Mapping[str, Any]:
     """Train when the features changed since the last model; no features or too few people to
     cluster is a normal state of a young platform, reported in the summary rather than raised."""
     try:
-        outcome = train(context.lake, context.settings, "schedule", force=False)
+        outcome = train(context.lake, context, "schedule", force=False)
     except (NotFoundError, ConflictError) as waiting:
         return {"status": "waiting", "reason": waiting.message}
     keep = ("status", "version", "k", "silhouette", "people")

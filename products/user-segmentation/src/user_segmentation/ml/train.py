@@ -10,26 +10,22 @@ version of gold.user_features it read; gold.ml_assignments is replaced by its as
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn
 from dataplatform.core.errors import ConflictError, NotFoundError
+from dataplatform.core.product_context import ProductContext
 from user_segmentation.ml._clustering import N_INIT, cluster
 from user_segmentation.ml._stable_ids import segment_number, stable_ids
+from user_segmentation.settings import UserSegmentationSettings
 from user_segmentation.storage import (
-    ML_ASSIGNMENTS,
     ML_ASSIGNMENTS_SCHEMA,
-    ML_MODELS,
     ML_MODELS_SCHEMA,
-    USER_FEATURES,
     ensure_written_tables,
 )
-
-if TYPE_CHECKING:
-    from user_segmentation.product import UserSegmentationSettings
 
 # The Delta txn app of each write: two trainings racing for one version commit it once.
 MODELS_TXN = "user_segmentation.train_segments"
@@ -37,18 +33,26 @@ ASSIGNMENTS_TXN = "user_segmentation.train_segments.assignments"
 
 
 def train(
-    lake: Lakehouse, settings: "UserSegmentationSettings", trigger: str, *, force: bool = True
+    lake: Lakehouse,
+    context: ProductContext[UserSegmentationSettings],
+    trigger: str,
+    *,
+    force: bool = True,
 ) -> dict[str, Any]:
-    """Train a new model version; without `force`, only when the features changed since the
-    last one. Returns the version's row (JSON columns parsed), or `{"status": "up_to_date"}`.
+    """Train a new model version under `context`'s settings and tables; without `force`, only
+    when the features changed since the last one. Returns the version's row (JSON columns
+    parsed), or `{"status": "up_to_date"}`.
 
     404 when there are no features yet, 409 when too few people differ to make clusters.
     """
-    ensure_written_tables(lake)
-    features, features_version = _features(lake)
-    history = lake.read(ML_MODELS).to_pylist()
+    settings = context.settings
+    ml_models = context.table("gold.ml_models")
+    user_features = context.table("gold.user_features")
+    ensure_written_tables(lake, context)
+    features, features_version = _features(lake, user_features)
+    history = lake.read(ml_models).to_pylist()
     latest = max(history, key=lambda row: row["version"], default=None)
-    inputs = {USER_FEATURES: features_version}
+    inputs = {user_features: features_version}
     if not force and latest is not None and json.loads(latest["input_versions"]) == inputs:
         return {"status": "up_to_date", "version": latest["version"]}
     names = list(settings.cluster_features)
@@ -98,7 +102,7 @@ def train(
         "input_versions": json.dumps(inputs),
     }
     written = lake.append(
-        ML_MODELS, pa.Table.from_pylist([row], ML_MODELS_SCHEMA), txn=Txn(MODELS_TXN, version)
+        ml_models, pa.Table.from_pylist([row], ML_MODELS_SCHEMA), txn=Txn(MODELS_TXN, version)
     )
     if written.skipped:
         raise ConflictError(
@@ -109,7 +113,9 @@ def train(
         {"person_id": people, "segment_id": assigned, "model_version": [version] * len(people)},
         ML_ASSIGNMENTS_SCHEMA,
     )
-    lake.overwrite(ML_ASSIGNMENTS, assignments, txn=Txn(ASSIGNMENTS_TXN, version))
+    lake.overwrite(
+        context.table("gold.ml_assignments"), assignments, txn=Txn(ASSIGNMENTS_TXN, version)
+    )
     return {"status": "trained", **model_json(row)}
 
 
@@ -121,16 +127,16 @@ def model_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-def _features(lake: Lakehouse) -> tuple[pa.Table, int]:
-    if not lake.exists(USER_FEATURES):
+def _features(lake: Lakehouse, user_features: str) -> tuple[pa.Table, int]:
+    if not lake.exists(user_features):
         raise NotFoundError(
-            f"No features to train on: `{USER_FEATURES}` is not written yet; the product's "
+            f"No features to train on: `{user_features}` is not written yet; the product's "
             "models write it once the mobile and web products have published their gold tables."
         )
-    snapshot = lake.table(USER_FEATURES)
+    snapshot = lake.table(user_features)
     features = snapshot.to_pyarrow_table()
     if features.num_rows == 0:
-        raise NotFoundError(f"No people to train on: `{USER_FEATURES}` has no rows yet.")
+        raise NotFoundError(f"No people to train on: `{user_features}` has no rows yet.")
     return features, snapshot.version()
 
 

@@ -12,20 +12,28 @@ gold.segment_membership is who is in now. ML segments are trained by the `train_
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from dataplatform.core.processing import Model, load_models
+from dataplatform.core.funnels import FunnelStep, funnel_progress_sql, funnel_steps_json
+from dataplatform.core.processing import Model, load_models, load_sql_template
 from dataplatform.core.product_context import ProductContext
-from user_segmentation.funnel import funnel_steps_json
 from user_segmentation.processing.identity_graph import identity_graph
 from user_segmentation.processing.segment_changes import segment_changes
+from user_segmentation.settings import UserSegmentationSettings
 
-if TYPE_CHECKING:
-    from user_segmentation.product import UserSegmentationSettings  # which imports this module
+HERE = Path(__file__).parent
+# The `funnel` setting's steps, matched over the web events of the feature window.
+FUNNEL_PROGRESS = funnel_progress_sql(
+    FunnelStep, events="web_in_window", steps_json="var('funnel_steps')"
+)
 
 
-def models(context: "ProductContext[UserSegmentationSettings]") -> Sequence[Model]:
+def models(context: ProductContext[UserSegmentationSettings]) -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
     settings = context.settings
     variables = {**settings.model_dump(), "funnel_steps": funnel_steps_json(settings.funnel)}
-    return load_models(Path(__file__).parent, [identity_graph, segment_changes], variables)
+    return [
+        *load_models(HERE, [identity_graph, segment_changes], variables),
+        load_sql_template(
+            HERE / "gold_user_features.sql.jinja", {"funnel_progress": FUNNEL_PROGRESS}, variables
+        ),
+    ]

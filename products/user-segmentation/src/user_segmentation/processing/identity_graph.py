@@ -14,6 +14,7 @@ tell that apart from one user with two accounts.
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -101,7 +102,7 @@ def identity_rows(links: list[dict[str, object]]) -> list[dict[str, object]]:
     members: defaultdict[Node, list[Node]] = defaultdict(list)
     for node in components.parent:
         members[components.root(node)].append(node)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for nodes in members.values():
         person = min(identifier for kind, identifier in nodes if kind == USER)
         rows.extend(

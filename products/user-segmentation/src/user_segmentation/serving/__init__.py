@@ -6,29 +6,27 @@ training are written to the audit log with `audit_action`. Reads need
 `product:user-segmentation:read`, changes and training `product:user-segmentation:write`.
 """
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter
 
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
-from user_segmentation.serving import members, people
-from user_segmentation.serving._common import PRODUCT
+from user_segmentation.serving._access import PRODUCT
+from user_segmentation.serving.members import members_router
 from user_segmentation.serving.models import models_router
-from user_segmentation.serving.segments import add_segment_routes
+from user_segmentation.serving.people import people_router
+from user_segmentation.serving.segments import segments_router
+from user_segmentation.settings import UserSegmentationSettings
 
-if TYPE_CHECKING:
-    from user_segmentation.product import UserSegmentationSettings
 
-
-def create_router(context: "ProductContext[UserSegmentationSettings]") -> APIRouter:
+def create_router(context: ProductContext[UserSegmentationSettings]) -> APIRouter:
     """The product's routes under its settings in force, and its published gold tables
     (`GET /segments/tables`, paged)."""
     router = APIRouter(tags=[PRODUCT])
     # Fixed paths first: `/segments/models` must not be taken for a segment id.
     router.include_router(published_tables_router(PRODUCT, context.declarations))
-    router.include_router(models_router(context.settings))
-    router.include_router(people.router)
-    add_segment_routes(router)
-    router.include_router(members.router)
+    for area_router in (models_router, people_router, segments_router, members_router):
+        # Taken over as built, each tagged with the product by its own router: FastAPI's
+        # `include_router` refuses a route whose path and prefix are both empty, and `/segments`
+        # itself is one (its prefix is the one the gateway gives the product's router).
+        router.routes.extend(area_router(context).routes)
     return router

@@ -1,16 +1,8 @@
-"""What the product's routes share: permissions, table names, path and paging parameters."""
+"""What the product's routes share: the segment id in a path, and telling rule segments from ML ones."""
 
 from typing import Annotated
 
 from fastapi import Path
-
-from dataplatform.core.access import Principal, product_permission, require
-
-PRODUCT = "user-segmentation"
-READ = require(product_permission(PRODUCT, "read"))
-WRITE = require(product_permission(PRODUCT, "write"))
-Reader = Annotated[Principal, READ]
-Writer = Annotated[Principal, WRITE]
 
 RULE_ID = r"rule-[0-9a-f]{12}"
 ML_ID = r"ml-[1-9][0-9]{0,8}"
@@ -25,4 +17,5 @@ SegmentId = Annotated[
 
 
 def is_rule(segment_id: str) -> bool:
+    """Whether `segment_id` names a rule segment (else an ML one)."""
     return segment_id.startswith("rule-")

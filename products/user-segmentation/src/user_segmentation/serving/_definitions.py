@@ -18,19 +18,16 @@ import pyarrow.compute as pc
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import NotFoundError
-from user_segmentation.storage import (
-    SEGMENT_DEFINITIONS,
-    SEGMENT_DEFINITIONS_SCHEMA,
-    ensure_written_tables,
-)
+from dataplatform.core.product_context import ProductContext
+from user_segmentation.storage import SEGMENT_DEFINITIONS_SCHEMA, ensure_written_tables
 
 # Changes read the row, then write the next version: one at a time in this process.
 _changing = threading.Lock()
 
 
-def stored(lake: Lakehouse, segment_id: str) -> dict[str, Any]:
+def stored(lake: Lakehouse, context: ProductContext[Any], segment_id: str) -> dict[str, Any]:
     """The live (not deleted) definition `segment_id`, as stored; 404 otherwise."""
-    row = _row(lake, segment_id)
+    row = _row(lake, _table(context), segment_id)
     if row is None or row["deleted_at"] is not None:
         gone = "" if row is None else f" (deleted at {row['deleted_at'].isoformat()})"
         raise NotFoundError(
@@ -41,7 +38,12 @@ def stored(lake: Lakehouse, segment_id: str) -> dict[str, Any]:
 
 
 def create(
-    lake: Lakehouse, caller: str, name: str, description: str | None, definition: Any
+    lake: Lakehouse,
+    context: ProductContext[Any],
+    caller: str,
+    name: str,
+    description: str | None,
+    definition: Any,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     row = {
@@ -56,13 +58,14 @@ def create(
         "updated_at": now,
         "deleted_at": None,
     }
-    ensure_written_tables(lake)
-    lake.append(SEGMENT_DEFINITIONS, pa.Table.from_pylist([row], SEGMENT_DEFINITIONS_SCHEMA))
+    ensure_written_tables(lake, context)
+    lake.append(_table(context), pa.Table.from_pylist([row], SEGMENT_DEFINITIONS_SCHEMA))
     return row
 
 
 def update(
     lake: Lakehouse,
+    context: ProductContext[Any],
     segment_id: str,
     caller: str,
     name: str,
@@ -70,7 +73,7 @@ def update(
     definition: Any,
 ) -> dict[str, Any]:
     with _changing:
-        row = stored(lake, segment_id)
+        row = stored(lake, context, segment_id)
         changed = {
             **row,
             "name": name,
@@ -80,16 +83,18 @@ def update(
             "updated_by": caller,
             "updated_at": datetime.now(UTC),
         }
-        _write(lake, changed)
+        _write(lake, _table(context), changed)
     return changed
 
 
-def delete(lake: Lakehouse, segment_id: str, caller: str) -> dict[str, Any]:
+def delete(
+    lake: Lakehouse, context: ProductContext[Any], segment_id: str, caller: str
+) -> dict[str, Any]:
     with _changing:
-        row = stored(lake, segment_id)
+        row = stored(lake, context, segment_id)
         now = datetime.now(UTC)
         deleted = {**row, "updated_by": caller, "updated_at": now, "deleted_at": now}
-        _write(lake, deleted)
+        _write(lake, _table(context), deleted)
     return deleted
 
 
@@ -110,20 +115,22 @@ def as_json(row: Mapping[str, Any], size: int | None) -> dict[str, Any]:
     }
 
 
-def _row(lake: Lakehouse, segment_id: str) -> dict[str, Any] | None:
-    if not lake.exists(SEGMENT_DEFINITIONS):
+def _table(context: ProductContext[Any]) -> str:
+    return context.table("gold.segment_definitions")
+
+
+def _row(lake: Lakehouse, table: str, segment_id: str) -> dict[str, Any] | None:
+    if not lake.exists(table):
         return None
     rows = (
-        lake.table(SEGMENT_DEFINITIONS)
-        .to_pyarrow_dataset()
-        .to_table(filter=pc.field("segment_id") == segment_id)
+        lake.table(table).to_pyarrow_dataset().to_table(filter=pc.field("segment_id") == segment_id)
     )
     return rows.to_pylist()[0] if rows.num_rows else None
 
 
-def _write(lake: Lakehouse, row: Mapping[str, Any]) -> None:
+def _write(lake: Lakehouse, table: str, row: Mapping[str, Any]) -> None:
     lake.merge(
-        SEGMENT_DEFINITIONS,
+        table,
         pa.Table.from_pylist([dict(row)], SEGMENT_DEFINITIONS_SCHEMA),
         ["segment_id"],
     )

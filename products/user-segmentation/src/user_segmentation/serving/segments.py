@@ -14,16 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dataplatform.core.access import Principal, audit_action, serve_rows
 from dataplatform.core.errors import ConflictError, NotFoundError
+from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows, lake_of
 from user_segmentation.rules import definition_json, parse_definition
 from user_segmentation.serving import _definitions
-from user_segmentation.serving._common import Reader, SegmentId, Writer, is_rule
-from user_segmentation.storage import (
-    ML_ASSIGNMENTS,
-    ML_MODELS,
-    SEGMENT_DEFINITIONS,
-    SEGMENT_MEMBERSHIP,
-)
+from user_segmentation.serving._access import PRODUCT, Reader, Writer
+from user_segmentation.serving._common import SegmentId, is_rule
+from user_segmentation.settings import UserSegmentationSettings
 
 LIST_SQL = """
 with segments as (
@@ -76,9 +73,25 @@ class SegmentIn(BaseModel):
     )
 
 
-def add_segment_routes(router: APIRouter) -> None:
-    """The routes at `/segments` itself and `/segments/{segment_id}`: declared on the product's
-    own router, whose prefix the gateway gives (a path of `""` needs one)."""
+def segments_router(context: ProductContext[UserSegmentationSettings]) -> APIRouter:
+    """The routes at `/segments` itself and `/segments/{segment_id}` (the path `""` takes the
+    prefix the gateway gives the product's router)."""
+    definitions = context.table("gold.segment_definitions")
+    membership = context.table("gold.segment_membership")
+    assignments = context.table("gold.ml_assignments")
+    ml_models = context.table("gold.ml_models")
+    router = APIRouter(tags=[PRODUCT])
+
+    def audit_change(request: Request, caller: Principal, action: str, row: Any) -> None:
+        audit_action(
+            request,
+            caller,
+            f"segments.{action}",
+            table=definitions,
+            rows=1,
+            segment_id=row["segment_id"],
+            version=row["version"],
+        )
 
     @router.get("", summary="Every segment: rule segments, then ML segments, paged")
     async def list_segments(
@@ -94,14 +107,14 @@ def add_segment_routes(router: APIRouter) -> None:
             request,
             caller,
             LIST_SQL,
-            {"d": SEGMENT_DEFINITIONS, "a": ML_ASSIGNMENTS},
+            {"d": definitions, "a": assignments},
             {"kind": kind},
             limit=limit,
             cursor=cursor,
         )
         rows = [dict(row) for row in page["rows"]]
         sizes = await _rule_sizes(
-            request, caller, [r["segment_id"] for r in rows if r["kind"] == "rule"]
+            request, caller, membership, [r["segment_id"] for r in rows if r["kind"] == "rule"]
         )
         for row in rows:
             if row["kind"] == "rule":
@@ -115,31 +128,26 @@ def add_segment_routes(router: APIRouter) -> None:
         row = await anyio.to_thread.run_sync(
             _definitions.create,
             lake_of(request),
+            context,
             caller.subject,
             segment.name,
             segment.description,
             definition,
         )
-        audit_action(
-            request,
-            caller,
-            "segments.create",
-            table=SEGMENT_DEFINITIONS,
-            rows=1,
-            segment_id=row["segment_id"],
-            version=1,
-        )
+        audit_change(request, caller, "create", row)
         # Members come with the next model run.
         return JSONOut(_definitions.as_json(row, size=None), status_code=201)
 
     @router.get("/{segment_id}", summary="One segment: its definition or centroid, and its size")
     async def get_segment(segment_id: SegmentId, request: Request, caller: Reader) -> JSONOut:
         if is_rule(segment_id):
-            row = await anyio.to_thread.run_sync(_definitions.stored, lake_of(request), segment_id)
-            served = serve_rows(request, caller, SEGMENT_DEFINITIONS, [row])[0]
-            sizes = await _rule_sizes(request, caller, [segment_id])
+            row = await anyio.to_thread.run_sync(
+                _definitions.stored, lake_of(request), context, segment_id
+            )
+            served = serve_rows(request, caller, definitions, [row])[0]
+            sizes = await _rule_sizes(request, caller, membership, [segment_id])
             return JSONOut(_definitions.as_json(served, size=sizes.get(segment_id, 0)))
-        return JSONOut(await ml_segment(request, caller, segment_id))
+        return JSONOut(await ml_segment(request, caller, segment_id, assignments, ml_models))
 
     @router.put("/{segment_id}", summary="Change a rule segment's name, description or filter")
     async def change_segment(
@@ -150,45 +158,35 @@ def add_segment_routes(router: APIRouter) -> None:
         row = await anyio.to_thread.run_sync(
             _definitions.update,
             lake_of(request),
+            context,
             segment_id,
             caller.subject,
             segment.name,
             segment.description,
             definition,
         )
-        audit_action(
-            request,
-            caller,
-            "segments.update",
-            table=SEGMENT_DEFINITIONS,
-            rows=1,
-            segment_id=segment_id,
-            version=row["version"],
-        )
+        audit_change(request, caller, "update", row)
         return JSONOut(_definitions.as_json(row, size=None))
 
     @router.delete("/{segment_id}", status_code=204, summary="Delete a rule segment")
     async def delete_segment(segment_id: SegmentId, request: Request, caller: Writer) -> Response:
         _refuse_ml(segment_id, "deleted")
         row = await anyio.to_thread.run_sync(
-            _definitions.delete, lake_of(request), segment_id, caller.subject
+            _definitions.delete, lake_of(request), context, segment_id, caller.subject
         )
-        audit_action(
-            request,
-            caller,
-            "segments.delete",
-            table=SEGMENT_DEFINITIONS,
-            rows=1,
-            segment_id=segment_id,
-            version=row["version"],
-        )
+        audit_change(request, caller, "delete", row)
         return Response(status_code=204)
 
+    return router
 
-async def ml_segment(request: Request, caller: Principal, segment_id: str) -> dict[str, Any]:
-    """An ML segment of the latest model: its size and centroid; 404 when it has none."""
+
+async def ml_segment(
+    request: Request, caller: Principal, segment_id: str, assignments: str, ml_models: str
+) -> dict[str, Any]:
+    """An ML segment of the latest model (`assignments`, `ml_models`): its size and centroid;
+    404 when it has none."""
     rows = await gold_rows(
-        request, caller, ML_SEGMENT_SQL, {"a": ML_ASSIGNMENTS}, {"segment_id": segment_id}
+        request, caller, ML_SEGMENT_SQL, {"a": assignments}, {"segment_id": segment_id}
     )
     if not rows:
         raise NotFoundError(
@@ -197,7 +195,7 @@ async def ml_segment(request: Request, caller: Principal, segment_id: str) -> di
         )
     found = rows[0]
     models = await gold_rows(
-        request, caller, MODEL_SQL, {"models": ML_MODELS}, {"version": found["model_version"]}
+        request, caller, MODEL_SQL, {"models": ml_models}, {"version": found["model_version"]}
     )
     centroids = json.loads(models[0]["centroids"]) if models else {}
     return {
@@ -211,7 +209,7 @@ async def ml_segment(request: Request, caller: Principal, segment_id: str) -> di
 
 
 async def _rule_sizes(
-    request: Request, caller: Principal, segment_ids: Sequence[str]
+    request: Request, caller: Principal, membership: str, segment_ids: Sequence[str]
 ) -> Mapping[str, int]:
     if not segment_ids:
         return {}
@@ -219,7 +217,7 @@ async def _rule_sizes(
         request,
         caller,
         RULE_SIZES_SQL,
-        {"m": SEGMENT_MEMBERSHIP},
+        {"m": membership},
         {"segment_ids": list(segment_ids)},
     )
     return {row["segment_id"]: row["size"] for row in rows}

@@ -7,19 +7,13 @@ definitions (through the API) and the ML models and assignments (by training). A
 anonymous id of someone never identified.
 """
 
+from typing import Any
+
 import pyarrow as pa
 
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.product import Table
-
-NAMESPACE = "user_segmentation"
-SEGMENT_DEFINITIONS = f"{NAMESPACE}.gold.segment_definitions"
-ML_MODELS = f"{NAMESPACE}.gold.ml_models"
-ML_ASSIGNMENTS = f"{NAMESPACE}.gold.ml_assignments"
-USER_FEATURES = f"{NAMESPACE}.gold.user_features"
-SEGMENT_MEMBERSHIP = f"{NAMESPACE}.gold.segment_membership"
-SEGMENT_CHANGES = f"{NAMESPACE}.gold.segment_changes"
-IDENTITY_GRAPH = f"{NAMESPACE}.silver.identity_graph"
+from dataplatform.core.product_context import ProductContext
 
 _TIME = pa.timestamp("us", tz="UTC")
 SEGMENT_DEFINITIONS_SCHEMA = pa.schema(
@@ -83,14 +77,12 @@ TABLES = (
 MODEL_RETENTION_DAYS = {table: 395 for table in ("silver.identity_links", "silver.identity_graph")}
 
 
-def ensure_written_tables(lake: Lakehouse) -> None:
-    """Create the tables the product writes itself, empty, where they do not exist yet: queries
-    over them then read no rows instead of nothing at all."""
-    for name, schema in (
-        (SEGMENT_DEFINITIONS, SEGMENT_DEFINITIONS_SCHEMA),
-        (ML_MODELS, ML_MODELS_SCHEMA),
-        (ML_ASSIGNMENTS, ML_ASSIGNMENTS_SCHEMA),
-    ):
-        if not lake.exists(name):
+def ensure_written_tables(lake: Lakehouse, context: ProductContext[Any]) -> None:
+    """Create the tables the product writes itself (`TABLES`, named by `context`), empty, where
+    they do not exist yet: queries over them then read no rows instead of nothing at all."""
+    for table in TABLES:
+        name = context.table(table.name)
+        # Every table above declares its schema; the check only tells the type checker so.
+        if table.schema is not None and not lake.exists(name):
             # An empty append: safe when two processes create the table at once (one retries).
-            lake.append(name, schema.empty_table())
+            lake.append(name, table.schema.empty_table())

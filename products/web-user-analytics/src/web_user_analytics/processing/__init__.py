@@ -8,14 +8,14 @@ Settings reach the SQL through `var(...)`.
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from dataplatform.core.processing import Model, identity_links_model, load_models
 from dataplatform.core.product_context import ProductContext
 from web_user_analytics.processing.user_agents import user_agents
+from web_user_analytics.settings import WebUserAnalyticsSettings
 
 
-def models(context: ProductContext[Any]) -> Sequence[Model]:
+def models(context: ProductContext[WebUserAnalyticsSettings]) -> Sequence[Model]:
     """The product's models, with `var('name')` reading the product's settings in force."""
     return [
         *load_models(Path(__file__).parent, [user_agents], variables=context.settings),

@@ -50,31 +50,23 @@ with arrived as (
         timestamp,
         received_at,
         wire_format,
+        -- The collector maps PostHog's `$current_url`, `$pathname`, `$referrer`,
+        -- `$raw_user_agent` and `$ip` into Segment's context, so one layout is read here.
+        coalesce(json_extract_string(context, '$.page.url'), json_extract_string(properties, '$.url'))
+            as url,
         coalesce(
-            json_extract_string(context, '$.page.url'),
-            json_extract_string(context, '$."$current_url"'),
-            json_extract_string(properties, '$.url')
-        ) as url,
-        coalesce(
-            json_extract_string(context, '$.page.path'),
-            json_extract_string(context, '$."$pathname"'),
-            json_extract_string(properties, '$.path')
+            json_extract_string(context, '$.page.path'), json_extract_string(properties, '$.path')
         ) as sent_path,
         -- posthog-js says `$direct` when there was no referrer.
         nullif(
             coalesce(
                 json_extract_string(context, '$.page.referrer'),
-                json_extract_string(context, '$."$referrer"'),
                 json_extract_string(properties, '$.referrer')
             ),
             '$direct'
         ) as referrer,
-        coalesce(
-            json_extract_string(context, '$.userAgent'),
-            json_extract_string(context, '$."$raw_user_agent"')
-        ) as user_agent,
-        coalesce(json_extract_string(context, '$.ip'), json_extract_string(context, '$."$ip"'))
-            as ip,
+        json_extract_string(context, '$.userAgent') as user_agent,
+        json_extract_string(context, '$.ip') as ip,
         -- Segment's SDKs put the campaign in context (its `name` is utm_campaign); PostHog's in
         -- properties; either may be missing, and then the URL's query string still says it.
         coalesce(

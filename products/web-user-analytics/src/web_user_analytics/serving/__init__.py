@@ -4,8 +4,6 @@ One small router per resource, each answering from gold tables through `gold_row
 `gold_page` (PII masked, reads audited); the published gold tables stay at `/web/tables`.
 """
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter
 
 from dataplatform.core.product_context import ProductContext
@@ -18,12 +16,10 @@ from web_user_analytics.serving.pages import pages_router
 from web_user_analytics.serving.realtime import realtime_router
 from web_user_analytics.serving.sessions import sessions_router
 from web_user_analytics.serving.traffic import traffic_router
-
-if TYPE_CHECKING:
-    from web_user_analytics.product import WebUserAnalyticsSettings
+from web_user_analytics.settings import WebUserAnalyticsSettings
 
 
-def create_router(context: "ProductContext[WebUserAnalyticsSettings]") -> APIRouter:
+def create_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
     """The product's routes under its settings in force (built again when they change)."""
     router = APIRouter(tags=[PRODUCT])
     for area_router in (

@@ -12,50 +12,28 @@ from typing import Any
 from fastapi import Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.funnels import funnel_progress_sql, funnel_steps_json
 from dataplatform.core.serving import gold_rows
 from web_user_analytics.funnels import FunnelStep
 from web_user_analytics.serving._params import Period
 
-REACHED = """
-with recursive steps as (
-    select
-        unnest($kinds::varchar[]) as kind,
-        unnest($patterns::varchar[]) as pattern,
-        unnest(range(1, $steps + 1)) as step
-),
-
-matches as (
-    select e.person_id, e.timestamp, s.step
-    from e
-    join steps as s
-        on (s.kind = 'page' and e.is_pageview and e.path like s.pattern escape '\\')
-        or (s.kind = 'event' and not e.is_pageview and e.event = s.pattern)
-        or (s.kind = 'conversion' and e.is_conversion)
-    where e.timestamp >= $start and e.timestamp <= $end + to_days($window_days)
-),
-
-progress(person_id, entered_at, step, reached_at) as (
-    select person_id, timestamp, 1, timestamp
-    from matches
-    where step = 1 and timestamp < $end
-    union all
-    select p.person_id, p.entered_at, p.step + 1, min(m.timestamp)
-    from progress as p
-    join matches as m
-        on m.person_id = p.person_id
-        and m.step = p.step + 1
-        and m.timestamp > p.reached_at
-        and m.timestamp <= p.entered_at + to_days($window_days)
-    group by p.person_id, p.entered_at, p.step
-),
-
-furthest as (
-    select person_id, max(step) as reached from progress group by person_id
+PROGRESS = funnel_progress_sql(
+    FunnelStep,
+    events="in_reach",
+    steps_json="$steps::varchar",
+    window="to_days($window_days)",
+    entered_before="$end",
 )
-
+# An entry happens in the period; its steps may follow within the window after it.
+REACHED = f"""
+with recursive in_reach as (
+    select * from e
+    where timestamp >= $start and timestamp <= $end + to_days($window_days)
+),
+{PROGRESS}
 select s.step, count(f.person_id) as people
-from steps as s
-left join furthest as f on f.reached >= s.step
+from funnel_steps as s
+left join funnel_reached as f on f.reached >= s.step
 group by s.step
 order by s.step
 """
@@ -70,17 +48,13 @@ async def funnel_results(
     period: Period,
 ) -> list[dict[str, Any]]:
     """Per step: people, conversion from the first step and from the previous one, drop-off."""
-    kinds = [_kind(step) for step in steps]
-    patterns = [_like(step.page) if step.page is not None else step.event for step in steps]
     rows = await gold_rows(
         request,
         caller,
         REACHED,
         {"e": session_events},
         {
-            "kinds": kinds,
-            "patterns": patterns,
-            "steps": len(steps),
+            "steps": funnel_steps_json(steps),
             "start": period.start,
             "end": period.end,
             "window_days": window_days,
@@ -104,12 +78,6 @@ async def funnel_results(
     ]
 
 
-def _kind(step: FunnelStep) -> str:
-    if step.page is not None:
-        return "page"
-    return "event" if step.event is not None else "conversion"
-
-
 def _people_per_step(rows: Sequence[Mapping[str, Any]], count: int) -> list[int]:
     # No rows at all when the table is not written yet: nobody reached any step.
     reached = {int(row["step"]): int(row["people"]) for row in rows}
@@ -118,9 +86,3 @@ def _people_per_step(rows: Sequence[Mapping[str, Any]], count: int) -> list[int]
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-def _like(page: str) -> str:
-    """A page pattern (`*` for any characters) as a LIKE pattern, escaping LIKE's own wildcards."""
-    escaped = page.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%")

@@ -117,7 +117,7 @@ class FunnelStore:
         return _as_json(row)
 
 
-def _read_stored(lake: Lakehouse, definitions: str, funnel_id: str) -> list[dict[str, Any]]:
+def _read_stored(lake: Lakehouse, definitions: str, funnel_id: str) -> list[Mapping[str, Any]]:
     if not lake.exists(definitions):
         return []
     return [row for row in lake.read(definitions).to_pylist() if row["funnel_id"] == funnel_id]

@@ -1,15 +1,15 @@
 """`GET /web/overview`: visitors, sessions, page views, bounce rate and conversions of a period,
 in total and per day."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from dataplatform.core.access import Principal
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_rows
-from web_user_analytics.serving._access import CAN_READ
+from web_user_analytics.serving._access import Reader
 from web_user_analytics.serving._params import Period, period_parameters
+from web_user_analytics.settings import WebUserAnalyticsSettings
 
 # Distinct visitors over a period are counted from the sessions: per-day counts do not add up.
 TOTALS = """
@@ -23,7 +23,7 @@ select
     coalesce(sum(conversions), 0)::bigint as conversions,
     coalesce(sum(revenue), 0) as revenue
 from s
-where started_at >= ? and started_at < ?
+where started_at >= $start and started_at < $end
 """
 NO_SESSIONS = {
     "visitors": 0,
@@ -35,10 +35,10 @@ NO_SESSIONS = {
     "conversions": 0,
     "revenue": 0.0,
 }
-DAYS = "select * from d where day between ? and ? order by day"
+DAYS = "select * from d where day between $first and $last order by day"
 
 
-def overview_router(context: ProductContext[Any]) -> APIRouter:
+def overview_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
     """The routes, in the product's reporting timezone in force."""
     timezone = context.settings.reporting_timezone
     router = APIRouter()
@@ -49,15 +49,23 @@ def overview_router(context: ProductContext[Any]) -> APIRouter:
     @router.get("/overview", summary="Visitors, sessions, bounce rate and conversions of a period")
     async def overview(
         request: Request,
-        caller: Annotated[Principal, CAN_READ],
+        caller: Reader,
         period: Annotated[Period, Depends(period_of)],
     ) -> JSONOut:
         totals = await gold_rows(
-            request, caller, TOTALS, {"s": sessions_table}, [period.start, period.end]
+            request,
+            caller,
+            TOTALS,
+            {"s": sessions_table},
+            {"start": period.start, "end": period.end},
         )
         first_day, last_day = period.days(timezone)
         days = await gold_rows(
-            request, caller, DAYS, {"d": daily_overview_table}, [first_day, last_day]
+            request,
+            caller,
+            DAYS,
+            {"d": daily_overview_table},
+            {"first": first_day, "last": last_day},
         )
         return JSONOut(
             {

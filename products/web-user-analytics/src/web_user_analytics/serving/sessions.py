@@ -1,15 +1,15 @@
 """`GET /web/sessions` (a period's sessions, newest first) and `GET /web/users/{user_id}/sessions`
 (every session of one user, on any of the browsers they identified on)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from dataplatform.core.access import Principal
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, gold_page
-from web_user_analytics.serving._access import CAN_READ
+from web_user_analytics.serving._access import Reader
 from web_user_analytics.serving._params import Cursor, Limit, Period, period_parameters
+from web_user_analytics.settings import WebUserAnalyticsSettings
 
 Source = Literal["direct", "search", "social", "email", "paid", "referral"]
 DeviceType = Literal["desktop", "mobile", "tablet", "bot", "other"]
@@ -24,10 +24,10 @@ where started_at >= $start and started_at < $end
 order by started_at desc, session_id
 """
 # gold.sessions resolves each session's user through the identify links of its browser.
-OF_USER = "select * from s where user_id = ? order by started_at desc, session_id"
+OF_USER = "select * from s where user_id = $user_id order by started_at desc, session_id"
 
 
-def sessions_router(context: ProductContext[Any]) -> APIRouter:
+def sessions_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
     """The routes, in the product's reporting timezone in force."""
     timezone = context.settings.reporting_timezone
     router = APIRouter()
@@ -37,7 +37,7 @@ def sessions_router(context: ProductContext[Any]) -> APIRouter:
     @router.get("/sessions", summary="Sessions started in a period, newest first, paged")
     async def sessions(
         request: Request,
-        caller: Annotated[Principal, CAN_READ],
+        caller: Reader,
         period: Annotated[Period, Depends(period_of)],
         limit: Limit = 100,
         cursor: Cursor = None,
@@ -67,13 +67,19 @@ def sessions_router(context: ProductContext[Any]) -> APIRouter:
     @router.get("/users/{user_id}/sessions", summary="Every session of one user, newest first")
     async def user_sessions(
         request: Request,
-        caller: Annotated[Principal, CAN_READ],
+        caller: Reader,
         user_id: Annotated[str, Path(min_length=1, max_length=200)],
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> JSONOut:
         page = await gold_page(
-            request, caller, OF_USER, {"s": sessions_table}, [user_id], limit=limit, cursor=cursor
+            request,
+            caller,
+            OF_USER,
+            {"s": sessions_table},
+            {"user_id": user_id},
+            limit=limit,
+            cursor=cursor,
         )
         return JSONOut(page)
 
