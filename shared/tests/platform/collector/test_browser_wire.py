@@ -364,6 +364,17 @@ def test_posthog_bookkeeping_stays_in_raw_and_autocapture_is_kept(wire: Wire) ->
     assert json.loads(row["raw"])["properties"]["$insert_id"] == "x1y2"
 
 
+def test_posthog_campaign_properties_become_segments_campaign_context(wire: Wire) -> None:
+    # Web's silver reads `context.campaign` only: PostHog's shape is known here, nowhere else.
+    pageview = posthog_event(wire.web_key, "p-utm", utm_campaign="spring", utm_term=None)
+
+    wire.client.post("/e/?compression=base64", content=base64_form([pageview]), headers=FORM)
+
+    row = wire.rows()["p-utm"]
+    assert json.loads(row["context"])["campaign"] == {"medium": "email", "name": "spring"}
+    assert json.loads(row["properties"]) == {"utm_medium": "email", "utm_campaign": "spring"}
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("path", ["/flags/?v=2&config=true", "/decide/?v=3", "/decide/?v=4"])
 def test_flags_and_decide_answer_no_flags_for_any_token(wire: Wire, method: str, path: str) -> None:

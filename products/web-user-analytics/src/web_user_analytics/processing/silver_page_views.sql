@@ -57,7 +57,7 @@ with arrived as (
         coalesce(
             json_extract_string(context, '$.page.path'), json_extract_string(properties, '$.path')
         ) as sent_path,
-        -- posthog-js says `$direct` when there was no referrer.
+        -- posthog-js and RudderStack's SDK say `$direct` when there was no referrer.
         nullif(
             coalesce(
                 json_extract_string(context, '$.page.referrer'),
@@ -67,28 +67,13 @@ with arrived as (
         ) as referrer,
         json_extract_string(context, '$.userAgent') as user_agent,
         json_extract_string(context, '$.ip') as ip,
-        -- Segment's SDKs put the campaign in context (its `name` is utm_campaign); PostHog's in
-        -- properties; either may be missing, and then the URL's query string still says it.
-        coalesce(
-            json_extract_string(context, '$.campaign.source'),
-            json_extract_string(properties, '$.utm_source')
-        ) as sent_utm_source,
-        coalesce(
-            json_extract_string(context, '$.campaign.medium'),
-            json_extract_string(properties, '$.utm_medium')
-        ) as sent_utm_medium,
-        coalesce(
-            json_extract_string(context, '$.campaign.name'),
-            json_extract_string(properties, '$.utm_campaign')
-        ) as sent_utm_campaign,
-        coalesce(
-            json_extract_string(context, '$.campaign.term'),
-            json_extract_string(properties, '$.utm_term')
-        ) as sent_utm_term,
-        coalesce(
-            json_extract_string(context, '$.campaign.content'),
-            json_extract_string(properties, '$.utm_content')
-        ) as sent_utm_content,
+        -- The SDK's campaign (the collector puts PostHog's there too); when missing, the URL's
+        -- query string may still say it.
+        json_extract_string(context, '$.campaign.source') as sent_utm_source,
+        json_extract_string(context, '$.campaign.medium') as sent_utm_medium,
+        json_extract_string(context, '$.campaign.name') as sent_utm_campaign,
+        json_extract_string(context, '$.campaign.term') as sent_utm_term,
+        json_extract_string(context, '$.campaign.content') as sent_utm_content,
         -- Segment's e-commerce spec: an order carries `revenue`, `total` or `value`.
         coalesce(
             try_cast(json_extract_string(properties, '$.revenue') as double),

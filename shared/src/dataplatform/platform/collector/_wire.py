@@ -367,6 +367,15 @@ CAMPAIGN_PARAMETERS = frozenset(
         "bfcid",
     }
 )
+# posthog-js sends the URL's campaign as plain properties; Segment's context says it as
+# `campaign`, its `name` being utm_campaign.
+CAMPAIGN_FIELDS = {
+    "utm_source": "source",
+    "utm_medium": "medium",
+    "utm_campaign": "name",
+    "utm_term": "term",
+    "utm_content": "content",
+}
 # What an autocaptured interaction is about (the element clicked, its text, the link it
 # followed): the event's own properties, not the SDK's context.
 AUTOCAPTURE_PROPERTIES = frozenset(
@@ -421,6 +430,13 @@ def _split_posthog_properties(
         }
     if "$raw_user_agent" in context:
         context["userAgent"] = context["$raw_user_agent"]
+    campaign = {
+        field: plain[parameter]
+        for parameter, field in CAMPAIGN_FIELDS.items()
+        if plain.get(parameter) is not None
+    }
+    if campaign:
+        context["campaign"] = campaign
     return context, plain
 
 
