@@ -70,6 +70,7 @@ SUMMARY_SQL = """
     name: gold.summary
     materialized: replace
     owner: analytics-team
+    time_column: day
     partition_by: [day]
     description: Per user and day, from the header.
     columns:

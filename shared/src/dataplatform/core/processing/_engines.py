@@ -37,6 +37,8 @@ class Relation:
     data: pa.Table | ds.Dataset
     # The parquet files of a whole, unpartitioned snapshot: Spark reads them without a copy.
     files: tuple[str, ...] = field(default=())
+    # A snapshot's partition columns: every file holds one value of each, so filters prune files.
+    partitions: tuple[str, ...] = field(default=())
 
     @property
     def schema(self) -> pa.Schema:

@@ -36,7 +36,15 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dataplatform.core.errors import did_you_mean
 from dataplatform.core.processing._errors import ModelDefinitionError
@@ -56,6 +64,9 @@ THIS_SINCE_PATTERN = re.compile(r"""\bthis_since\(\s*['"](?P<interval>[^'"]*)['"
 VAR_PATTERN = re.compile(r"""\bvar\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
 _INTERVAL = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>second|minute|hour|day)s?\s*$")
 _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
+# The partition column the runner derives from a model's time column: its UTC date. Lookbacks
+# and backfill windows then read only the partitions of their days.
+DAY = "day"
 
 
 class ColumnSpec(BaseModel):
@@ -110,9 +121,11 @@ class ModelHeader(BaseModel):
     name: str
     materialized: Literal["append", "merge", "replace"]
     unique_key: list[str] = Field(default_factory=list)
-    partition_by: list[str] = Field(default_factory=list)
-    incremental: bool = True
+    # Before partition_by, which is checked against it.
     time_column: str | None = None  # an output column: lets a backfill replace a time range
+    partition_by: list[str] = Field(default_factory=list)
+    cluster_by: list[str] = Field(default_factory=list)  # Z-ordered by the lake's maintenance
+    incremental: bool = True
     description: str
     owner: str | None = None
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
@@ -127,6 +140,25 @@ class ModelHeader(BaseModel):
         if self.materialized == "merge" and not self.unique_key:
             raise ValueError("materialized `merge` needs a unique_key to merge on")
         return self
+
+    @field_validator("partition_by")
+    @classmethod
+    def _partitions_follow_time(cls, partition_by: list[str], info: ValidationInfo) -> list[str]:
+        time_column = info.data.get("time_column")
+        for column in partition_by:
+            if column == time_column or (column == DAY and time_column is not None):
+                continue
+            raise ValueError(
+                f"the runner cannot relate `{column}` to a time column, so a lookback would read "
+                f"every partition; partition by `{DAY}` (the UTC date of `time_column`, added by "
+                "the runner) or by `time_column` itself, and give the header a `time_column`"
+            )
+        return partition_by
+
+    @property
+    def derived_partitions(self) -> list[str]:
+        """Partition columns the runner computes from `time_column` (`day`: its UTC date)."""
+        return [column for column in self.partition_by if column != self.time_column]
 
     @property
     def is_incremental(self) -> bool:

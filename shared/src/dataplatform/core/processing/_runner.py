@@ -10,7 +10,8 @@ For each model, in graph order:
    `<product>.quarantine.<layer>_<table>` and the run fails, so the next run retries the same rows.
 4. The batch is committed with `txn(model, sequence)` and the input versions in the commit's
    metadata. A replay of a committed sequence is skipped by the table, so a run killed anywhere
-   and started again publishes each input row once.
+   and started again publishes each input row once. An incremental batch with no row to add
+   commits nothing (its run record alone says it ran), so nothing downstream runs.
 
 Every commit passes the lake's suppression guard (installed from the run store when the lake has
 none, and told the person columns of the graph's product): rows of people erased since, or
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -42,8 +43,8 @@ from dataplatform.core.processing._dag import ModelGraph
 from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation, column_types
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._lineage import ColumnEdge, column_lineage, render
-from dataplatform.core.processing._models import Model, PythonModel, SqlModel
-from dataplatform.core.processing._runs import RunLog, RunMode
+from dataplatform.core.processing._models import DAY, Model, PythonModel, SqlModel
+from dataplatform.core.processing._runs import Run, RunLog, RunMode
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class _Plan:
     mode: RunMode
     inputs: dict[str, list[int]]  # table -> [after_version, up_to_version]; -1: the whole table
     window: tuple[datetime, datetime] | None
+    # Incremental runs: the version of each input the last run read up to (none on a first run).
+    consumed: dict[str, int] = field(default_factory=dict)
 
 
 def quarantine_table(model: str) -> str:
@@ -218,7 +221,7 @@ class ModelRunner:
     ) -> "_Plan | RunResult":
         committed = self._committed_sequence(name)
         self.runs.settle_interrupted(name, committed)
-        previous = self.runs.committed(name, committed) if committed else None
+        committed, previous = self._last_run_done(name, committed)
         if committed and previous is None:
             return RunResult(
                 name,
@@ -255,21 +258,45 @@ class ModelRunner:
             )
         ):
             return RunResult(name, "up_to_date", committed)
-        return _Plan(name, committed + 1, mode, inputs, window)
+        last_read = (
+            previous.input_versions if previous is not None and mode == "incremental" else {}
+        )
+        read_up_to = {
+            table: versions[1] for table, versions in last_read.items() if table in inputs
+        }
+        return _Plan(name, committed + 1, mode, inputs, window, read_up_to)
 
     def _committed_sequence(self, name: str) -> int:
         return self.lake.transaction_version(name, name) or 0  # None: no table, or never written
 
+    def _last_run_done(self, name: str, committed: int) -> tuple[int, Run | None]:
+        """The last finished run's sequence and record: the table's txn, or a later run that
+        committed nothing (its batch was empty), which only the run store knows of."""
+        latest = self.runs.latest_succeeded(name)
+        if (
+            latest is not None
+            and latest.committed_nothing
+            and latest.sequence > committed
+            and self.lake.exists(name)  # a dropped table is rebuilt from scratch, whatever ran
+        ):
+            return latest.sequence, latest
+        return committed, self.runs.committed(name, committed) if committed else None
+
     # --- executing a plan -----------------------------------------------------------------------
 
     def _execute(self, model: Model, plan: _Plan, run_id: int) -> RunResult:
+        if self._no_input_row_changed(model, plan):
+            return self._nothing_new(plan, run_id)
         relations = {
             table: self._input(table, after, up_to, plan.window)
             for table, (after, up_to) in plan.inputs.items()
         }
         rows_in = sum(_row_count(relation) for relation in relations.values())
+        if plan.consumed and model.header.is_incremental and not rows_in:
+            return self._nothing_new(plan, run_id)
         this = self._this(model, plan)
-        batch = _declared_types(model, self._compute(model, plan, relations, this))
+        computed = self._compute(model, plan, relations, this)
+        batch = _declared_types(model, _with_derived_partitions(model, computed))
         outcomes = self._check(model, plan, batch)
         checks = [outcome.result.as_record() for outcome in outcomes]
         failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
@@ -285,13 +312,14 @@ class ModelRunner:
         if failures:
             return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)
         written = self._publish(model, batch, plan)
+        output_version = None if written is None else written.version
         self.runs.finish(
             run_id,
             "succeeded",
             rows_in=rows_in,
             rows_out=batch.num_rows,
             rows_quarantined=0,
-            output_version=written.version,
+            output_version=output_version,  # None: nothing committed, the run store records it
             checks=checks,
         )
         # The schemas in hand: reopening each table would replay its log again.
@@ -304,17 +332,40 @@ class ModelRunner:
             rows_in,
             batch.num_rows,
             0,
-            written.version,
+            output_version,
             checks=checks,
         )
+
+    def _no_input_row_changed(self, model: Model, plan: _Plan) -> bool:
+        """Whether a replace model's inputs moved (a compaction, say) without changing a row.
+
+        Incremental models find out from the change feeds they read anyway; a replace model
+        would read its inputs whole, so it asks their change feeds since its last run first.
+        """
+        if model.header.is_incremental or set(plan.consumed) != set(plan.inputs):
+            return False
+        return not any(
+            self.lake.changes_since(table, plan.consumed[table], until=up_to).num_rows
+            for table, (_, up_to) in plan.inputs.items()
+            if plan.consumed[table] < up_to
+        )
+
+    def _nothing_new(self, plan: _Plan, run_id: int) -> RunResult:
+        """Record that the inputs' new versions hold no new row, so no run reads them again.
+
+        The run commits nothing: its record (succeeded, no output version) is how the next
+        run knows it is done. No query ran, so it has no output row count to judge batches by.
+        """
+        self.runs.finish(run_id, "succeeded", rows_in=0, rows_quarantined=0)
+        return RunResult(plan.model, "up_to_date", plan.sequence)
 
     def _input(
         self, table: str, after: int, up_to: int, window: tuple[datetime, datetime] | None
     ) -> Relation:
         if window is not None:
-            snapshot = self.lake.dataset(table, version=up_to)
+            snapshot = self._snapshot(table, up_to)
             return Relation(
-                snapshot.to_table(filter=self._in_window(table, snapshot.schema, window))
+                _as_dataset(snapshot).to_table(filter=self._in_window(table, snapshot, window))
             )
         if after >= 0:
             changes = self.lake.changes_since(table, after, until=up_to)
@@ -325,20 +376,45 @@ class ModelRunner:
     def _snapshot(self, table: str, version: int | None = None) -> Relation:
         """A whole snapshot, with its files when an engine may read them directly."""
         snapshot = self.lake.table(table, version=version)
-        whole_files = not snapshot.metadata().partition_columns and self.lake.is_local
+        partitions = tuple(snapshot.metadata().partition_columns)
+        whole_files = not partitions and self.lake.is_local
         return Relation(
-            snapshot.to_pyarrow_dataset(), tuple(snapshot.file_uris()) if whole_files else ()
+            snapshot.to_pyarrow_dataset(),
+            tuple(snapshot.file_uris()) if whole_files else (),
+            partitions,
         )
 
     def _in_window(
-        self, table: str, schema: pa.Schema, window: tuple[datetime, datetime]
+        self, table: str, rows: Relation, window: tuple[datetime, datetime]
     ) -> ds.Expression | None:
         column = self._time_column(table)
-        if column is None or column not in schema.names:
+        if column is None or column not in rows.schema.names:
             return None  # not sliceable in time: read whole
-        return (ds.field(column) >= pa.scalar(window[0])) & (
+        inside = (ds.field(column) >= pa.scalar(window[0])) & (
             ds.field(column) < pa.scalar(window[1])
         )
+        last_day = _utc_date(window[1] - timedelta(microseconds=1))
+        days = self._days(table, rows, _utc_date(window[0]), last_day)
+        return inside if days is None else inside & days
+
+    def _days(
+        self, table: str, rows: Relation, first: date, last: date | None = None
+    ) -> ds.Expression | None:
+        """The days `first`..`last` of a table partitioned by the `day` the runner derives for
+        its model (None for other tables): the files of the other days are pruned unread.
+
+        Only a partitioned table: a `day` added to an existing table leaves its older files
+        without one, and delta-rs then describes them so that any filter on `day` drops them.
+        """
+        model = self.graph.models.get(table)
+        if (
+            model is None
+            or DAY not in model.header.derived_partitions
+            or DAY not in rows.partitions
+        ):
+            return None
+        days = ds.field(DAY) >= pa.scalar(first)
+        return days if last is None else days & (ds.field(DAY) <= pa.scalar(last))
 
     def _this(self, model: Model, plan: _Plan) -> Relation | None:
         if not _reads_itself(model):
@@ -347,7 +423,7 @@ class ModelRunner:
             return Relation(_declared_schema(model).empty_table())
         current = self._snapshot(plan.model)
         if plan.window is not None:
-            inside = self._in_window(plan.model, current.schema, plan.window)
+            inside = self._in_window(plan.model, current, plan.window)
             return Relation(
                 _as_dataset(current).to_table(filter=None if inside is None else ~inside)
             )
@@ -415,7 +491,11 @@ class ModelRunner:
                 f"`{table}` has no time column to look back along; give its model a `time_column`."
             )
         # Lazy: the engine reads only the columns it needs, from the files the filter keeps.
-        since = ds.field(column) >= pa.scalar(earliest - lookback)
+        start = earliest - lookback
+        since = ds.field(column) >= pa.scalar(start)
+        days = self._days(table, rows, _utc_date(start))
+        if days is not None:  # whole partitions pruned, whatever the files' statistics hold
+            since = since & days
         return Relation(_as_dataset(rows).filter(since))
 
     def _earliest_new_time(self, plan: _Plan, relations: dict[str, Relation]) -> datetime | None:
@@ -517,7 +597,9 @@ class ModelRunner:
             error=error,
         )
 
-    def _publish(self, model: Model, batch: pa.Table, plan: _Plan) -> WriteResult:
+    def _publish(self, model: Model, batch: pa.Table, plan: _Plan) -> WriteResult | None:
+        """Commit the batch with the run's txn; an incremental run that adds no row commits
+        nothing (None), so the table's version, and every model downstream, stay put."""
         target = plan.model
         txn = Txn(target, plan.sequence)
         metadata = {
@@ -527,13 +609,15 @@ class ModelRunner:
             "dataplatform.inputs": json.dumps(plan.inputs, sort_keys=True),
         }
         header = model.header
-        if not self.lake.exists(target):
+        if not self.lake.exists(target):  # created even empty: readers find the table
             self.lake.create(
                 target,
                 batch.schema,
                 partition_by=header.partition_by,
                 description=header.description,
             )
+        if plan.mode == "incremental" and header.materialized != "replace" and not batch.num_rows:
+            return None
         # The lake decides on the table it already holds: reading the schema here cost a replay
         # of the table's log on every publish.
         evolve = _declared_columns(model)
@@ -554,7 +638,7 @@ class ModelRunner:
             return self.lake.overwrite(
                 target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
             )
-        if header.materialized == "merge" and batch.num_rows:
+        if header.materialized == "merge":
             return self.lake.merge(
                 target,
                 batch,
@@ -563,7 +647,6 @@ class ModelRunner:
                 evolve_schema=evolve,
                 commit_metadata=metadata,
             )
-        # An append, or an empty merge: the commit still records that this run happened.
         return self.lake.append(
             target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
         )
@@ -611,9 +694,59 @@ def _declared_columns(model: Model) -> frozenset[str]:
     A model that gains a column in its header adds it to its table on the next run (older rows
     read null), so an upgrade needs no full refresh; a column nobody declared is still refused.
     """
+    derived = model.header.derived_partitions
     if isinstance(model, PythonModel):
-        return frozenset(model.schema.names)
-    return frozenset(name for name, spec in model.header.columns.items() if spec.type)
+        return frozenset([*model.schema.names, *derived])
+    return frozenset(
+        [*(name for name, spec in model.header.columns.items() if spec.type), *derived]
+    )
+
+
+def _with_derived_partitions(model: Model, batch: pa.Table) -> pa.Table:
+    """The batch with the `day` its header partitions by: the UTC date of its time column.
+
+    A model may compute `day` itself; then it must be that date, or the partitions would lie
+    to the lookbacks that prune by them.
+    """
+    header = model.header
+    for column in header.derived_partitions:
+        time_column = str(header.time_column)
+        if time_column not in batch.schema.names:
+            raise ModelDefinitionError(
+                model.path,
+                None,
+                f"model `{model.name}` returns no `{time_column}` (its time_column), which "
+                f"its partition column `{column}` is derived from.",
+            )
+        days = _utc_dates(batch[time_column])
+        if column not in batch.schema.names:
+            batch = batch.append_column(pa.field(column, pa.date32()), days)
+            continue
+        differs = pc.fill_null(pc.not_equal(batch[column].cast(pa.date32()), days), True)
+        mismatch = pc.and_(differs, pc.is_valid(days))
+        if pc.any(mismatch).as_py():
+            index = pc.index(mismatch, True).as_py()
+            raise ModelDefinitionError(
+                model.path,
+                None,
+                f"model `{model.name}` returns `{column}` {batch[column][index].as_py()} for "
+                f"`{time_column}` {batch[time_column][index].as_py()}; `{column}` must be its "
+                f"UTC date: leave `{column}` out of the query and the runner adds it.",
+            )
+    return batch
+
+
+def _utc_dates(moments: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The UTC date of each timestamp (a zone-less one is taken as UTC), or the dates as they are."""
+    if pa.types.is_timestamp(moments.type):
+        moments = moments.cast(pa.timestamp(moments.type.unit, tz="UTC"))
+    return moments.cast(pa.date32())
+
+
+def _utc_date(moment: datetime | date) -> date:
+    if not isinstance(moment, datetime):
+        return moment
+    return (moment if moment.tzinfo is None else moment.astimezone(UTC)).date()
 
 
 def _declared_types(model: Model, batch: pa.Table) -> pa.Table:

@@ -3,6 +3,10 @@
 A run record is written before a model's output is committed (status `running`, with the input
 versions it will read) and completed after. The Delta `txn` on the output is the truth about
 whether the commit happened: a record left `running` by a crash is settled against it.
+
+A run whose batch is empty commits nothing, so no txn knows of it: its record alone (succeeded,
+no output version, no error) says it is done. It is written in one transaction, so a crash
+leaves it `running`, settled as failed, and the same empty run is simply made again.
 """
 
 from collections.abc import Iterable, Sequence
@@ -48,6 +52,8 @@ class RunRecord(Base):
     rows_quarantined: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # {table: [after_version, up_to_version]}: rows committed after the first, up to the second.
     input_versions: Mapped[dict[str, list[int]]] = mapped_column(JSON)
+    # None on a succeeded run: it committed nothing (with no error), or a crash left the version
+    # unknown (its `error` says it was settled from the table's txn).
     output_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     window_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -100,6 +106,11 @@ class Run:
     output_version: int | None
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def committed_nothing(self) -> bool:
+        """Whether it succeeded without a commit (nothing new): only this record says it ran."""
+        return self.status == "succeeded" and self.output_version is None and self.error is None
 
 
 class RunLog:
@@ -170,6 +181,17 @@ class RunLog:
                     RunRecord.sequence == sequence,
                     RunRecord.status == "succeeded",
                 )
+                .order_by(RunRecord.id.desc())
+                .limit(1)
+            ).first()
+            return _to_run(record) if record else None
+
+    def latest_succeeded(self, model: str) -> Run | None:
+        """The model's most recently started run that succeeded."""
+        with self.store.session() as session:
+            record = session.scalars(
+                select(RunRecord)
+                .where(RunRecord.model == model, RunRecord.status == "succeeded")
                 .order_by(RunRecord.id.desc())
                 .limit(1)
             ).first()
