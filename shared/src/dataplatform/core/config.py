@@ -198,6 +198,12 @@ class GatewaySettings(BaseModel):
     snapshot_seconds: float = Field(
         1.0, ge=0, description="How long an API may serve a table snapshot before re-checking it."
     )
+    answer_cache_entries: int = Field(
+        256,
+        ge=1,
+        description="API answers each gateway process keeps per (query, parameters, table "
+        "versions), least recently used evicted first: hot answers read no file again.",
+    )
     config_check_seconds: float = Field(
         1.0,
         ge=0,
@@ -249,6 +255,40 @@ class AuditSettings(BaseModel):
     batch_size: int = Field(500, gt=0, description="Most entries appended in one transaction.")
 
 
+class MaintenanceSettings(BaseModel):
+    """How the platform's jobs keep every lake table compact and its log bounded."""
+
+    every_seconds: float = Field(
+        3600, gt=0, description="How often every table is compacted, checkpointed and vacuumed."
+    )
+    min_small_files: int = Field(
+        8,
+        ge=2,
+        description="Compact a partition (or unpartitioned table) once it holds this "
+        "many files under the table's target file size.",
+    )
+    vacuum_retention_hours: int = Field(
+        168,
+        ge=168,
+        description="Files a version this recent still reads are kept: at least as long as a "
+        "reader, a model run or an API paging cursor holds a version (168, the tables' own "
+        "deletedFileRetentionDuration, is the least the lake accepts).",
+    )
+    bronze_log_retention_hours: int = Field(
+        168,
+        ge=24,
+        description="Bronze commits older than this leave the log at the next maintenance: keep "
+        "it longer than a product's model runner may fall behind, which reads bronze's changes "
+        "from its log.",
+    )
+    bronze_checkpoint_interval: int = Field(
+        1000,
+        ge=10,
+        description="Bronze writers checkpoint every this many commits; maintenance checkpoints "
+        "in between, so the collector's commit per batch rarely pays for one.",
+    )
+
+
 class PlatformSettings(LayeredSettings):
     """Where the platform keeps its data and metadata, and how it logs."""
 
@@ -271,6 +311,7 @@ class PlatformSettings(LayeredSettings):
     auth: AuthSettings = AuthSettings()
     gateway: GatewaySettings = GatewaySettings()
     audit: AuditSettings = AuditSettings()
+    maintenance: MaintenanceSettings = MaintenanceSettings()
 
     @model_validator(mode="after")
     def _secret_outside_dev(self) -> "PlatformSettings":

@@ -284,6 +284,7 @@ def _table_of(header: "ModelHeader", model_retention_days: Mapping[str, int]) ->
         header.name,
         header.description,
         partition_by=tuple(header.partition_by),
+        cluster_by=tuple(header.cluster_by),
         pii=tuple(column.name for column in columns if PII in column.tags),
         retention_days=model_retention_days.get(header.name),
         columns=columns,

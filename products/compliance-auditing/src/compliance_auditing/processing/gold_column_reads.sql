@@ -3,6 +3,7 @@ name: gold.column_reads
 materialized: merge
 unique_key: [day, actor, table_name, column_name]
 time_column: day
+partition_by: [day]
 description: >-
   Per UTC day, who read which column of which table: reads that returned the column, rows they
   returned, first and last read. A read that returned no rows names no column and is counted in

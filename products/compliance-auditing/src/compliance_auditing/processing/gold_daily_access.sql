@@ -3,6 +3,7 @@ name: gold.daily_access
 materialized: merge
 unique_key: [day, actor]
 time_column: day
+partition_by: [day]
 description: Per UTC day and user, every read they made, the rows it returned and the reads that returned PII.
 columns:
   day: {type: date, description: The UTC day.}

@@ -3,6 +3,7 @@ name: gold.pii_reads
 materialized: merge
 unique_key: [day, actor, role, table_name]
 time_column: day
+partition_by: [day]
 description: >-
   Per UTC day, the reads that returned PII unmasked, by user, role and table. A caller holding
   several roles is counted under each of them (the question is which roles let PII out); one

@@ -2,6 +2,7 @@
 name: silver.data_reads
 materialized: append
 time_column: recorded_at
+partition_by: [day]
 description: >-
   Every audited data read (`data.read` in the platform's audit log): who, when, which table,
   columns and rows, under which roles, and whether PII came back unmasked.

@@ -3,6 +3,7 @@ name: gold.events
 materialized: merge
 unique_key: [day, event]
 time_column: day
+partition_by: [day]
 description: >-
   Per UTC day and track event name, under the name the app sent (`Application Opened`,
   `Signup Completed`, `crash`...): how many times it was sent, by how many users (the signed-in

@@ -1,6 +1,7 @@
 /* ---
 name: gold.user_summary
 materialized: replace
+cluster_by: [user_id]
 description: >-
   Per user (the signed-in user_id, or the install's anonymous_id before sign-in): first and last
   seen, sessions, events, platforms, app versions, purchases, revenue per currency and the last

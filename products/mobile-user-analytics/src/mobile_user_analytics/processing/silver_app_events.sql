@@ -2,6 +2,7 @@
 name: silver.app_events
 materialized: append
 time_column: timestamp
+partition_by: [day]
 description: Typed app events, each event_id once within the dedup window (7 days), with device, OS, app version and platform.
 columns:
   event_id: {type: varchar, description: The SDK's message id.}

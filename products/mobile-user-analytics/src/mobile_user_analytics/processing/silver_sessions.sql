@@ -2,6 +2,7 @@
 name: silver.sessions
 materialized: replace
 time_column: started_at
+partition_by: [day]
 description: >-
   App sessions of a user on a device: the SDK's session id when the events carry one, otherwise a
   new session after `session_timeout_minutes` (30) without events. A user is the signed-in

@@ -1,6 +1,7 @@
 /* ---
 name: gold.visitors_last_seen
 materialized: replace
+cluster_by: [visitor_id]
 description: >-
   One row per browser: when it was last seen and on which page, bots left out as in
   gold.session_events; /web/realtime counts the rows seen in the last minutes. Recomputed on

@@ -2,6 +2,7 @@
 name: silver.identities
 materialized: merge
 unique_key: [anonymous_id]
+cluster_by: [anonymous_id]
 description: >-
   Which user each anonymous browser id belongs to: linked by identify calls (and by any event
   that carries both ids); the latest link wins.

@@ -1,9 +1,11 @@
 """The platform's periodic jobs: publish the audit log, the lineage, the model runs, the catalog,
 table statistics, the bus lag and the gateway's metrics as lake tables (`platform.gold.*`, see
-`dataplatform.platform.telemetry`), refreshing the catalog's statistics on the way."""
+`dataplatform.platform.telemetry`), refreshing the catalog's statistics on the way; and, every
+`maintenance.every_seconds`, compact, checkpoint and vacuum every table (`_maintenance.py`)."""
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -33,8 +35,9 @@ class PlatformJobs:
         store: "MetadataStore",
         lake: "Lakehouse",
         scrape_gateway: "Callable[[], str] | None" = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.jobs = _jobs(settings, store, lake)
+        self.jobs = _jobs(settings, store, lake, clock)
         if scrape_gateway is not None:
             from dataplatform.platform.telemetry import publish_service_metrics
 
@@ -74,13 +77,38 @@ class PlatformJobs:
         self.run_once(only=_ON_STOP)
 
 
+class _Periodic:
+    """A job run at most every `seconds` (on its first round, then once that much has passed),
+    for work too heavy for every round; a failed run also waits its interval."""
+
+    def __init__(
+        self, seconds: float, job: Callable[[], object], clock: Callable[[], float]
+    ) -> None:
+        self.seconds = seconds
+        self.job = job
+        self.clock = clock
+        self._last: float | None = None
+
+    def __call__(self) -> object:
+        now = self.clock()
+        if self._last is not None and now - self._last < self.seconds:
+            return "not due"
+        self._last = now
+        return self.job()
+
+
 def _jobs(
-    settings: "PlatformSettings", store: "MetadataStore", lake: "Lakehouse"
+    settings: "PlatformSettings",
+    store: "MetadataStore",
+    lake: "Lakehouse",
+    clock: Callable[[], float],
 ) -> dict[str, Callable[[], object]]:
     try:
+        from dataplatform.core.connectors.lakehouse import Snapshots
         from dataplatform.core.product import discover_products
         from dataplatform.platform.audit import publish_audit_log, publish_lineage
         from dataplatform.platform.catalog import DataCatalog
+        from dataplatform.platform.orchestrator._maintenance import maintain_lake
         from dataplatform.platform.telemetry import (
             publish_bus_lag,
             publish_catalog,
@@ -101,4 +129,9 @@ def _jobs(
         "publish_table_stats": lambda: publish_table_stats(catalog, lake),
         "publish_catalog": lambda: publish_catalog(catalog, lake),
         "publish_bus_lag": lambda: publish_bus_lag(settings, lake, products),
+        "maintain_tables": _Periodic(
+            settings.maintenance.every_seconds,
+            lambda: maintain_lake(settings.maintenance, lake, Snapshots(lake, store), products),
+            clock,
+        ),
     }

@@ -7,6 +7,11 @@ from dataplatform.core.connectors.lakehouse._history import (
     Scrubbed,
     as_plain_text,
 )
+from dataplatform.core.connectors.lakehouse._maintenance import (
+    Maintained,
+    MaintenancePolicy,
+    maintain,
+)
 from dataplatform.core.connectors.lakehouse._names import LAYERS, TableName, quarantine_of
 from dataplatform.core.connectors.lakehouse._snapshots import RestoreResult, Snapshot, Snapshots
 from dataplatform.core.connectors.lakehouse._tables import Lakehouse, Txn, WriteResult
@@ -15,6 +20,8 @@ __all__ = [
     "LAYERS",
     "FilesNaming",
     "Lakehouse",
+    "Maintained",
+    "MaintenancePolicy",
     "Purged",
     "RestoreResult",
     "RowMatcher",
@@ -25,5 +32,6 @@ __all__ = [
     "Txn",
     "WriteResult",
     "as_plain_text",
+    "maintain",
     "quarantine_of",
 ]
