@@ -9,6 +9,7 @@ from dataplatform.cli._common import cli_settings, console, errors, lakehouse
 
 if TYPE_CHECKING:
     from dataplatform.core.config import PlatformSettings
+    from dataplatform.platform.generator import TrafficGenerator
 
 
 def generate(
@@ -24,7 +25,15 @@ def generate(
     ios_key: str | None = None,
     android_key: str | None = None,
     web_key: str | None = None,
-    direct: Annotated[bool, typer.Option(help="Write bronze directly, for large volumes.")] = False,
+    direct: Annotated[
+        bool, typer.Option(help="Write bronze directly, as columns: millions of events a minute.")
+    ] = False,
+    events: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="With --direct: this many events in all (each day's activity follows)."
+        ),
+    ] = None,
     clients: Annotated[int, typer.Option(min=1, help="Concurrent HTTP connections.")] = 4,
 ) -> None:
     """Generate realistic mobile and web traffic and send it through the collector.
@@ -34,28 +43,23 @@ def generate(
     """
     from rich.progress import Progress
 
-    from dataplatform.platform.generator import (
-        TrafficGenerator,
-        WriteKeys,
-        send_over_http,
-        write_to_bronze,
-    )
+    from dataplatform.platform.generator import TrafficGenerator, WriteKeys, send_over_http
 
+    if events is not None and not direct:
+        raise typer.BadParameter("is only for --direct", param_hint="--events")
     settings = cli_settings()
     generator = TrafficGenerator(users, days, seed, start.replace(tzinfo=UTC) if start else None)
+    if direct:
+        sent = _generate_direct(generator, events)
+        console.print(f"{sent} events from {users} users over {days} days")
+        return
     with Progress(console=errors) as progress:
         task = progress.add_task("events", total=None)
 
         def advance(count: int) -> None:
             progress.advance(task, count)
 
-        if direct:
-            destinations = {
-                "mobile": "mobile_user_analytics.bronze.app_events",
-                "web": "web_user_analytics.bronze.clickstream",
-            }
-            sent = write_to_bronze(generator, lakehouse(), destinations, on_sent=advance)
-        elif collector_url:
+        if collector_url:
             if not (ios_key and android_key and web_key):
                 raise typer.BadParameter(
                     "--collector-url needs --ios-key, --android-key and --web-key"
@@ -96,3 +100,28 @@ def _generate_through_local_collector(
         )
     with serve_in_background(collector_app(settings)) as url:
         return send_over_http(generator, url, WriteKeys(**keys), clients=clients, on_sent=advance)
+
+
+def _generate_direct(generator: "TrafficGenerator", events: int | None) -> int:
+    """Columns straight into both bronze tables, with a bar of events written of the total."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from dataplatform.core.errors import InvalidRequestError
+    from dataplatform.platform.generator import Volume, expected_events, write_columns
+
+    try:
+        volume = Volume(generator.users, generator.days, generator.start, generator.seed, events)
+    except InvalidRequestError as error:
+        raise typer.BadParameter(error.message, param_hint=f"--{error.field}") from None
+    destinations = {
+        "mobile": "mobile_user_analytics.bronze.app_events",
+        "web": "web_user_analytics.bronze.clickstream",
+    }
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*Progress.get_default_columns()[:1], *columns, console=errors) as progress:
+        task = progress.add_task("events", total=expected_events(volume))
+        written = write_columns(
+            volume, lakehouse(), destinations, on_written=lambda n: progress.advance(task, n)
+        )
+        progress.update(task, total=written, completed=written)
+    return written

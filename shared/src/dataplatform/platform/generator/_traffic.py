@@ -21,41 +21,58 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from dataplatform.core.errors import TerminalError
+from dataplatform.platform.generator._distributions import (
+    ANDROID_DEVICES,
+    APP_DAY_CHANCE,
+    APP_DAY_SECONDS,
+    APP_GAP_SECONDS,
+    APP_NAME,
+    APP_VERSIONS,
+    ARRIVALS,
+    BOT_SHARE,
+    BOTS,
+    BROWSED_CATEGORIES,
+    BROWSERS,
+    CART_CHANCE,
+    CLICK_CHANCE,
+    CLICK_GAP_SECONDS,
+    CRASH_CHANCE,
+    CRASHY_VERSION,
+    CRASHY_VERSION_EXTRA,
+    CURRENCIES,
+    FUNNEL,
+    FUNNEL_CONTINUES,
+    IDENTIFY_CHANCE,
+    IOS_DEVICES,
+    LATE_OR_DUPLICATE_RATE,
+    LIBRARY,
+    MOBILE_SHARE,
+    OS_VERSIONS,
+    PAGE_GAP_SECONDS,
+    POSTHOG_SHARE,
+    PRODUCTS,
+    PURCHASE_AFTER_SECONDS,
+    PURCHASE_CHANCE,
+    REVENUE,
+    SCREENS,
+    SCREENS_PER_SESSION,
+    SESSIONS_PER_DAY,
+    SITE,
+    TAP_CHANCE,
+    TAP_TARGETS,
+    TRAITS_PLAN,
+    UPGRADE_CHANCE,
+    WEB_CURRENCY,
+    WEB_DAY_CHANCE,
+    WEB_DAY_SECONDS,
+    WEB_FROM,
+)
 
 if TYPE_CHECKING:
     from dataplatform.core.connectors.lakehouse import Lakehouse
 
 Event = dict[str, Any]
 WireFormat = Literal["segment", "posthog"]
-
-IOS_DEVICES = ("iPhone15,2", "iPhone14,5", "iPhone16,1", "iPad13,4")
-ANDROID_DEVICES = ("Pixel 8", "SM-S918B", "SM-A546B", "Redmi Note 12")
-APP_VERSIONS = ("3.1.0", "3.2.0", "3.2.1", "3.3.0")
-SCREENS = ("Home", "Search", "Product", "Cart", "Profile", "Orders")
-PRODUCTS = ("sneakers", "jacket", "backpack", "watch", "headphones")
-BROWSERS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
-)
-BOTS = (
-    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
-)
-# (referrer, utm_source, utm_medium, utm_campaign): direct, search, social, email and paid visits.
-ARRIVALS = (
-    (None, None, None, None),
-    ("https://www.google.com/", None, None, None),
-    ("https://www.facebook.com/", "facebook", "social", "winter_sale"),
-    (None, "newsletter", "email", "weekly_digest"),
-    ("https://www.google.com/", "google", "cpc", "brand_search"),
-    ("https://blog.example.org/review", None, None, None),
-)
-FUNNEL = ("/", "/products/{product}", "/cart", "/checkout", "/checkout/complete")
-FUNNEL_CONTINUES = (0.7, 0.45, 0.6, 0.7)  # chance of taking each next step
-SITE = "https://shop.example.com"
-LATE_OR_DUPLICATE_RATE = 0.01  # of events sent twice, and of events delivered a day late
 
 
 @dataclass
@@ -97,14 +114,14 @@ class TrafficGenerator:
         people = []
         for index in range(self.users):
             roll = rng.random()
-            mobile = rng.choice(("ios", "android")) if roll < 0.6 else None
-            web = roll >= 0.4  # 40% mobile only, 40% web only, 20% both
+            mobile = rng.choice(("ios", "android")) if roll < MOBILE_SHARE else None
+            web = roll >= WEB_FROM
             person = Person(
                 user_id=f"user-{index:06d}",
                 mobile=mobile,  # type: ignore[arg-type]
                 web=web,
-                bot=web and mobile is None and rng.random() < 0.03,
-                wire="posthog" if rng.random() < 0.3 else "segment",
+                bot=web and mobile is None and rng.random() < BOT_SHARE,
+                wire="posthog" if rng.random() < POSTHOG_SHARE else "segment",
                 device_id=_uuid(rng),
                 anonymous_id=_uuid(rng),
             )
@@ -130,10 +147,10 @@ class TrafficGenerator:
             arriving_late, late = late, Traffic()
             for person in people:
                 traffic = Traffic()
-                if person.mobile and rng.random() < 0.55:
+                if person.mobile and rng.random() < APP_DAY_CHANCE:
                     self._app_day(rng, person, midnight, traffic)
-                if person.web and rng.random() < 0.6:
-                    for _ in range(rng.randint(1, 3)):
+                if person.web and rng.random() < WEB_DAY_CHANCE:
+                    for _ in range(rng.randint(*SESSIONS_PER_DAY)):
                         self._web_visit(rng, person, midnight, traffic)
                 _defer_late_events(rng, traffic, late)
                 if traffic.mobile or traffic.web_segment or traffic.web_posthog:
@@ -146,38 +163,37 @@ class TrafficGenerator:
     def _app_day(
         self, rng: random.Random, person: Person, midnight: datetime, out: Traffic
     ) -> None:
-        if rng.random() < 0.03:
+        if rng.random() < UPGRADE_CHANCE:
             person.app_version = APP_VERSIONS[-1]  # upgrades happen
-        for _ in range(rng.randint(1, 3)):
-            at = midnight + timedelta(seconds=rng.randint(6 * 3600, 23 * 3600))
+        for _ in range(rng.randint(*SESSIONS_PER_DAY)):
+            at = midnight + timedelta(seconds=rng.randint(*APP_DAY_SECONDS))
             session = _uuid(rng)
             events: list[tuple[str, dict[str, Any]]] = [("app_open", {})]
-            for _ in range(rng.randint(2, 12)):
+            for _ in range(rng.randint(*SCREENS_PER_SESSION)):
                 events.append(("screen_view", {"screen": rng.choice(SCREENS)}))
-                if rng.random() < 0.5:
-                    events.append(
-                        ("tap", {"target": rng.choice(("buy", "search", "menu", "like"))})
-                    )
-            if rng.random() < 0.25:
+                if rng.random() < TAP_CHANCE:
+                    events.append(("tap", {"target": rng.choice(TAP_TARGETS)}))
+            if rng.random() < CART_CHANCE:
                 product = rng.choice(PRODUCTS)
                 events.append(("add_to_cart", {"product": product}))
-                if rng.random() < 0.5:
+                if rng.random() < PURCHASE_CHANCE:
                     events.append(
                         (
                             "purchase",
                             {
                                 "product": product,
-                                "revenue": round(rng.uniform(9, 240), 2),
-                                "currency": rng.choice(("EUR", "USD")),
+                                "revenue": round(rng.uniform(*REVENUE), 2),
+                                "currency": rng.choice(CURRENCIES),
                             },
                         )
                     )
-            if rng.random() < 0.02 + (0.05 if person.app_version == "3.2.0" else 0):
+            extra = CRASHY_VERSION_EXTRA if person.app_version == CRASHY_VERSION else 0
+            if rng.random() < CRASH_CHANCE + extra:
                 events.append(("crash", {"exception": "NullPointerException", "fatal": True}))
             else:
                 events.append(("app_background", {}))
             for name, properties in events:
-                at += timedelta(seconds=rng.randint(2, 90))
+                at += timedelta(seconds=rng.randint(*APP_GAP_SECONDS))
                 self._emit(
                     rng, out.mobile, _mobile_event(person, name, properties, session, at, rng)
                 )
@@ -187,19 +203,21 @@ class TrafficGenerator:
     def _web_visit(
         self, rng: random.Random, person: Person, midnight: datetime, out: Traffic
     ) -> None:
-        at = midnight + timedelta(seconds=rng.randint(0, 23 * 3600))
+        at = midnight + timedelta(seconds=rng.randint(*WEB_DAY_SECONDS))
         referrer, source, medium, campaign = rng.choice(ARRIVALS)
         target = out.web_posthog if person.wire == "posthog" else out.web_segment
         path_product = rng.choice(PRODUCTS)
-        browsing = [f"/category/{rng.choice(PRODUCTS)}s" for _ in range(rng.randint(0, 4))]
+        browsing = [
+            f"/category/{rng.choice(PRODUCTS)}s" for _ in range(rng.randint(*BROWSED_CATEGORIES))
+        ]
         steps = [FUNNEL[0], *browsing]
         for chance, step in zip(FUNNEL_CONTINUES, FUNNEL[1:], strict=True):
             if rng.random() >= chance:
                 break
             steps.append(step)
-        identified = person.mobile is not None and rng.random() < 0.6
+        identified = person.mobile is not None and rng.random() < IDENTIFY_CHANCE
         for number, path in enumerate(steps):
-            at += timedelta(seconds=rng.randint(5, 240))
+            at += timedelta(seconds=rng.randint(*PAGE_GAP_SECONDS))
             url = SITE + path.format(product=path_product)
             page = {
                 "url": url,
@@ -214,8 +232,8 @@ class TrafficGenerator:
                     person, "page", url, page, (source, medium, campaign), at, rng, identified
                 ),
             )
-            if rng.random() < 0.4:
-                at += timedelta(seconds=rng.randint(1, 30))
+            if rng.random() < CLICK_CHANCE:
+                at += timedelta(seconds=rng.randint(*CLICK_GAP_SECONDS))
                 self._emit(
                     rng,
                     target,
@@ -224,7 +242,7 @@ class TrafficGenerator:
                     ),
                 )
         if steps[-1] == FUNNEL[-1]:
-            at += timedelta(seconds=5)
+            at += timedelta(seconds=PURCHASE_AFTER_SECONDS)
             self._emit(
                 rng,
                 target,
@@ -237,7 +255,7 @@ class TrafficGenerator:
                     at,
                     rng,
                     identified,
-                    revenue=round(rng.uniform(9, 240), 2),
+                    revenue=round(rng.uniform(*REVENUE), 2),
                 ),
             )
         if identified:
@@ -268,14 +286,14 @@ def _mobile_event(
         "properties": {**properties, "session_id": session},
         "context": {
             "app": {
-                "name": "Shop",
+                "name": APP_NAME,
                 "version": person.app_version,
                 "build": person.app_version.replace(".", ""),
             },
             "device": {"id": person.device_id, "model": person.device_model, "type": person.mobile},
-            "os": {"name": os_name, "version": "18.1" if os_name == "iOS" else "14"},
+            "os": {"name": os_name, "version": OS_VERSIONS[person.mobile or "ios"]},
             "sessionId": session,
-            "library": {"name": "synthetic", "version": "1"},
+            "library": LIBRARY,
         },
     }
 
@@ -302,7 +320,7 @@ def _web_event(
             "$raw_user_agent": person.browser,
             "$anon_distinct_id": person.anonymous_id,
             **({f"utm_{k if k != 'name' else 'campaign'}": v for k, v in utm.items()}),
-            **({"revenue": revenue, "currency": "EUR"} if revenue else {}),
+            **({"revenue": revenue, "currency": WEB_CURRENCY} if revenue else {}),
         }
         return {
             "event": "$pageview" if kind == "page" else kind,
@@ -317,11 +335,14 @@ def _web_event(
         "anonymousId": person.anonymous_id,
         "messageId": _uuid(rng),
         "timestamp": at.isoformat(),
-        "properties": {**page, **({"revenue": revenue, "currency": "EUR"} if revenue else {})},
+        "properties": {
+            **page,
+            **({"revenue": revenue, "currency": WEB_CURRENCY} if revenue else {}),
+        },
         "context": {
             "page": page,
             "userAgent": person.browser,
-            "library": {"name": "synthetic", "version": "1"},
+            "library": LIBRARY,
             **({"campaign": utm} if utm else {}),
         },
     }
@@ -331,7 +352,7 @@ def _web_event(
 
 
 def _identify(person: Person, at: datetime, rng: random.Random) -> Event:
-    traits = {"email": f"{person.user_id}@example.com", "plan": "member"}
+    traits = {"email": f"{person.user_id}@example.com", "plan": TRAITS_PLAN}
     if person.wire == "posthog":
         return {
             "event": "$identify",
