@@ -9,14 +9,20 @@ their person id.
 
 A browser or device shared by two signed-in users joins them into one person: the links cannot
 tell that apart from one user with two accounts.
+
+A tick reads the links silver.identity_links gained (its change feed) and the current graph
+(`this`). Links only ever join components, so only the components a new link touches can
+change: their members and the new links' ends are re-split into components (scipy, over that
+small subgraph only), and the rows that changed are merged on (kind, identifier): new ids, ids
+whose products or link times moved, and every member of a component that now has a smaller
+user id. A full refresh is the same computation over every link and an empty graph.
 """
 
-from collections import defaultdict
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
-
+import duckdb
+import numpy as np
 import pyarrow as pa
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from dataplatform.core.processing import python_model
 
@@ -31,36 +37,83 @@ IDENTITY_GRAPH_SCHEMA = pa.schema(
         pa.field("last_linked_at", _TIME),
     ]
 )
-USER = "user"
-ANONYMOUS = "anonymous"
-Node = tuple[str, str]  # (kind, identifier): a user id and an anonymous id may share a spelling
 
-
-class _Components:
-    """Union-find over nodes, with path halving."""
-
-    def __init__(self) -> None:
-        self.parent: dict[Node, Node] = {}
-
-    def root(self, node: Node) -> Node:
-        self.parent.setdefault(node, node)
-        while self.parent[node] != node:
-            self.parent[node] = self.parent[self.parent[node]]
-            node = self.parent[node]
-        return node
-
-    def join(self, a: Node, b: Node) -> None:
-        root_a, root_b = self.root(a), self.root(b)
-        if root_a != root_b:
-            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+# The ids the new links name, and every id of the people they touch (any of them may change
+# person), numbered for the component search; `was_*` is the row the graph holds (null: new id).
+_TOUCHED_IDS = """
+with named as (
+    select 'user' as kind, user_id as identifier, product, first_linked_at, last_linked_at
+    from links
+    union all
+    select 'anonymous', anonymous_id, product, first_linked_at, last_linked_at
+    from links
+),
+gained as (
+    select
+        kind,
+        identifier,
+        list(distinct product) as products,
+        min(first_linked_at) as first_linked_at,
+        max(last_linked_at) as last_linked_at
+    from named
+    group by kind, identifier
+),
+members as (
+    select * from graph
+    where person_id in (select g.person_id from graph as g join gained using (kind, identifier))
+)
+select
+    row_number() over (order by kind, identifier) - 1 as node,
+    kind,
+    identifier,
+    list_sort(list_distinct(list_concat(m.products, g.products))) as products,
+    least(m.first_linked_at, g.first_linked_at) as first_linked_at,
+    greatest(m.last_linked_at, g.last_linked_at) as last_linked_at,
+    m.person_id as was_person_id,
+    m.products as was_products,
+    m.first_linked_at as was_first_linked_at,
+    m.last_linked_at as was_last_linked_at
+from members as m
+full join gained as g using (kind, identifier)
+order by node
+"""
+# The edges among the touched ids: each new link, and each member to its current person,
+# which keeps the members of one existing component together.
+_EDGES = """
+select u.node as a, n.node as b
+from links as l
+join ids as u on u.kind = 'user' and u.identifier = l.user_id
+join ids as n on n.kind = 'anonymous' and n.identifier = l.anonymous_id
+union all
+select m.node, p.node
+from ids as m
+join ids as p on p.kind = 'user' and p.identifier = m.was_person_id
+"""
+# The rows to merge: the touched ids whose person or attributes differ from the graph's.
+_CHANGED_ROWS = """
+with people as (
+    select component, min(identifier) filter (where kind = 'user') as person_id
+    from ids
+    group by component
+)
+select p.person_id, i.kind, i.identifier, i.products, i.first_linked_at, i.last_linked_at
+from ids as i
+join people as p using (component)
+where i.was_person_id is null
+    or row(p.person_id, i.products, i.first_linked_at, i.last_linked_at) is distinct from
+        row(i.was_person_id, i.was_products, i.was_first_linked_at, i.was_last_linked_at)
+order by p.person_id, i.kind, i.identifier
+"""
 
 
 @python_model(
     name="silver.identity_graph",
-    materialized="replace",
+    materialized="merge",
+    unique_key=["kind", "identifier"],
     description="Each user id and anonymous id (browser or app install) ever linked, with the "
     "person it belongs to: the connected components of silver.identity_links. person_id is the "
-    "smallest user id of the component; recomputed whole on every run.",
+    "smallest user id of the component. A tick reads the links silver.identity_links gained "
+    "and the current graph, and rewrites only the ids of the components those links touch.",
     columns={
         "person_id": {"description": "The person: the smallest user id linked.", "tags": ["pii"]},
         "identifier": {"description": "A user id or an anonymous id.", "tags": ["pii"]},
@@ -81,49 +134,23 @@ class _Components:
         "last_linked_at": ["silver.identity_links.last_linked_at"],
     },
 )
-def identity_graph(links: pa.Table) -> pa.Table:
-    return pa.Table.from_pylist(identity_rows(links.to_pylist()), IDENTITY_GRAPH_SCHEMA)
+def identity_graph(links: pa.Table, this: pa.Table) -> pa.Table:
+    """The graph's rows the new `links` change, given the current graph `this`."""
+    if not links.num_rows:
+        return IDENTITY_GRAPH_SCHEMA.empty_table()
+    with duckdb.connect() as db:
+        db.register("links", links)
+        db.register("graph", this)
+        ids = db.sql(_TOUCHED_IDS).to_arrow_table()
+        db.register("ids", ids)
+        edges = db.sql(_EDGES).to_arrow_table()
+        db.register("ids", ids.append_column("component", _components(ids.num_rows, edges)))
+        return db.sql(_CHANGED_ROWS).to_arrow_table()
 
 
-def identity_rows(links: list[dict[str, object]]) -> list[dict[str, object]]:
-    """One row per linked identifier, sorted by person and identifier."""
-    components = _Components()
-    products: defaultdict[Node, set[str]] = defaultdict(set)
-    first: dict[Node, datetime] = {}
-    last: dict[Node, datetime] = {}
-    for link in links:
-        user: Node = (USER, str(link["user_id"]))
-        anonymous: Node = (ANONYMOUS, str(link["anonymous_id"]))
-        components.join(user, anonymous)
-        for node in (user, anonymous):
-            products[node].add(str(link["product"]))
-            _keep(first, node, link["first_linked_at"], min)
-            _keep(last, node, link["last_linked_at"], max)
-    members: defaultdict[Node, list[Node]] = defaultdict(list)
-    for node in components.parent:
-        members[components.root(node)].append(node)
-    rows: list[dict[str, Any]] = []
-    for nodes in members.values():
-        person = min(identifier for kind, identifier in nodes if kind == USER)
-        rows.extend(
-            {
-                "person_id": person,
-                "identifier": identifier,
-                "kind": kind,
-                "products": sorted(products[(kind, identifier)]),
-                "first_linked_at": first.get((kind, identifier)),
-                "last_linked_at": last.get((kind, identifier)),
-            }
-            for kind, identifier in nodes
-        )
-    return sorted(rows, key=lambda row: (row["person_id"], row["kind"], row["identifier"]))
-
-
-def _keep(
-    held: dict[Node, datetime],
-    node: Node,
-    value: object,
-    pick: Callable[[datetime, datetime], datetime],
-) -> None:
-    if isinstance(value, datetime):
-        held[node] = pick(held[node], value) if node in held else value
+def _components(nodes: int, edges: pa.Table) -> pa.Array:
+    """The connected component of each of `nodes` numbered ids, joined by `edges` (a, b)."""
+    a, b = (edges[end].to_numpy() for end in ("a", "b"))
+    adjacency = coo_array((np.ones(len(a)), (a, b)), shape=(nodes, nodes))
+    _, labels = connected_components(adjacency, directed=False)
+    return pa.array(labels)
