@@ -70,14 +70,25 @@ class FilesNaming:
 
 
 def as_plain_text(table: pa.Table) -> pa.Table:
-    """`table` with string views and large strings as plain strings (pyarrow's compute kernels
-    do not all take views, which delta-rs writes)."""
-    text = (pa.string_view(), pa.large_string())
-    if not any(field.type in text for field in table.schema):
-        return table
-    return table.cast(
-        pa.schema(f.with_type(pa.string()) if f.type in text else f for f in table.schema)
-    )
+    """`table` with string views and large strings as plain strings, nested ones too (pyarrow's
+    compute kernels do not all take views, which delta-rs writes)."""
+    plain = pa.schema(field.with_type(_plain_type(field.type)) for field in table.schema)
+    return table if plain == table.schema else table.cast(plain)
+
+
+def _plain_type(data_type: pa.DataType) -> pa.DataType:
+    if data_type in (pa.string_view(), pa.large_string()):
+        return pa.string()
+    if pa.types.is_struct(data_type):
+        return pa.struct(
+            data_type.field(i).with_type(_plain_type(data_type.field(i).type))
+            for i in range(data_type.num_fields)
+        )
+    if pa.types.is_list(data_type):
+        return pa.list_(data_type.value_field.with_type(_plain_type(data_type.value_type)))
+    if pa.types.is_large_list(data_type):
+        return pa.large_list(data_type.value_field.with_type(_plain_type(data_type.value_type)))
+    return data_type
 
 
 def files_holding(files: TableFiles, matches: RowMatcher, columns: Iterable[str]) -> list[str]:
