@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import subprocess
 
     import pyarrow as pa
+    from fastapi import APIRouter
 
     from dataplatform.core.config import PlatformSettings
     from dataplatform.core.connectors.db import MetadataStore
@@ -337,6 +338,23 @@ def running_gateway(settings: "PlatformSettings") -> Iterator[RunningGateway]:
     services.auth.users.create(ADMIN, password, ["admin"], "test")
     with serve_in_background(create_gateway(services)) as url:
         yield RunningGateway(url, services, password)
+
+
+@contextlib.contextmanager
+def serving_routers(gateway: RunningGateway, *routers: "APIRouter") -> Iterator[str]:
+    """Serve `routers` beside the gateway's own over `gateway`'s services; yields the URL."""
+    from dataplatform.platform.collector import serve_in_background
+    from dataplatform.platform.gateway import create_app, gateway_routers
+
+    app = create_app(
+        gateway.services,
+        title="t",
+        service="test",
+        routers=[*gateway_routers(), *routers],
+        products=[],
+    )
+    with serve_in_background(app) as url:
+        yield url
 
 
 @pytest.fixture

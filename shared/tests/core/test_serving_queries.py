@@ -12,10 +12,7 @@ from fastapi import APIRouter, Request
 
 from dataplatform.core.access import ADMIN, Principal, audit_action, product_permission, require
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows
-from dataplatform.platform.collector import serve_in_background
-from dataplatform.platform.gateway import create_app
-from dataplatform.platform.gateway._app import gateway_routers
-from dataplatform.testing import RunningGateway
+from dataplatform.testing import RunningGateway, serving_routers
 
 # Tables the catalog knows: `user_id` of the summary is tagged pii, no column of events is.
 SUMMARY = "mobile_user_analytics.gold.user_summary"
@@ -117,14 +114,7 @@ def query_router() -> APIRouter:
 
 @pytest.fixture
 def app_url(gateway: RunningGateway) -> Iterator[str]:
-    app = create_app(
-        gateway.services,
-        title="t",
-        service="test",
-        routers=[*gateway_routers(), query_router()],
-        products=[],
-    )
-    with serve_in_background(app) as url:
+    with serving_routers(gateway, query_router()) as url:
         yield url
 
 

@@ -1,28 +1,30 @@
-"""What a product's API needs to answer from its tables: the lake, a snapshot cache, JSON out.
+"""What a product's API needs to answer from its tables: the lake, the files a query needs,
+a bounded cache of answers, JSON out.
 
 The platform puts a `Lakehouse` and a `TableSnapshots` on the app (`app.state.lake`,
 `app.state.tables`); routes reach them through `lake_of` and `snapshots_of`. Every product also
 publishes its gold tables read-only through `published_tables_router`, paged with a cursor that
 pins the table version, so paging through a table that grows never skips or repeats a row.
 
-A product's own endpoints answer with DuckDB SQL over those snapshots (`gold_rows`, `gold_page`):
+A product's own endpoints answer with DuckDB SQL over the tables' files (`gold_rows`,
+`gold_page`); `within` names the range a query asks for, so only files that may hold it are read:
 
     page = await gold_page(request, caller,
-        "select * from sessions where user_id = $user order by started_at desc, session_id",
-        tables={"sessions": "web_user_analytics.gold.sessions"}, params={"user": user_id},
-        limit=limit, cursor=cursor)
+        "select * from s where started_at >= $start and started_at < $end order by started_at",
+        tables={"s": "web_user_analytics.gold.sessions"}, params={"start": start, "end": end},
+        limit=limit, cursor=cursor, within={"s": {"started_at": (start, end)}})
 
 Parameters are named (`$user` with a mapping), so a value used twice is given once; positional
 `?` with a sequence work too.
 """
 
-import asyncio
 import base64
 import binascii
 import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -35,16 +37,29 @@ from fastapi.responses import Response
 
 from dataplatform.core.access import Principal, product_permission, require, serve_rows
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.engine import (
+    SnapshotFiles,
+    Within,
+    new_connection,
+    pruned,
+    run_query,
+    snapshot_files,
+)
 from dataplatform.core.errors import InvalidRequestError, NotFoundError, TerminalError, did_you_mean
+from dataplatform.core.metrics import SERVED_ANSWERS, SERVED_FILES
 from dataplatform.core.query_lineage import AnswerLineage, answer_lineage
 
 if TYPE_CHECKING:
     import duckdb
+    from deltalake import DeltaTable
 
 MAX_PAGE_ROWS = 1000
 # A query's parameters: by name (`$kind` in the SQL) or by position (`?`).
 QueryParams = Mapping[str, Any] | Sequence[Any]
-PAGES_KEPT = 256
+# Answers kept per process by default (`gateway.answer_cache_entries` sets it).
+ANSWERS_KEPT = 256
+# File lists of past versions kept (those cursors pinned lately), beside each table's latest.
+VERSIONS_KEPT = 64
 
 PageLimit = Annotated[
     int, Query(ge=1, le=MAX_PAGE_ROWS, description=f"Rows per page, 1 to {MAX_PAGE_ROWS}.")
@@ -89,134 +104,138 @@ def naive_utc(table: pa.Table) -> pa.Table:
     return table.cast(schema)
 
 
-class TableSnapshots:
-    """The latest snapshot of each table, in memory, re-checked at most every `max_age_seconds`.
+@dataclass(frozen=True)
+class Answer:
+    """A query's rows, ready to serve (`serve_rows` copies them), and their lineage."""
 
-    API reads then cost a lookup instead of a Delta log replay. Async readers never wait for a
-    re-check: the first to find a snapshot old starts one in a thread and every reader goes on
-    with the snapshot held until it lands, so an answer is at most `max_age_seconds` plus one
-    re-check behind the table. Only the very first read of a table waits for it to load.
-    Snapshots are held ready to serve: zoned timestamps as naive UTC (`naive_utc`).
+    rows: list[dict[str, Any]]
+    lineage: AnswerLineage
+
+
+# (query fingerprint, bounds, page (limit, offset), ((alias, table, version), ...))
+AnswerKey = tuple[str, str, tuple[int, int] | None, tuple[tuple[str, str, int], ...]]
+
+
+class TableSnapshots:
+    """Where each table's files are, and a bounded cache of answers: never a table's rows.
+
+    A query reads the files of the versions it names (`SnapshotFiles`), pruned to the bounds it
+    gives, and nothing of them stays after it but its answer, kept in an LRU of `answers_kept`
+    entries per (query, parameters, bounds, page, table versions): a version never changes, so
+    a hot answer is served again without reading a file. The latest version of a table is
+    re-checked at most every `max_age_seconds` (one `stat` on a local lake), so an answer is at
+    most that much behind the table. Memory is the file lists of the versions read lately and
+    the answers kept, whatever the tables' history.
     """
 
-    def __init__(self, lake: Lakehouse, max_age_seconds: float = 1.0) -> None:
+    def __init__(
+        self, lake: Lakehouse, max_age_seconds: float = 1.0, answers_kept: int = ANSWERS_KEPT
+    ) -> None:
         self.lake = lake
         self.max_age_seconds = max_age_seconds
-        self._cached: dict[str, tuple[float, int, pa.Table]] = {}
-        self._handles: dict[str, Any] = {}
-        self._rechecks: dict[str, asyncio.Future[tuple[int | None, pa.Table | None]]] = {}
-        self._pages: LRUCache[tuple[str, int, int, int], list[dict[str, Any]]] = LRUCache(
-            PAGES_KEPT
-        )
+        self._handles: dict[str, DeltaTable] = {}
+        self._checked: dict[str, tuple[float, SnapshotFiles]] = {}
+        self._versions: LRUCache[tuple[str, int], SnapshotFiles] = LRUCache(VERSIONS_KEPT)
+        self._answers: LRUCache[AnswerKey, Answer] = LRUCache(answers_kept)
         self._lock = threading.Lock()
-        self._pages_lock = threading.Lock()
+        self._answers_lock = threading.Lock()
 
-    def fresh(self, name: str) -> tuple[int, pa.Table] | None:
-        """(version, rows) if the cache holds a snapshot young enough; no I/O."""
-        cached = self._cached.get(name)
-        if cached is not None and time.monotonic() - cached[0] < self.max_age_seconds:
-            return cached[1], cached[2]
+    def fresh(self, name: str) -> SnapshotFiles | None:
+        """The latest files of `name` if checked less than `max_age_seconds` ago; no I/O."""
+        checked = self._checked.get(name)
+        if checked is not None and time.monotonic() - checked[0] < self.max_age_seconds:
+            return checked[1]
         return None
 
+    async def files_async(self, name: str, version: int | None = None) -> SnapshotFiles | None:
+        """`files` for async routes: off the event loop unless the answer is at hand."""
+        if version is None:
+            fresh = self.fresh(name)
+            if fresh is not None:
+                return fresh
+        else:
+            with self._lock:
+                held = self._versions.get((name, version))
+            if held is not None:
+                return held
+        return await anyio.to_thread.run_sync(self.files, name, version)
+
+    def files(self, name: str, version: int | None = None) -> SnapshotFiles | None:
+        """The files of `version` of `name` (its latest when None); None when not written yet."""
+        return self._latest(name) if version is None else self._at(name, version)
+
     async def latest_async(self, name: str) -> tuple[int | None, pa.Table | None]:
-        """`latest` for async routes, answered on the event loop from the snapshot held."""
-        fresh = self.fresh(name)
-        if fresh is not None:
-            return fresh
-        cached = self._cached.get(name)
-        # One stat says whether a commit came; only then is the log read, off the loop.
-        if (
-            cached is not None
-            and self.lake.is_local
-            and not self.lake.has_commit_after(name, cached[1])
-        ):
-            self._cached[name] = (time.monotonic(), cached[1], cached[2])
-            return cached[1], cached[2]
-        recheck = self._rechecks.get(name)
-        if recheck is None:
-            recheck = asyncio.ensure_future(anyio.to_thread.run_sync(self.latest, name))
-            self._rechecks[name] = recheck
-            recheck.add_done_callback(lambda _: self._rechecks.pop(name, None))
-        if cached is not None:
-            return cached[1], cached[2]
-        return await asyncio.shield(recheck)
+        """(version, every row) of the table now, or (None, None) when it is not written yet.
 
-    async def at_async(self, name: str, version: int) -> pa.Table:
-        cached = self._cached.get(name)
-        if cached is not None and cached[1] == version:
-            return cached[2]
-        return await anyio.to_thread.run_sync(self.at, name, version)
-
-    def page(
-        self, name: str, version: int, rows: pa.Table, offset: int, limit: int
-    ) -> list[dict[str, Any]]:
-        """Rows `offset` to `offset + limit` of `rows` (version `version` of `name`) as dicts.
-
-        A version never changes, so its hot pages (the first, mostly) are converted once and
-        kept; readers get them to copy, never to change in place (`serve_rows` copies).
+        For a reader that needs the whole table (an audit chain check): the rows are read for
+        this call and not kept.
         """
-        key = (name, version, offset, limit)
-        with self._pages_lock:  # not `_lock`: a table re-read in a thread holds that one
-            cached = self._pages.get(key)
-        if cached is None:
-            cached = rows_of(rows.slice(offset, limit))
-            with self._pages_lock:
-                self._pages[key] = cached
-        return cached
+        files = await self.files_async(name)
+        if files is None:
+            return None, None
+        rows = await anyio.to_thread.run_sync(_run_query, "select * from t", {"t": files}, ())
+        return files.version, rows
+
+    def answer(self, key: AnswerKey) -> Answer | None:
+        """The answer kept for `key`, counted as a hit or a miss."""
+        with self._answers_lock:
+            kept = self._answers.get(key)
+        SERVED_ANSWERS.labels("miss" if kept is None else "hit").inc()
+        return kept
+
+    def keep(self, key: AnswerKey, answer: Answer) -> None:
+        """Keep `answer` for `key`, evicting the least recently used one past the bound."""
+        with self._answers_lock:
+            self._answers[key] = answer
 
     def drop(self, name: str) -> None:
-        """Forget every snapshot and page held of `name`: after an erasure or a retention
+        """Forget every file list and answer held of `name`: after an erasure or a retention
         purge, no answer (not even a page of a version a cursor pinned) comes from memory."""
         with self._lock:
-            self._cached.pop(name, None)
+            self._checked.pop(name, None)
             self._handles.pop(name, None)
-        with self._pages_lock:
-            for key in [key for key in self._pages if key[0] == name]:
-                del self._pages[key]
+            for version in [key for key in self._versions if key[0] == name]:
+                del self._versions[version]
+        with self._answers_lock:
+            for answer in [key for key in self._answers if name in _tables_of(key)]:
+                del self._answers[answer]
 
-    def latest(self, name: str) -> tuple[int | None, pa.Table | None]:
-        """(version, rows) of the table now, or (None, None) when it has not been written yet."""
+    def _latest(self, name: str) -> SnapshotFiles | None:
         with self._lock:
             fresh = self.fresh(name)  # another thread may have re-read it while this one waited
             if fresh is not None:
                 return fresh
-            return self._reload(name)
+            checked_at = time.monotonic()
+            held = self._checked.get(name)
+            # One stat says whether a commit came; only then is the log read.
+            if held is not None and not self.lake.has_commit_after(name, held[1].version):
+                files: SnapshotFiles | None = held[1]
+            else:
+                files = self._reload(name)
+            if files is not None:
+                self._checked[name] = (checked_at, files)
+                self._versions[(name, files.version)] = files
+            return files
 
-    def _reload(self, name: str) -> tuple[int | None, pa.Table | None]:
-        checked_at = time.monotonic()
+    def _reload(self, name: str) -> SnapshotFiles | None:
         handle = self._handles.get(name)
         if handle is None:
             if not self.lake.exists(name):
-                return None, None
+                return None
             handle = self._handles[name] = self.lake.table(name)
         else:
-            handle.update_incremental()
-        version = handle.version()
-        cached = self._cached.get(name)
-        if cached is not None and cached[1] == version:
-            rows = cached[2]
-        else:
-            rows = naive_utc(handle.to_pyarrow_table())
-        self._cached[name] = (checked_at, version, rows)
-        return version, rows
+            handle.update_incremental()  # replays only the commits since the last check
+        return snapshot_files(self.lake, handle, name)
 
-    def at(self, name: str, version: int) -> pa.Table:
-        """The table as it was at `version` (the cache's copy when that is the one held).
-
-        A version whose files were vacuumed since (an erasure, retention) is a 422 naming the
-        cursor that pinned it: the client starts again from the table as it is now.
-        """
-        cached = self._cached.get(name)
-        if cached is not None and cached[1] == version:
-            return cached[2]
-        try:
-            return naive_utc(self.lake.read(name, version=version))
-        except FileNotFoundError:
-            raise InvalidRequestError(
-                f"`cursor` points at version {version} of `{name}`, whose files were removed "
-                "since (an erasure or a retention purge); start again without a cursor.",
-                field="query.cursor",
-            ) from None
+    def _at(self, name: str, version: int) -> SnapshotFiles:
+        with self._lock:
+            held = self._versions.get((name, version))
+        if held is not None:
+            return held
+        files = snapshot_files(self.lake, self.lake.table(name, version=version), name)
+        with self._lock:
+            self._versions[(name, version)] = files
+        return files
 
 
 def lake_of(request: Request) -> Lakehouse:
@@ -325,24 +344,22 @@ def published_tables_router(product: str, tables: Sequence[Any]) -> APIRouter:
             )
         full_name = f"{namespace}.gold.{table}"
         snapshots = snapshots_of(request)
-        if cursor is None:
-            version, rows = await snapshots.latest_async(full_name)
-            offset = 0
-        else:
-            version, offset = decode_cursor(cursor)
-            rows = await snapshots.at_async(full_name, version)
-        if version is None or rows is None:
+        version, offset = (None, 0) if cursor is None else decode_cursor(cursor)
+        files = await snapshots.files_async(full_name, version)
+        if files is None:
             return JSONOut({"table": full_name, "version": None, "rows": [], "next_cursor": None})
-        page = snapshots.page(full_name, version, rows, offset, limit)
-        end = offset + len(page)
+        query = _Query("select * from t", {"t": full_name}, (), {})
+        answer = await _cached_answer(
+            snapshots, query, {"t": files}, page=(limit + 1, offset), pinned=cursor is not None
+        )
+        lineage = AnswerLineage.whole_table(full_name, files.schema.names)
+        more = len(answer.rows) > limit
         return JSONOut(
             {
                 "table": full_name,
-                "version": version,
-                "rows": serve_rows(
-                    request, caller, AnswerLineage.whole_table(full_name, rows.column_names), page
-                ),
-                "next_cursor": encode_cursor(version, end) if end < rows.num_rows else None,
+                "version": files.version,
+                "rows": serve_rows(request, caller, lineage, answer.rows[:limit]),
+                "next_cursor": encode_cursor(files.version, offset + limit) if more else None,
             }
         )
 
@@ -358,19 +375,25 @@ async def gold_rows(
     sql: str,
     tables: Mapping[str, str],
     params: QueryParams = (),
+    *,
+    within: Mapping[str, Within] | None = None,
 ) -> list[Mapping[str, Any]]:
     """The rows of a DuckDB query over the latest snapshots of `tables` (alias -> full name).
 
-    The query's column lineage decides what is masked and audited: every column computed from
-    a PII-tagged column of any table it reads, under any name, is masked for callers without
-    `pii:read`, and the read of every table is audited. A table not written yet makes no rows.
+    `within` (alias -> column -> (first, last), both included) says what range of a column the
+    query asks for: files whose partition values or min/max statistics cannot hold a row in it
+    are not read. The query must still filter its rows itself. The query's column lineage
+    decides what is masked and audited: every column computed from a PII-tagged column of any
+    table it reads, under any name, is masked for callers without `pii:read`, and the read of
+    every table is audited. A table not written yet makes no rows.
     """
-    snapshots = await _snapshots(snapshots_of(request), tables, {})
-    if snapshots is None:
+    snapshots = snapshots_of(request)
+    files = await _snapshots(snapshots, tables, {})
+    if files is None:
         return serve_rows(request, caller, _unanswered(tables), [])
-    bound, _ = snapshots
-    result, lineage = await anyio.to_thread.run_sync(_answer, sql, tables, bound, params)
-    return serve_rows(request, caller, lineage, rows_of(result))
+    query = _Query(sql, tables, params, within or {})
+    answer = await _cached_answer(snapshots, query, files, page=None, pinned=False)
+    return serve_rows(request, caller, answer.lineage, answer.rows)
 
 
 async def gold_page(
@@ -382,6 +405,7 @@ async def gold_page(
     *,
     limit: int,
     cursor: str | None,
+    within: Mapping[str, Within] | None = None,
 ) -> dict[str, Any]:
     """One page of a query, as `{"rows": [...], "next_cursor": ...}`; see `gold_rows`.
 
@@ -396,38 +420,94 @@ async def gold_page(
         offset = 0
     else:
         versions, offset = _decode_query_cursor(cursor, fingerprint, tables)
-    snapshots = await _snapshots(snapshots_of(request), tables, versions)
-    if snapshots is None:
+    snapshots = snapshots_of(request)
+    files = await _snapshots(snapshots, tables, versions)
+    if files is None:
         return {"rows": serve_rows(request, caller, _unanswered(tables), []), "next_cursor": None}
-    bound, pinned = snapshots
-    result, lineage = await anyio.to_thread.run_sync(
-        _answer, sql, tables, bound, params, (limit + 1, offset)
+    query = _Query(sql, tables, params, within or {})
+    answer = await _cached_answer(
+        snapshots, query, files, page=(limit + 1, offset), pinned=cursor is not None
     )
-    page = rows_of(result.slice(0, limit))
-    more = result.num_rows > limit
+    pinned = {alias: snapshot.version for alias, snapshot in files.items()}
     return {
-        "rows": serve_rows(request, caller, lineage, page),
-        "next_cursor": _encode_query_cursor(pinned, offset + limit, fingerprint) if more else None,
+        "rows": serve_rows(request, caller, answer.lineage, answer.rows[:limit]),
+        "next_cursor": _encode_query_cursor(pinned, offset + limit, fingerprint)
+        if len(answer.rows) > limit
+        else None,
     }
+
+
+@dataclass(frozen=True)
+class _Query:
+    """What a route asks: SQL, its tables (alias -> full name), parameters and bounds."""
+
+    sql: str
+    tables: Mapping[str, str]
+    params: QueryParams
+    within: Mapping[str, Within]
 
 
 async def _snapshots(
     snapshots: TableSnapshots, tables: Mapping[str, str], versions: Mapping[str, int]
-) -> tuple[dict[str, pa.Table], dict[str, int]] | None:
-    """Each table's rows (alias -> rows) at its pinned version, else its latest, with the
-    versions read; None when a table is not written yet."""
-    bound: dict[str, pa.Table] = {}
-    pinned: dict[str, int] = {}
+) -> dict[str, SnapshotFiles] | None:
+    """Each table's files (alias -> files) at its pinned version, else its latest; None when a
+    table is not written yet."""
+    found: dict[str, SnapshotFiles] = {}
     for alias, name in tables.items():
-        if alias in versions:
-            version: int | None = versions[alias]
-            rows: pa.Table | None = await snapshots.at_async(name, versions[alias])
-        else:
-            version, rows = await snapshots.latest_async(name)
-        if version is None or rows is None:
+        files = await snapshots.files_async(name, versions.get(alias))
+        if files is None:
             return None
-        bound[alias], pinned[alias] = rows, version
-    return bound, pinned
+        found[alias] = files
+    return found
+
+
+async def _cached_answer(
+    snapshots: TableSnapshots,
+    query: _Query,
+    files: Mapping[str, SnapshotFiles],
+    *,
+    page: tuple[int, int] | None,
+    pinned: bool,
+) -> Answer:
+    """The answer kept for this query over these versions, else read from their files."""
+    key = _answer_key(query, files, page)
+    kept = snapshots.answer(key)
+    if kept is not None:
+        return kept
+    import duckdb
+
+    try:
+        result, lineage = await anyio.to_thread.run_sync(_answer, query, files, page)
+    except duckdb.IOException:
+        if not pinned:
+            raise
+        # A pinned version whose files were vacuumed since (an erasure, a retention purge).
+        raise InvalidRequestError(
+            "`cursor` points at a version whose files were removed since (an erasure or a "
+            "retention purge); start again without a cursor.",
+            field="query.cursor",
+        ) from None
+    answer = Answer(rows_of(result), lineage)
+    snapshots.keep(key, answer)
+    return answer
+
+
+def _answer_key(
+    query: _Query, files: Mapping[str, SnapshotFiles], page: tuple[int, int] | None
+) -> AnswerKey:
+    bounds = orjson.dumps(
+        {
+            alias: {c: [str(v) for v in b] for c, b in cols.items()}
+            for alias, cols in query.within.items()
+        },
+        option=orjson.OPT_SORT_KEYS,
+    ).decode()
+    versions = tuple(sorted((alias, f.name, f.version) for alias, f in files.items()))
+    return (_fingerprint(query.sql, query.params), bounds, page, versions)
+
+
+def _tables_of(key: AnswerKey) -> set[str]:
+    return {name for _, name, _ in key[3]}
 
 
 def _unanswered(tables: Mapping[str, str]) -> AnswerLineage:
@@ -436,36 +516,26 @@ def _unanswered(tables: Mapping[str, str]) -> AnswerLineage:
 
 
 def _answer(
-    sql: str,
-    tables: Mapping[str, str],
-    bound: Mapping[str, pa.Table],
-    params: QueryParams,
-    page: tuple[int, int] | None = None,
+    query: _Query, files: Mapping[str, SnapshotFiles], page: tuple[int, int] | None = None
 ) -> tuple[pa.Table, AnswerLineage]:
-    """The rows of `sql` over `bound` (`page`: limit and offset) and their lineage."""
-    if page is None:
-        result = _run_query(sql, bound, params)
-    else:
+    """The rows of the query over the files its bounds keep (`page`: limit and offset), and
+    their lineage."""
+    sql = query.sql
+    if page is not None:
         # Written as numbers, not parameters: DuckDB takes `?` or `$name`, never both at once.
         limit, offset = (int(n) for n in page)
-        result = _run_query(
-            f"{sql.rstrip().rstrip(';')}\nlimit {limit} offset {offset}", bound, params
-        )
-    # Traced from `sql`, not the paged text: one lineage per query, whatever the page.
-    columns = {alias: rows.column_names for alias, rows in bound.items()}
-    return result, answer_lineage(sql, tables, columns, result.column_names)
+        sql = f"{sql.rstrip().rstrip(';')}\nlimit {limit} offset {offset}"
+    kept = pruned(files, query.within)
+    for snapshot in kept.values():
+        SERVED_FILES.labels(snapshot.name).inc(snapshot.files.num_rows)
+    result = _run_query(sql, kept, query.params)
+    # Traced from the route's SQL, not the paged text: one lineage per query, whatever the page.
+    columns = {alias: snapshot.schema.names for alias, snapshot in files.items()}
+    return result, answer_lineage(query.sql, query.tables, columns, result.column_names)
 
 
-def _run_query(sql: str, tables: Mapping[str, pa.Table], params: QueryParams) -> pa.Table:
-    connection = _connection()
-    for alias, rows in tables.items():
-        connection.register(alias, rows)
-    try:
-        result = connection.sql(sql, params=_bound_params(params))
-        return _plain_numbers(result.to_arrow_table())
-    finally:
-        for alias in tables:
-            connection.unregister(alias)
+def _run_query(sql: str, files: Mapping[str, SnapshotFiles], params: QueryParams) -> pa.Table:
+    return _plain_numbers(run_query(_connection(), sql, files, _bound_params(params)))
 
 
 def _plain_numbers(table: pa.Table) -> pa.Table:
@@ -486,11 +556,7 @@ def _connection() -> "duckdb.DuckDBPyConnection":
     """This thread's DuckDB connection (a connection must not be shared between threads)."""
     connection = getattr(_duckdb, "connection", None)
     if connection is None:
-        import duckdb
-
-        # Snapshots hold naive UTC: make the session's zone UTC too, so `now()` and casts agree.
-        connection = _duckdb.connection = duckdb.connect()
-        connection.execute("set TimeZone = 'UTC'")
+        connection = _duckdb.connection = new_connection()
     return connection
 
 

@@ -82,7 +82,7 @@ class Services:
             login_lockouts=LoginLockouts(
                 store, settings.auth.lockout_failures, settings.auth.lockout_minutes
             ),
-            tables=TableSnapshots(lake, gateway.snapshot_seconds),
+            tables=TableSnapshots(lake, gateway.snapshot_seconds, gateway.answer_cache_entries),
         )
 
     def record(self, request: Request, caller: Principal, action: str, **details: Any) -> None:

@@ -61,6 +61,7 @@ def sessions_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRou
             },
             limit=limit,
             cursor=cursor,
+            within={"s": {"started_at": (period.start, period.end)}},
         )
         return JSONOut({**period.as_json(), **page})
 

@@ -16,6 +16,7 @@ __all__ = [
     "create_app",
     "create_gateway",
     "create_product_app",
+    "gateway_routers",
 ]
 
 
