@@ -2,12 +2,19 @@
 gold aggregates that add each batch to what `this()` already holds."""
 
 import textwrap
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 
-from dataplatform.core.processing import ModelGraph, build_graph, load_sql_models
+from dataplatform.core.processing import (
+    DuckDBEngine,
+    ModelGraph,
+    Relation,
+    build_graph,
+    load_sql_models,
+)
 
 SHOP = "shop"
 BRONZE = f"{SHOP}.bronze.events"
@@ -156,3 +163,21 @@ SECOND = events(
     ("e5", "u3", "view", 0.0, 3600),
     ("e11", "u3", "view", 0.0, 20),  # late: a minute the first run already counted
 )
+
+
+class RecordingEngine(DuckDBEngine):
+    """DuckDB, keeping what each query was given to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.relations: list[Mapping[str, Relation]] = []
+
+    def execute(self, sql: str, relations: Mapping[str, Relation]) -> pa.Table:
+        self.relations.append(dict(relations))
+        return super().execute(sql, relations)
+
+
+def files_scanned(relation: Relation) -> set[str]:
+    """The parquet files a scan of `relation` opens: its filter prunes the others unread."""
+    assert not isinstance(relation.data, pa.Table)
+    return {batch.fragment.path for batch in relation.data.scanner().scan_batches()}

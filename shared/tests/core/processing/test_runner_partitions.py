@@ -1,20 +1,24 @@
 """Tables partitioned by `day`, derived from the time column: lookbacks read only their days."""
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from shop_models import BRONZE, BRONZE_SCHEMA, SHOP, write_models
+from shop_models import (
+    BRONZE,
+    BRONZE_SCHEMA,
+    SHOP,
+    RecordingEngine,
+    files_scanned,
+    write_models,
+)
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.processing import (
-    DuckDBEngine,
     ModelDefinitionError,
     ModelRunner,
-    Relation,
     build_graph,
     load_sql_model,
     load_sql_models,
@@ -56,18 +60,6 @@ MODELS = {
 }
 
 
-class RecordingEngine(DuckDBEngine):
-    """DuckDB, keeping what each query was given to read."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.relations: list[Mapping[str, Relation]] = []
-
-    def execute(self, sql: str, relations: Mapping[str, Relation]) -> pa.Table:
-        self.relations.append(dict(relations))
-        return super().execute(sql, relations)
-
-
 def history() -> pa.Table:
     """Three events a day (01:00, 12:00 and 20:00 UTC) for DAYS days, by different users."""
     moments = [
@@ -83,12 +75,6 @@ def history() -> pa.Table:
         },
         schema=BRONZE_SCHEMA,
     )
-
-
-def files_scanned(relation: Relation) -> set[str]:
-    """The parquet files a scan of `relation` opens: its filter prunes the others unread."""
-    assert not isinstance(relation.data, pa.Table)
-    return {batch.fragment.path for batch in relation.data.scanner().scan_batches()}
 
 
 def test_a_lookback_reads_only_the_partitions_of_its_days(

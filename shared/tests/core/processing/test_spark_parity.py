@@ -60,6 +60,25 @@ PARITY_MODELS = {
         from ref('gold.user_summary') as s
         join per_user as p on p.user_id = s.user_id
         """,
+    "gold_user_touches.sql": """
+        /* ---
+        name: gold.user_touches
+        materialized: merge
+        unique_key: [user_id]
+        description: Per user, events recounted when touched, and how many batches touched them.
+        columns:
+          user_id: {type: varchar}
+          events: {type: bigint}
+          batches: {type: bigint}
+        --- */
+        with counted as (
+            select user_id, count(*) as events
+            from ref_touched('silver.events', 'user_id')
+            group by user_id
+        )
+        select c.user_id, c.events, coalesce(t.batches, 0) + 1 as batches
+        from counted as c left join this_touched('user_id') as t on t.user_id = c.user_id
+        """,
 }
 MORE = events(
     ("e8", "u1", "buy", 2.5, 5000),
@@ -112,6 +131,7 @@ def test_models_give_the_same_rows_on_duckdb_and_spark(spark: SparkEngine, tmp_p
             "gold.user_summary",
             "gold.minute_activity",
             "gold.user_sessions",
+            "gold.user_touches",
         )
     ]
     for table in outputs:

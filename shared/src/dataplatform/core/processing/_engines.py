@@ -169,6 +169,22 @@ def transpile_to_spark(sql: str, schemas: Mapping[str, Mapping[str, str]] | None
     return expression.sql(dialect="spark")
 
 
+def rows_of_keys(rows: Relation, column: str, keys: pa.Array) -> pa.Table:
+    """The rows of `rows` whose `column` is among `keys`, with `rows`' schema.
+
+    A DuckDB semi-join, not a pyarrow `is_in` filter: pyarrow fails comparing the statistics of
+    string files delta-rs's merge wrote as `string_view` with a `string` list, and DuckDB reads a
+    whole snapshot's files with its own parquet reader.
+    """
+    if not len(keys):
+        return rows.schema.empty_table()
+    sql = f'select * from touched_rows where "{column}" in (select key from touched_keys)'
+    found = DuckDBEngine().execute(
+        sql, {"touched_rows": rows, "touched_keys": Relation(pa.table({"key": keys}))}
+    )
+    return found.cast(rows.schema)
+
+
 def column_types(schema: pa.Schema) -> dict[str, str]:
     """Each column's DuckDB type name, as SQLGlot's schemas want them."""
     relation = duckdb.from_arrow(schema.empty_table())

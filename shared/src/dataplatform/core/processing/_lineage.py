@@ -8,9 +8,11 @@ from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._models import (
     REF_PATTERN,
     REF_SINCE_PATTERN,
+    REF_TOUCHED_PATTERN,
     SOURCE_PATTERN,
     THIS_PATTERN,
     THIS_SINCE_PATTERN,
+    THIS_TOUCHED_PATTERN,
     SqlModel,
 )
 from dataplatform.core.query_lineage import (
@@ -38,14 +40,21 @@ def render(
     product: str,
     table_sql: Callable[[str], str],
     since_sql: Callable[[str], str] | None = None,
+    touched_sql: Callable[[str, str], str] | None = None,
 ) -> str:
     """The model's SQL with each input macro replaced by `table_sql(<qualified name>)`.
 
-    ref_since() and this_since() become `since_sql(<qualified name>)` when it is given.
+    ref_since() and this_since() become `since_sql(<qualified name>)` when it is given, and
+    ref_touched() and this_touched() `touched_sql(<qualified name>, <key column>)`.
     """
     since = since_sql or table_sql
+    touched = touched_sql or (lambda table, _key: table_sql(table))
     own = f"{product}.{model.name}"
-    body = REF_SINCE_PATTERN.sub(lambda m: since(f"{product}.{m.group('name')}"), model.sql)
+    body = REF_TOUCHED_PATTERN.sub(
+        lambda m: touched(f"{product}.{m.group('name')}", m.group("key")), model.sql
+    )
+    body = THIS_TOUCHED_PATTERN.sub(lambda m: touched(own, m.group("key")), body)
+    body = REF_SINCE_PATTERN.sub(lambda m: since(f"{product}.{m.group('name')}"), body)
     body = THIS_SINCE_PATTERN.sub(lambda _: since(own), body)
     body = REF_PATTERN.sub(lambda m: table_sql(f"{product}.{m.group('name')}"), body)
     body = THIS_PATTERN.sub(lambda _: table_sql(own), body)

@@ -21,6 +21,9 @@ run, everything. Three more macros let a batch see around itself:
 - `this_since('7 days')`: the same, from 7 days before the batch's earliest row (by time column).
 - `ref_since('silver.events', '1 hour')`: the input's rows from an hour before its earliest new
   row, to recompute the windows or sessions the new rows touch.
+- `ref_touched('silver.events', 'user_id')`: the input's rows whose `user_id` is among its new
+  rows' (optionally `ref_touched('silver.events', 'user_id', '2 days')`: only from two days before
+  its earliest new row); `this_touched('user_id')`: the model's output rows of those keys.
 
 `var('session_timeout_minutes')` is the SQL literal of one of the product's settings (a list
 becomes a DuckDB list, `[1, 7, 30]`), given to
@@ -61,6 +64,14 @@ REF_SINCE_PATTERN = re.compile(
     r"""\bref_since\(\s*['"](?P<name>[^'"]*)['"]\s*,\s*['"](?P<interval>[^'"]*)['"]\s*\)"""
 )
 THIS_SINCE_PATTERN = re.compile(r"""\bthis_since\(\s*['"](?P<interval>[^'"]*)['"]\s*\)""")
+# ref_touched('silver.events', 'user_id'[, '2 days']): the input's rows whose user_id is among its
+# new rows' (from 2 days before its earliest new row); this_touched('user_id'): the model's own.
+REF_TOUCHED_PATTERN = re.compile(
+    r"""\bref_touched\(\s*['"](?P<name>[^'"]*)['"]\s*,\s*['"](?P<key>[^'"]*)['"]"""
+    r"""(?:\s*,\s*['"](?P<interval>[^'"]*)['"])?\s*\)"""
+)
+THIS_TOUCHED_PATTERN = re.compile(r"""\bthis_touched\(\s*['"](?P<key>[^'"]*)['"]\s*\)""")
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VAR_PATTERN = re.compile(r"""\bvar\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
 _INTERVAL = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>second|minute|hour|day)s?\s*$")
 _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
@@ -185,6 +196,9 @@ class SqlModel:
     # ref_since() lookbacks by input (`<layer>.<table>`), and this_since()'s, when used.
     lookbacks: dict[str, timedelta] = field(default_factory=dict)
     this_lookback: timedelta | None = None
+    # ref_touched() by (input, key column): its lookback, None when it reads every row of a key.
+    touched: dict[tuple[str, str], timedelta | None] = field(default_factory=dict)
+    this_touched_keys: frozenset[str] = frozenset()  # this_touched()'s key columns
 
     @property
     def name(self) -> str:
@@ -193,7 +207,11 @@ class SqlModel:
     @property
     def reads_itself(self) -> bool:
         """Whether the body reads the model's current output through `this()`."""
-        return THIS_PATTERN.search(self.sql) is not None or self.this_lookback is not None
+        return (
+            THIS_PATTERN.search(self.sql) is not None
+            or self.this_lookback is not None
+            or bool(self.this_touched_keys)
+        )
 
 
 @dataclass(frozen=True)
@@ -287,7 +305,18 @@ def parse_sql_model(
     body = text[match.end() :]
     references = tuple(_references(body, path, body_line))
     lookbacks, this_lookback = _lookbacks(body, path, body_line)
-    model = SqlModel(header, body, path, body_line, references, lookbacks, this_lookback)
+    touched, this_touched_keys = _touched(body, path, body_line)
+    model = SqlModel(
+        header,
+        body,
+        path,
+        body_line,
+        references,
+        lookbacks,
+        this_lookback,
+        touched,
+        this_touched_keys,
+    )
     if model.reads_itself:
         _require_column_types(model.header, path, header_line)
     return model
@@ -414,6 +443,66 @@ def _lookbacks(
     return lookbacks, this_lookback
 
 
+def _touched(
+    body: str, path: Path, body_line: int
+) -> tuple[dict[tuple[str, str], timedelta | None], frozenset[str]]:
+    """ref_touched()'s lookback by (input, key), and this_touched()'s keys.
+
+    One input and key read with and without a lookback is read without: every row of its keys.
+    """
+    _refuse_malformed(body, path, body_line, "ref_touched", REF_TOUCHED_PATTERN)
+    _refuse_malformed(body, path, body_line, "this_touched", THIS_TOUCHED_PATTERN)
+    touched: dict[tuple[str, str], timedelta | None] = {}
+    for match in REF_TOUCHED_PATTERN.finditer(body):
+        line = body_line + body[: match.start()].count("\n")
+        name = _parse_input(match.group("name"), path, line).table
+        key = (name, _key_column(match.group("key"), path, line))
+        interval = match.group("interval")
+        lookback = None if interval is None else _interval(interval, path, line)
+        if key not in touched:
+            touched[key] = lookback
+        elif touched[key] is not None:
+            earlier = touched[key]
+            touched[key] = None if lookback is None or earlier is None else max(earlier, lookback)
+    this_keys = frozenset(
+        _key_column(match.group("key"), path, body_line + body[: match.start()].count("\n"))
+        for match in THIS_TOUCHED_PATTERN.finditer(body)
+    )
+    return touched, this_keys
+
+
+_TOUCHED_USAGE = {
+    "ref_touched": "ref_touched('silver.events', 'user_id') or "
+    "ref_touched('silver.events', 'user_id', '2 days')",
+    "this_touched": "this_touched('user_id')",
+}
+
+
+def _refuse_malformed(
+    body: str, path: Path, body_line: int, macro: str, pattern: re.Pattern[str]
+) -> None:
+    """A call the pattern does not read would reach the engine as an unknown function."""
+    well_formed = {match.start() for match in pattern.finditer(body)}
+    for call in re.finditer(rf"\b{macro}\s*\(", body):
+        if call.start() not in well_formed:
+            line = body_line + body[: call.start()].count("\n")
+            raise ModelDefinitionError(
+                path,
+                line,
+                f"{macro}() takes quoted arguments: write {_TOUCHED_USAGE[macro]}.",
+            )
+
+
+def _key_column(name: str, path: Path, line: int) -> str:
+    if not _COLUMN.match(name):
+        raise ModelDefinitionError(
+            path,
+            line,
+            f"key column `{name}` must be one column's name, e.g. 'user_id' (letters, digits, _).",
+        )
+    return name
+
+
 def _interval(text: str, path: Path, line: int) -> timedelta:
     match = _INTERVAL.match(text)
     if match is None:
@@ -425,7 +514,8 @@ def _interval(text: str, path: Path, line: int) -> timedelta:
 
 def _references(body: str, path: Path, body_line: int) -> list[Reference]:
     found = []
-    for match in [*REF_PATTERN.finditer(body), *REF_SINCE_PATTERN.finditer(body)]:
+    calls = [REF_PATTERN, REF_SINCE_PATTERN, REF_TOUCHED_PATTERN]
+    for match in (match for pattern in calls for match in pattern.finditer(body)):
         line = body_line + body[: match.start()].count("\n")
         found.append(_parse_input(match.group("name"), path, line))
     for match in SOURCE_PATTERN.finditer(body):

@@ -40,7 +40,13 @@ from dataplatform.core.errors import NotFoundError, TerminalError, did_you_mean
 from dataplatform.core.governance import protect
 from dataplatform.core.processing._checks import CheckOutcome, run_checks
 from dataplatform.core.processing._dag import ModelGraph
-from dataplatform.core.processing._engines import DuckDBEngine, Engine, Relation, column_types
+from dataplatform.core.processing._engines import (
+    DuckDBEngine,
+    Engine,
+    Relation,
+    column_types,
+    rows_of_keys,
+)
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._lineage import ColumnEdge, column_lineage, render
 from dataplatform.core.processing._models import DAY, Model, PythonModel, SqlModel
@@ -108,6 +114,10 @@ def view_name(table: str) -> str:
 
 def _since_view_name(table: str) -> str:
     return f"{view_name(table)}__since"
+
+
+def _touched_view_name(table: str, key: str) -> str:
+    return f"{view_name(table)}__touched__{key}"
 
 
 class ModelRunner:
@@ -438,7 +448,8 @@ class ModelRunner:
         if this is not None:
             views[view_name(plan.model)] = this
         views.update(self._lookback_views(model, plan, relations, this))
-        sql = render(model, self.graph.product, view_name, _since_view_name)
+        views.update(self._touched_views(model, plan, relations, this))
+        sql = render(model, self.graph.product, view_name, _since_view_name, _touched_view_name)
         try:
             return self.engine.execute(sql, views)
         except duckdb.Error as exc:
@@ -472,6 +483,62 @@ class ModelRunner:
                 model.this_lookback,
             )
         return views
+
+    def _touched_views(
+        self, model: SqlModel, plan: _Plan, relations: dict[str, Relation], this: Relation | None
+    ) -> dict[str, Relation]:
+        """ref_touched() and this_touched(): the rows of the keys the inputs' new rows hold."""
+        if not model.touched and not model.this_touched_keys:
+            return {}
+        earliest = self._earliest_new_time(plan, relations)
+        views = {}
+        for (table, key), lookback in model.touched.items():
+            qualified = f"{self.graph.product}.{table}"
+            after, up_to = plan.inputs[qualified]
+            whole = after < 0 and plan.window is None
+            snapshot = relations[qualified] if whole else self._snapshot(qualified, up_to)
+            if after < 0:  # a full read (or a backfill): every key is in the batch's reach
+                views[_touched_view_name(qualified, key)] = snapshot
+                continue
+            keys = _keys_of(relations[qualified], key, f"ref_touched('{table}', '{key}')")
+            rows = (
+                snapshot
+                if lookback is None
+                else self._since(qualified, snapshot, after, earliest, lookback)
+            )
+            views[_touched_view_name(qualified, key)] = self._rows_of(rows, key, keys, table)
+        if this is not None:
+            for key in model.this_touched_keys:
+                views[_touched_view_name(plan.model, key)] = self._this_touched(
+                    plan, relations, this, key
+                )
+        return views
+
+    def _this_touched(
+        self, plan: _Plan, relations: dict[str, Relation], this: Relation, key: str
+    ) -> Relation:
+        """The model's output rows whose `key` is among the new rows of the inputs that have it."""
+        if plan.mode != "incremental":  # a full run's `this` is empty; a backfill's, the rest
+            return this
+        having = [relation for relation in relations.values() if key in relation.schema.names]
+        if not having:
+            raise TerminalError(
+                f"this_touched('{key}'): no input of `{plan.model}` has a column `{key}` to "
+                f"take the touched keys from; inputs: {', '.join(relations)}."
+            )
+        keys = pa.chunked_array(
+            [_keys_of(relation, key, f"this_touched('{key}')") for relation in having]
+        )
+        return self._rows_of(this, key, pc.unique(keys), plan.model)
+
+    @staticmethod
+    def _rows_of(rows: Relation, key: str, keys: pa.Array, table: str) -> Relation:
+        if key not in rows.schema.names:
+            raise TerminalError(
+                f"`{table}` has no column `{key}` to read the touched keys' rows by."
+                f"{did_you_mean(key, rows.schema.names)}"
+            )
+        return Relation(rows_of_keys(rows, key, keys))
 
     def _since(
         self,
@@ -812,6 +879,17 @@ def _call_python_model(
 
 def _as_dataset(relation: Relation) -> ds.Dataset:
     return relation.data if isinstance(relation.data, ds.Dataset) else ds.dataset(relation.data)
+
+
+def _keys_of(relation: Relation, key: str, macro: str) -> pa.Array:
+    """The distinct non-null values of `key` in the rows an input gained."""
+    if key not in relation.schema.names:
+        raise TerminalError(
+            f"{macro}: the input's rows have no column `{key}`."
+            f"{did_you_mean(key, relation.schema.names)}"
+        )
+    values = _as_dataset(relation).to_table(columns=[key])[key]
+    return pc.unique(pc.drop_null(values))
 
 
 def _materialise(relation: Relation) -> pa.Table:
