@@ -187,8 +187,13 @@ def rows_of_keys(rows: Relation, column: str, keys: pa.Array) -> pa.Table:
 
 def column_types(schema: pa.Schema) -> dict[str, str]:
     """Each column's DuckDB type name, as SQLGlot's schemas want them."""
-    relation = duckdb.from_arrow(schema.empty_table())
-    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+    # A connection of its own: runners in threads of one process must not share DuckDB's
+    # default connection, which refuses a second caller instead of waiting.
+    with duckdb.connect() as connection:
+        relation = connection.from_arrow(schema.empty_table())
+        return {
+            name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
+        }
 
 
 def _spark_schema(schema: pa.Schema) -> Any:
