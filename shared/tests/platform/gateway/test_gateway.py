@@ -143,10 +143,13 @@ def test_each_credential_is_limited_with_retry_after(strict_gateway: RunningGate
 def test_login_attempts_are_limited_per_client(strict_gateway: RunningGateway) -> None:
     wrong = {"username": "admin", "password": "guessing-again"}
 
-    answers = [httpx.post(f"{strict_gateway.url}/auth/token", data=wrong) for _ in range(3)]
+    answers = [httpx.post(f"{strict_gateway.url}/auth/token", data=wrong) for _ in range(4)]
 
-    assert [answer.status_code for answer in answers] == [401, 401, 429]
-    assert "retry-after" in answers[-1].headers
+    # A sliding-window counter weighs the previous minute by how much of it is still in the
+    # window: hits straddling a minute's end may let one more through, never two.
+    codes = [answer.status_code for answer in answers]
+    assert codes[:2] == [401, 401] and 429 in codes[2:], codes
+    assert all("retry-after" in a.headers for a in answers if a.status_code == 429)
 
 
 def test_errors_are_problem_documents_naming_what_is_wrong(gateway: RunningGateway) -> None:
