@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._models import (
+    DELETE_FLAG,
     REF_PATTERN,
     REF_SINCE_PATTERN,
     REF_TOUCHED_PATTERN,
@@ -84,6 +85,7 @@ def column_lineage(
         {
             ColumnEdge(source.table, source.column, target, output.name)
             for output in output_columns(query, schemas)
+            if output.name != DELETE_FLAG  # the runner's instruction, not a column of the table
             for source in output.sources
             if source.table != target  # this(): the model's previous output, not an input
         }

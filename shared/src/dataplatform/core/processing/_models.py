@@ -25,6 +25,10 @@ run, everything. Three more macros let a batch see around itself:
   rows' (optionally `ref_touched('silver.events', 'user_id', '2 days')`: only from two days before
   its earliest new row); `this_touched('user_id')`: the model's output rows of those keys.
 
+A `merge` model may also return a boolean `_deleted`: its rows with `_deleted` true remove the
+output row of their `unique_key` (and insert nothing when there is none). The runner takes the
+column off before checks, types and lineage; a full refresh leaves those rows out.
+
 `var('session_timeout_minutes')` is the SQL literal of one of the product's settings (a list
 becomes a DuckDB list, `[1, 7, 30]`), given to
 `load_models(..., variables=settings)`, so a model follows the product's configuration.
@@ -78,6 +82,9 @@ _TABLE = re.compile(r"^(bronze|silver|gold)\.[a-z][a-z0-9_]*$")
 # The partition column the runner derives from a model's time column: its UTC date. Lookbacks
 # and backfill windows then read only the partitions of their days.
 DAY = "day"
+# A merge model's rows with this column true remove the output row of their unique_key; the
+# runner takes it off before checks, types and lineage, so no table ever has it.
+DELETE_FLAG = "_deleted"
 
 
 class ColumnSpec(BaseModel):
@@ -150,6 +157,11 @@ class ModelHeader(BaseModel):
             )
         if self.materialized == "merge" and not self.unique_key:
             raise ValueError("materialized `merge` needs a unique_key to merge on")
+        if DELETE_FLAG in self.columns:
+            raise ValueError(
+                f"`{DELETE_FLAG}` is the runner's delete flag, not an output column: leave it "
+                "out of `columns` (a merge model returns it to remove rows)"
+            )
         return self
 
     @field_validator("partition_by")

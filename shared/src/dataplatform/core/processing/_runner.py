@@ -11,7 +11,9 @@ For each model, in graph order:
 4. The batch is committed with `txn(model, sequence)` and the input versions in the commit's
    metadata. A replay of a committed sequence is skipped by the table, so a run killed anywhere
    and started again publishes each input row once. An incremental batch with no row to add
-   commits nothing (its run record alone says it ran), so nothing downstream runs.
+   commits nothing (its run record alone says it ran), so nothing downstream runs. A merge
+   model's rows flagged `_deleted` remove their key's row in the same commit, and are taken
+   off the batch before its checks.
 
 Every commit passes the lake's suppression guard (installed from the run store when the lake has
 none, and told the person columns of the graph's product): rows of people erased since, or
@@ -49,7 +51,13 @@ from dataplatform.core.processing._engines import (
 )
 from dataplatform.core.processing._errors import ModelDefinitionError
 from dataplatform.core.processing._lineage import ColumnEdge, column_lineage, render
-from dataplatform.core.processing._models import DAY, Model, PythonModel, SqlModel
+from dataplatform.core.processing._models import (
+    DAY,
+    DELETE_FLAG,
+    Model,
+    PythonModel,
+    SqlModel,
+)
 from dataplatform.core.processing._runs import Run, RunLog, RunMode
 
 logger = logging.getLogger(__name__)
@@ -88,6 +96,7 @@ class RunResult:
     duration_ms: float = 0.0
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    rows_deleted: int = 0  # rows a merge model flagged `_deleted` (a key no row had included)
 
 
 @dataclass(frozen=True)
@@ -305,8 +314,8 @@ class ModelRunner:
         if plan.consumed and model.header.is_incremental and not rows_in:
             return self._nothing_new(plan, run_id)
         this = self._this(model, plan)
-        computed = self._compute(model, plan, relations, this)
-        batch = _declared_types(model, _with_derived_partitions(model, computed))
+        kept, deletes = _split_deletes(model, self._compute(model, plan, relations, this))
+        batch = _declared_types(model, _with_derived_partitions(model, kept))
         outcomes = self._check(model, plan, batch)
         checks = [outcome.result.as_record() for outcome in outcomes]
         failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
@@ -321,15 +330,18 @@ class ModelRunner:
             )
         if failures:
             return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)
-        written = self._publish(model, batch, plan)
-        output_version = None if written is None else written.version
+        written = self._publish(model, batch, deletes, plan)
+        # None: nothing committed (nor a deleted key's merge that matched no row): the run
+        # store records it.
+        committed = written is not None and not written.nothing_changed
+        output_version = written.version if written is not None and committed else None
         self.runs.finish(
             run_id,
             "succeeded",
             rows_in=rows_in,
             rows_out=batch.num_rows,
             rows_quarantined=0,
-            output_version=output_version,  # None: nothing committed, the run store records it
+            output_version=output_version,
             checks=checks,
         )
         # The schemas in hand: reopening each table would replay its log again.
@@ -344,6 +356,7 @@ class ModelRunner:
             0,
             output_version,
             checks=checks,
+            rows_deleted=0 if deletes is None else deletes.num_rows,
         )
 
     def _no_input_row_changed(self, model: Model, plan: _Plan) -> bool:
@@ -664,9 +677,12 @@ class ModelRunner:
             error=error,
         )
 
-    def _publish(self, model: Model, batch: pa.Table, plan: _Plan) -> WriteResult | None:
-        """Commit the batch with the run's txn; an incremental run that adds no row commits
-        nothing (None), so the table's version, and every model downstream, stay put."""
+    def _publish(
+        self, model: Model, batch: pa.Table, deletes: pa.Table | None, plan: _Plan
+    ) -> WriteResult | None:
+        """Commit the batch (and, for an incremental merge, the `deletes`) with the run's txn;
+        an incremental run that changes no row commits nothing (None), so the table's version,
+        and every model downstream, stay put. Overwrites have nothing to delete from."""
         target = plan.model
         txn = Txn(target, plan.sequence)
         metadata = {
@@ -683,7 +699,8 @@ class ModelRunner:
                 partition_by=header.partition_by,
                 description=header.description,
             )
-        if plan.mode == "incremental" and header.materialized != "replace" and not batch.num_rows:
+        changes_nothing = not batch.num_rows and deletes is None
+        if plan.mode == "incremental" and header.materialized != "replace" and changes_nothing:
             return None
         # The lake decides on the table it already holds: reading the schema here cost a replay
         # of the table's log on every publish.
@@ -710,6 +727,7 @@ class ModelRunner:
                 target,
                 batch,
                 header.unique_key,
+                deletes=deletes,
                 txn=txn,
                 evolve_schema=evolve,
                 commit_metadata=metadata,
@@ -767,6 +785,33 @@ def _declared_columns(model: Model) -> frozenset[str]:
     return frozenset(
         [*(name for name, spec in model.header.columns.items() if spec.type), *derived]
     )
+
+
+def _split_deletes(model: Model, computed: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """The rows to publish, and those flagged `_deleted` (None when none is): the flag goes
+    before checks, types and lineage, so they see only the rows that stay."""
+    if DELETE_FLAG not in computed.schema.names:
+        return computed, None
+    flag = computed[DELETE_FLAG]
+    if model.header.materialized != "merge":
+        raise ModelDefinitionError(
+            model.path,
+            None,
+            f"model `{model.name}` returns `{DELETE_FLAG}`, which only a `merge` model may "
+            f"return (it removes the row of its unique_key); an {model.header.materialized} "
+            "model leaves the rows out of its query instead.",
+        )
+    if not pa.types.is_boolean(flag.type):
+        raise ModelDefinitionError(
+            model.path,
+            None,
+            f"model `{model.name}` returns `{DELETE_FLAG}` as {flag.type}; it must be a "
+            f"boolean, e.g. `true as {DELETE_FLAG}`.",
+        )
+    deleted = pc.fill_null(flag, False)  # null: kept, like false
+    rows = computed.drop_columns([DELETE_FLAG])
+    gone = rows.filter(deleted)
+    return rows.filter(pc.invert(deleted)), gone if gone.num_rows else None
 
 
 def _with_derived_partitions(model: Model, batch: pa.Table) -> pa.Table:
@@ -868,13 +913,17 @@ def _call_python_model(
             f"model `{model.name}` returned no column {missing} of its declared schema.",
         )
     try:
-        return result.select(model.schema.names).cast(model.schema)
+        typed = result.select(model.schema.names).cast(model.schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise ModelDefinitionError(
             model.path,
             None,
             f"model `{model.name}` returned columns that do not fit its schema: {exc}",
         ) from None
+    if DELETE_FLAG in result.schema.names and DELETE_FLAG not in model.schema.names:
+        # Not an output column: the runner splits the rows on it.
+        return typed.append_column(DELETE_FLAG, result[DELETE_FLAG])
+    return typed
 
 
 def _as_dataset(relation: Relation) -> ds.Dataset:

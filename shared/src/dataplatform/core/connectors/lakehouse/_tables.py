@@ -53,6 +53,8 @@ _CHANGE_FIELDS = (
 # Appends commute, so delta-rs may rebase them itself; a transactional write must instead re-check
 # its transaction version after any conflict, which only our retry loop does.
 _TRANSACTIONAL_COMMIT_RETRIES = 0
+# The column a merge's source flags its deletes with: `when_matched_delete` reads it.
+_DELETE_FLAG = "_deleted"
 _WRITE_ATTEMPTS = 30
 
 # Which new columns a write may add to its table: none (False), any (True), or only those named
@@ -72,12 +74,17 @@ class Txn(NamedTuple):
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write did: the table version it created, or `skipped` when `txn` was already there."""
+    """What a write did: the table version it created, or `skipped` when `txn` was already there.
+
+    `nothing_changed`: delta-rs made no commit, as for a merge whose every row is a delete that
+    matches nothing; the version is the table's, and `txn` is not recorded.
+    """
 
     table: str
     version: int
     rows: int
     skipped: bool = False
+    nothing_changed: bool = False
 
 
 class WriteGuard(Protocol):
@@ -326,13 +333,25 @@ class Lakehouse:
         data: pa.Table,
         keys: Sequence[str],
         *,
+        deletes: pa.Table | None = None,
         txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: Evolution = False,
         commit_metadata: dict[str, str] | None = None,
     ) -> WriteResult:
-        """Upsert on `keys`: rows whose keys exist replace them, the others are inserted."""
+        """Upsert on `keys`: rows whose keys exist replace them, the others are inserted; and
+        in the same commit, remove the rows whose keys `deletes` holds (its other columns are
+        not read; a key no row has removes nothing).
+
+        Deleted keys write nothing, so they do not pass the guard (removing an erased person's
+        row is fine), and the log names columns only, never a key's value.
+        """
         _refuse_duplicate_keys(str(name), data, keys)
-        if not self.exists(name):
+        removed = _deleted_keys(str(name), data, keys, deletes)
+        if removed is not None:  # a key is either kept or deleted, not both
+            _refuse_duplicate_keys(
+                str(name), pa.concat_tables([data.select(list(keys)), removed]), keys
+            )
+        if not self.exists(name):  # nothing to delete from
             return self.append(
                 name, data, txn=txn, evolve_schema=evolve_schema, commit_metadata=commit_metadata
             )
@@ -341,20 +360,13 @@ class Lakehouse:
         def write(
             target: DeltaTable | str, rows: pa.Table, commit: CommitProperties, adds_columns: bool
         ) -> None:
-            (
-                _existing(target, name)
-                .merge(
-                    rows,
-                    predicate=predicate,
-                    source_alias="source",
-                    target_alias="target",
-                    merge_schema=adds_columns,
-                    commit_properties=commit,
-                )
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute()
-            )
+            table = _existing(target, name)
+            if removed is None:
+                _upsert(table, rows, predicate, commit, merge_schema=adds_columns)
+                return
+            if adds_columns:  # merge_schema would add the delete flag to the table too
+                _add_new_columns(table, rows.schema)
+            _upsert_and_delete(table, _flagged(rows, removed), predicate, commit)
 
         return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
@@ -410,10 +422,16 @@ class Lakehouse:
                 max_commit_retries=_TRANSACTIONAL_COMMIT_RETRIES if txns else None,
             )
             target = existing if existing is not None else self.uri(table_name)
+            before = -1 if existing is None else existing.version()
             _run_write(table_name, write, target, rows, commit, adds_columns)
             written = existing if existing is not None else self._latest(table_name)
             version = written.version() if written is not None else -1
-            return WriteResult(table_name, version, 0 if rows is None else rows.num_rows)
+            return WriteResult(
+                table_name,
+                version,
+                0 if rows is None else rows.num_rows,
+                nothing_changed=version == before,
+            )
 
     def _admitted(
         self,
@@ -586,6 +604,92 @@ def _run_write(
             # Another process created the table between our check and our write.
             raise CommitConflictError(f"`{table_name}` was created concurrently") from exc
         raise
+
+
+def _upsert(
+    table: DeltaTable,
+    rows: pa.Table,
+    predicate: str,
+    commit: CommitProperties,
+    *,
+    merge_schema: bool,
+) -> None:
+    (
+        table.merge(
+            rows,
+            predicate=predicate,
+            source_alias="source",
+            target_alias="target",
+            merge_schema=merge_schema,
+            commit_properties=commit,
+        )
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute()
+    )
+
+
+def _upsert_and_delete(
+    table: DeltaTable, source: pa.Table, predicate: str, commit: CommitProperties
+) -> None:
+    """One merge: flagged rows remove their match and insert nothing, the others upsert."""
+    flag = f"source.{_DELETE_FLAG}"
+    (
+        table.merge(
+            source,
+            predicate=predicate,
+            source_alias="source",
+            target_alias="target",
+            commit_properties=commit,
+        )
+        .when_matched_delete(predicate=flag)
+        .when_matched_update_all()
+        .when_not_matched_insert_all(predicate=f"not {flag}")
+        .execute()
+    )
+
+
+def _deleted_keys(
+    name: str, data: pa.Table, keys: Sequence[str], deletes: pa.Table | None
+) -> pa.Table | None:
+    """The key columns of `deletes`, typed as `data`'s; None when there is nothing to delete."""
+    if deletes is None or deletes.num_rows == 0:
+        return None
+    missing = [key for key in keys if key not in deletes.schema.names]
+    if missing:
+        raise SchemaMismatchError(
+            f"The keys deleted from `{name}` have no column `{missing[0]}`; give every merge "
+            f"key {list(keys)}."
+        )
+    return pa.table({key: deletes[key].cast(data.schema.field(key).type) for key in keys})
+
+
+def _flagged(rows: pa.Table, removed: pa.Table) -> pa.Table:
+    """The merge's source: `rows` flagged kept, then `removed`'s keys (other columns null)
+    flagged deleted."""
+    schema = pa.schema(
+        [field.with_nullable(True) for field in rows.schema]
+        + [pa.field(_DELETE_FLAG, pa.bool_(), nullable=False)]
+    )
+    kept = rows.append_column(_DELETE_FLAG, pa.repeat(pa.scalar(False), rows.num_rows))
+    gone = pa.table(
+        [
+            removed[field.name].cast(field.type)
+            if field.name in removed.schema.names
+            else pa.nulls(removed.num_rows, field.type)
+            for field in rows.schema
+        ]
+        + [pa.repeat(pa.scalar(True), removed.num_rows)],
+        names=schema.names,
+    )
+    return pa.concat_tables([kept.cast(schema), gone.cast(schema)])
+
+
+def _add_new_columns(table: DeltaTable, schema: pa.Schema) -> None:
+    """Add the columns of `schema` the table lacks (a metadata-only commit)."""
+    present = set(_arrow_schema(table).names)
+    new = pa.schema([field for field in schema if field.name not in present])
+    table.alter.add_columns(list(Schema.from_arrow(new).fields))
 
 
 def _already_committed(table: DeltaTable, txns: Sequence[Txn], name: str) -> bool:
