@@ -1,9 +1,9 @@
 """What web-user-analytics computes: its silver and gold models.
 
 silver.page_views types and deduplicates the clickstream incrementally; silver.user_agents
-(Python: ua-parser) and silver.identities are merged dimensions. The gold models sessionise and
-aggregate, and are recomputed from silver on every run (see gold_session_events.sql for why).
-Settings reach the SQL through `var(...)`.
+(Python: ua-parser) and silver.identities are merged dimensions. silver.session_state
+re-sessionises only the browser-days with new events and gold.session_events publishes what it
+rewrote; the other gold models aggregate. Settings reach the SQL through `var(...)`.
 """
 
 from collections.abc import Sequence

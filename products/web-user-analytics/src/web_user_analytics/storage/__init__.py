@@ -43,6 +43,7 @@ MODEL_RETENTION_DAYS = {
     for table in (
         "silver.page_views",
         "silver.identities",
+        "silver.session_state",
         "gold.session_events",
         "gold.sessions",
         "gold.visitors_last_seen",
