@@ -187,13 +187,21 @@ def rows_of_keys(rows: Relation, column: str, keys: pa.Array) -> pa.Table:
 
 def column_types(schema: pa.Schema) -> dict[str, str]:
     """Each column's DuckDB type name, as SQLGlot's schemas want them."""
-    # A connection of its own: runners in threads of one process must not share DuckDB's
-    # default connection, which refuses a second caller instead of waiting.
-    with duckdb.connect() as connection:
-        relation = connection.from_arrow(schema.empty_table())
-        return {
-            name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
-        }
+    relation = _types_connection().from_arrow(schema.empty_table())
+    return {name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)}
+
+
+_per_thread = threading.local()
+
+
+def _types_connection() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection for type names, opened once: runners in threads of one
+    process must not share DuckDB's default connection (it refuses a second caller instead of
+    waiting), and a connection per call would be opened on every model run."""
+    connection: duckdb.DuckDBPyConnection | None = getattr(_per_thread, "connection", None)
+    if connection is None:
+        connection = _per_thread.connection = duckdb.connect()
+    return connection
 
 
 def _spark_schema(schema: pa.Schema) -> Any:
