@@ -24,6 +24,8 @@ run, everything. Three more macros let a batch see around itself:
 - `ref_touched('silver.events', 'user_id')`: the input's rows whose `user_id` is among its new
   rows' (optionally `ref_touched('silver.events', 'user_id', '2 days')`: only from two days before
   its earliest new row); `this_touched('user_id')`: the model's output rows of those keys.
+  The keys are those of the rows the inputs gained or lost (deleted, or an updated row's old
+  version); a partition column as key opens only its keys' partitions.
 
 A `merge` model may also return a boolean `_deleted`: its rows with `_deleted` true remove the
 output row of their `unique_key` (and insert nothing when there is none). The runner takes the

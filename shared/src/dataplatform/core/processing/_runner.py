@@ -100,6 +100,15 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class _InputRead:
+    """An input as a run reads it: its new rows (all of it on a full read), and in an
+    incremental read the rows it lost since (deleted, or the old version of an updated row)."""
+
+    new_rows: Relation
+    removed: pa.Table | None = None
+
+
+@dataclass(frozen=True)
 class _Plan:
     model: str
     sequence: int
@@ -306,15 +315,22 @@ class ModelRunner:
     def _execute(self, model: Model, plan: _Plan, run_id: int) -> RunResult:
         if self._no_input_row_changed(model, plan):
             return self._nothing_new(plan, run_id)
-        relations = {
+        reads = {
             table: self._input(table, after, up_to, plan.window)
             for table, (after, up_to) in plan.inputs.items()
         }
+        relations = {table: read.new_rows for table, read in reads.items()}
+        removed = {table: read.removed for table, read in reads.items()}
         rows_in = sum(_row_count(relation) for relation in relations.values())
-        if plan.consumed and model.header.is_incremental and not rows_in:
+        # A row an input lost touches its keys too, for the models that read by touched key.
+        lost_touches = _reads_touched(model) and any(
+            rows is not None and rows.num_rows for rows in removed.values()
+        )
+        if plan.consumed and model.header.is_incremental and not rows_in and not lost_touches:
             return self._nothing_new(plan, run_id)
         this = self._this(model, plan)
-        kept, deletes = _split_deletes(model, self._compute(model, plan, relations, this))
+        computed = self._compute(model, plan, relations, removed, this)
+        kept, deletes = _split_deletes(model, computed)
         batch = _declared_types(model, _with_derived_partitions(model, kept))
         outcomes = self._check(model, plan, batch)
         checks = [outcome.result.as_record() for outcome in outcomes]
@@ -384,17 +400,18 @@ class ModelRunner:
 
     def _input(
         self, table: str, after: int, up_to: int, window: tuple[datetime, datetime] | None
-    ) -> Relation:
+    ) -> "_InputRead":
         if window is not None:
             snapshot = self._snapshot(table, up_to)
-            return Relation(
-                _as_dataset(snapshot).to_table(filter=self._in_window(table, snapshot, window))
-            )
+            rows = _as_dataset(snapshot).to_table(filter=self._in_window(table, snapshot, window))
+            return _InputRead(Relation(rows))
         if after >= 0:
             changes = self.lake.changes_since(table, after, until=up_to)
-            new_rows = changes.filter(pc.is_in(changes["_change_type"], pa.array(_NEW_ROWS)))
-            return Relation(new_rows.drop_columns(list(_CHANGE_COLUMNS)))
-        return self._snapshot(table, up_to)
+            is_new = pc.is_in(changes["_change_type"], pa.array(_NEW_ROWS))
+            new_rows = changes.filter(is_new).drop_columns(list(_CHANGE_COLUMNS))
+            removed = changes.filter(pc.invert(is_new)).drop_columns(list(_CHANGE_COLUMNS))
+            return _InputRead(Relation(new_rows), removed)
+        return _InputRead(self._snapshot(table, up_to))
 
     def _snapshot(self, table: str, version: int | None = None) -> Relation:
         """A whole snapshot, with its files when an engine may read them directly."""
@@ -453,7 +470,12 @@ class ModelRunner:
         return current
 
     def _compute(
-        self, model: Model, plan: _Plan, relations: dict[str, Relation], this: Relation | None
+        self,
+        model: Model,
+        plan: _Plan,
+        relations: dict[str, Relation],
+        removed: dict[str, pa.Table | None],
+        this: Relation | None,
     ) -> pa.Table:
         if isinstance(model, PythonModel):
             return _call_python_model(model, relations, this)
@@ -461,7 +483,7 @@ class ModelRunner:
         if this is not None:
             views[view_name(plan.model)] = this
         views.update(self._lookback_views(model, plan, relations, this))
-        views.update(self._touched_views(model, plan, relations, this))
+        views.update(self._touched_views(model, plan, relations, removed, this))
         sql = render(model, self.graph.product, view_name, _since_view_name, _touched_view_name)
         try:
             return self.engine.execute(sql, views)
@@ -498,9 +520,15 @@ class ModelRunner:
         return views
 
     def _touched_views(
-        self, model: SqlModel, plan: _Plan, relations: dict[str, Relation], this: Relation | None
+        self,
+        model: SqlModel,
+        plan: _Plan,
+        relations: dict[str, Relation],
+        removed: dict[str, pa.Table | None],
+        this: Relation | None,
     ) -> dict[str, Relation]:
-        """ref_touched() and this_touched(): the rows of the keys the inputs' new rows hold."""
+        """ref_touched() and this_touched(): the rows of the keys the inputs' new rows hold, or
+        the rows they lost (deleted, or the old version of an updated row) held."""
         if not model.touched and not model.this_touched_keys:
             return {}
         earliest = self._earliest_new_time(plan, relations)
@@ -513,7 +541,8 @@ class ModelRunner:
             if after < 0:  # a full read (or a backfill): every key is in the batch's reach
                 views[_touched_view_name(qualified, key)] = snapshot
                 continue
-            keys = _keys_of(relations[qualified], key, f"ref_touched('{table}', '{key}')")
+            macro = f"ref_touched('{table}', '{key}')"
+            keys = _touched_keys([relations[qualified]], [removed.get(qualified)], key, macro)
             rows = (
                 snapshot
                 if lookback is None
@@ -523,26 +552,35 @@ class ModelRunner:
         if this is not None:
             for key in model.this_touched_keys:
                 views[_touched_view_name(plan.model, key)] = self._this_touched(
-                    plan, relations, this, key
+                    plan, relations, removed, this, key
                 )
         return views
 
     def _this_touched(
-        self, plan: _Plan, relations: dict[str, Relation], this: Relation, key: str
+        self,
+        plan: _Plan,
+        relations: dict[str, Relation],
+        removed: dict[str, pa.Table | None],
+        this: Relation,
+        key: str,
     ) -> Relation:
-        """The model's output rows whose `key` is among the new rows of the inputs that have it."""
+        """The model's output rows whose `key` is among the new (or lost) rows of the inputs
+        that have it."""
         if plan.mode != "incremental":  # a full run's `this` is empty; a backfill's, the rest
             return this
-        having = [relation for relation in relations.values() if key in relation.schema.names]
+        having = [table for table, rows in relations.items() if key in rows.schema.names]
         if not having:
             raise TerminalError(
                 f"this_touched('{key}'): no input of `{plan.model}` has a column `{key}` to "
                 f"take the touched keys from; inputs: {', '.join(relations)}."
             )
-        keys = pa.chunked_array(
-            [_keys_of(relation, key, f"this_touched('{key}')") for relation in having]
+        keys = _touched_keys(
+            [relations[table] for table in having],
+            [removed.get(table) for table in having],
+            key,
+            f"this_touched('{key}')",
         )
-        return self._rows_of(this, key, pc.unique(keys), plan.model)
+        return self._rows_of(this, key, keys, plan.model)
 
     @staticmethod
     def _rows_of(rows: Relation, key: str, keys: pa.Array, table: str) -> Relation:
@@ -551,6 +589,9 @@ class ModelRunner:
                 f"`{table}` has no column `{key}` to read the touched keys' rows by."
                 f"{did_you_mean(key, rows.schema.names)}"
             )
+        if key in rows.partitions:  # whole files per key: the others are never opened
+            kept = _as_dataset(rows).filter(ds.field(key).isin(keys))
+            return Relation(kept, partitions=rows.partitions)
         return Relation(rows_of_keys(rows, key, keys))
 
     def _since(
@@ -767,6 +808,10 @@ def _one_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {first}"[:2000]
 
 
+def _reads_touched(model: Model) -> bool:
+    return isinstance(model, SqlModel) and bool(model.touched or model.this_touched_keys)
+
+
 def _reads_itself(model: Model) -> bool:
     if isinstance(model, SqlModel):
         return model.reads_itself
@@ -928,6 +973,23 @@ def _call_python_model(
 
 def _as_dataset(relation: Relation) -> ds.Dataset:
     return relation.data if isinstance(relation.data, ds.Dataset) else ds.dataset(relation.data)
+
+
+def _touched_keys(
+    new_rows: list[Relation], lost_rows: list[pa.Table | None], key: str, macro: str
+) -> pa.Array:
+    """The distinct keys of the rows inputs gained, and of those they lost (where they hold
+    the key: a lost row's table is the new rows' table, so only an empty read may lack it)."""
+    keys = [_keys_of(relation, key, macro) for relation in new_rows]
+    keys += [
+        _keys_of(Relation(lost), key, macro)
+        for lost in lost_rows
+        if lost is not None and lost.num_rows
+    ]
+    if not keys:
+        return pa.array([])
+    # A merge may have written the key as string_view where appends wrote string.
+    return pc.unique(pa.chunked_array([values.cast(keys[0].type) for values in keys]))
 
 
 def _keys_of(relation: Relation, key: str, macro: str) -> pa.Array:
