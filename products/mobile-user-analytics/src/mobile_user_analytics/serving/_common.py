@@ -53,14 +53,20 @@ async def period_page(
     tables: Mapping[str, str],
     period: tuple[date, date],
     *,
+    period_column: tuple[str, str],
     limit: int,
     cursor: str | None,
     params: Mapping[str, Any] | None = None,
     echoed: Mapping[str, Any] | None = None,
 ) -> JSONOut:
     """One page of `sql` over the period `from`..`to` (days or times, bound as `$from` and
-    `$to`, beside `params`), answered with the query it ran: the period, then `echoed`."""
+    `$to`, beside `params`), answered with the query it ran: the period, then `echoed`.
+
+    `period_column` (table alias, column) is what the period bounds: only the files whose
+    partitions or statistics may hold a row of the period are read, so a query costs its period
+    and not the table's history."""
     start, end = period
+    alias, column = period_column
     page = await gold_page(
         request,
         caller,
@@ -69,5 +75,6 @@ async def period_page(
         {"from": start, "to": end, **(params or {})},
         limit=limit,
         cursor=cursor,
+        within={alias: {column: (start, end)}},
     )
     return JSONOut(page_answer(page, **{"from": start, "to": end}, **(echoed or {})))

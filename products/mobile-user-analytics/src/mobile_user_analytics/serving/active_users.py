@@ -39,6 +39,15 @@ def active_users_router(context: ProductContext[MobileUserAnalyticsSettings]) ->
         cursor: Cursor = None,
     ) -> JSONOut:
         period = day_range(first, last, DEFAULT_DAYS)
-        return await period_page(request, caller, SQL, tables, period, limit=limit, cursor=cursor)
+        return await period_page(
+            request,
+            caller,
+            SQL,
+            tables,
+            period,
+            period_column=("active_users", "day"),
+            limit=limit,
+            cursor=cursor,
+        )
 
     return router

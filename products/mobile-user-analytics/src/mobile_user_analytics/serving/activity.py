@@ -79,6 +79,7 @@ def activity_router(context: ProductContext[MobileUserAnalyticsSettings]) -> API
             SQL,
             {"activity": activity_tables[granularity]},
             period,
+            period_column=("activity", "window_start"),
             params=chosen,
             echoed={"granularity": granularity, **chosen},
             limit=limit,

@@ -47,6 +47,7 @@ def events_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRo
             SQL,
             tables,
             period,
+            period_column=("events", "day"),
             params={"name": name},
             echoed={"name": name},
             limit=limit,

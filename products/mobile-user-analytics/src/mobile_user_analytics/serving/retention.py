@@ -69,6 +69,7 @@ def retention_router(context: ProductContext[MobileUserAnalyticsSettings]) -> AP
             SQL,
             tables,
             period,
+            period_column=("retention", "cohort_day"),
             params={"days": wanted, "today": today()},
             echoed={"days": wanted},
             limit=limit,
