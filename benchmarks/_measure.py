@@ -29,8 +29,17 @@ def child_pids(pid: int) -> list[int]:
 
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident memory so far (VmHWM)."""
+    return _status_mb(pid, "VmHWM")
+
+
+def resident_mb(pid: int) -> float:
+    """The process's resident memory now (VmRSS)."""
+    return _status_mb(pid, "VmRSS")
+
+
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
