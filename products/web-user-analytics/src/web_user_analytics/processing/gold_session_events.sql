@@ -2,14 +2,17 @@
 name: gold.session_events
 materialized: merge
 unique_key: [event_id]
+time_column: day
+partition_by: [day]
 description: >-
   Every page view, click and conversion of the website in its session, known bots left out
   (setting `exclude_bots`). A session ends after `session_timeout_minutes` without an event, at
   midnight in `reporting_timezone`, and when an event brings another campaign (utm source,
   medium, campaign). A tick reads only the event rows silver.session_state rewrote (the
   browser-days with new events, re-sessionised whole, and the events a new identify link
-  gives a user) and merges them on event_id. Pages and funnels are computed from it for any
-  date range.
+  gives a user) and merges them on event_id. Partitioned by the reporting day, so a model
+  reading some days of it opens only their files. Pages and funnels are computed from it for
+  any date range.
 columns:
   event_id: {type: varchar, description: The event.}
   session_id: {type: varchar, description: "The session: the event_id of its first event."}

@@ -1,11 +1,17 @@
 /* ---
 name: gold.sessions
-materialized: replace
+materialized: merge
+unique_key: [day, session_id]
+time_column: day
+partition_by: [day]
 description: >-
   One row per web session (see gold.session_events for how sessions are split): when, how
   long, pages, entry and exit page, traffic source, device, and whether it engaged (lasted at
-  least 10 s, or viewed at least 2 pages, or converted) or bounced (did not engage).
-  Recomputed from gold.session_events on every run.
+  least 10 s, or viewed at least 2 pages, or converted) or bounced (did not engage). A
+  tick reads the events of the browser-days gold.session_events rewrote (their browsers' rows
+  from the earliest such day on) and this table's sessions of those browser-days; it rewrites
+  the sessions holding a rewritten event and deletes those whose events all joined another
+  session (a late event bridging two sessions, or starting one earlier).
 columns:
   session_id: {type: varchar, description: "The session: the event_id of its first event."}
   visitor_id: {type: varchar, description: The browser (its anonymous id)., tags: [pii]}
@@ -34,7 +40,20 @@ columns:
 checks:
   - {check: unique, column: session_id}
 --- */
-with sessions as (
+-- A session belongs to one browser and ends at midnight in the reporting timezone, so the
+-- sessions of a browser-day are made of that browser-day's events alone, and none of them lies
+-- before the earliest rewritten event's day ('0 days' back).
+with touched as (
+    select distinct visitor_id, day from ref('gold.session_events')
+),
+
+events as (
+    select e.*
+    from ref_touched('gold.session_events', 'visitor_id', '0 days') as e
+    join touched as t on t.visitor_id = e.visitor_id and t.day = e.day
+),
+
+sessions as (
     select
         session_id,
         any_value(visitor_id) as visitor_id,
@@ -60,12 +79,28 @@ with sessions as (
         any_value(os) filter (where sequence = 1) as os,
         any_value(device_type) filter (where sequence = 1) as device_type,
         bool_or(is_bot) as is_bot
-    from ref('gold.session_events')
+    from events
     group by session_id
+),
+
+-- The state rewrites a browser-day's events together (and a new link only changes users), so
+-- a session none of whose events was rewritten is the one this table holds.
+rewritten as (
+    select
+        *,
+        duration_seconds >= 10 or pageviews >= 2 or conversions > 0 as is_engaged,
+        not (duration_seconds >= 10 or pageviews >= 2 or conversions > 0) as is_bounce
+    from sessions
+    where session_id in (select session_id from ref('gold.session_events'))
+),
+
+gone as (
+    select held.day, held.session_id
+    from this_since('0 days') as held
+    join touched as t on t.visitor_id = held.visitor_id and t.day = held.day
+    anti join sessions as s on s.session_id = held.session_id
 )
 
-select
-    *,
-    duration_seconds >= 10 or pageviews >= 2 or conversions > 0 as is_engaged,
-    not (duration_seconds >= 10 or pageviews >= 2 or conversions > 0) as is_bounce
-from sessions
+select *, false as _deleted from rewritten
+union all by name
+select *, true as _deleted from gone
