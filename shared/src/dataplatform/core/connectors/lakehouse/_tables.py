@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
 
@@ -355,12 +355,14 @@ class Lakehouse:
             return self.append(
                 name, data, txn=txn, evolve_schema=evolve_schema, commit_metadata=commit_metadata
             )
-        predicate = " AND ".join(f"target.{key} = source.{key}" for key in keys)
+        # A null key matches its own row, as a grouping does, rather than inserting it again.
+        matched = " AND ".join(f"(target.{key} IS NOT DISTINCT FROM source.{key})" for key in keys)
 
         def write(
             target: DeltaTable | str, rows: pa.Table, commit: CommitProperties, adds_columns: bool
         ) -> None:
             table = _existing(target, name)
+            predicate = matched + _partitions_touched(table, keys, [rows, removed])
             if removed is None:
                 _upsert(table, rows, predicate, commit, merge_schema=adds_columns)
                 return
@@ -627,6 +629,42 @@ def _upsert(
         .when_not_matched_insert_all()
         .execute()
     )
+
+
+def _partitions_touched(
+    table: DeltaTable, keys: Sequence[str], batches: Sequence[pa.Table | None]
+) -> str:
+    """` AND target.day IN (...)` for each partition column among the merge keys: delta-rs does
+    not narrow a merge to the source's partitions by itself, so without it every file of the
+    target is opened to look for matches, and a tick's merge costs the table's history."""
+    narrowing = ""
+    for column in table.metadata().partition_columns:
+        if column not in keys:
+            return ""  # a key's rows may sit in any partition
+        chunks = [batch[column] for batch in batches if batch is not None and batch.num_rows]
+        if not chunks:
+            return ""
+        values = pc.unique(
+            pa.chunked_array([chunk.cast(chunks[0].type) for chunk in chunks])
+        ).to_pylist()
+        literals = [_partition_literal(value) for value in values]
+        if not literals or None in literals or None in values:
+            return ""  # no literal for it (or a null partition): open every file, as before
+        narrowing += f" AND target.{column} IN ({', '.join(map(str, literals))})"
+    return narrowing
+
+
+def _partition_literal(value: object) -> str | None:
+    """A SQL literal of a partition value, or None for a type not written here."""
+    if isinstance(value, bool | datetime):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 def _upsert_and_delete(
