@@ -1,12 +1,17 @@
 /* ---
 name: gold.access_anomalies
-materialized: replace
+materialized: merge
+unique_key: [day, actor]
 description: >-
   Days on which a user read far more rows than their own baseline: the rows they read per day,
   on average, over the access_baseline_days before (days without reads count as zero, and the
   window starts no earlier than their first read). A day is flagged when its rows reach
   access_anomaly_factor times that baseline (a baseline under one row a day counts as one), once
-  the user has access_min_history_days of history.
+  the user has access_min_history_days of history. A tick reads every gold.daily_access row (one
+  per day with reads) of the users whose days changed or were removed since the last tick, since
+  a changed day moves the baselines after it and a user's first read starts their windows, and
+  judges their days again, writing only the verdicts that changed (deleting days no longer
+  flagged): it costs those users' days of reads, found by scanning gold.daily_access by actor.
 columns:
   day: {type: date, description: The UTC day flagged.}
   actor: {type: varchar, description: "Who read: a user name, or key:<name> for an API key.", tags: [pii]}
@@ -18,45 +23,69 @@ columns:
   ratio: {type: double, description: "rows_read / max(baseline_rows_per_day, 1)."}
 --- */
 with daily as (
-    select day, actor, actor_kind, reads, rows_read from ref('gold.daily_access')
-),
-
-first_days as (
-    select actor, min(day) as first_day from daily group by actor
-),
-
-windows as (
     select
-        d.*,
-        greatest(f.first_day, d.day - cast(var('access_baseline_days') as integer)) as window_start
-    from daily as d
-    join first_days as f on f.actor = d.actor
+        day,
+        actor,
+        actor_kind,
+        reads,
+        rows_read,
+        min(day) over (partition by actor) as first_day,
+        -- No row precedes the first read, so the days before the window's start add nothing.
+        coalesce(sum(rows_read) over (
+            partition by actor order by day range between
+                to_days(cast(var('access_baseline_days') as integer)) preceding
+                and to_days(1) preceding
+        ), 0) as window_rows
+    from ref_touched('gold.daily_access', 'actor')
 ),
 
 baselines as (
     select
-        w.day,
-        w.actor,
-        w.actor_kind,
-        w.reads,
-        w.rows_read,
-        w.day - w.window_start as history_days,
-        coalesce(sum(p.rows_read), 0) / nullif(w.day - w.window_start, 0) as baseline_rows_per_day
-    from windows as w
-    left join daily as p
-        on p.actor = w.actor and p.day >= w.window_start and p.day < w.day
-    group by w.day, w.actor, w.actor_kind, w.reads, w.rows_read, w.window_start
+        *,
+        day - greatest(first_day, day - cast(var('access_baseline_days') as integer))
+            as history_days
+    from daily
+),
+
+flagged as (
+    select
+        day,
+        actor,
+        actor_kind,
+        reads,
+        rows_read,
+        cast(history_days as bigint) as history_days,
+        cast(window_rows / nullif(history_days, 0) as double) as baseline_rows_per_day
+    from baselines
+    where history_days >= var('access_min_history_days')
+        and rows_read >= var('access_anomaly_factor')
+            * greatest(window_rows / nullif(history_days, 0), 1)
+),
+
+judged as (
+    select *, cast(rows_read / greatest(baseline_rows_per_day, 1) as double) as ratio
+    from flagged
+),
+
+held as (
+    select
+        day, actor, actor_kind, reads, rows_read, history_days, baseline_rows_per_day, ratio
+    from this_touched('actor')
 )
 
-select
-    day,
-    actor,
-    actor_kind,
-    reads,
-    rows_read,
-    history_days,
-    baseline_rows_per_day,
-    rows_read / greatest(baseline_rows_per_day, 1) as ratio
-from baselines
-where history_days >= var('access_min_history_days')
-    and rows_read >= var('access_anomaly_factor') * greatest(baseline_rows_per_day, 1)
+-- A verdict held as it is would only rewrite files: the new and the changed ones are written.
+select judged.*, false as _deleted
+from judged
+left join held using (day, actor)
+where held.actor is null
+    or (judged.actor_kind, judged.reads, judged.rows_read, judged.history_days,
+        judged.baseline_rows_per_day, judged.ratio)
+    is distinct from (held.actor_kind, held.reads, held.rows_read, held.history_days,
+        held.baseline_rows_per_day, held.ratio)
+
+union all
+
+-- Days no longer flagged.
+select held.*, true as _deleted
+from held
+anti join judged using (day, actor)

@@ -4,7 +4,9 @@ materialized: replace
 description: >-
   The column lineage in force: the platform records a model's edges anew, all with one
   recorded_at, when its SQL or its inputs' columns change, so a model's current edges are those
-  of its latest recorded_at. A source column `*` is a row count (count(*)).
+  of its latest recorded_at. A source column `*` is a row count (count(*)). Rebuilt whole, and
+  only on a tick whose platform.gold.lineage gained edges: that table grows with model changes
+  (one row per edge each time a model's lineage is recorded), not with data.
 columns:
   model: {type: varchar, description: The model that writes the target.}
   source_table: {type: varchar, description: The table read.}
