@@ -254,6 +254,13 @@ class Metrics:
         (found,) = self.rows(table, **where)
         return found
 
+    def watching(self, *watched: WatchedProduct) -> "Metrics":
+        """The same lake and run records, with the models watching `watched` instead: the
+        products or their SLOs changed, and the models were loaded again."""
+        return Metrics(
+            self.lake, ModelRunner(graph_watching(watched), self.lake, self.runner.runs.store)
+        )
+
 
 def graph_watching(watched: Sequence[WatchedProduct]) -> ModelGraph:
     """The product's models, watching hand-made products instead of the installed ones."""

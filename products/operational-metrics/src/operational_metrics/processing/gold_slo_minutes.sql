@@ -3,6 +3,7 @@ name: gold.slo_minutes
 materialized: merge
 unique_key: [minute, product, slo]
 time_column: minute
+partition_by: [day]
 description: >-
   Every SLO of every product, evaluated each minute (UTC) the platform measured in: the minute's
   good and total events, and burn rates over the fast and slow alerts' windows ending with it.

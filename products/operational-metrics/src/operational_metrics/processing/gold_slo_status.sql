@@ -1,11 +1,14 @@
 /* ---
 name: gold.slo_status
-materialized: replace
+materialized: merge
+unique_key: [product, slo]
 description: >-
   Every SLO of every product as of the latest evaluation step: compliance (good / total events)
   over the last hour, 24 hours and 30 days, the error budget left over 30 days
   (1 - (bad / total) / (1 - target)), and the burn rates and alerts of the latest step. SLOs with
-  no event yet have null figures.
+  no event yet have null figures. A tick reads gold.slo_minutes from 30 days before the earliest
+  minute it re-evaluated (only those days' partitions), which holds the latest step and its
+  30-day window, and this table's own rows (one per SLO, to delete those no longer configured).
 columns:
   product: {type: varchar, description: The product.}
   slo: {type: varchar, description: The SLO's name.}
@@ -45,14 +48,20 @@ with slos as (
     )
 ),
 
+-- Every minute from 30 days before the earliest new one: the latest step is among them (it is at
+-- or after every new one), and so is every step of its 30-day window.
+since as (
+    select * from ref_since('gold.slo_minutes', '30 days')
+),
+
 clock as (
-    select max(minute) as evaluated_at from ref('gold.slo_minutes')
+    select max(minute) as evaluated_at from since
 ),
 
 recent as (
-    select slo_minutes.*
-    from ref('gold.slo_minutes') as slo_minutes, clock
-    where slo_minutes.minute > clock.evaluated_at - interval 30 days
+    select since.*
+    from since, clock
+    where since.minute > clock.evaluated_at - interval 30 days
 ),
 
 windows as (
@@ -74,11 +83,21 @@ latest as (
     select recent.*
     from recent, clock
     where recent.minute = clock.evaluated_at
+),
+
+-- The configured SLOs, and those this table holds that are no longer configured (a full
+-- rebuild leaves them out): their rows are deleted.
+keys as (
+    select product, name as slo, false as _deleted from slos
+    union all
+    select held.product, held.slo, true as _deleted
+    from this() as held
+    anti join slos on slos.product = held.product and slos.name = held.slo
 )
 
 select
-    slos.product,
-    slos.name as slo,
+    keys.product,
+    keys.slo,
     slos.indicator,
     slos.threshold,
     slos.target,
@@ -102,8 +121,10 @@ select
     latest.slow_long_burn,
     latest.slow_short_burn,
     coalesce(latest.fast_firing, false) as fast_firing,
-    coalesce(latest.slow_firing, false) as slow_firing
-from slos
+    coalesce(latest.slow_firing, false) as slow_firing,
+    keys._deleted
+from keys
+left join slos on slos.product = keys.product and slos.name = keys.slo
 cross join clock
-left join windows on windows.product = slos.product and windows.slo = slos.name
-left join latest on latest.product = slos.product and latest.slo = slos.name
+left join windows on windows.product = keys.product and windows.slo = keys.slo
+left join latest on latest.product = keys.product and latest.slo = keys.slo
