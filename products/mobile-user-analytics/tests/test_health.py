@@ -17,7 +17,9 @@ REFUSED = "mobile_user_analytics.quarantine.app_events"  # the collector's, for 
 
 
 def context_of(pipeline: Any) -> HealthContext:
-    return HealthContext.extending(product.context(), lake=pipeline.lake)
+    return HealthContext.extending(
+        product.context(), lake=pipeline.lake, inputs_read=pipeline.runner.runs.read_up_to
+    )
 
 
 def test_lag_grows_while_events_wait_and_clears_once_the_models_ran(

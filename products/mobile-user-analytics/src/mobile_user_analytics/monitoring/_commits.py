@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dataplatform.core.connectors.lakehouse import Lakehouse, TableName
+from dataplatform.core.monitoring import HealthContext
 
 INPUTS = "dataplatform.inputs"
 # How many commits a check reads back at most: further behind than that, it reports a lower bound.
@@ -22,6 +23,22 @@ def consumed(commit: dict[str, Any]) -> dict[str, int]:
     if not recorded:
         return {}  # not a model's run (bronze, or a table just created)
     return {table: int(versions[1]) for table, versions in json.loads(recorded).items()}
+
+
+def taken_in(context: HealthContext[Any], table: str, version: int | None = None) -> dict[str, int]:
+    """Input table -> the last version of it that `table` (at `version`, its latest by default)
+    has taken in: what the commit recorded, or, at the latest version, what a later run that
+    found nothing new to commit read (on record where the process has a metadata store)."""
+    lake = context.lake
+    recorded = consumed(last_commit(lake, table, version))
+    latest = version is None or version == lake.version(table)
+    if not latest or context.inputs_read is None:
+        return recorded
+    read = context.inputs_read(table)
+    return {
+        upstream: max(recorded.get(upstream, -1), read.get(upstream, -1))
+        for upstream in recorded.keys() | read.keys()
+    }
 
 
 def last_commit(lake: Lakehouse, table: str, version: int | None = None) -> dict[str, Any]:
@@ -45,7 +62,7 @@ Reflected = dict[str, int]
 
 
 def bronze_taken_in(
-    lake: Lakehouse,
+    context: HealthContext[Any],
     table: str,
     version: int | None = None,
     seen: dict[tuple[str, int | None], Reflected] | None = None,
@@ -57,13 +74,13 @@ def bronze_taken_in(
     if (table, version) in seen:
         return seen[(table, version)]
     reflected: Reflected = {}
-    for upstream, up_to in consumed(last_commit(lake, table, version)).items():
+    for upstream, up_to in taken_in(context, table, version).items():
         if layer_of(upstream) == "bronze":
             found = {upstream: up_to}
         elif up_to < 0:
             found = {}
         else:
-            found = bronze_taken_in(lake, upstream, up_to, seen)
+            found = bronze_taken_in(context, upstream, up_to, seen)
         for bronze, taken in found.items():
             reflected[bronze] = min(taken, reflected.get(bronze, taken))
     seen[(table, version)] = reflected

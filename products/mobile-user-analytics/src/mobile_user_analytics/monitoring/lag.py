@@ -13,9 +13,8 @@ from typing import Any
 from dataplatform.core.monitoring import HealthCheck, HealthContext, HealthStatus
 from mobile_user_analytics.monitoring._commits import (
     bronze_taken_in,
-    consumed,
-    last_commit,
     layer_of,
+    taken_in,
     waiting_since,
 )
 from mobile_user_analytics.monitoring._objective import freshness_objective_seconds
@@ -33,7 +32,7 @@ def gold_lag(context: HealthContext[Any], now: datetime) -> Verdict:
     seen: dict[tuple[str, int | None], dict[str, int]] = {}
     behind: list[tuple[float, str]] = []
     for gold in (t for t in context.tables if layer_of(t) == "gold"):
-        taken = bronze_taken_in(lake, gold, seen=seen) if lake.exists(gold) else {}
+        taken = bronze_taken_in(context, gold, seen=seen) if lake.exists(gold) else {}
         for source in bronze:
             since = waiting_since(lake, source, taken.get(source, -1))
             if since is not None:
@@ -52,7 +51,7 @@ def table_lags(context: HealthContext[Any], now: datetime) -> Verdict:
         if lake.exists(table):
             waiting = {
                 upstream: waiting_since(lake, upstream, up_to)
-                for upstream, up_to in consumed(last_commit(lake, table)).items()
+                for upstream, up_to in taken_in(context, table).items()
             }
         else:  # not written yet: behind whatever bronze holds
             waiting = {

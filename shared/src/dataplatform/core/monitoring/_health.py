@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,9 +29,15 @@ class HealthResult:
 
 @dataclass(frozen=True, kw_only=True)
 class HealthContext(ProductContext[S]):
-    """What a check may look at: the product's context (settings in force, tables) and the lake."""
+    """What a check may look at: the product's context (settings in force, tables), the lake,
+    and the model runs on record where the process has a metadata store."""
 
     lake: Lakehouse
+    # A model's table -> each input's version its latest run read up to (`RunLog.read_up_to`),
+    # where the process has a metadata store. A run that found nothing new commits nothing, so
+    # only its record says the table has taken in its inputs: without it, a quiet table would
+    # look stale.
+    inputs_read: Callable[[str], Mapping[str, int]] | None = None
 
 
 @dataclass(frozen=True)

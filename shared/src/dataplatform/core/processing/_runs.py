@@ -186,6 +186,14 @@ class RunLog:
             ).first()
             return _to_run(record) if record else None
 
+    def read_up_to(self, model: str) -> dict[str, int]:
+        """Each input of `model` -> the version its latest succeeded run read up to (empty
+        before any run), whether or not that run committed anything."""
+        latest = self.latest_succeeded(model)
+        if latest is None:
+            return {}
+        return {table: int(versions[1]) for table, versions in latest.input_versions.items()}
+
     def latest_succeeded(self, model: str) -> Run | None:
         """The model's most recently started run that succeeded."""
         with self.store.session() as session:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from dataplatform.core.access import METRICS_READ, public, require
 from dataplatform.core.monitoring import HealthContext, HealthStatus, run_checks
+from dataplatform.core.processing import RunLog
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.gateway._product_routes import ProductRoutes, product_routes
 from dataplatform.platform.services import Services, services
@@ -75,7 +76,11 @@ def _readiness(platform: Services, served: ProductRoutes) -> dict[str, Any]:
     products = {}
     for product in served.products:
         # Under the settings the product's API is served with now.
-        context = HealthContext.extending(served.context(product.name), lake=platform.lake)
+        context = HealthContext.extending(
+            served.context(product.name),
+            lake=platform.lake,
+            inputs_read=RunLog(platform.store).read_up_to,
+        )
         results = run_checks(product.health_checks, context)
         failure = served.failure(product.name)
         if failure is not None:
