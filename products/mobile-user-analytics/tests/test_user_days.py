@@ -187,3 +187,106 @@ def test_the_days_of_a_user_add_up_to_their_summary(runs: dict[str, Any]) -> Non
         row["user_id"]: [row["sessions"], row["events"], row["purchases"]]
         for row in runs["summary"]
     } == totals
+
+
+# --- tick by tick ---------------------------------------------------------------------------
+#
+#     eve   iPhone, no SDK session: D+1 00:10 app_open, 00:20 tap; a tick later, an app_open
+#           at D 23:50 (20 minutes before): one session, now started on D
+#     ivy   SDK session s-i: D+1 00:10 app_open on iOS, D+2 00:10 tap on Android (the session
+#           counts for Android, on D+1); a tick later, an app_open at D 23:50 on iOS starts it
+#           on D: the row of D+1 on Android held only the session, and goes
+#     fay   D+1 10:00 app_open, nothing later: left alone
+
+USER_DAYS = ["silver.app_events", "silver.sessions", "gold.user_days"]
+TABLE = "mobile_user_analytics.gold.user_days"
+
+
+@pytest.fixture(scope="module")
+def late_tick(new_pipeline: Callable[..., Any], app_event: Callable[..., Any]) -> dict[str, Any]:
+    """gold.user_days before and after a tick of two late events, that tick's change feed, and
+    the table a full rebuild gives."""
+    pipeline = new_pipeline()
+
+    def of(user: str, **fields: Any) -> Callable[..., Any]:
+        return lambda event_id, when, *a, **kw: app_event(
+            event_id, when, *a, user=user, install=f"{user}-install", device=f"{user}-phone",
+            **fields, **kw,
+        )  # fmt: skip
+
+    eve, fay = of("eve"), of("fay")
+    ivy_ios, ivy_android = of("ivy", session="s-i"), of("ivy", session="s-i", os_name="Android")
+    pipeline.send(
+        [
+            eve("eve-2", at(NEXT, "00:10")),
+            eve("eve-3", at(NEXT, "00:20"), "tap"),
+            ivy_ios("ivy-2", at(NEXT, "00:10")),
+            ivy_android("ivy-3", at(NEXT + timedelta(days=1), "00:10"), "tap"),
+            fay("fay-1", at(NEXT, "10:00")),
+        ]
+    )
+    pipeline.run(USER_DAYS)
+    before = by_key(pipeline.rows("gold.user_days"))
+    version = pipeline.lake.version(TABLE)
+
+    pipeline.send([eve("eve-1", at(D, "23:50")), ivy_ios("ivy-1", at(D, "23:50"))])
+    pipeline.run(USER_DAYS)
+    after = by_key(pipeline.rows("gold.user_days"))
+    changes = pipeline.lake.changes_since(TABLE, version).to_pylist()
+
+    pipeline.runner.run(USER_DAYS, full_refresh=True)
+    return {
+        "before": before,
+        "after": after,
+        "changes": changes,
+        "rebuilt": by_key(pipeline.rows("gold.user_days")),
+    }
+
+
+def change_keys(changes: list[dict[str, Any]], *kinds: str) -> set[Key]:
+    return {
+        (row["user_id"], row["day"], row["platform"])
+        for row in changes
+        if row["_change_type"] in kinds
+    }
+
+
+def test_a_late_event_before_midnight_moves_its_session_to_the_day_before(
+    late_tick: dict[str, Any],
+) -> None:
+    before, after = late_tick["before"], late_tick["after"]
+
+    assert counts(before[("eve", NEXT, "ios")]) == (True, 1, 2, 0, 0)
+    assert counts(after[("eve", D, "ios")]) == (True, 1, 1, 0, 0)  # the session starts at 23:50
+    assert counts(after[("eve", NEXT, "ios")]) == (True, 0, 2, 0, 0)  # its events stay
+    assert after[("eve", D, "ios")]["first_seen"] == at(D, "23:50")
+
+
+def test_a_row_that_held_only_a_session_goes_when_the_session_moves(
+    late_tick: dict[str, Any],
+) -> None:
+    before, after = late_tick["before"], late_tick["after"]
+
+    assert counts(before[("ivy", NEXT, "android")]) == (True, 1, 0, 0, 0)
+    assert ("ivy", NEXT, "android") not in after
+    assert counts(after[("ivy", D, "android")]) == (True, 1, 0, 0, 0)
+    assert counts(after[("ivy", D, "ios")]) == (True, 0, 1, 0, 0)
+    assert after[("ivy", NEXT, "ios")] == before[("ivy", NEXT, "ios")]
+
+
+def test_the_tick_writes_only_the_rows_that_changed(late_tick: dict[str, Any]) -> None:
+    changes = late_tick["changes"]
+
+    assert change_keys(changes, "insert") == {
+        ("eve", D, "ios"),
+        ("ivy", D, "ios"),
+        ("ivy", D, "android"),
+    }
+    assert change_keys(changes, "update_postimage") == {("eve", NEXT, "ios")}
+    # D+1 holds no new event: the session's old start, in silver.sessions' lost rows, names it.
+    assert change_keys(changes, "delete") == {("ivy", NEXT, "android")}
+
+
+def test_the_ticks_end_where_a_full_rebuild_does(late_tick: dict[str, Any]) -> None:
+    assert late_tick["after"] == late_tick["rebuilt"]
+    assert ("fay", NEXT, "ios") in late_tick["after"]
