@@ -13,6 +13,7 @@ MIDNIGHT = datetime(2026, 11, 21, tzinfo=UTC)
 TABLES = [
     "silver.app_events",
     "silver.sessions",
+    "silver.active_days",
     "gold.activity_1m",
     "gold.activity_1h",
     "gold.activity_1d",
@@ -32,8 +33,9 @@ PURCHASE = "Order Completed"
 
 def random_events(rng: random.Random, app_event: Callable[..., Any]) -> list[dict[str, Any]]:
     """Three to five people over two days around midnight: gaps on both sides of the 30-minute
-    timeout, events before and after sign-in, an SDK-named session, two devices, ties in time,
-    purchases, screen calls, and a few events days before the rest (each sent late below)."""
+    timeout, events before and after sign-in, an SDK-named session, two devices, events from
+    the app's server (no device), ties in time, purchases, screen calls, and a few events days
+    before the rest (each sent late below)."""
     events = []
     for person in range(rng.randint(3, 5)):
         user, install = f"user{person}", f"install{person}"
@@ -51,14 +53,17 @@ def random_events(rng: random.Random, app_event: Callable[..., Any]) -> list[dic
             if name == "Screen Viewed":
                 properties = {"name": rng.choice(["home", "cart"])}
             ios = rng.random() < 0.7
+            signed_in = n >= signs_in_after
+            # The app's server sends a signed-in user's events with no install and no device.
+            from_server = signed_in and rng.random() < 0.15
             events.append(
                 app_event(
                     f"e{person}-{n}",
                     at,
                     name,
-                    user=user if n >= signs_in_after else None,
-                    install=install,
-                    device=rng.choice(devices),
+                    user=user if signed_in else None,
+                    install=None if from_server else install,
+                    device=None if from_server else rng.choice(devices),
                     os_name="iOS" if ios else "Android",
                     version=rng.choice(["3.2.0", "3.3.0"]),
                     session=sdk_session,

@@ -1,11 +1,14 @@
 /* ---
 name: gold.user_summary
-materialized: replace
+materialized: merge
+unique_key: [user_id]
 cluster_by: [user_id]
 description: >-
   Per user (the signed-in user_id, or the install's anonymous_id before sign-in): first and last
   seen, sessions, events, platforms, app versions, purchases, revenue per currency and the last
-  event. Recomputed whole from the sessions, which a late event may join or split.
+  event. A tick recomputes only the users whose sessions changed, from all their sessions
+  (ref_touched on user_id, with no lookback: a summary covers a user's whole life), and deletes
+  the summary of a user left with no session.
 columns:
   user_id: {type: varchar, description: "The signed-in user, or the install's anonymous id.", tags: [pii]}
   signed_in: {type: boolean, description: Whether user_id is a signed-in user rather than an install.}
@@ -22,7 +25,13 @@ checks:
   - {check: not_null, column: user_id}
   - {check: unique, column: user_id}
 --- */
-with per_user as (
+-- Recomputed per user from their sessions rather than added to: a tick may join, move or
+-- delete sessions the summary already counted, and only a recount takes those out.
+with sessions as (
+    select * from ref_touched('silver.sessions', 'user_id')
+),
+
+per_user as (
     select
         user_id,
         bool_or(signed_in) as signed_in,
@@ -33,13 +42,13 @@ with per_user as (
         list(distinct platform order by platform) as platforms,
         sum(purchases) as purchases,
         first(last_event order by ended_at desc, session_id desc) as last_event
-    from ref('silver.sessions')
+    from sessions
     group by user_id
 ),
 
 version_first_used as (
     select user_id, app_version, min(started_at) as first_used
-    from ref('silver.sessions')
+    from sessions
     group by all
 ),
 
@@ -49,14 +58,10 @@ versions as (
     group by user_id
 ),
 
--- Amounts are summed as decimals (exact), per currency: euros and dollars do not add up.
+-- The sessions' decimal amounts, summed per currency (exact): euros and dollars do not add up.
 revenue_per_currency as (
-    select
-        coalesce(user_id, anonymous_id) as user_id,
-        currency,
-        sum(revenue) as amount
-    from ref('silver.app_events')
-    where role = 'purchase' and coalesce(user_id, anonymous_id) is not null
+    select user_id, entry.currency, sum(entry.amount) as amount
+    from (select user_id, unnest(revenue) as entry from sessions)
     group by all
 ),
 
@@ -80,7 +85,25 @@ select
     versions.app_versions,
     per_user.purchases,
     coalesce(revenue.revenue, []) as revenue,
-    per_user.last_event
+    per_user.last_event,
+    false as _deleted
 from per_user
 join versions on versions.user_id = per_user.user_id
 left join revenue on revenue.user_id = per_user.user_id
+union all
+-- A user whose sessions are all gone (erased, or past retention) has no summary either.
+select
+    t.user_id,
+    t.signed_in,
+    t.first_seen,
+    t.last_seen,
+    t.sessions,
+    t.events,
+    t.platforms,
+    t.app_versions,
+    t.purchases,
+    t.revenue,
+    t.last_event,
+    true as _deleted
+from this_touched('user_id') as t
+anti join per_user on per_user.user_id = t.user_id
