@@ -27,7 +27,7 @@ def make_app_event(
     name: str = "app_open",
     *,
     user: str | None = "ana",
-    install: str = "ana-install",
+    install: str | None = "ana-install",
     device: str | None = "ana-iphone",
     os_name: str = "iOS",
     version: str = "3.2.0",
