@@ -241,6 +241,21 @@ def test_the_same_seed_gives_the_same_direct_rows(tmp_path: Path) -> None:
     assert first[0]["event_id"].to_pylist() != other[0]["event_id"].to_pylist()
 
 
+def test_direct_rows_do_not_depend_on_how_they_are_batched(tmp_path: Path) -> None:
+    volume = Volume(users=150, days=3, start=START, seed=9)
+
+    def rows(folder: str, batch_rows: int) -> list[list[dict]]:  # type: ignore[type-arg]
+        lake = Lakehouse(tmp_path / folder)
+        write_columns(volume, lake, BRONZE, batch_rows=batch_rows)
+        order = [("event_id", "ascending"), ("received_at", "ascending")]
+        return [lake.read(table).sort_by(order).to_pylist() for table in (MOBILE, WEB)]
+
+    in_one, in_many = rows("one", 1_000_000), rows("many", 700)
+
+    assert in_one == in_many
+    assert len(in_one[0]) > 700 and len(in_one[1]) > 700  # several batches a table
+
+
 def test_events_sets_the_volume_and_batches_set_the_commits(lake: Lakehouse) -> None:
     volume = Volume(users=300, days=5, start=START, seed=2, events=12_345)
 
@@ -264,6 +279,27 @@ def test_events_sets_the_volume_and_batches_set_the_commits(lake: Lakehouse) -> 
 def test_bad_volumes_are_refused_naming_the_option(options: dict[str, int], named: str) -> None:
     with pytest.raises(InvalidRequestError, match=named):
         Volume(start=START, **options)
+
+
+def test_generate_direct_fills_both_bronze_tables_with_the_events_asked_for(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [CLI, "generate", "--direct", "--users", "200", "--days", "3", "--events", "3000",
+         "--start", "2026-11-01"],
+        env={**os.environ, "DATAPLATFORM_LAKE_ROOT": str(tmp_path / "lake"), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    written = int(re.search(r"(\d+) events from 200 users over 3 days", result.stdout).group(1))  # type: ignore[union-attr]
+    lake = Lakehouse(tmp_path / "lake")
+    mobile, web = lake.read(MOBILE), lake.read(WEB)
+    assert mobile.num_rows + web.num_rows == written
+    assert len({*mobile["event_id"].to_pylist(), *web["event_id"].to_pylist()}) == 3000
+    assert "events/s" in result.stderr  # the progress bar's rate
 
 
 def test_generate_direct_refuses_fewer_events_than_users(tmp_path: Path) -> None:
@@ -305,3 +341,16 @@ def test_the_products_models_turn_direct_rows_into_sessions_users_pages_and_funn
     assert views["/"] > views["/cart"] > views["/checkout/complete"] > 0
     sessions = table("web_user_analytics.gold.sessions").to_pylist()
     assert sum(s["conversions"] for s in sessions) > 0 and sum(s["revenue"] for s in sessions) > 0
+
+
+@pytest.mark.parametrize(("people", "days", "seed"), [(9, 1, 26), (1, 3, 27), (50, 3, 26)])
+def test_a_day_without_a_web_visit_writes_the_app_events_it_has(
+    lake: Lakehouse, people: int, days: int, seed: int
+) -> None:
+    # A handful of people: some days draw no web visit at all (these seeds do).
+    volume = Volume(people, days, datetime(2026, 11, 1, tzinfo=UTC), seed=seed, events=people)
+
+    written = write_columns(volume, lake, BRONZE)
+
+    stored = sum(lake.read(table).num_rows for table in BRONZE.values() if lake.exists(table))
+    assert written == stored >= people

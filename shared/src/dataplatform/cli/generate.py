@@ -1,5 +1,6 @@
 """`dataplatform generate`: realistic mobile and web traffic, sent through the collector."""
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -104,7 +105,14 @@ def _generate_through_local_collector(
 
 def _generate_direct(generator: "TrafficGenerator", events: int | None) -> int:
     """Columns straight into both bronze tables, with a bar of events written of the total."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from dataplatform.core.errors import InvalidRequestError
     from dataplatform.platform.generator import Volume, expected_events, write_columns
@@ -117,11 +125,23 @@ def _generate_direct(generator: "TrafficGenerator", events: int | None) -> int:
         "mobile": "mobile_user_analytics.bronze.app_events",
         "web": "web_user_analytics.bronze.clickstream",
     }
-    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*Progress.get_default_columns()[:1], *columns, console=errors) as progress:
-        task = progress.add_task("events", total=expected_events(volume))
-        written = write_columns(
-            volume, lakehouse(), destinations, on_written=lambda n: progress.advance(task, n)
-        )
+        task = progress.add_task("events", total=expected_events(volume), rate="")
+        started, done = time.monotonic(), 0
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            rate = f"{done / (time.monotonic() - started):,.0f} events/s"
+            progress.update(task, advance=count, rate=rate)
+
+        written = write_columns(volume, lakehouse(), destinations, on_written=advance)
         progress.update(task, total=written, completed=written)
     return written

@@ -1,6 +1,6 @@
 """Synthetic traffic: per event through the collector, or columnar straight into bronze."""
 
-from dataplatform.platform.generator._columns import Volume, expected_events, write_columns
+from dataplatform.platform.generator._columns import write_columns
 from dataplatform.platform.generator._traffic import (
     Person,
     Traffic,
@@ -12,6 +12,7 @@ from dataplatform.platform.generator._traffic import (
     send_over_http,
     write_to_bronze,
 )
+from dataplatform.platform.generator._volume import Volume, expected_events
 
 __all__ = [
     "Person",
