@@ -91,17 +91,22 @@ def prepare(folder: Path) -> tuple[dict[str, str], str]:
     auth.roles.ensure_builtin()
     _, key = auth.keys.create("bench", ["viewer"], "bench", 1)
     store.dispose()
-    environment = {
+    return platform_environment(folder, database_url), key
+
+
+def platform_environment(folder: Path, database_url: str) -> dict[str, str]:
+    """The environment a benchmark's platform processes run in: its store and lake, a fixed
+    signing secret, and a rate limit no benchmark reaches."""
+    return {
         **os.environ,
         "DATAPLATFORM_DATABASE_URL": database_url,
         "DATAPLATFORM_LAKE_ROOT": str(folder / "lake"),
         "DATAPLATFORM_AUTH__JWT_SECRET": SIGNING_SECRET,
-        # A limit no benchmark reaches: the limiter is still consulted on every request.
+        # The limiter is still consulted on every request.
         "DATAPLATFORM_GATEWAY__RATE_LIMIT": "100000000/minute",
         "DATAPLATFORM_LOG_FORMAT": "json",
         "DATAPLATFORM_LOG_LEVEL": "INFO",
     }
-    return environment, key
 
 
 def start(

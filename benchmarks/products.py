@@ -54,7 +54,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from _measure import machine, peak_rss_mb, resident_mb, write_section
-from gateway import Connection, start
+from gateway import Connection, platform_environment, start
 
 from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
@@ -205,14 +205,7 @@ class Platform:
         _, write_key = SourceRegistry(store).create("bench-website", "web", PRODUCTS["web"])
         store.dispose()
         environment = {
-            **os.environ,
-            "DATAPLATFORM_DATABASE_URL": database_url,
-            "DATAPLATFORM_LAKE_ROOT": str(folder / "lake"),
-            "DATAPLATFORM_AUTH__JWT_SECRET": SIGNING_SECRET,
-            # A limit no benchmark reaches: the limiter is still consulted on every request.
-            "DATAPLATFORM_GATEWAY__RATE_LIMIT": "100000000/minute",
-            "DATAPLATFORM_LOG_FORMAT": "json",
-            "DATAPLATFORM_LOG_LEVEL": "INFO",
+            **platform_environment(folder, database_url),
             "COLUMNS": "200",  # the runners' tables in their logs, unwrapped
         }
         return cls(folder, environment, api_key, write_key)
