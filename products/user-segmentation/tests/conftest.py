@@ -54,6 +54,7 @@ USER_DAYS_SCHEMA = pa.schema(
         ("user_id", pa.string()),
         ("signed_in", pa.bool_()),
         ("day", pa.date32()),
+        ("platform", pa.string()),
         ("first_seen", TIME),
         ("last_seen", TIME),
         ("sessions", pa.int64()),
@@ -126,13 +127,15 @@ def app_day(
     purchases: int = 0,
     revenue: dict[str, float] | None = None,
     screens: dict[str, int] | None = None,
+    platform: str = "ios",
 ) -> dict[str, Any]:
-    """A row of mobile's user_days: one day (that of `first`) of a signed-in user, or of an
-    install before sign-in."""
+    """A row of mobile's user_days: one day (that of `first`) on one platform of a signed-in
+    user, or of an install before sign-in."""
     return {
         "user_id": key,
         "signed_in": signed_in,
         "day": at(first).date(),
+        "platform": platform,
         "first_seen": at(first),
         "last_seen": at(last),
         "sessions": sessions,

@@ -1,6 +1,6 @@
 """gold.user_features on the small world of conftest.py, every figure counted by hand there."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -9,7 +9,8 @@ import pytest
 from user_segmentation.features import FEATURES
 from user_segmentation.product import product
 
-T = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+T = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the newest event
+AS_OF = date(2026, 11, 20)  # its UTC day
 Features = dict[str, dict[str, Any]]
 
 
@@ -33,7 +34,7 @@ def test_one_row_per_person_named_by_user_id_or_else_browser(features: Features)
         "dee": True,
         "eve": True,
     }
-    assert {f["as_of"] for f in features.values()} == {T}
+    assert {f["as_of"] for f in features.values()} == {AS_OF}
 
 
 def test_ana_across_browser_install_and_user_id(features: Features) -> None:
@@ -74,7 +75,7 @@ def test_an_anonymous_visitor(features: Features) -> None:
 def test_someone_last_seen_before_the_window_counts_nothing_in_it(features: Features) -> None:
     dee = features["dee"]
 
-    assert dee["recency_days"] == 50  # 2026-10-01 00:00 to 11-20 12:00: 50.5 days
+    assert dee["recency_days"] == 50  # last seen 2026-10-01, as_of 11-20
     assert (dee["frequency"], dee["events"], dee["purchases"], dee["monetary"]) == (0, 0, 0, 0.0)
     assert dee["mobile_share"] is None  # no events in the window
     assert dee["sessions_per_week"] == 0
@@ -89,7 +90,7 @@ def test_someone_first_seen_before_the_window_counts_only_their_days_in_it(
     eve = features["eve"]
 
     assert eve["first_seen"] == at("2026-10-10 10:00")
-    assert eve["recency_days"] == 19  # 11-01 10:00 to 11-20 12:00
+    assert eve["recency_days"] == 19  # last seen 11-01, as_of 11-20
     # 10-25 and 11-01: 1 + 2 sessions, 3 + 6 events; 10-10's 2 sessions and 6 events are out.
     assert (eve["frequency"], eve["events"], eve["mobile_share"]) == (3, 9, 1.0)
     assert eve["active_days"] == 2
@@ -120,7 +121,7 @@ def test_a_shorter_window_drops_what_falls_out_of_it(
     assert ana["active_days"] == 2  # 11-19 (web) and 11-20 (app)
     assert ana["top_screens"] == ["Cart"]
     assert ana["funnel_step"] == 0  # the window starts after her visit to /
-    assert ana["as_of"] == T
+    assert ana["as_of"] == AS_OF
     assert (fay_features["frequency"], fay_features["events"]) == (1, 1)
     assert fay_features["active_days"] == 1
 
@@ -137,7 +138,7 @@ def test_rules_name_every_scalar_feature_of_the_model_with_its_kind() -> None:
         "person_id": "varchar",
         "first_seen": "timestamptz",
         "last_seen": "timestamptz",
-        "as_of": "timestamptz",
+        "as_of": "date",
         "top_pages": "varchar[]",
         "top_screens": "varchar[]",
     }

@@ -29,7 +29,7 @@ def test_a_table_is_stale_from_the_input_commit_it_has_not_taken_in(
     assert caught_up == (HealthStatus.OK, "every table has taken in its inputs' latest commits")
     assert soon[0] is HealthStatus.OK  # behind, within the 60 s objective
     assert late[0] is HealthStatus.DEGRADED
-    assert "gold.user_features 120 s behind web_user_analytics.gold.session_events" in late[1]
+    assert "silver.person_activity 120 s behind web_user_analytics.gold.session_events" in late[1]
     assert late[1].endswith("(objective: 60 s)")
 
 

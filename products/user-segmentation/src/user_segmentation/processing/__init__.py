@@ -3,10 +3,11 @@ membership.
 
 silver.identity_links gathers the identity links of the mobile and web products;
 silver.identity_graph (Python: connected components) makes persons of them, published as
-gold.identity_graph for other products (the compliance erasure). gold.user_features
-summarises each person's behaviour from the two products' gold tables. gold.segment_changes
-(Python) evaluates every rule segment against the features and appends the entries and exits;
-gold.segment_membership is who is in now. ML segments are trained by the `train_segments` job
+gold.identity_graph for other products (the compliance erasure). silver.person_activity keeps
+the two products' web events and app days, each with its person; gold.user_features
+summarises each person's behaviour from it. gold.segment_changes (Python) evaluates every rule
+segment against the features and appends the entries and exits; gold.segment_membership is
+who is in now. ML segments are trained by the `train_segments` job
 (user_segmentation.ml), not by a model: training is heavier and runs on its own schedule.
 """
 
@@ -31,9 +32,10 @@ def models(context: ProductContext[UserSegmentationSettings]) -> Sequence[Model]
     """The product's models, with `var('name')` reading the product's settings in force."""
     settings = context.settings
     variables = {**settings.model_dump(), "funnel_steps": funnel_steps_json(settings.funnel)}
+    # A touched person's window is read from this long before the tick's earliest row.
+    window = f"{settings.feature_window_days} days"
+    features = {"funnel_progress": FUNNEL_PROGRESS, "window": window}
     return [
         *load_models(HERE, [identity_graph, segment_changes], variables),
-        load_sql_template(
-            HERE / "gold_user_features.sql.jinja", {"funnel_progress": FUNNEL_PROGRESS}, variables
-        ),
+        load_sql_template(HERE / "gold_user_features.sql.jinja", features, variables),
     ]

@@ -23,7 +23,7 @@ SEGMENT_CHANGES_SCHEMA = pa.schema(
         pa.field("person_id", pa.string(), nullable=False),
         pa.field("change", pa.string(), nullable=False),
         pa.field("changed_at", _TIME, nullable=False),
-        pa.field("as_of", _TIME),
+        pa.field("as_of", pa.date32()),  # the features' as_of: a UTC day
         pa.field("definition_version", pa.int64(), nullable=False),
     ]
 )
@@ -43,7 +43,9 @@ ENTER, EXIT = "enter", "exit"
         "person_id": {"description": "The person.", "tags": ["pii"]},
         "change": {"description": "enter or exit."},
         "changed_at": {"description": "When the run that saw the change ran."},
-        "as_of": {"description": "as_of of the features it judged (their newest event)."},
+        "as_of": {
+            "description": "as_of of the features it judged (the UTC day of their newest event)."
+        },
         "definition_version": {"description": "Version of the definition it judged."},
     },
     checks=[{"check": "accepted_values", "column": "change", "values": [ENTER, EXIT]}],
