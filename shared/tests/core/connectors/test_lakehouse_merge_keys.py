@@ -68,7 +68,12 @@ def test_a_merge_on_a_partition_key_opens_only_the_partitions_it_names(lake: Lak
         .to_table(filter=pa.compute.field("day") >= pa.scalar(before))
     )
     assert sorted(
-        zip(touched["day"].to_pylist(), touched["path"].to_pylist(), touched["views"].to_pylist(), strict=True)
+        zip(
+            touched["day"].to_pylist(),
+            touched["path"].to_pylist(),
+            touched["views"].to_pylist(),
+            strict=True,
+        )
     ) == [
         (before, "/", 1),
         (last, "/", 5),
