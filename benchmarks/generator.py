@@ -121,7 +121,7 @@ def _section(
         "tables (Delta, one commit per table per 200,000 events) on local disk.\n\n"
         f"Machine: {machine()}; `nproc` {_shell('nproc')}, `free -g` total "
         f"{_shell('free -g').split()[7]} GiB. 1-minute load average {before:.1f} before and "
-        f"{after:.1f} after (other work shared the cores). Peak RSS {peak:,.0f} MB.\n\n"
+        f"{after:.1f} after{_shared_note(before, after)}. Peak RSS {peak:,.0f} MB.\n\n"
         f"{table}\n\n"
         f"Target (issue 16): {TARGET:,} events/s, {verdict} by the median round. Per million "
         f"events the columnar path spent {drawing:.1f} CPU seconds drawing the events and "
@@ -141,6 +141,16 @@ def _shell(command: str) -> str:
     return subprocess.run(
         command.split(), capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def _shared_note(before: float, after: float) -> str:
+    """Said only when more processes ran than there are cores: the figures are then low."""
+    busy = max(before, after) > (os.cpu_count() or 1)
+    return (
+        " (other work shared the cores: the rates are lower than on a quiet machine)"
+        if busy
+        else ""
+    )
 
 
 if __name__ == "__main__":
