@@ -31,8 +31,7 @@ def taken_in(context: HealthContext[Any], table: str, version: int | None = None
     found nothing new to commit read (on record where the process has a metadata store)."""
     lake = context.lake
     recorded = consumed(last_commit(lake, table, version))
-    latest = version is None or version == lake.version(table)
-    if not latest or context.inputs_read is None:
+    if context.inputs_read is None or (version is not None and version != lake.version(table)):
         return recorded
     read = context.inputs_read(table)
     return {

@@ -993,7 +993,7 @@ def _touched_keys(
 
 
 def _keys_of(relation: Relation, key: str, macro: str) -> pa.Array:
-    """The distinct non-null values of `key` in the rows an input gained."""
+    """The distinct non-null values of `key` in `relation` (rows an input gained or lost)."""
     if key not in relation.schema.names:
         raise TerminalError(
             f"{macro}: the input's rows have no column `{key}`."

@@ -648,8 +648,8 @@ def _partitions_touched(
             pa.chunked_array([chunk.cast(chunks[0].type) for chunk in chunks])
         ).to_pylist()
         literals = [_partition_literal(value) for value in values]
-        if not literals or None in literals or None in values:
-            return ""  # no literal for it (or a null partition): open every file, as before
+        if None in literals:
+            return ""  # a null partition, or a type with no literal here: open every file
         narrowing += f" AND target.{column} IN ({', '.join(map(str, literals))})"
     return narrowing
 
