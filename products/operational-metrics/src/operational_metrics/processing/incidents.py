@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from dataplatform.core.processing import python_model
+from dataplatform.core.processing import Snapshot, python_model
 
 SEVERITIES = ("fast", "slow")
 _TIME = pa.timestamp("us", tz="UTC")
@@ -74,9 +75,11 @@ Step = Mapping[str, Any]
         ],
     },
 )
-def incidents(slo_minutes: pa.Table, this: pa.Table) -> pa.Table:
-    """The incidents the new steps opened or changed, to merge over those held."""
-    latest = latest_incidents(this.to_pylist())
+def incidents(slo_minutes: pa.Table, this: Snapshot) -> pa.Table:
+    """The incidents the new steps opened or changed, to merge over those held (read only for
+    the SLOs the steps are of)."""
+    held = this.rows_where("slo", pc.unique(slo_minutes["slo"]))
+    latest = latest_incidents(held.to_pylist())
     changed: dict[str, Incident] = {}
     for step in sorted(slo_minutes.to_pylist(), key=lambda s: s["minute"]):
         for severity in SEVERITIES:

@@ -10,9 +10,9 @@ their person id.
 A browser or device shared by two signed-in users joins them into one person: the links cannot
 tell that apart from one user with two accounts.
 
-A tick reads the links silver.identity_links gained (its change feed) and the current graph
-(`this`). Links only ever join components, so only the components a new link touches can
-change: their members and the new links' ends are re-split into components (scipy, over that
+A tick reads the links silver.identity_links gained (its change feed) and, of the current
+graph (`this`), only the rows of the people those links name an id of. Links only ever join
+components, so only the components a new link touches can change: their members and the new links' ends are re-split into components (scipy, over that
 small subgraph only), and the rows that changed are merged on (kind, identifier): new ids, ids
 whose products or link times moved, and every member of a component that now has a smaller
 user id. A full refresh is the same computation over every link and an empty graph.
@@ -21,10 +21,11 @@ user id. A full refresh is the same computation over every link and an empty gra
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from dataplatform.core.processing import python_model
+from dataplatform.core.processing import Snapshot, python_model
 
 _TIME = pa.timestamp("us", tz="UTC")
 IDENTITY_GRAPH_SCHEMA = pa.schema(
@@ -134,18 +135,25 @@ order by p.person_id, i.kind, i.identifier
         "last_linked_at": ["silver.identity_links.last_linked_at"],
     },
 )
-def identity_graph(links: pa.Table, this: pa.Table) -> pa.Table:
+def identity_graph(links: pa.Table, this: Snapshot) -> pa.Table:
     """The graph's rows the new `links` change, given the current graph `this`."""
     if not links.num_rows:
         return IDENTITY_GRAPH_SCHEMA.empty_table()
     with duckdb.connect() as db:
         db.register("links", links)
-        db.register("graph", this)
+        db.register("graph", _people_named(links, this))
         ids = db.sql(_TOUCHED_IDS).to_arrow_table()
         db.register("ids", ids)
         edges = db.sql(_EDGES).to_arrow_table()
         db.register("ids", ids.append_column("component", _components(ids.num_rows, edges)))
         return db.sql(_CHANGED_ROWS).to_arrow_table()
+
+
+def _people_named(links: pa.Table, graph: Snapshot) -> pa.Table:
+    """Every row of the people that `links` name an id of (by either end)."""
+    named = pa.chunked_array([*links["user_id"].chunks, *links["anonymous_id"].chunks])
+    ids = graph.rows_where("identifier", pc.unique(named))
+    return graph.rows_where("person_id", pc.unique(ids["person_id"]))
 
 
 def _components(nodes: int, edges: pa.Table) -> pa.Array:

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.core.processing import python_model
+from dataplatform.core.processing import Snapshot, python_model
 from user_segmentation.rules import members, parse_definition
 
 _TIME = pa.timestamp("us", tz="UTC")
@@ -58,9 +58,9 @@ ENTER, EXIT = "enter", "exit"
         "definition_version": ["gold.segment_definitions.version"],
     },
 )
-def segment_changes(features: pa.Table, definitions: pa.Table, this: pa.Table) -> pa.Table:
+def segment_changes(features: pa.Table, definitions: pa.Table, this: Snapshot) -> pa.Table:
     return pa.Table.from_pylist(
-        changes(features, definitions.to_pylist(), this, datetime.now(UTC)),
+        changes(features, definitions.to_pylist(), this.read(), datetime.now(UTC)),
         SEGMENT_CHANGES_SCHEMA,
     )
 

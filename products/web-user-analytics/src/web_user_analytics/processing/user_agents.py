@@ -6,7 +6,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataplatform.core.processing import python_model
+from dataplatform.core.processing import Snapshot, python_model
 
 USER_AGENTS_SCHEMA = pa.schema(
     [
@@ -46,12 +46,12 @@ FROM_USER_AGENT = ["silver.page_views.user_agent"]
     schema=USER_AGENTS_SCHEMA,
     lineage={name: FROM_USER_AGENT for name in USER_AGENTS_SCHEMA.names},
 )
-def user_agents(page_views: pa.Table, this: pa.Table) -> pa.Table:
+def user_agents(page_views: pa.Table, this: Snapshot) -> pa.Table:
     """The user agents of the new page views that are not parsed yet."""
-    seen = pc.unique(page_views["user_agent"].drop_null()).to_pylist()
-    known = set(this["user_agent"].to_pylist())
+    seen = pc.unique(page_views["user_agent"].drop_null())
+    known = set(this.rows_where("user_agent", seen)["user_agent"].to_pylist())
     return pa.Table.from_pylist(
-        [describe(agent) for agent in sorted(set(seen) - known)], USER_AGENTS_SCHEMA
+        [describe(agent) for agent in sorted(set(seen.to_pylist()) - known)], USER_AGENTS_SCHEMA
     )
 
 

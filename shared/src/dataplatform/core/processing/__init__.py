@@ -35,6 +35,7 @@ from dataplatform.core.processing._runner import (
 )
 from dataplatform.core.processing._runs import RecordedEdge, Run, RunLog
 from dataplatform.core.processing._shared_models import identity_links_model
+from dataplatform.core.processing._snapshots import Input, Snapshot
 from dataplatform.core.processing._templates import load_sql_template
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "ColumnSpec",
     "DuckDBEngine",
     "Engine",
+    "Input",
     "Model",
     "ModelDefinitionError",
     "ModelGraph",
@@ -58,6 +60,7 @@ __all__ = [
     "Run",
     "RunLog",
     "RunResult",
+    "Snapshot",
     "SparkEngine",
     "SqlModel",
     "build_graph",

@@ -260,8 +260,10 @@ def python_model(
 ) -> Callable[[Callable[..., Any]], PythonModel]:
     """Declare a Python model; the header takes the same keys as a SQL model's.
 
-    The function gets one Arrow table per input, in order (and the model's current output as
-    `this=` if it has such a parameter), and returns an Arrow table with `schema`'s columns.
+    The function gets one Arrow table per input, in order: the rows it gained since the last run
+    (every row on a full run), or an `Input` (those, the rows it lost, and a lazy `Snapshot` of
+    all of it) where the parameter is annotated `Input`. A parameter `this` gets the model's
+    current output as a lazy `Snapshot`. It returns an Arrow table with `schema`'s columns.
     `lineage` maps each output column to the input columns it comes from (`<layer>.<table>.<column>`).
 
     @python_model(name="gold.segments", materialized="replace", description="...",

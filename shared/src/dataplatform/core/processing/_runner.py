@@ -26,6 +26,7 @@ import json
 import logging
 import threading
 import time
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +60,7 @@ from dataplatform.core.processing._models import (
     SqlModel,
 )
 from dataplatform.core.processing._runs import Run, RunLog, RunMode
+from dataplatform.core.processing._snapshots import Input, Snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -478,7 +480,9 @@ class ModelRunner:
         this: Relation | None,
     ) -> pa.Table:
         if isinstance(model, PythonModel):
-            return _call_python_model(model, relations, this)
+            return _call_python_model(
+                model, self._python_arguments(model, plan, relations, removed, this)
+            )
         views = {view_name(table): relation for table, relation in relations.items()}
         if this is not None:
             views[view_name(plan.model)] = this
@@ -491,6 +495,35 @@ class ModelRunner:
             raise ModelDefinitionError(
                 model.path, model.body_line, f"the query failed: {exc}"
             ) from None
+
+    def _python_arguments(
+        self,
+        model: PythonModel,
+        plan: _Plan,
+        relations: dict[str, Relation],
+        removed: dict[str, pa.Table | None],
+        this: Relation | None,
+    ) -> tuple[list[pa.Table | Input], dict[str, Snapshot]]:
+        """One argument per input, in order: its new rows, or an `Input` where the parameter
+        asks for one; and `this` as a lazy `Snapshot` where the function takes it."""
+        wants_input = _input_parameters(model)
+        arguments: list[pa.Table | Input] = []
+        for position, (table, relation) in enumerate(relations.items()):
+            new_rows = _materialise(relation)
+            if position not in wants_input:
+                arguments.append(new_rows)
+                continue
+            lost = removed.get(table)
+            snapshot = relation if plan.inputs[table][0] < 0 and plan.window is None else None
+            arguments.append(
+                Input(
+                    new_rows,
+                    lost if lost is not None else new_rows.schema.empty_table(),
+                    Snapshot(table, snapshot or self._snapshot(table, plan.inputs[table][1])),
+                )
+            )
+        keywords = {"this": Snapshot(plan.model, this)} if this is not None else {}
+        return arguments, keywords
 
     def _lookback_views(
         self, model: SqlModel, plan: _Plan, relations: dict[str, Relation], this: Relation | None
@@ -809,7 +842,10 @@ def _one_line(exc: Exception) -> str:
 
 
 def _reads_touched(model: Model) -> bool:
-    return isinstance(model, SqlModel) and bool(model.touched or model.this_touched_keys)
+    """Whether the model reads by the keys of the rows its inputs lost as well as gained."""
+    if isinstance(model, PythonModel):
+        return bool(_input_parameters(model))
+    return bool(model.touched or model.this_touched_keys)
 
 
 def _reads_itself(model: Model) -> bool:
@@ -938,11 +974,17 @@ def _arrow_schema_of(typed_columns: tuple[tuple[str, str], ...]) -> pa.Schema:
         return empty.to_arrow_table().schema
 
 
+def _input_parameters(model: PythonModel) -> frozenset[int]:
+    """The positions of the inputs whose parameter is annotated `Input`."""
+    hints = typing.get_type_hints(model.function)
+    names = [name for name in inspect.signature(model.function).parameters if name != "this"]
+    return frozenset(position for position, name in enumerate(names) if hints.get(name) is Input)
+
+
 def _call_python_model(
-    model: PythonModel, relations: dict[str, Relation], this: Relation | None
+    model: PythonModel, call: tuple[list[pa.Table | Input], dict[str, Snapshot]]
 ) -> pa.Table:
-    arguments = [_materialise(relation) for relation in relations.values()]
-    keywords = {"this": _materialise(this)} if this is not None else {}
+    arguments, keywords = call
     result = model.function(*arguments, **keywords)
     if not isinstance(result, pa.Table):
         raise ModelDefinitionError(
