@@ -510,3 +510,29 @@ def test_publishing_a_batch_loads_its_table_only_through_the_writer_handle(
     assert result.status == "succeeded", result.error
     assert [uri for uri in loads if uri == lake.uri(f"{SHOP}.gold.event_ids")] == []
     assert lake.read(f"{SHOP}.gold.event_ids").num_rows == 8
+
+
+def test_a_runner_starting_again_does_not_parse_lineage_it_already_recorded(
+    models_dir: Path, lake: Lakehouse, sqlite_store: MetadataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataplatform.core.processing import _runner
+
+    lake.append(BRONZE, FIRST)
+    ModelRunner(shop_graph(models_dir), lake, sqlite_store).run()
+    parsed: list[str] = []
+    original = _runner.column_lineage
+
+    def counting(model, product, types):  # type: ignore[no-untyped-def]
+        parsed.append(model.name)
+        return original(model, product, types)
+
+    monkeypatch.setattr(_runner, "column_lineage", counting)
+    lake.append(BRONZE, SECOND)
+    ModelRunner(shop_graph(models_dir), lake, sqlite_store).run()  # a new process, as it were
+    assert parsed == []
+
+    summary = models_dir / "gold_user_summary.sql"
+    summary.write_text(summary.read_text().replace("as revenue,", "as revenue,  "))
+    lake.append(BRONZE, events(("e9", "u1", "buy", 2.0, 90)))
+    ModelRunner(shop_graph(models_dir), lake, sqlite_store).run()
+    assert parsed == ["gold.user_summary"]  # its SQL changed: parsed again

@@ -21,6 +21,7 @@ while, the batch was computed are left out of it.
 """
 
 import functools
+import hashlib
 import inspect
 import json
 import logging
@@ -813,12 +814,16 @@ class ModelRunner:
     # --- lineage --------------------------------------------------------------------------------
 
     def _record_lineage(self, model: Model, name: str, schemas: dict[str, pa.Schema]) -> None:
-        """Store the model's column lineage when its SQL or the columns it reads changed."""
-        fingerprint = json.dumps(
-            [getattr(model, "sql", ""), {table: str(schema) for table, schema in schemas.items()}],
-            sort_keys=True,
-        )
+        """Store the model's column lineage when its SQL or the columns it reads changed.
+
+        Parsing a model's SQL for its lineage costs more than a small tick's query, so what it
+        was computed from is kept in the store too: a runner starting again computes nothing.
+        """
+        fingerprint = _lineage_fingerprint(model, schemas)
         if self._recorded_lineage.get(name) == fingerprint:
+            return
+        if self.runs.lineage_fingerprint(name) == fingerprint:
+            self._recorded_lineage[name] = fingerprint
             return
         if isinstance(model, SqlModel):
             try:
@@ -831,8 +836,24 @@ class ModelRunner:
                 return
         else:
             edges = _declared_edges(model, self.graph.product, name)
-        self.runs.replace_lineage(name, edges)
+        self.runs.replace_lineage(name, edges, fingerprint)
         self._recorded_lineage[name] = fingerprint
+
+
+# Part of every lineage fingerprint: change it when `column_lineage` starts finding other edges
+# in the same SQL, so that every model's lineage is computed again.
+_LINEAGE_RULES = 1
+
+
+def _lineage_fingerprint(model: Model, schemas: dict[str, pa.Schema]) -> str:
+    """What a model's column lineage depends on, hashed: its SQL (a Python model's declared
+    lineage), the schemas it reads, and the rules that find the edges."""
+    declared = model.sql if isinstance(model, SqlModel) else sorted(model.lineage.items())
+    source = json.dumps(
+        [_LINEAGE_RULES, declared, {table: str(schema) for table, schema in schemas.items()}],
+        sort_keys=True,
+    )
+    return hashlib.sha256(source.encode()).hexdigest()
 
 
 def _one_line(exc: Exception) -> str:

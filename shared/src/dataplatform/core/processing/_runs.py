@@ -76,6 +76,15 @@ class LineageEdgeRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class LineageFingerprintRecord(Base):
+    __tablename__ = "lineage_fingerprints"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # sha256 of what the model's recorded lineage was computed from: its SQL and input schemas.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 @dataclass(frozen=True)
 class RecordedEdge:
     """A lineage edge as stored: its id (rising, never reused) and when its model recorded it."""
@@ -229,16 +238,30 @@ class RunLog:
                 )
             )
 
-    def replace_lineage(self, model: str, edges: Iterable[ColumnEdge]) -> None:
-        """Make `edges` the model's recorded column lineage.
+    def lineage_fingerprint(self, model: str) -> str | None:
+        """What the model's recorded lineage was computed from (see `replace_lineage`)."""
+        with self.store.session() as session:
+            record = session.get(LineageFingerprintRecord, model)
+            return record.fingerprint if record is not None else None
+
+    def replace_lineage(
+        self, model: str, edges: Iterable[ColumnEdge], fingerprint: str | None = None
+    ) -> None:
+        """Make `edges` the model's recorded column lineage, computed from what `fingerprint`
+        names.
 
         Edges equal to the recorded ones are left as they are (same ids, same time), so a runner
         starting again records nothing new.
         """
         edges = sorted(edges)
+        now = datetime.now(UTC)
+        if fingerprint is not None:
+            with self.store.session() as session:
+                session.merge(
+                    LineageFingerprintRecord(model=model, fingerprint=fingerprint, recorded_at=now)
+                )
         if self.lineage([model]) == edges:
             return
-        now = datetime.now(UTC)
         with self.store.session() as session:
             if self.store.engine.dialect.name == "postgresql":
                 # Ids come from a sequence: two writers could commit them out of order, and a
