@@ -54,7 +54,7 @@ def ingest_worker(
     if settings.bus == "kafka":
         from dataplatform.core.connectors.bus.kafka import KafkaIngestWorker
 
-        return KafkaIngestWorker(lake, settings.kafka_bootstrap_servers, table)
+        return KafkaIngestWorker(lake, settings.kafka_bootstrap_servers, table, consumer=consumer)
     raise TerminalError(
         "The embedded bus writes bronze inside the collector; set DATAPLATFORM_BUS=redis "
         "or kafka to run ingestion workers."
