@@ -5,10 +5,11 @@ silver.identity_links gathers the identity links of the mobile and web products;
 silver.identity_graph (Python: connected components) makes persons of them, published as
 gold.identity_graph for other products (the compliance erasure). silver.person_activity keeps
 the two products' web events and app days, each with its person; gold.user_features
-summarises each person's behaviour from it. gold.segment_changes (Python) evaluates every rule
-segment against the features and appends the entries and exits; gold.segment_membership is
-who is in now. ML segments are trained by the `train_segments` job
-(user_segmentation.ml), not by a model: training is heavier and runs on its own schedule.
+summarises each person's behaviour from it. gold.segment_changes (Python) judges the persons
+whose features changed in every rule segment, and everyone in a segment whose definition
+changed, and appends the entries and exits; gold.segment_membership is who is in now. ML
+segments are trained by the `train_segments` job (user_segmentation.ml), not by a model:
+training is heavier and runs on its own schedule.
 """
 
 from collections.abc import Sequence
