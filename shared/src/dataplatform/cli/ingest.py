@@ -1,14 +1,19 @@
 """`dataplatform ingest`: workers that move a product's streams from the bus into bronze."""
 
+import logging
+import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dataplatform.cli._common import console
+from dataplatform.cli._common import console, errors
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
     from dataplatform.core.connectors.db import MetadataStore
+    from dataplatform.platform.collector import IngestWorker
+
+logger = logging.getLogger(__name__)
 
 ingest_app = typer.Typer(no_args_is_help=True, help="Move events from the bus into bronze.")
 
@@ -21,9 +26,9 @@ def ingest_run(
     ] = "worker-1",
 ) -> None:
     """Write the product's streams (and their quarantine) from the bus into Delta until stopped;
-    an erased person's new events are dropped (the metadata store holds the suppression list)."""
+    an erased person's new events are dropped (the metadata store holds the suppression list).
+    A worker that fails stops them all and the command exits 1, to be started again."""
     import signal
-    import threading
 
     from dataplatform.core.product import get_product
 
@@ -47,8 +52,9 @@ def ingest_run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     workers = [ingest_worker(settings, lake, table, consumer) for table in tables]
+    failed: dict[str, Exception] = {}
     threads = [
-        threading.Thread(target=worker.run, args=(stop,), name=table)
+        threading.Thread(target=_run_until_stopped, args=(worker, table, stop, failed), name=table)
         for worker, table in zip(workers, tables, strict=True)
     ]
     for thread in threads:
@@ -56,6 +62,32 @@ def ingest_run(
     console.print(f"ingesting {', '.join(tables)} from {settings.bus}; Ctrl-C stops")
     for thread in threads:
         thread.join()
+    if failed:
+        for table, error in failed.items():
+            errors.print(
+                f"error: the ingestion worker of {table} failed: {error}",
+                style="red",
+                markup=False,
+                highlight=False,
+            )
+        raise typer.Exit(1)
+
+
+def _run_until_stopped(
+    worker: "IngestWorker", table: str, stop: threading.Event, failed: dict[str, Exception]
+) -> None:
+    """Run `worker` until `stop`; if it fails, record why and stop the others.
+
+    A dead thread in a live process would leave its table unwritten with nothing to notice:
+    the whole process exits instead, and its supervisor (`dataplatform up`, Kubernetes) starts
+    it again, resuming from what bronze holds.
+    """
+    try:
+        worker.run(stop)
+    except Exception as exc:
+        logger.exception("the ingestion worker of %s failed; stopping the others", table)
+        failed[table] = exc
+        stop.set()
 
 
 def _migrated(store: "MetadataStore") -> "MetadataStore":
