@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from dataplatform.core.connectors.bus.kafka import undecodable_table
 from dataplatform.core.connectors.lakehouse import Lakehouse, TableName, quarantine_of
 from dataplatform.core.declarations import PII, Table
 from dataplatform.core.product import Product
@@ -95,7 +96,8 @@ def _declared_table(product: Product, table: Table, lake: Lakehouse) -> Declared
 
 def quarantine_tables(product: Product) -> dict[str, tuple[str, str]]:
     """Where the product's refused rows go: `{table: (description, column holding the row)}`,
-    one per stream (validation) and one per model (its error checks); made on first use."""
+    one per stream (validation), one per model (its error checks) and, on the Kafka bus, one per
+    table an ingestion worker writes (messages that are not rows); made on first use."""
     streams = {
         quarantine_of(product.namespace, stream.name): (
             f"Events of stream `{stream.name}` accepted but refused by validation, with the reason.",
@@ -110,7 +112,17 @@ def quarantine_tables(product: Product) -> dict[str, tuple[str, str]]:
         )
         for model in product.model_list()
     }
-    return streams | models
+    # The ingestion workers write each stream's bronze table and its validation quarantine.
+    ingested = [*(product.table_name(stream.table) for stream in product.streams), *streams]
+    undecodable = {
+        undecodable_table(table): (
+            f"Kafka messages on their way into `{table}` that are not rows (another producer's, "
+            "a tombstone, a damaged one), with their topic, partition, offset and the reason.",
+            "value",
+        )
+        for table in ingested
+    }
+    return streams | models | undecodable
 
 
 # The platform publishes its audit log and lineage as gold tables (docs/architecture.md, the lake).
