@@ -49,9 +49,10 @@ test: lint
 	$(BIN)/pytest -m serial
 
 # Needs Redis at 127.0.0.1:6379 (db 14 is used and emptied of the bench stream), Java 17 for
-# Spark, and wrk (Debian's package) as the gateway's load generator.
+# Spark, wrk (Debian's package) as the gateway's load generator, and the Kafka broker's jars (jvm.sh).
 bench: install
 	command -v wrk >/dev/null || apt-get install -y -q wrk
+	infrastructure/local/jvm.sh
 	$(BIN)/python benchmarks/ingestion.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/processing.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/gateway.py --write docs/BENCHMARKS.md

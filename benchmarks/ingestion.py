@@ -1,9 +1,12 @@
-"""Ingestion throughput: events/s over HTTP with durable acknowledgement, and bus -> bronze.
+"""Ingestion throughput: events/s over HTTP with durable acknowledgement, and bus -> bronze on
+Redis Streams and on Kafka.
 
     make bench            (or: .venv/bin/python benchmarks/ingestion.py --write docs/BENCHMARKS.md)
 
 The collector and the ingestion worker run as their own processes, as in production; load
-comes from this process over loopback. Peak memory is each server process's VmHWM.
+comes from this process over loopback. Peak memory is each server process's VmHWM. The Kafka
+broker is a real one (one node, KRaft) that the bench starts from the jars
+`infrastructure/local/jvm.sh` brings, which `make bench` runs first.
 """
 
 import argparse
@@ -14,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +25,19 @@ import httpx2
 import orjson
 import redis
 from _measure import child_pids, machine, peak_rss_mb, write_section
+from confluent_kafka import (
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from dataplatform.core.connectors.bus.kafka import BRONZE_WRITERS, topic_for
 from dataplatform.core.connectors.bus.redis import stream_key
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.devtools.kafka_broker import KAFKA_JARS, KafkaBroker, missing_kafka_jars
 from dataplatform.platform.collector import free_port
 from dataplatform.platform.sources import SourceRegistry
 
@@ -32,6 +45,17 @@ CLI = str(Path(sys.executable).with_name("dataplatform"))
 MOBILE = "mobile_user_analytics.bronze.app_events"
 HTTP_TARGET = 20_000
 BUS_TARGET = 200_000
+# Partitions of the bench's Kafka topic: more than one, so that the worker's commits carry a txn
+# per partition as they do in production.
+KAFKA_PARTITIONS = 4
+# What the broker answers about a group before its coordinator (the group offsets topic, made on
+# first use) is ready or before the group exists: not yet, rather than an error.
+GROUP_NOT_READY = {
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.GROUP_ID_NOT_FOUND,
+}
 
 
 @dataclass
@@ -160,11 +184,9 @@ def bench_bus(workdir: Path, redis_url: str, events: int) -> Result:
     launched = time.perf_counter()
     worker = start(["ingest", "run", "--product", "mobile-user-analytics"], env)
     try:
-        while not reading(client, stream_key(MOBILE)):
-            time.sleep(0.005)
+        wait_for(lambda: reading(client, stream_key(MOBILE)), worker, interval=0.005)
         started = time.perf_counter()
-        while not drained(client, stream_key(MOBILE)):
-            time.sleep(0.02)
+        wait_for(lambda: drained(client, stream_key(MOBILE)), worker, interval=0.02)
         elapsed = time.perf_counter() - started
         peak = peak_rss_mb(worker.pid)
     finally:
@@ -181,6 +203,107 @@ def bench_bus(workdir: Path, redis_url: str, events: int) -> Result:
         BUS_TARGET,
         f"from the worker's first read until every event is in bronze (its start-up before that: {started - launched:.1f} s); 100 events a stream entry, 2,000 entries a commit",
     )
+
+
+def bench_kafka(workdir: Path, events: int) -> Result:
+    """Kafka -> bronze, filled and timed as `bench_bus` fills and times Redis, on a broker the
+    bench starts for itself."""
+    missing = missing_kafka_jars()
+    if missing is not None:
+        raise SystemExit(missing)
+    folder = workdir / "kafka"
+    folder.mkdir(parents=True)
+    broker = KafkaBroker(KAFKA_JARS, folder)
+    broker.start()
+    try:
+        return kafka_to_bronze(workdir, broker, events)
+    finally:
+        broker.stop()
+
+
+def kafka_to_bronze(workdir: Path, broker: KafkaBroker, events: int) -> Result:
+    env = environment(workdir, bus="kafka", kafka_servers=broker.bootstrap_servers)
+    topic = topic_for(MOBILE)
+    broker.create_topic(topic, KAFKA_PARTITIONS)
+    key = create_source(env)
+    collector, url = start_collector(env, workers=1)
+    try:  # fill the topic through the collector, then time the worker alone
+        asyncio.run(load_exactly(url, key, request_bodies(200, 100), events))
+    finally:
+        collector.terminate()
+        collector.wait(timeout=30)
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    ends = end_offsets(admin, topic)
+    launched = time.perf_counter()
+    worker = start(["ingest", "run", "--product", "mobile-user-analytics"], env)
+    try:
+        wait_for(lambda: assigned(admin, topic), worker, interval=0.005)
+        started = time.perf_counter()
+        wait_for(lambda: caught_up(admin, topic, ends), worker, interval=0.02)
+        elapsed = time.perf_counter() - started
+        peak = peak_rss_mb(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    stored = Lakehouse(workdir / "lake").read(MOBILE, columns=["event_id"]).num_rows
+    assert stored == events, f"published {events} but bronze holds {stored}"
+    filled = sum(1 for end in ends.values() if end > 0)
+    return Result(
+        "Kafka -> bronze, ingestion worker (exactly-once txn per partition)",
+        events,
+        elapsed,
+        peak,
+        BUS_TARGET,
+        f"from the group assigning the worker its partitions, as it starts to poll, until its committed offsets, which follow each Delta commit, reach the end of every partition (its start-up before that: {started - launched:.1f} s); one worker, {KAFKA_PARTITIONS} partitions ({filled} holding events), 100 events a message, up to 1,000 messages a commit; the broker (one JVM) shares the cores",
+    )
+
+
+def end_offsets(admin: AdminClient, topic: str) -> dict[int, int]:
+    """Each partition's end: the offset its next message would get."""
+    partitions = admin.list_topics(topic, timeout=30).topics[topic].partitions
+    asked = {TopicPartition(topic, p): OffsetSpec.latest() for p in partitions}
+    return {
+        part.partition: future.result().offset
+        for part, future in admin.list_offsets(asked, request_timeout=30).items()
+    }
+
+
+def assigned(admin: AdminClient, topic: str) -> bool:
+    """A member of the workers' group holds the topic's partitions: the worker has joined the
+    group, which it does on subscribing, as it starts to poll."""
+    try:
+        group = admin.describe_consumer_groups([BRONZE_WRITERS])[BRONZE_WRITERS].result(timeout=30)
+    except KafkaException as exc:
+        if exc.args[0].code() in GROUP_NOT_READY:
+            return False
+        raise
+    return any(
+        part.topic == topic
+        for member in group.members
+        for part in member.assignment.topic_partitions
+    )
+
+
+def caught_up(admin: AdminClient, topic: str, ends: dict[int, int]) -> bool:
+    """The workers' group committed every partition up to its end. The worker commits a
+    partition's offsets only after the Delta commit holding its messages, so bronze has them."""
+    asked = [ConsumerGroupTopicPartitions(BRONZE_WRITERS)]
+    answer = admin.list_consumer_group_offsets(asked)[BRONZE_WRITERS].result(timeout=30)
+    # A partition the group never committed is missing, or negative (no offset).
+    committed = {
+        part.partition: part.offset for part in answer.topic_partitions if part.topic == topic
+    }
+    return all(committed.get(partition, 0) >= end for partition, end in ends.items())
+
+
+def wait_for(
+    condition: Callable[[], bool], worker: subprocess.Popen[bytes], interval: float
+) -> None:
+    """Poll `condition` until it holds; a worker that exits meanwhile fails the bench."""
+    while not condition():
+        if worker.poll() is not None:
+            raise RuntimeError(f"the ingestion worker exited with {worker.returncode}")
+        time.sleep(interval)
 
 
 def reading(client: redis.Redis, key: str) -> bool:
@@ -203,7 +326,9 @@ async def load_exactly(url: str, key: str, bodies: list[bytes], events: int) -> 
             ).raise_for_status()
 
 
-def environment(workdir: Path, bus: str, redis_url: str = "") -> dict[str, str]:
+def environment(
+    workdir: Path, bus: str, redis_url: str = "", kafka_servers: str = ""
+) -> dict[str, str]:
     workdir.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
@@ -211,6 +336,7 @@ def environment(workdir: Path, bus: str, redis_url: str = "") -> dict[str, str]:
         "DATAPLATFORM_DATABASE_URL": f"sqlite:///{workdir / 'metadata.db'}",
         "DATAPLATFORM_BUS": bus,
         "DATAPLATFORM_REDIS_URL": redis_url,
+        "DATAPLATFORM_KAFKA_BOOTSTRAP_SERVERS": kafka_servers,
         "DATAPLATFORM_LOG_LEVEL": "WARNING",
     }
 
@@ -242,7 +368,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     # One collector process: with the embedded bus, more processes only race for the same table.
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--bus-events", type=int, default=500_000)
+    parser.add_argument(
+        "--bus-events", type=int, default=500_000, help="events each bus carries to bronze"
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument(
         "--write", type=Path, help="replace the ingestion section of this Markdown file"
@@ -252,6 +380,7 @@ def main() -> None:
         results = [
             bench_http(Path(scratch) / "http", args.clients, args.seconds, args.workers),
             bench_bus(Path(scratch) / "bus", args.redis_url, args.bus_events),
+            bench_kafka(Path(scratch) / "kafka", args.bus_events),
         ]
     table = report(results)
     print(table)
@@ -265,7 +394,7 @@ def write_ingestion_section(path: Path, table: str, args: argparse.Namespace) ->
         "Ingestion",
         f"Command: `make bench` (`benchmarks/ingestion.py --seconds {args.seconds:g} --clients {args.clients} --workers {args.workers} --bus-events {args.bus_events}`), "
         f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n"
-        f"Machine: {machine()}. Load generator, collector and worker share these cores.\n\n"
+        f"Machine: {machine()}. Load generator, collector, worker and the Kafka broker share these cores.\n\n"
         f"{table}\n",
     )
 
