@@ -295,7 +295,9 @@ class PlatformSettings(LayeredSettings):
     environment: Environment = "dev"
     lake_root: str = Field(".data/lake", description="Local folder or s3:// URI of the lakehouse.")
     storage_options: dict[str, str] = Field(
-        default_factory=dict, description="delta-rs storage options (credentials for s3://)."
+        default_factory=dict,
+        description="delta-rs storage options: for s3://, the endpoint, region and credentials "
+        "(`AWS_*`; the lake adds the conditional put its commits need, see docs/scale-out.md).",
     )
     database_url: str = Field(
         "sqlite:///.data/metadata.db", description="SQLAlchemy URL of the metadata store."

@@ -48,6 +48,8 @@ class SnapshotFiles:
     # `partition.<column>`, `min.<column>`, `max.<column>`.
     files: pa.Table
     local: bool
+    # How to reach the files when they are not local (the lake's delta-rs storage options).
+    storage_options: dict[str, str] | None = None
 
     @property
     def paths(self) -> list[str]:
@@ -68,6 +70,7 @@ class SnapshotFiles:
             self.partition_columns,
             self.files.filter(keep),
             self.local,
+            self.storage_options,
         )
 
     def _may_hold(self, column: str, first: Any, last: Any) -> pa.ChunkedArray:
@@ -129,7 +132,7 @@ class SnapshotFiles:
     def _read_through_arrow(self) -> pa.Table:
         from deltalake import DeltaTable
 
-        table = DeltaTable(self.uri, version=self.version)
+        table = DeltaTable(self.uri, version=self.version, storage_options=self.storage_options)
         dataset = table.to_pyarrow_dataset()
         kept = set(self.paths)
         fragments = [f for f in dataset.get_fragments() if _relative(f.path, self.uri) in kept]
@@ -155,6 +158,7 @@ def snapshot_files(lake: Lakehouse, handle: "DeltaTable", name: str) -> Snapshot
         partition_columns=tuple(handle.metadata().partition_columns),
         files=files,
         local=lake.is_local,
+        storage_options=lake.storage_options,
     )
 
 

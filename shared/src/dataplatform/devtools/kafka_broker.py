@@ -6,48 +6,29 @@ Its jars come from Maven Central through `infrastructure/local/jvm.sh` (which `m
 """
 
 import base64
-import os
-import shutil
 import signal
 import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from dataplatform.core.connectors.bus.kafka import TOPIC_PREFIX
+from dataplatform.devtools.jvm import JVM_CACHE, JVM_OPTIONS, missing_jars
 from dataplatform.platform.collector import free_port
 
-JVM_CACHE = Path(
-    os.environ.get("DATAPLATFORM_JVM_CACHE")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dataplatform/jvm"
-)
 KAFKA_JARS = JVM_CACHE / "kafka"
-INSTALL = "run `infrastructure/local/jvm.sh` (or `make test`, which runs it)"
 # Generous: a loaded 2-core machine must never fail a broker that would start; a JVM that is
 # up answers in about four seconds.
 START_SECONDS = 90
 # How long the broker has to create or delete topics before the caller is told it did not.
 TOPIC_SECONDS = 30
-JVM_OPTIONS = [
-    "-Xmx512m",
-    "-Xms64m",
-    # One broker on a small shared machine: the serial collector and the first JIT tier start
-    # fastest and leave the cores to the tests.
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-    "-Djava.awt.headless=true",
-]
 
 
 def missing_kafka_jars() -> str | None:
-    """Why no broker can start here (no `java`, no jars), naming the script that brings them;
-    None when one can."""
-    if shutil.which("java") is None:
-        return f"no `java` on PATH for the Kafka broker; {INSTALL}"
-    if not any(KAFKA_JARS.glob("kafka_2.13-*.jar")):
-        return f"the Kafka broker's jars are not in {KAFKA_JARS}; {INSTALL}"
-    return None
+    """Why no broker can start here, naming the script that brings its jars; None when one can."""
+    return missing_jars("Kafka broker", KAFKA_JARS, "kafka_2.13-*.jar")
 
 
 class KafkaBroker:
@@ -199,7 +180,8 @@ class KafkaBroker:
 
     def create_topic(self, topic: str, partitions: int) -> None:
         """Create `topic`, as an operator does before the platform uses it; return once the
-        broker gives metadata for each of its partitions."""
+        broker names a leader for each of its partitions (before that, a client asking for
+        offsets is told `NOT_LEADER_FOR_PARTITION`)."""
         # NewTopic is documented here, but the package's type stubs do not re-export it.
         from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
@@ -207,7 +189,7 @@ class KafkaBroker:
         created = admin.create_topics([NewTopic(topic, partitions, 1)])
         created[topic].result(timeout=TOPIC_SECONDS)
         deadline = time.monotonic() + TOPIC_SECONDS
-        while len(admin.list_topics(topic, timeout=10).topics[topic].partitions) < partitions:
+        while not _led(admin.list_topics(topic, timeout=10).topics[topic].partitions, partitions):
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"The Kafka broker has no metadata for the {partitions} partitions of "
@@ -236,3 +218,10 @@ class KafkaBroker:
                     f"deleting them; its log:\n{self.log_tail()}"
                 )
             time.sleep(0.05)
+
+
+def _led(known: dict[int, Any], partitions: int) -> bool:
+    """Whether the metadata `known` names a leader, without error, for each of `partitions`."""
+    return len(known) >= partitions and all(
+        part.leader >= 0 and part.error is None for part in known.values()
+    )

@@ -1,230 +1,30 @@
-"""A real Apache Kafka broker for the Kafka bus tests: single node, KRaft mode, on loopback.
+"""A real Apache Kafka broker for the Kafka bus tests: single node, KRaft mode, on loopback
+(`dataplatform.devtools.kafka_broker`, which the ingestion benchmark starts too); and a real
+S3-compatible server, S3Proxy on loopback (`dataplatform.devtools.s3_server`), for the `s3://`
+lake tests.
 
-Its jars come from Maven Central through `infrastructure/local/jvm.sh` (which `make test` runs)
-into a cache folder outside the repository. Without them the tests skip, saying so, except under
-`CI=true`, where they fail: CI must never pass by skipping.
+Without their jars the tests skip, saying so, except under `CI=true`, where they fail: CI must
+never pass by skipping.
 """
 
-import base64
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dataplatform.core.connectors.bus.kafka import TOPIC_PREFIX
-from dataplatform.platform.collector import free_port
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.devtools.kafka_broker import KAFKA_JARS, KafkaBroker, missing_kafka_jars
+from dataplatform.devtools.s3_server import S3_JARS, S3Server, missing_s3_jars
 from dataplatform.testing import service_missing
 
-JVM_CACHE = Path(
-    os.environ.get("DATAPLATFORM_JVM_CACHE")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dataplatform/jvm"
-)
-KAFKA_JARS = JVM_CACHE / "kafka"
-INSTALL = "run `infrastructure/local/jvm.sh` (or `make test`, which runs it)"
-# Generous: a loaded 2-core machine must never fail a broker that would start; a JVM that is
-# up answers in about four seconds.
-START_SECONDS = 90
-JVM_OPTIONS = [
-    "-Xmx512m",
-    "-Xms64m",
-    # One broker on a small shared machine: the serial collector and the first JIT tier start
-    # fastest and leave the cores to the tests.
-    "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
-    "-Djava.awt.headless=true",
-]
-
-
-class KafkaBroker:
-    """One Kafka process, broker and controller both, with its configuration and log in `folder`
-    (formatted when made, with a new cluster id).
-
-    `start` launches `kafka.Kafka` and returns once the broker answers a metadata request;
-    `restart` kills it with SIGKILL and starts it again on the same ports and log, as a crashed
-    broker comes back.
-    """
-
-    def __init__(self, jars: Path, folder: Path, partitions: int = 3) -> None:
-        self.classpath = f"{jars}/*"
-        self.folder = folder
-        self.port = free_port()
-        self.controller_port = free_port()
-        self.bootstrap_servers = f"127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._properties = folder / "server.properties"
-        self._log_config = folder / "log4j2.properties"
-        self._log = folder / "broker.log"
-        self._write_configuration(partitions)
-        self._format()
-
-    def _write_configuration(self, partitions: int) -> None:
-        settings = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
-            "listeners": f"PLAINTEXT://{self.bootstrap_servers},"
-            f"CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap_servers}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "log.dirs": str(self.folder / "data"),
-            "num.partitions": str(partitions),
-            # One node: every internal topic has one replica, and one in-sync replica is all.
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "min.insync.replicas": "1",
-            # A group's first member is assigned its partitions at once, not after 3 s.
-            "group.initial.rebalance.delay.ms": "0",
-        }
-        self._properties.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-        self._log_config.write_text(
-            "appender.file.type = File\n"
-            "appender.file.name = file\n"
-            f"appender.file.fileName = {self._log}\n"
-            "appender.file.layout.type = PatternLayout\n"
-            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
-            "rootLogger.level = INFO\n"
-            "rootLogger.appenderRef.file.ref = file\n"
-        )
-
-    def _java(self, main_class: str, *arguments: str) -> list[str]:
-        return [
-            "java",
-            *JVM_OPTIONS,
-            f"-Dlog4j2.configurationFile={self._log_config}",
-            "-cp",
-            self.classpath,
-            main_class,
-            *arguments,
-        ]
-
-    def _format(self) -> None:
-        """Write the log folder's identity (a new cluster id) and the first metadata."""
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        formatted = subprocess.run(
-            # `=`: a cluster id may start with `-`, which would read as an option.
-            self._java(
-                "kafka.tools.StorageTool",
-                "format",
-                f"--cluster-id={cluster_id}",
-                f"--config={self._properties}",
-            ),
-            capture_output=True,
-            check=False,
-        )
-        if formatted.returncode != 0:
-            raise RuntimeError(
-                f"Formatting the Kafka storage in {self.folder} failed:\n"
-                f"{formatted.stdout.decode()}{formatted.stderr.decode()}"
-            )
-
-    def start(self) -> None:
-        """Launch the broker; return once it answers, or raise with the tail of its log."""
-        with (self.folder / "stdout.log").open("ab") as output:
-            self._process = subprocess.Popen(
-                self._java("kafka.Kafka", str(self._properties)),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_SECONDS
-        while not self._answers():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(
-                    f"The Kafka broker on port {self.port} did not start; the end of its log "
-                    f"({self._log}):\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
-
-    def _answers(self) -> bool:
-        # A refused connection costs nothing; only an open port is asked for metadata, which
-        # keeps librdkafka from logging every refused attempt.
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", self.port)) != 0:
-                return False
-        from confluent_kafka.admin import AdminClient
-
-        try:
-            metadata = AdminClient({"bootstrap.servers": self.bootstrap_servers}).list_topics(
-                timeout=5
-            )
-        except Exception:
-            return False
-        return bool(metadata.brokers)
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self._log.read_text(errors="replace") if self._log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, as a crash or a power cut of the process."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-            self._process.wait(timeout=30)
-
-    def restart(self) -> None:
-        self.kill()
-        self.start()
-
-    def stop(self) -> None:
-        """A clean shutdown, or SIGKILL if it takes longer than 30 s."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def create_topic(self, topic: str, partitions: int) -> None:
-        """Create `topic`, as an operator does before the platform uses it."""
-        from confluent_kafka.admin import AdminClient, NewTopic
-
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
-        created = admin.create_topics([NewTopic(topic, partitions, 1)])
-        created[topic].result(timeout=30)
-        deadline = time.monotonic() + 30
-        while len(admin.list_topics(topic, timeout=10).topics[topic].partitions) < partitions:
-            assert time.monotonic() < deadline, f"{topic} has no metadata after 30 s"
-            time.sleep(0.05)
-
-    def delete_bus_topics(self) -> None:
-        """Delete every topic of the platform's bus and wait until the broker no longer has them."""
-        from confluent_kafka.admin import AdminClient
-
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
-
-        def bus_topics() -> list[str]:
-            listed = admin.list_topics(timeout=10).topics
-            return [topic for topic in listed if topic.startswith(TOPIC_PREFIX)]
-
-        doomed = bus_topics()
-        for future in admin.delete_topics(doomed).values() if doomed else []:
-            future.result(timeout=30)
-        deadline = time.monotonic() + 30
-        while bus_topics():
-            assert time.monotonic() < deadline, f"topics {bus_topics()} still there after 30 s"
-            time.sleep(0.05)
+S3_BUCKET = "lake"
 
 
 def kafka_jars() -> Path:
     """The cached broker jars, or skip (fail under CI=true) naming the script that brings them."""
-    if shutil.which("java") is None:
-        service_missing(f"no `java` on PATH for the Kafka broker; {INSTALL}")
-    if not any(KAFKA_JARS.glob("kafka_2.13-*.jar")):
-        service_missing(f"the Kafka broker's jars are not in {KAFKA_JARS}; {INSTALL}")
+    reason = missing_kafka_jars()
+    if reason is not None:
+        service_missing(reason)
     return KAFKA_JARS
 
 
@@ -242,3 +42,25 @@ def kafka(kafka_broker: KafkaBroker) -> KafkaBroker:
     """The module's broker with no bus topic left by an earlier test."""
     kafka_broker.delete_bus_topics()
     return kafka_broker
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One S3 server for the module's tests, with an empty bucket `lake`, stopped after them;
+    skips (fails under CI=true) without its jars, naming the script that brings them."""
+    reason = missing_s3_jars()
+    if reason is not None:
+        service_missing(reason)
+    server = S3Server(S3_JARS, tmp_path_factory.mktemp("s3"))
+    server.start()
+    try:
+        server.create_bucket(S3_BUCKET)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_lake(s3_server: S3Server, tmp_path: Path) -> Lakehouse:
+    """An empty lake at `s3://lake/<test>` on the module's S3 server."""
+    return Lakehouse(f"s3://{S3_BUCKET}/{tmp_path.name}", s3_server.storage_options)

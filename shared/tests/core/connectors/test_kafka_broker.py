@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from confluent_kafka import Consumer, Producer, TopicPartition
+import tenacity
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from dataplatform.core.connectors.bus.kafka import (
@@ -220,11 +221,25 @@ def last_offsets(kafka: "KafkaBroker", topic: str, partitions: int) -> dict[int,
     consumer = Consumer({"bootstrap.servers": kafka.bootstrap_servers, "group.id": new_group()})
     try:
         return {
-            partition: consumer.get_watermark_offsets(TopicPartition(topic, partition), 30)[1] - 1
+            partition: _end_offset(consumer, TopicPartition(topic, partition)) - 1
             for partition in range(partitions)
         }
     finally:
         consumer.close()
+
+
+@tenacity.retry(
+    retry=tenacity.retry_if_exception(
+        lambda error: isinstance(error, KafkaException) and error.args[0].retriable()
+    ),
+    stop=tenacity.stop_after_delay(30),
+    wait=tenacity.wait_fixed(0.2),
+    reraise=True,
+)
+def _end_offset(consumer: Consumer, partition: TopicPartition) -> int:
+    """The partition's end offset; asked again while the client's metadata still names a leader
+    of a topic of the same name that a previous test deleted."""
+    return int(consumer.get_watermark_offsets(partition, 30)[1])
 
 
 def every_partition_has_messages(kafka: "KafkaBroker", topic: str, partitions: int) -> None:

@@ -29,6 +29,7 @@ from dataplatform.core.connectors.lakehouse._history import (
     scrub_log,
 )
 from dataplatform.core.connectors.lakehouse._names import TableName
+from dataplatform.core.connectors.lakehouse._store import store_options, table_folders
 from dataplatform.core.decorators import measure_performance, retry
 from dataplatform.core.errors import (
     CommitConflictError,
@@ -114,7 +115,7 @@ class Lakehouse:
         guard: WriteGuard | None = None,
     ) -> None:
         self.root = str(root).rstrip("/")
-        self.storage_options = storage_options or None
+        self.storage_options = store_options(self.root, storage_options)
         self.is_local = "://" not in self.root
         self.guard = guard
         # Writers reuse one handle per table and replay only the commits made since their last
@@ -133,19 +134,13 @@ class Lakehouse:
 
     def tables(self) -> list[TableName]:
         """Every Delta table under the root, sorted by name."""
-        if not self.is_local:
-            raise TerminalError(
-                f"Listing tables is implemented for local lake roots only, not `{self.root}`; "
-                "address tables by name instead."
-            )
         found = []
-        for log_dir in Path(self.root).glob("*/*/*/_delta_log"):
-            product, layer, table = log_dir.parent.relative_to(self.root).parts
+        for folder in table_folders(self.root, self.storage_options, local=self.is_local):
             try:
-                found.append(TableName.parse(f"{product}.{layer}.{table}"))
+                found.append(TableName.parse(folder.replace("/", ".")))
             except InvalidNameError:
                 logger.warning(
-                    "ignoring a folder whose name is not a table name: %s", log_dir.parent
+                    "ignoring a folder whose name is not a table name: %s/%s", self.root, folder
                 )
         return sorted(found)
 
