@@ -15,6 +15,9 @@ metadata store:
 3. Full run: each product's models over the whole history, in a child process that builds its
    runner as `dataplatform models run` does; seconds, events/s, and the child's peak RSS (the
    kernel's ru_maxrss of the waited child).
+   The lake's maintenance then compacts every table of both products, as the scheduled job
+   does once ticks have added files (forced here, right after the full run): clustered tables
+   (`cluster_by`) sorted by their key in small row groups, so key lookups read few of them.
 4. Ticks: +0.01 %, then +1 % more events (on the latest day, a twentieth of them late: on the
    three days before), each followed by one incremental run of each product's models.
 5. Gateway: `dataplatform serve` over the lake; requests to four routes, shuffled together, over
@@ -58,7 +61,7 @@ from gateway import Connection, platform_environment, start
 
 from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
-from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.connectors.lakehouse import Lakehouse, MaintenancePolicy, maintain
 from dataplatform.core.product import discover_products, get_product
 from dataplatform.core.product_config import ProductConfigs
 from dataplatform.platform.auth import Auth
@@ -386,6 +389,7 @@ def models_phase(platform: Platform, figures: SizeFigures, history: Volume) -> N
         mine.full = attempt(
             f"{kind}: full run", partial(in_child, platform, "models", product, counts[kind])
         )
+    attempt("compacting the lake", partial(compact, platform.lake))
     for number, (label, share) in enumerate(TICKS.items(), start=1):
         events = max(2, round(figures.events * share))
         new = partial(arrive, platform.lake, history, events, SEED + 10 * number)
@@ -399,6 +403,20 @@ def models_phase(platform: Platform, figures: SizeFigures, history: Volume) -> N
                     partial(in_child, platform, "models", product, arrived[kind]),
                 )
             )
+
+
+def compact(lake: Lakehouse) -> None:
+    """Compact every table of both products as the lake's scheduled maintenance does (each
+    clustered table sorted by its key), whatever its count of small files."""
+    started = time.perf_counter()
+    for name in PRODUCTS.values():
+        product = get_product(name)
+        for table in product.tables:
+            full_name = product.table_name(table.name)
+            if lake.exists(full_name):
+                policy = MaintenancePolicy(cluster_by=table.cluster_by, min_small_files=1)
+                maintain(lake, full_name, policy)
+    print(f"compacted the lake in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
 # --- the gateway: a mixed load ------------------------------------------------------------------

@@ -33,7 +33,7 @@ class Table:
     description: str
     schema: pa.Schema | None = None
     partition_by: tuple[str, ...] = ()
-    cluster_by: tuple[str, ...] = ()  # Z-order columns the lake's maintenance sorts files by
+    cluster_by: tuple[str, ...] = ()  # the lake's maintenance sorts files by the first
     pii: tuple[str, ...] = ()
     retention_days: int | None = None
     columns: tuple[Column, ...] = ()

@@ -14,6 +14,13 @@ A product's own endpoints answer with DuckDB SQL over the tables' files (`gold_r
         tables={"s": "web_user_analytics.gold.sessions"}, params={"start": start, "end": end},
         limit=limit, cursor=cursor, within={"s": {"started_at": (start, end)}})
 
+A query of one key's rows (a user's sessions) names its `keys` instead: only the Parquet row
+groups holding them are read (`read_keys`), wherever the table's files put them:
+
+    page = await gold_page(request, caller, "select * from s where user_id = $user order by ...",
+        tables={"s": "web_user_analytics.gold.sessions"}, params={"user": user_id},
+        limit=limit, cursor=cursor, keys={"s": ("user_id", [user_id])})
+
 Parameters are named (`$user` with a mapping), so a value used twice is given once; positional
 `?` with a sequence work too.
 """
@@ -24,19 +31,21 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from urllib.parse import unquote
 
 import anyio
 import orjson
 import pyarrow as pa
+import pyarrow.dataset as ds
 from cachetools import LRUCache
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from dataplatform.core.access import Principal, product_permission, require, serve_rows
-from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.connectors.lakehouse import Lakehouse, read_keys
 from dataplatform.core.engine import (
     SnapshotFiles,
     Within,
@@ -56,6 +65,8 @@ if TYPE_CHECKING:
 MAX_PAGE_ROWS = 1000
 # A query's parameters: by name (`$kind` in the SQL) or by position (`?`).
 QueryParams = Mapping[str, Any] | Sequence[Any]
+# A query's keys: alias -> (column, the values whose rows it reads).
+Keys = Mapping[str, tuple[str, Sequence[Any]]]
 # Answers kept per process by default (`gateway.answer_cache_entries` sets it).
 ANSWERS_KEPT = 256
 # File lists of past versions kept (those cursors pinned lately), beside each table's latest.
@@ -377,21 +388,24 @@ async def gold_rows(
     params: QueryParams = (),
     *,
     within: Mapping[str, Within] | None = None,
+    keys: Keys | None = None,
 ) -> list[Mapping[str, Any]]:
     """The rows of a DuckDB query over the latest snapshots of `tables` (alias -> full name).
 
     `within` (alias -> column -> (first, last), both included) says what range of a column the
     query asks for: files whose partition values or min/max statistics cannot hold a row in it
-    are not read. The query must still filter its rows itself. The query's column lineage
-    decides what is masked and audited: every column computed from a PII-tagged column of any
-    table it reads, under any name, is masked for callers without `pii:read`, and the read of
-    every table is audited. A table not written yet makes no rows.
+    are not read. `keys` (alias -> (column, values)) says which values of a column it asks for:
+    only the row groups holding them are read. The query must still filter its rows itself
+    either way. The query's column lineage decides what is masked and audited: every column
+    computed from a PII-tagged column of any table it reads, under any name, is masked for
+    callers without `pii:read`, and the read of every table is audited. A table not written yet
+    makes no rows.
     """
     snapshots = snapshots_of(request)
     files = await _snapshots(snapshots, tables, {})
     if files is None:
         return serve_rows(request, caller, _unanswered(tables), [])
-    query = _Query(sql, tables, params, within or {})
+    query = _Query(sql, tables, params, within or {}, keys or {})
     answer = await _cached_answer(snapshots, query, files, page=None, pinned=False)
     return serve_rows(request, caller, answer.lineage, answer.rows)
 
@@ -406,6 +420,7 @@ async def gold_page(
     limit: int,
     cursor: str | None,
     within: Mapping[str, Within] | None = None,
+    keys: Keys | None = None,
 ) -> dict[str, Any]:
     """One page of a query, as `{"rows": [...], "next_cursor": ...}`; see `gold_rows`.
 
@@ -424,7 +439,7 @@ async def gold_page(
     files = await _snapshots(snapshots, tables, versions)
     if files is None:
         return {"rows": serve_rows(request, caller, _unanswered(tables), []), "next_cursor": None}
-    query = _Query(sql, tables, params, within or {})
+    query = _Query(sql, tables, params, within or {}, keys or {})
     answer = await _cached_answer(
         snapshots, query, files, page=(limit + 1, offset), pinned=cursor is not None
     )
@@ -439,12 +454,13 @@ async def gold_page(
 
 @dataclass(frozen=True)
 class _Query:
-    """What a route asks: SQL, its tables (alias -> full name), parameters and bounds."""
+    """What a route asks: SQL, its tables (alias -> full name), parameters, bounds and keys."""
 
     sql: str
     tables: Mapping[str, str]
     params: QueryParams
     within: Mapping[str, Within]
+    keys: Keys = field(default_factory=dict)
 
 
 async def _snapshots(
@@ -478,7 +494,7 @@ async def _cached_answer(
 
     try:
         result, lineage = await anyio.to_thread.run_sync(_answer, query, files, page)
-    except duckdb.IOException:
+    except (duckdb.IOException, FileNotFoundError):  # DuckDB's reads, and `read_keys`' ones
         if not pinned:
             raise
         # A pinned version whose files were vacuumed since (an erasure, a retention purge).
@@ -499,6 +515,10 @@ def _answer_key(
         {
             alias: {c: [str(v) for v in b] for c, b in cols.items()}
             for alias, cols in query.within.items()
+        }
+        | {
+            f"{alias} keys": {column: sorted(str(v) for v in values)}
+            for alias, (column, values) in query.keys.items()
         },
         option=orjson.OPT_SORT_KEYS,
     ).decode()
@@ -526,16 +546,95 @@ def _answer(
         limit, offset = (int(n) for n in page)
         sql = f"{sql.rstrip().rstrip(';')}\nlimit {limit} offset {offset}"
     kept = pruned(files, query.within)
+    unknown = sorted(set(query.keys) - set(kept))
+    if unknown:
+        raise TerminalError(
+            f"`keys` names `{unknown[0]}`, which is not a table of the query; its tables are "
+            f"{', '.join(kept)}.{did_you_mean(unknown[0], kept)}"
+        )
+    found = {
+        alias: _rows_of_keys(kept.pop(alias), column, values)
+        for alias, (column, values) in query.keys.items()
+    }
     for snapshot in kept.values():
         SERVED_FILES.labels(snapshot.name).inc(snapshot.files.num_rows)
-    result = _run_query(sql, kept, query.params)
+    result = _run_query(sql, kept, query.params, found)
     # Traced from the route's SQL, not the paged text: one lineage per query, whatever the page.
     columns = {alias: snapshot.schema.names for alias, snapshot in files.items()}
     return result, answer_lineage(query.sql, query.tables, columns, result.column_names)
 
 
-def _run_query(sql: str, files: Mapping[str, SnapshotFiles], params: QueryParams) -> pa.Table:
-    return _plain_numbers(run_query(_connection(), sql, files, _bound_params(params)))
+def _run_query(
+    sql: str,
+    files: Mapping[str, SnapshotFiles],
+    params: QueryParams,
+    rows: Mapping[str, pa.Table] | None = None,
+) -> pa.Table:
+    """`sql` over the `files` of each alias, and the `rows` already read of others."""
+    connection = _connection()
+    for alias, held in (rows or {}).items():
+        connection.register(alias, held)
+    try:
+        return _plain_numbers(run_query(connection, sql, files, _bound_params(params)))
+    finally:
+        for alias in rows or {}:
+            connection.unregister(alias)
+
+
+def _rows_of_keys(snapshot: SnapshotFiles, column: str, values: Sequence[Any]) -> pa.Table:
+    """The rows of `snapshot` whose `column` is one of `values`, from the row groups holding
+    them, with zoned times as naive UTC (as a view of its files has them)."""
+    if column not in snapshot.schema.names:
+        raise TerminalError(
+            f"`keys` names column `{column}`, which `{snapshot.name}` does not have; it has "
+            f"{', '.join(snapshot.schema.names)}.{did_you_mean(column, snapshot.schema.names)}"
+        )
+    kind = snapshot.schema.field(column).type
+    plain = pa.string() if pa.types.is_string_view(kind) else kind
+    found = read_keys(_dataset_of(snapshot), column, pa.array(list(values), plain))
+    SERVED_FILES.labels(snapshot.name).inc(found.files_read)
+    return naive_utc(found.rows)
+
+
+def _dataset_of(snapshot: SnapshotFiles) -> ds.FileSystemDataset:
+    """The snapshot's files as a dataset: each file with its partition values (Delta keeps them
+    in the log, not in the files)."""
+    if not snapshot.local:  # the object store's files through delta-rs, as `bind` reads them
+        from deltalake import DeltaTable
+
+        whole = DeltaTable(snapshot.uri, version=snapshot.version).to_pyarrow_dataset()
+        wanted = set(snapshot.paths)
+        fragments = [f for f in whole.get_fragments() if unquote(f.path) in wanted]
+        return ds.FileSystemDataset(fragments, whole.schema, whole.format, whole.filesystem)
+    import pyarrow.fs
+
+    local = pyarrow.fs.LocalFileSystem()
+    parquet = ds.ParquetFileFormat()
+    values = {
+        column: snapshot.files.column(f"partition.{column}").to_pylist()
+        for column in snapshot.partition_columns
+    }
+    fragments = [
+        parquet.make_fragment(
+            path,
+            local,
+            partition_expression=_partition_of(
+                snapshot.schema, {column: values[column][index] for column in values}
+            ),
+        )
+        for index, path in enumerate(snapshot.paths)
+    ]
+    return ds.FileSystemDataset(fragments, snapshot.schema, parquet, local)
+
+
+def _partition_of(schema: pa.Schema, values: Mapping[str, Any]) -> ds.Expression:
+    """`column == value` for each partition value of a file (`is_null` for a null one)."""
+    expression = ds.scalar(True)
+    for column, value in values.items():
+        field = ds.field(column)
+        kind = schema.field(column).type
+        expression &= field.is_null() if value is None else field == pa.scalar(value, kind)
+    return expression
 
 
 def _plain_numbers(table: pa.Table) -> pa.Table:

@@ -74,7 +74,7 @@ def test_maintenance_leaves_a_table_with_few_small_files_as_it_is(tmp_path: Path
     assert (done.compaction, done.files_after) == ("not_needed", 3)
 
 
-def test_a_clustered_table_is_z_ordered_by_its_columns(tmp_path: Path) -> None:
+def test_a_clustered_table_is_sorted_by_its_first_clustering_column(tmp_path: Path) -> None:
     lake = Lakehouse(tmp_path)
     small_files(lake, "shop.gold.user_summary", 10)
 
@@ -84,12 +84,12 @@ def test_a_clustered_table_is_z_ordered_by_its_columns(tmp_path: Path) -> None:
         MaintenancePolicy(cluster_by=("user_id",), min_small_files=8),
     )
 
-    assert (done.compaction, done.files_after) == ("z_order", 1)
+    assert (done.compaction, done.files_after) == ("sort", 1)
     users = lake.read("shop.gold.user_summary")["user_id"].to_pylist()
     assert len(users) == 100
-    assert users == sorted(users)  # one user's rows side by side (a Z-order of one column)
-    optimize = lake.history("shop.gold.user_summary", 1)[0]
-    assert optimize["operationMetrics"]["plannerStrategy"] == "zOrder"
+    assert users == sorted(users)  # one user's rows side by side
+    rearranged = lake.history("shop.gold.user_summary", 1)[0]
+    assert rearranged["sortedBy"] == "user_id"
 
 
 def test_the_log_of_a_table_with_many_commits_stays_bounded_across_maintenances(

@@ -1,5 +1,5 @@
 """The platform's maintenance job: every table compacted on its own interval, clustered tables
-Z-ordered as their product declares, bronze's log bounded, snapshots kept, each run recorded."""
+sorted by the key their product declares, bronze's log bounded, snapshots kept, each run recorded."""
 
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def test_maintenance_runs_on_its_interval_and_records_each_table(tmp_path: Path)
     by_table = {row["table_name"]: row for row in first}
     assert by_table[BRONZE]["compaction"] == "bin_pack"
     assert (by_table[BRONZE]["files_before"], by_table[BRONZE]["files_after"]) == (10, 1)
-    assert by_table[CLUSTERED]["compaction"] == "z_order"
+    assert by_table[CLUSTERED]["compaction"] == "sort"
     assert all(row["error"] is None for row in first)
     log = lake.table(BRONZE).metadata().configuration
     assert log["delta.logRetentionDuration"] == "interval 168 hours"

@@ -4,6 +4,7 @@ materialized: merge
 unique_key: [session_id, user_id]
 time_column: started_at
 partition_by: [day]
+cluster_by: [session_id]
 description: >-
   App sessions of a user on a device: the SDK's session id when the events carry one, otherwise a
   new session after `session_timeout_minutes` (30) without events. A user is the signed-in

@@ -4,6 +4,7 @@ materialized: merge
 unique_key: [day, row_key]
 time_column: timestamp
 partition_by: [day]
+cluster_by: [person_id]
 description: >-
   What gold.user_features is computed from, kept so that a tick never rereads history: every
   web event (web-user-analytics gold.session_events) and every app day (mobile-user-analytics

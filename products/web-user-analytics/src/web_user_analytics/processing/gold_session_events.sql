@@ -4,6 +4,7 @@ materialized: merge
 unique_key: [event_id]
 time_column: day
 partition_by: [day]
+cluster_by: [visitor_id]
 description: >-
   Every page view, click and conversion of the website in its session, known bots left out
   (setting `exclude_bots`). A session ends after `session_timeout_minutes` without an event, at

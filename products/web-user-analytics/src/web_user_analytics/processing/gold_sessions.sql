@@ -4,6 +4,7 @@ materialized: merge
 unique_key: [day, session_id]
 time_column: day
 partition_by: [day]
+cluster_by: [user_id]
 description: >-
   One row per web session (see gold.session_events for how sessions are split): when, how
   long, pages, entry and exit page, traffic source, device, and whether it engaged (lasted at

@@ -2,6 +2,7 @@
 name: silver.page_views
 materialized: append
 time_column: timestamp
+cluster_by: [visitor_id]
 description: >-
   Page views, clicks and other tracked events of the website, typed, each event_id once within
   7 days, in one layout for both wire formats: the URL parsed (host, path, query, utm_*), the

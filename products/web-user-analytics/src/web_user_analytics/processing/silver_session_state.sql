@@ -2,14 +2,15 @@
 name: silver.session_state
 materialized: merge
 unique_key: [row_key]
-cluster_by: [kind, visitor_id]
+cluster_by: [visitor_id]
 description: >-
   What gold.session_events is published from, kept so that a tick never rereads history: each
   sessionised event (with the user id it carried itself), each browser's identify link and each
-  user agent's parse. A tick reads the page views, links and user agents silver gained, the page
-  views of the same browsers on the same days in the reporting timezone (ref_since, 2 days), and
-  this table's rows of the browsers and user agents those touch; it rewrites those browser-days'
-  events, and the events whose user a new link changes.
+  user agent's parse. A tick reads the page views, links and user agents silver gained; the page
+  views of the same browsers on the same days in the reporting timezone (ref_touched by browser,
+  2 days) and this table's rows of the browsers those touch (this_touched), both from only the
+  row groups holding them (both tables are sorted by browser); and this table's agent rows. It
+  rewrites those browser-days' events, and the events whose user a new link changes.
 columns:
   row_key: {type: varchar, description: "`event <event_id>`, `link <anonymous_id>` or `agent <user agent>`."}
   kind: {type: varchar, description: "event, link or agent."}
@@ -57,10 +58,11 @@ with touched_days as (
     from ref('silver.page_views')
 ),
 
--- A day in any timezone starts less than 2 days before each of its events.
+-- A day in any timezone starts less than 2 days before each of its events: the browsers' page
+-- views from 2 days before the earliest new one, read from the row groups holding them.
 views as (
     select v.*, t.day
-    from ref_since('silver.page_views', '2 days') as v
+    from ref_touched('silver.page_views', 'visitor_id', '2 days') as v
     join touched_days as t
         on t.visitor_id = v.visitor_id
         and t.day = cast(timezone(var('reporting_timezone'), v.timestamp) as date)
@@ -79,11 +81,16 @@ new_agents as (
     select user_agent, browser, os, device_type, is_bot from ref('silver.user_agents')
 ),
 
+-- This table's rows of the browsers the new page views and links name (their events and
+-- links: a link row's visitor is its browser), read from the row groups that hold them; and
+-- the parses of the views' user agents, a handful of rows that sort last (no visitor).
 kept as (
+    select * from this_touched('visitor_id')
+    union
+    select * from this_touched('anonymous_id')
+    union
     select * from this()
-    where visitor_id in (select visitor_id from views)
-        or anonymous_id in (select anonymous_id from new_links)
-        or user_agent in (select user_agent from views)
+    where kind = 'agent' and user_agent in (select user_agent from views)
 ),
 
 links as (

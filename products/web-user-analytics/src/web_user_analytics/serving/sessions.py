@@ -23,7 +23,9 @@ where started_at >= $start and started_at < $end
   and ($engaged::boolean is null or is_engaged = $engaged)
 order by started_at desc, session_id
 """
-# gold.sessions resolves each session's user through the identify links of its browser.
+# gold.sessions resolves each session's user through the identify links of its browser. Its
+# files are sorted by user within each day (`cluster_by`): only the row groups holding the
+# user's sessions are read (`keys`).
 OF_USER = "select * from s where user_id = $user_id order by started_at desc, session_id"
 
 
@@ -81,6 +83,7 @@ def sessions_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRou
             {"user_id": user_id},
             limit=limit,
             cursor=cursor,
+            keys={"s": ("user_id", [user_id])},
         )
         return JSONOut(page)
 

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from dataplatform.core.connectors.lakehouse import prunes_by_row_group, read_keys
 from dataplatform.core.errors import TerminalError, extra_required
 
 logger = logging.getLogger(__name__)
@@ -169,20 +170,37 @@ def transpile_to_spark(sql: str, schemas: Mapping[str, Mapping[str, str]] | None
     return expression.sql(dialect="spark")
 
 
-def rows_of_keys(rows: Relation, column: str, keys: pa.Array) -> pa.Table:
-    """The rows of `rows` whose `column` is among `keys`, with `rows`' schema.
+def rows_of_keys(
+    rows: Relation, column: str, keys: pa.Array, where: ds.Expression | None = None
+) -> pa.Table:
+    """The rows of `rows` whose `column` is among `keys` (and that `where` keeps), with `rows`'
+    schema.
 
-    A DuckDB semi-join, not a pyarrow `is_in` filter: pyarrow fails comparing the statistics of
-    string files delta-rs's merge wrote as `string_view` with a `string` list, and DuckDB reads a
-    whole snapshot's files with its own parquet reader.
+    A snapshot's files are read only where their row groups hold a key (`read_keys`). Rows in
+    memory, and a dataset pyarrow filters (it hides its files), go through a DuckDB semi-join:
+    pyarrow fails comparing the statistics of string files delta-rs's merge wrote as
+    `string_view` with a `string` list.
     """
     if not len(keys):
         return rows.schema.empty_table()
+    if isinstance(rows.data, ds.FileSystemDataset) and prunes_by_row_group(rows.data):
+        found = read_keys(rows.data, column, keys, where=where)
+        logger.debug(
+            "read %d of %d row groups (%d files) for %d keys of `%s`",
+            found.row_groups_read,
+            found.row_groups,
+            found.files_read,
+            len(keys),
+            column,
+        )
+        return found.rows.cast(rows.schema)
     sql = f'select * from touched_rows where "{column}" in (select key from touched_keys)'
-    found = DuckDBEngine().execute(
+    found_rows = DuckDBEngine().execute(
         sql, {"touched_rows": rows, "touched_keys": Relation(pa.table({"key": keys}))}
     )
-    return found.cast(rows.schema)
+    if where is not None:
+        found_rows = found_rows.filter(where)
+    return found_rows.cast(rows.schema)
 
 
 def column_types(schema: pa.Schema) -> dict[str, str]:

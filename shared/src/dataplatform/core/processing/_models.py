@@ -144,7 +144,8 @@ class ModelHeader(BaseModel):
     # Before partition_by, which is checked against it.
     time_column: str | None = None  # an output column: lets a backfill replace a time range
     partition_by: list[str] = Field(default_factory=list)
-    cluster_by: list[str] = Field(default_factory=list)  # Z-ordered by the lake's maintenance
+    # The lake's maintenance sorts the table's files by the first.
+    cluster_by: list[str] = Field(default_factory=list)
     incremental: bool = True
     description: str
     owner: str | None = None

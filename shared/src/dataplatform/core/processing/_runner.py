@@ -577,12 +577,23 @@ class ModelRunner:
                 continue
             macro = f"ref_touched('{table}', '{key}')"
             keys = _touched_keys([relations[qualified]], [removed.get(qualified)], key, macro)
-            rows = (
-                snapshot
-                if lookback is None
-                else self._since(qualified, snapshot, after, earliest, lookback)
+            if lookback is None:
+                views[_touched_view_name(qualified, key)] = self._rows_of(
+                    snapshot, key, keys, table
+                )
+                continue
+            # The keys' rows since the lookback's start, as `_since` keeps them: a filter on
+            # the time column and its days, so the files of partitions before it stay shut.
+            since = None
+            column = self._time_column(qualified)
+            if earliest is not None and column in snapshot.schema.names:
+                since = ds.field(column) >= pa.scalar(earliest - lookback)
+                days = self._days(qualified, snapshot, _utc_date(earliest - lookback))
+                since = since if days is None else since & days
+            rows = self._rows_of(snapshot, key, keys, table, since)
+            views[_touched_view_name(qualified, key)] = Relation(
+                _materialise(self._since(qualified, rows, after, earliest, lookback))
             )
-            views[_touched_view_name(qualified, key)] = self._rows_of(rows, key, keys, table)
         if this is not None:
             for key in model.this_touched_keys:
                 views[_touched_view_name(plan.model, key)] = self._this_touched(
@@ -617,16 +628,21 @@ class ModelRunner:
         return self._rows_of(this, key, keys, plan.model)
 
     @staticmethod
-    def _rows_of(rows: Relation, key: str, keys: pa.Array, table: str) -> Relation:
+    def _rows_of(
+        rows: Relation, key: str, keys: pa.Array, table: str, where: ds.Expression | None = None
+    ) -> Relation:
+        """The rows of `keys` (and `where`, whose partition values prune files): whole
+        partitions when `key` partitions the table, else the row groups holding a key."""
         if key not in rows.schema.names:
             raise TerminalError(
                 f"`{table}` has no column `{key}` to read the touched keys' rows by."
                 f"{did_you_mean(key, rows.schema.names)}"
             )
         if key in rows.partitions:  # whole files per key: the others are never opened
-            kept = _as_dataset(rows).filter(ds.field(key).isin(keys))
-            return Relation(kept, partitions=rows.partitions)
-        return Relation(rows_of_keys(rows, key, keys))
+            kept = ds.field(key).isin(keys)
+            kept = kept if where is None else kept & where
+            return Relation(_as_dataset(rows).filter(kept), partitions=rows.partitions)
+        return Relation(rows_of_keys(rows, key, keys, where))
 
     def _since(
         self,

@@ -3,8 +3,9 @@
 A SQL model asks for the rows it needs with `this_touched()` and `ref_touched()`, and the runner
 reads only those. A Python model gets the same choice as an object: `this` is a `Snapshot` of
 its current output, and an input whose parameter is annotated `Input` comes with a `Snapshot` of
-the whole input beside its new rows. `rows_where` reads the rows of some keys (only the files
-that may hold them are opened); `read` reads everything, a cost that grows with the table.
+the whole input beside its new rows. `rows_where` reads the rows of some keys (only the Parquet
+row groups holding them are read whole, `read_keys`); `read` reads everything, a cost that grows
+with the table.
 """
 
 from collections.abc import Iterable

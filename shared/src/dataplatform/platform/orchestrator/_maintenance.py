@@ -1,4 +1,4 @@
-"""The lake's upkeep, a platform job: every table compacted (Z-ordered by the columns its product
+"""The lake's upkeep, a platform job: every table compacted (sorted by the first column its product
 declares in `cluster_by`), checkpointed, its expired log dropped and vacuumed, keeping what any
 snapshot names; each run recorded per table in `platform.gold.table_maintenance`."""
 
@@ -34,7 +34,7 @@ MAINTENANCE_SCHEMA = pa.schema(
         pa.field("version", pa.int64()),
         pa.field("files_before", pa.int64()),
         pa.field("files_after", pa.int64()),
-        pa.field("compaction", pa.string()),  # not_needed | bin_pack | z_order | lost_race
+        pa.field("compaction", pa.string()),  # not_needed | bin_pack | sort | lost_race
         pa.field("files_compacted", pa.int64()),
         pa.field("log_files_before", pa.int64()),
         pa.field("log_files_after", pa.int64()),
@@ -112,7 +112,7 @@ def _bronze_log_properties(settings: "MaintenanceSettings") -> dict[str, str]:
 
 
 def _clustering(products: Sequence["Product"]) -> dict[str, tuple[str, ...]]:
-    """Each clustered table's Z-order columns, as its product declares them."""
+    """Each clustered table's cluster columns, as its product declares them."""
     return {
         product.table_name(table.name): table.cluster_by
         for product in products

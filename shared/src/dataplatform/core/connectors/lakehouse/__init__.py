@@ -7,6 +7,7 @@ from dataplatform.core.connectors.lakehouse._history import (
     Scrubbed,
     as_plain_text,
 )
+from dataplatform.core.connectors.lakehouse._keys import KeyRows, prunes_by_row_group, read_keys
 from dataplatform.core.connectors.lakehouse._maintenance import (
     Maintained,
     MaintenancePolicy,
@@ -19,6 +20,7 @@ from dataplatform.core.connectors.lakehouse._tables import Lakehouse, Txn, Write
 __all__ = [
     "LAYERS",
     "FilesNaming",
+    "KeyRows",
     "Lakehouse",
     "Maintained",
     "MaintenancePolicy",
@@ -33,5 +35,7 @@ __all__ = [
     "WriteResult",
     "as_plain_text",
     "maintain",
+    "prunes_by_row_group",
     "quarantine_of",
+    "read_keys",
 ]

@@ -1,6 +1,10 @@
 """Keeping a table cheap to read as it grows: compact its small files, checkpoint its log, drop
 expired log entries and vacuum the files no version kept still needs.
 
+A clustered table (`cluster_by`) is sorted by its first clustering column instead of being
+bin-packed, in row groups small enough that a lookup of a few keys reads a few of them
+(`_clustering.py`, `_keys.py`).
+
 Every step is safe beside writers. Compaction rewrites files without changing rows
 (`dataChange=false`), so change-feed readers see each row once; an append never conflicts with
 it, and a compaction that loses a race with a merge or an overwrite is tried again on the new
@@ -19,6 +23,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError
 
+from dataplatform.core.connectors.lakehouse._clustering import is_sorted, sort_by_key
 from dataplatform.core.connectors.lakehouse._files import TableFiles
 from dataplatform.core.connectors.lakehouse._names import TableName
 from dataplatform.core.connectors.lakehouse._tables import Lakehouse
@@ -28,20 +33,21 @@ from dataplatform.core.errors import CommitConflictError
 # delta-rs's default when the table sets no `delta.targetFileSize`.
 _DEFAULT_TARGET_FILE_BYTES = 100 * 1024 * 1024
 _TARGET_FILE_SIZE = "delta.targetFileSize"
-# A Z-order rewrites the whole table, so a clustered table is re-ordered only once its small
-# files hold this share of its bytes (each rewrite then pays for the growth since the last
-# one); in between, its small files are bin-packed like any table's.
-ZORDER_AFTER_GROWTH = 0.1
+# A clustered table's files written since its last sort are sorted among themselves, a run of
+# their own beside the partition's others; once they hold this share of its bytes, every
+# partition holding one is sorted whole instead (each rewrite of the table then pays for the
+# growth since the last one). Bin-packing would mix sorted and unsorted rows.
+SORT_AFTER_GROWTH = 0.1
 _COMPACTION_ATTEMPTS = 3
 
-Compaction = Literal["not_needed", "bin_pack", "z_order", "lost_race"]
+Compaction = Literal["not_needed", "bin_pack", "sort", "lost_race"]
 
 
 @dataclass(frozen=True)
 class MaintenancePolicy:
     """How to maintain one table: its clustering columns, when to compact, what to keep."""
 
-    cluster_by: tuple[str, ...] = ()
+    cluster_by: tuple[str, ...] = ()  # its files are sorted by the first
     # Compact once a partition (the whole table, if unpartitioned) holds this many small files.
     min_small_files: int = 8
     # Files a version this recent reads are kept (None: the table's deletedFileRetentionDuration).
@@ -134,12 +140,18 @@ def _compact_latest(
     if not per_partition or max(per_partition.values()) < policy.min_small_files:
         return "not_needed", 0
     total_bytes = sum(size for _, size in files) or 1
-    grown = sum(size for _, size in small) / total_bytes
     try:
-        if policy.cluster_by and (grown >= ZORDER_AFTER_GROWTH or len(small) == len(files)):
-            metrics: dict[str, Any] = table.optimize.z_order(list(policy.cluster_by))
-            return "z_order", int(metrics["numFilesRemoved"])
-        metrics = table.optimize.compact()
+        if policy.cluster_by:
+            grown = sum(size for path, size in files if not is_sorted(path)) / total_bytes
+            # Lookups go by one key at a time: the first clustering column is the sort key.
+            replaced = sort_by_key(
+                table,
+                policy.cluster_by[0],
+                lake.storage_options,
+                whole=grown >= SORT_AFTER_GROWTH,
+            )
+            return ("sort", replaced) if replaced else ("not_needed", 0)
+        metrics: dict[str, Any] = table.optimize.compact()
         return "bin_pack", int(metrics["numFilesRemoved"])
     except CommitFailedError as exc:
         raise CommitConflictError(f"Compaction of `{name}` lost a race: {exc}") from exc
