@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from sqlglot import exp
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class SparkEngine:
             "spark.driver.memory": "2g",
             # Results come back to this process as Arrow, to be written by the runner.
             "spark.driver.maxResultSize": "0",
+            **delta_connector(),
             **(conf or {}),
         }
         self._session: SparkSession | None = None
@@ -146,7 +148,34 @@ class SparkEngine:
         if relation.files:
             return spark.read.schema(_spark_schema(relation.schema)).parquet(*relation.files)
         data = relation.data if isinstance(relation.data, pa.Table) else relation.data.to_table()
+        if not data.num_rows:  # pyspark fails on a nested column of an Arrow table without chunks
+            return spark.createDataFrame([], _spark_schema(data.schema))
         return spark.createDataFrame(data)
+
+
+def delta_connector() -> dict[str, str]:
+    """The settings that give Spark Delta Lake's connector (Spark then reads and writes Delta
+    tables itself), from the jars `infrastructure/local/jvm.sh` copies; none without them."""
+    jars = sorted(_delta_jars_folder().glob("*.jar"))
+    if not any(jar.name.startswith("delta-spark_") for jar in jars):
+        return {}
+    return {
+        "spark.jars": ",".join(str(jar) for jar in jars),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        # Delta rebuilds a table's state from its log in 50 tasks by default, ~1 s each in
+        # local mode for a table of a few files; like the shuffle partitions above, a few will do.
+        "spark.databricks.delta.snapshotPartitions": "4",
+    }
+
+
+def _delta_jars_folder() -> Path:
+    # Where jvm.sh puts infrastructure/jvm/spark/pom.xml's jars: `dataplatform.devtools.jvm`'s
+    # JVM_CACHE, worked out again because a deployment never imports the devtools.
+    cache = os.environ.get("DATAPLATFORM_JVM_CACHE") or (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dataplatform/jvm"
+    )
+    return Path(cache) / "spark"
 
 
 def transpile_to_spark(sql: str, schemas: Mapping[str, Mapping[str, str]] | None = None) -> str:
@@ -167,7 +196,173 @@ def transpile_to_spark(sql: str, schemas: Mapping[str, Mapping[str, str]] | None
             quote_identifiers=False,
             validate_qualify_columns=False,
         )
-    return expression.sql(dialect="spark")
+    return expression.transform(_spark_form).sql(dialect="spark")
+
+
+def _spark_form(node: "exp.Expression") -> "exp.Expression":
+    """`node` as Spark has it, where SQLGlot would hand Spark DuckDB's form unchanged."""
+    rewritten = _rewritten(node)
+    # `transform` does not descend into a node it was handed back in place of another.
+    return node if rewritten is node else rewritten.transform(_spark_form)
+
+
+def _rewritten(node: "exp.Expression") -> "exp.Expression":
+    from sqlglot import exp
+
+    if isinstance(node, exp.SimilarTo):  # a whole-string regular expression match
+        return exp.RegexpLike(this=node.this, expression=_anchored(node.expression))
+    if isinstance(node, exp.RegexpExtract) and node.args.get("parameters"):
+        return _with_inline_flags(node)
+    if isinstance(node, exp.RegexpExtract) and not node.args.get("group"):
+        # DuckDB extracts the whole match by default, Spark the first group.
+        return exp.RegexpExtract(
+            this=node.this, expression=node.expression, group=exp.Literal.number(0)
+        )
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
+        return exp.Struct(expressions=node.expressions)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone":
+        return _wall_time(node)
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _INTERVAL_PARTS:
+        return _day_time_interval(node)
+    if isinstance(node, exp.Union) and node.args.get("by_name"):
+        return _union_by_position(node)
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.IgnoreNulls):
+        # Spark's grammar: `f(x) FILTER (WHERE ...) IGNORE NULLS`, in that order.
+        aggregate = node.this.this.transform(_without_ignore_nulls_argument)
+        return exp.IgnoreNulls(this=exp.Filter(this=aggregate, expression=node.expression))
+    if isinstance(node, exp.Select) and node.args.get("windows"):
+        return _named_windows_inlined(node)
+    return node
+
+
+def _anchored(pattern: "exp.Expression") -> "exp.Expression":
+    return _text_around(pattern, "^(?:", ")$")
+
+
+def _text_around(pattern: "exp.Expression", before: str, after: str = "") -> "exp.Expression":
+    """`before || pattern || after`, folded into one string when `pattern` is a literal."""
+    from sqlglot import exp
+
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        return exp.Literal.string(before + pattern.name + after)
+    parts = [exp.Literal.string(before), pattern, exp.Literal.string(after)]
+    return exp.Concat(expressions=parts, safe=True)
+
+
+def _with_inline_flags(node: "exp.RegexpExtract") -> "exp.Expression":
+    """DuckDB's options argument (`'i'`: ignore case) as the pattern's inline flags, the only
+    form Spark's regular expressions take."""
+    from sqlglot import exp
+
+    options = node.args["parameters"]
+    flags = {"i": "(?i)", "c": ""}
+    if not isinstance(options, exp.Literal) or set(options.name) - flags.keys():
+        raise TerminalError(
+            f"regexp_extract's options `{options.sql()}` have no Spark form; only 'i' and 'c' "
+            "do: write the pattern's flags inline, e.g. '(?i)...'."
+        )
+    inline = "".join(flags[option] for option in options.name)
+    group = node.args.get("group") or exp.Literal.number(0)
+    pattern = _text_around(node.expression, inline)
+    return exp.RegexpExtract(this=node.this, expression=pattern, group=group)
+
+
+def _wall_time(node: "exp.Anonymous") -> "exp.Expression":
+    """DuckDB's `timezone(zone, instant)` of a timestamptz (the lake's timestamps all are): the
+    instant's wall time in `zone`, no zone attached. Spark's `from_utc_timestamp` shifts the
+    instant by the zone's offset, which the engine's UTC session then shows as that wall time."""
+    from sqlglot import exp
+
+    zone, instant = node.expressions
+    shifted = exp.Anonymous(this="from_utc_timestamp", expressions=[instant, zone])
+    return exp.Cast(this=shifted, to=exp.DataType.build("timestamp_ntz", dialect="spark"))
+
+
+def _union_by_position(union: "exp.Union") -> "exp.Expression":
+    """`a UNION [ALL] BY NAME b` (not in Spark's SQL) as a positional union: each side selects
+    every name of both, in order of first appearance, NULL where it has none."""
+    from sqlglot import exp
+
+    sides = [_query_side(side) for side in (union.this, union.expression)]
+    names = list(dict.fromkeys(name for side in sides for name in side.named_selects))
+
+    def aligned(side: "exp.Query") -> "exp.Select":
+        present = set(side.named_selects)
+        columns = [
+            exp.column(name, quoted=True)
+            if name in present
+            else exp.alias_(exp.null(), name, quoted=True)
+            for name in names
+        ]
+        return exp.select(*columns).from_(side.subquery("by_name"))
+
+    left, right = (aligned(side) for side in sides)
+    positional = exp.Union(this=left, expression=right)
+    for key, value in union.args.items():  # its WITH, ORDER BY, DISTINCT ...
+        if key not in ("this", "expression", "by_name"):
+            positional.set(key, value)
+    return positional
+
+
+def _query_side(side: "exp.Expression") -> "exp.Query":
+    """A union's side, itself a union by name rewritten first: its names are known after."""
+    from sqlglot import exp
+
+    rewritten = side.transform(_spark_form) if isinstance(side, exp.Union) else side
+    if not isinstance(rewritten, exp.Query):
+        raise TerminalError(f"a side of a UNION BY NAME is not a query: `{side.sql()}`.")
+    return rewritten
+
+
+# DuckDB's `to_days(n)` ... `to_seconds(n)`: the position of n in Spark's
+# `make_dt_interval(days, hours, minutes, seconds)`.
+_INTERVAL_PARTS = {"to_days": 0, "to_hours": 1, "to_minutes": 2, "to_seconds": 3}
+
+
+def _day_time_interval(node: "exp.Anonymous") -> "exp.Expression":
+    from sqlglot import exp
+
+    arguments: list[exp.Expression] = [exp.Literal.number(0)] * 4
+    arguments[_INTERVAL_PARTS[node.name.lower()]] = node.expressions[0]
+    return exp.Anonymous(this="make_dt_interval", expressions=arguments)
+
+
+def _without_ignore_nulls_argument(node: "exp.Expression") -> "exp.Expression":
+    # SQLGlot reads DuckDB's `any_value(x)` (which skips nulls) as `any_value(x) IGNORE NULLS`;
+    # `any_value(x IGNORE NULLS)` gets it inside the call too, where Spark takes none.
+    from sqlglot import exp
+
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.parent, exp.AggFunc):
+        argument: exp.Expression = node.this
+        return argument
+    return node
+
+
+def _named_windows_inlined(select: "exp.Select") -> "exp.Expression":
+    """Each `OVER (name ROWS ...)` with its named window written out: Spark takes a named
+    window only alone (`OVER name`)."""
+    from sqlglot import exp
+
+    named = {window.name: window for window in select.args["windows"]}
+
+    def inline(node: "exp.Expression") -> "exp.Expression":
+        definition = named.get(node.alias) if isinstance(node, exp.Window) else None
+        if definition is None:
+            return node
+        window = node.copy()
+        window.set("alias", None)
+        for part in ("partition_by", "order", "spec"):
+            given = definition.args.get(part)
+            if given and not window.args.get(part):
+                copied = (
+                    [item.copy() for item in given] if isinstance(given, list) else given.copy()
+                )
+                window.set(part, copied)
+        return window
+
+    inlined = select.transform(inline)
+    inlined.set("windows", None)
+    return inlined
 
 
 def rows_of_keys(
