@@ -56,6 +56,7 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
         Lakehouse(platform.lake_root, platform.storage_options),
         store,
         chosen,
+        max_rows_per_run=platform.models.max_rows_per_run,
     )
 
 
@@ -127,14 +128,25 @@ def models_run(
         bool, typer.Option(help="Run again every schedule_seconds until stopped.")
     ] = False,
 ) -> None:
-    """Run the product's models once (each reads only what its inputs gained), or continuously."""
+    """Run the product's models until they have caught up with their inputs (each run reads
+    only what its inputs gained, at most `models.max_rows_per_run` rows of each), or
+    continuously."""
     declared = _product(product)
     runner = _runner(declared, engine)
     catalog = _catalog(runner, declared)
     if not continuous:
-        results = runner.run(model, full_refresh=full_refresh)
-        catalog.record_runs(declared, results)
-        _report(results)
+        passes: list[list[RunResult]] = []
+
+        def one_pass(results: "list[RunResult]") -> None:
+            catalog.record_runs(declared, results)
+            passes.append(results)
+            _report_progress(len(passes), results)
+
+        runner.run_until_caught_up(model, full_refresh=full_refresh, on_pass=one_pass)
+        if len(passes) > 1:
+            read = sum(result.rows_in for results in passes for result in results)
+            console.print(f"caught up in {len(passes)} passes, {read:,} rows read; the last pass:")
+        _report(passes[-1])
         return
     from dataplatform.core.product_config import ProductConfigs
 
@@ -171,6 +183,17 @@ def models_backfill(
     results = runner.backfill(bounds[0], bounds[1], model)
     catalog.record_runs(declared, results)
     _report(results)
+
+
+def _report_progress(number: int, results: "list[RunResult]") -> None:
+    """One line for a pass that leaves rows for the next: what it read, and who stopped short."""
+    behind = [result.model.split(".", 1)[1] for result in results if result.stopped_short]
+    if behind:
+        read = sum(result.rows_in for result in results)
+        console.print(
+            f"pass {number}: {read:,} rows read; {', '.join(behind)} stopped short of their "
+            "inputs' latest versions (models.max_rows_per_run)"
+        )
 
 
 def _report(results: "list[RunResult]", *, exit_on_failure: bool = True) -> None:

@@ -289,6 +289,28 @@ class MaintenanceSettings(BaseModel):
     )
 
 
+class ModelRunSettings(BaseModel):
+    """How much of its inputs a product's model run reads at once."""
+
+    max_rows_per_run: int | None = Field(
+        500_000,
+        gt=0,
+        description="Each run of a model reads an input only up to the first version at which "
+        "the rows committed since its last run reach this many (a version is read whole), so a "
+        "run over a long history is a sequence of runs of bounded memory; `models run` repeats "
+        "them until every model has caught up. `none`: every run reads up to the inputs' "
+        "latest versions.",
+    )
+
+    @field_validator("max_rows_per_run", mode="before")
+    @classmethod
+    def _none_from_text(cls, value: object) -> object:
+        # An environment variable can only say "no bound" in words.
+        if isinstance(value, str) and value.strip().lower() in ("none", "null"):
+            return None
+        return value
+
+
 class PlatformSettings(LayeredSettings):
     """Where the platform keeps its data and metadata, and how it logs."""
 
@@ -314,6 +336,7 @@ class PlatformSettings(LayeredSettings):
     gateway: GatewaySettings = GatewaySettings()
     audit: AuditSettings = AuditSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
+    models: ModelRunSettings = ModelRunSettings()
 
     @model_validator(mode="after")
     def _secret_outside_dev(self) -> "PlatformSettings":

@@ -4,8 +4,12 @@ For each model, in graph order:
 
 1. The output table's Delta `txn` for the model (app id = model name) says which run sequence
    was last committed; the run record of that sequence says which input versions it read.
-2. The new run reads what each input gained after those versions (its change data feed), up to
-   the inputs' current versions, and `this()` (the model's current output) when it asks for it.
+2. The new run reads what each input gained after those versions (its change data feed; the
+   files they added, lazily, when those commits only appended), up to the inputs' current
+   versions, and `this()` (the model's current output) when it asks for it. With
+   `max_rows_per_run`, an incremental model reads an input only up to the first version at
+   which its rows reach the bound (a first run: its snapshot there), and the next run goes on
+   from there; `run_until_caught_up` repeats passes until no model stopped short.
 3. The batch is checked. A failing `error` check publishes nothing: the failing rows go to
    `<product>.quarantine.<layer>_<table>` and the run fails, so the next run retries the same rows.
 4. The batch is committed with `txn(model, sequence)` and the input versions in the commit's
@@ -32,11 +36,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+from deltalake import DeltaTable
+from deltalake.fs import DeltaStorageHandler
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult, quarantine_of
@@ -100,6 +108,9 @@ class RunResult:
     checks: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     rows_deleted: int = 0  # rows a merge model flagged `_deleted` (a key no row had included)
+    # The run read an input only up to a version before its latest (`max_rows_per_run`): the
+    # next run goes on from there.
+    stopped_short: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,165 @@ class _Plan:
     window: tuple[datetime, datetime] | None
     # Incremental runs: the version of each input the last run read up to (none on a first run).
     consumed: dict[str, int] = field(default_factory=dict)
+    # An input is read up to a version before its latest (`max_rows_per_run`).
+    behind: bool = False
+
+
+# The metrics with which delta-rs counts the rows a commit changed: added by a write; inserted,
+# updated or deleted by a merge; deleted by a delete; updated by an update.
+_CHANGED_ROWS_METRICS = (
+    "num_added_rows",
+    "num_target_rows_inserted",
+    "num_target_rows_updated",
+    "num_target_rows_deleted",
+    "num_deleted_rows",
+    "num_updated_rows",
+)
+
+
+@dataclass(frozen=True)
+class _Commit:
+    """One commit of a table, as its log entry tells: how many rows it changed, whether it
+    overwrote the whole table (a snapshot from it on holds no row of an earlier commit), and
+    the files it added when adding files is all it did (an append: its rows are theirs)."""
+
+    rows: int
+    replaces_all: bool
+    appended: tuple[str, ...] | None
+
+
+class _CommitLog:
+    """What each commit of a table did, read from the commit's entry in the Delta log.
+
+    An entry never changes, so each is read once (per table id: a table created again is
+    another). delta-rs's `history()` cannot serve: it numbers the commits down from the version
+    its handle loaded, so a commit landing in between shifts every number.
+    """
+
+    def __init__(self, lake: Lakehouse) -> None:
+        self.lake = lake
+        self._known: dict[tuple[str, str], dict[int, _Commit]] = {}
+        self._logs: dict[str, pafs.FileSystem] = {}
+
+    def reaching(self, table: str, snapshot: DeltaTable, after: int, bound: int) -> int:
+        """The first version after `after` at which the rows committed since reach `bound`, or
+        the snapshot's version if they never do.
+
+        For a whole read (`after` -1) they are the rows a snapshot holds: those committed from
+        the table's last overwrite of all its rows on. A log that lost its early commits (log
+        retention) is read at its oldest commit left, whose snapshot holds them all: no earlier
+        version can be loaded.
+        """
+        latest = snapshot.version()
+        known = self._known_of(table, snapshot)
+        first = after + 1
+        if after < 0:
+            first = self._last_overwrite(table, known, latest)
+            if first > 0 and self._commit(table, known, first - 1) is None:
+                return first
+        _forget_before(known, first)
+        rows = 0
+        for version in range(first, latest + 1):
+            commit = self._commit(table, known, version)
+            rows += commit.rows if commit is not None else 0
+            if rows >= bound:
+                return version
+        return latest
+
+    def appended(self, table: str, snapshot: DeltaTable, after: int) -> set[str] | None:
+        """The files the commits after `after` up to the snapshot's version added, if each of
+        them appended and did nothing else (None otherwise, or if an entry left the log)."""
+        known = self._known_of(table, snapshot)
+        _forget_before(known, after + 1)
+        files: set[str] = set()
+        for version in range(after + 1, snapshot.version() + 1):
+            commit = self._commit(table, known, version)
+            if commit is None or commit.appended is None:
+                return None
+            files.update(commit.appended)
+        return files
+
+    def _last_overwrite(self, table: str, known: dict[int, _Commit], latest: int) -> int:
+        """The table's last version that overwrote all its rows (its first, the creation, if
+        none did), or the oldest version still in the log."""
+        version = latest
+        while version > 0:
+            commit = self._commit(table, known, version)
+            if commit is None:
+                return version + 1
+            if commit.replaces_all:
+                return version
+            version -= 1
+        return 0
+
+    def _known_of(self, table: str, snapshot: DeltaTable) -> dict[int, _Commit]:
+        # A uuid, though deltalake's stub says int.
+        return self._known.setdefault((table, str(snapshot.metadata().id)), {})
+
+    def _commit(self, table: str, known: dict[int, _Commit], version: int) -> _Commit | None:
+        if version not in known:
+            entry = self._entry(table, version)
+            if entry is None:
+                return None
+            known[version] = _commit_of(entry)
+        return known[version]
+
+    def _entry(self, table: str, version: int) -> bytes | None:
+        """The commit's entry in the log, or None when log retention removed it."""
+        log = self._logs.get(table)
+        if log is None:
+            # The store delta-rs reads the table with, so an `s3://` lake is read the same way.
+            handler = DeltaStorageHandler(self.lake.uri(table), self.lake.storage_options)
+            log = self._logs[table] = pafs.PyFileSystem(handler)
+        try:
+            with log.open_input_stream(f"_delta_log/{version:020d}.json") as entry:
+                return bytes(entry.read())
+        except FileNotFoundError:
+            return None
+
+
+def _forget_before(known: dict[int, _Commit], first: int) -> None:
+    """Drop the commits before `first`: only a reader further behind asks for them again, and
+    reads their entries again."""
+    for version in [version for version in known if version < first]:
+        del known[version]
+
+
+def _commit_of(entry: bytes) -> _Commit:
+    """A commit from its log entry: the rows its operation metrics count (an entry without them,
+    written by another engine: the records of the files it added)."""
+    info: dict[str, Any] = {}
+    added: list[dict[str, Any]] = []
+    # A plain append: no remove, change-data file or deletion vector, and no new table
+    # metadata (a schema change: the files added since would not all share one schema).
+    only_adds = True
+    for line in entry.splitlines():
+        if not line.strip():
+            continue
+        action = json.loads(line)
+        if "commitInfo" in action:
+            info = action["commitInfo"]
+        elif "add" in action:
+            added.append(action["add"])
+            only_adds = only_adds and action["add"].get("deletionVector") is None
+        elif "remove" in action or "cdc" in action or "metaData" in action:
+            only_adds = False
+    metrics = info.get("operationMetrics") or {}
+    counted = [int(metrics[name]) for name in _CHANGED_ROWS_METRICS if name in metrics]
+    records = sum(
+        int(json.loads(add["stats"]).get("numRecords", 0))
+        for add in added
+        if add.get("dataChange", True) and add.get("stats")
+    )
+    parameters = info.get("operationParameters") or {}
+    replaces_all = (
+        info.get("operation") in ("WRITE", "CREATE OR REPLACE TABLE")
+        and parameters.get("mode") == "Overwrite"
+        and not parameters.get("predicate")
+    )
+    appends = only_adds and all(add.get("dataChange", True) for add in added)
+    files = tuple(unquote(add["path"]) for add in added) if appends else None
+    return _Commit(sum(counted) if counted else records, replaces_all, files)
 
 
 def quarantine_table(model: str) -> str:
@@ -142,7 +312,13 @@ def _touched_view_name(table: str, key: str) -> str:
 
 
 class ModelRunner:
-    """Runs the models of one product's graph against a lakehouse, recording every run."""
+    """Runs the models of one product's graph against a lakehouse, recording every run.
+
+    With `max_rows_per_run`, a model's run reads each input only up to the first version at
+    which the rows committed since its last run reach it (see `_read_up_to`), and says so
+    (`RunResult.stopped_short`): a long history is then read by a sequence of runs of bounded
+    memory (`run_until_caught_up`), as any sequence of ticks would read it.
+    """
 
     def __init__(
         self,
@@ -150,21 +326,59 @@ class ModelRunner:
         lake: Lakehouse,
         store: MetadataStore,
         engine: Engine | None = None,
+        *,
+        max_rows_per_run: int | None = None,
     ) -> None:
+        if max_rows_per_run is not None and max_rows_per_run < 1:
+            raise TerminalError(
+                f"max_rows_per_run is {max_rows_per_run}; give at least 1, or None for no bound."
+            )
         self.graph = graph
         self.lake = lake
         protect(lake, store, graph.person_columns)
         self.runs = RunLog(store)
         self.engine = engine or DuckDBEngine()
+        self.max_rows_per_run = max_rows_per_run
         self._recorded_lineage: dict[str, str] = {}
+        self._commit_log = _CommitLog(lake)
 
     # --- entry points ---------------------------------------------------------------------------
 
     def run(
         self, models: Sequence[str] | None = None, *, full_refresh: bool = False
     ) -> list[RunResult]:
-        """Run the selected models (all by default) once: incrementally, or from scratch."""
+        """Run the selected models (all by default) once: incrementally, or from scratch.
+
+        One pass: a model whose inputs hold more than `max_rows_per_run` new rows reads a part
+        of them and stops short (`RunResult.stopped_short`); the models after it read what it
+        committed.
+        """
         return self._run_all(self._select(models), "full" if full_refresh else "incremental", None)
+
+    def run_until_caught_up(
+        self,
+        models: Sequence[str] | None = None,
+        *,
+        full_refresh: bool = False,
+        on_pass: Callable[[list[RunResult]], None] | None = None,
+    ) -> list[list[RunResult]]:
+        """Run passes until no model stopped short of its inputs' latest versions, or one
+        failed (the next pass would retry the same rows); every pass's results, in order.
+
+        With `full_refresh`, the first pass recomputes from scratch and the others go on
+        incrementally from where it stopped. `on_pass` sees each pass as it ends.
+        """
+        selected = self._select(models)
+        mode: RunMode = "full" if full_refresh else "incremental"
+        passes = []
+        while True:
+            results = self._run_all(selected, mode, None)
+            passes.append(results)
+            if on_pass is not None:
+                on_pass(results)
+            if not _behind(results):
+                return passes
+            mode = "incremental"
 
     def backfill(
         self, start: datetime, end: datetime, models: Sequence[str] | None = None
@@ -184,12 +398,17 @@ class ModelRunner:
         models: Sequence[str] | None = None,
         on_cycle: Callable[[list[RunResult]], None] | None = None,
     ) -> None:
-        """Run every `every_seconds` until `stop` is set; a cycle in progress always finishes."""
+        """Run every `every_seconds` until `stop` is set; a cycle in progress always finishes.
+
+        A cycle that stopped short of its inputs (`max_rows_per_run`) is followed by the next
+        at once: the runner waits only once it has caught up (or a model failed).
+        """
         while not stop.is_set():
             results = self.run(models)
             if on_cycle is not None:
                 on_cycle(results)
-            stop.wait(every_seconds)
+            if not _behind(results):
+                stop.wait(every_seconds)
 
     # --- one pass over the graph ----------------------------------------------------------------
 
@@ -228,9 +447,10 @@ class ModelRunner:
         self, name: str, mode: RunMode, window: tuple[datetime, datetime] | None
     ) -> RunResult:
         model = self.graph.models[name]
+        bounded = mode != "backfill"  # a backfill reads its range (or, untimed, all) at once
         if mode == "backfill" and model.header.time_column is None:
             mode, window = "full", None
-        plan = self._plan(model, name, mode, window)
+        plan = self._plan(model, name, mode, window, bounded=bounded)
         if isinstance(plan, RunResult):
             return plan
         run_id = self.runs.start(
@@ -248,7 +468,13 @@ class ModelRunner:
         return replace(result, duration_ms=elapsed)
 
     def _plan(
-        self, model: Model, name: str, mode: RunMode, window: tuple[datetime, datetime] | None
+        self,
+        model: Model,
+        name: str,
+        mode: RunMode,
+        window: tuple[datetime, datetime] | None,
+        *,
+        bounded: bool,
     ) -> "_Plan | RunResult":
         committed = self._committed_sequence(name)
         self.runs.settle_interrupted(name, committed)
@@ -264,21 +490,25 @@ class ModelRunner:
         # What each input held at the last committed run; without it, inputs are read whole.
         consumed = previous.input_versions if previous is not None and reads_new_rows else {}
         inputs: dict[str, list[int]] = {}
+        behind = False
         for table in self.graph.inputs[name]:
             try:
-                up_to = self.lake.version(table)
+                snapshot = self.lake.table(table)
             except NotFoundError:
                 return RunResult(
                     name, "waiting", committed, error=f"input `{table}` has no rows yet"
                 )
+            latest = snapshot.version()
             after = consumed.get(table, [-1, -1])[1]
-            if after > up_to:
+            if after > latest:
                 return RunResult(
                     name,
                     "failed",
-                    error=f"input `{table}` is at version {up_to}, before the {after} this model "
-                    f"last read (was it re-created?); run with --full-refresh.",
+                    error=f"input `{table}` is at version {latest}, before the {after} this "
+                    f"model last read (was it re-created?); run with --full-refresh.",
                 )
+            up_to = self._read_up_to(model, table, snapshot, after) if bounded else latest
+            behind = behind or up_to < latest
             inputs[table] = [after, up_to]
         if (
             mode == "incremental"
@@ -295,7 +525,23 @@ class ModelRunner:
         read_up_to = {
             table: versions[1] for table, versions in last_read.items() if table in inputs
         }
-        return _Plan(name, committed + 1, mode, inputs, window, read_up_to)
+        return _Plan(name, committed + 1, mode, inputs, window, read_up_to, behind)
+
+    def _read_up_to(self, model: Model, table: str, snapshot: DeltaTable, after: int) -> int:
+        """The version a run reads `table` up to: the first at which the rows committed after
+        `after` (on a whole read: all its snapshot holds) reach `max_rows_per_run`, or its latest.
+
+        A version is read whole, however many rows it holds. A model that is not incremental
+        (`replace`, or `incremental: false`) reads its inputs whole at their latest versions:
+        each of its runs recomputes everything, so a capped run would cost as much and publish a
+        past state. A capped whole read is the table as it was at that version, which the next
+        runs take forward through its change feed, as they would after any run.
+        """
+        latest = snapshot.version()
+        bound = self.max_rows_per_run
+        if bound is None or not model.header.is_incremental or latest - after <= 1:
+            return latest
+        return self._commit_log.reaching(table, snapshot, after, bound)
 
     def _committed_sequence(self, name: str) -> int:
         return self.lake.transaction_version(name, name) or 0  # None: no table, or never written
@@ -376,6 +622,7 @@ class ModelRunner:
             output_version,
             checks=checks,
             rows_deleted=0 if deletes is None else deletes.num_rows,
+            stopped_short=plan.behind,
         )
 
     def _no_input_row_changed(self, model: Model, plan: _Plan) -> bool:
@@ -399,7 +646,7 @@ class ModelRunner:
         run knows it is done. No query ran, so it has no output row count to judge batches by.
         """
         self.runs.finish(run_id, "succeeded", rows_in=0, rows_quarantined=0)
-        return RunResult(plan.model, "up_to_date", plan.sequence)
+        return RunResult(plan.model, "up_to_date", plan.sequence, stopped_short=plan.behind)
 
     def _input(
         self, table: str, after: int, up_to: int, window: tuple[datetime, datetime] | None
@@ -409,12 +656,37 @@ class ModelRunner:
             rows = _as_dataset(snapshot).to_table(filter=self._in_window(table, snapshot, window))
             return _InputRead(Relation(rows))
         if after >= 0:
+            appended = self._appended(table, after, up_to)
+            if appended is not None:
+                return _InputRead(appended)
             changes = self.lake.changes_since(table, after, until=up_to)
             is_new = pc.is_in(changes["_change_type"], pa.array(_NEW_ROWS))
             new_rows = changes.filter(is_new).drop_columns(list(_CHANGE_COLUMNS))
             removed = changes.filter(pc.invert(is_new)).drop_columns(list(_CHANGE_COLUMNS))
             return _InputRead(Relation(new_rows), removed)
         return _InputRead(self._snapshot(table, up_to))
+
+    def _appended(self, table: str, after: int, up_to: int) -> Relation | None:
+        """What `table` gained after `after` up to `up_to`, if its commits only appended: the
+        files they added, read lazily as a snapshot's are (the engine reads only the columns
+        and rows it needs), where the change feed would hold every column of every row in
+        memory. None when a commit did more (then only the change feed tells what it lost)."""
+        snapshot = self.lake.table(table, version=up_to)
+        added = self._commit_log.appended(table, snapshot, after)
+        if added is None:
+            return None
+        whole = snapshot.to_pyarrow_dataset()
+        fragments = [fragment for fragment in whole.get_fragments() if fragment.path in added]
+        if len(fragments) != len(added):  # not as the log says: leave it to the change feed
+            return None
+        partitions = tuple(snapshot.metadata().partition_columns)
+        root = self.lake.uri(table)
+        files = [f"{root}/{fragment.path}" for fragment in fragments]
+        return Relation(
+            ds.FileSystemDataset(fragments, whole.schema, whole.format, whole.filesystem),
+            tuple(files) if files and not partitions and self.lake.is_local else (),
+            partitions,
+        )
 
     def _snapshot(self, table: str, version: int | None = None) -> Relation:
         """A whole snapshot, with its files when an engine may read them directly."""
@@ -675,14 +947,11 @@ class ModelRunner:
         for table, (after, _) in plan.inputs.items():
             column = self._time_column(table)
             data = relations[table].data
-            if (
-                after < 0
-                or column is None
-                or not isinstance(data, pa.Table)
-                or column not in data.schema.names
-            ):
+            if after < 0 or column is None or column not in data.schema.names:
                 continue
-            lowest = pc.min(data[column]).as_py()
+            # Appended files are read lazily: of them, only the time column.
+            times = data if isinstance(data, pa.Table) else data.to_table(columns=[column])
+            lowest = pc.min(times[column]).as_py()
             if lowest is not None and (earliest is None or lowest < earliest):
                 earliest = lowest
         return earliest
@@ -870,6 +1139,13 @@ def _lineage_fingerprint(model: Model, schemas: dict[str, pa.Schema]) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(source.encode()).hexdigest()
+
+
+def _behind(results: list[RunResult]) -> bool:
+    """Whether a pass left rows for another: a model stopped short, and none failed (a failed
+    one would fail again on the same rows)."""
+    failed = any(result.status == "failed" for result in results)
+    return not failed and any(result.stopped_short for result in results)
 
 
 def _one_line(exc: Exception) -> str:
