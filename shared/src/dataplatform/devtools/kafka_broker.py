@@ -6,7 +6,6 @@ Its jars come from Maven Central through `infrastructure/local/jvm.sh` (which `m
 """
 
 import base64
-import signal
 import socket
 import subprocess
 import time
@@ -15,13 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from dataplatform.core.connectors.bus.kafka import TOPIC_PREFIX
-from dataplatform.devtools.jvm import JVM_CACHE, JVM_OPTIONS, missing_jars
+from dataplatform.devtools.jvm import JVM_CACHE, JVM_OPTIONS, JvmServer, missing_jars
 from dataplatform.platform.collector import free_port
 
 KAFKA_JARS = JVM_CACHE / "kafka"
-# Generous: a loaded 2-core machine must never fail a broker that would start; a JVM that is
-# up answers in about four seconds.
-START_SECONDS = 90
 # How long the broker has to create or delete topics before the caller is told it did not.
 TOPIC_SECONDS = 30
 
@@ -31,7 +27,7 @@ def missing_kafka_jars() -> str | None:
     return missing_jars("Kafka broker", KAFKA_JARS, "kafka_2.13-*.jar")
 
 
-class KafkaBroker:
+class KafkaBroker(JvmServer):
     """One Kafka process, broker and controller both, with its configuration and log in `folder`
     (formatted when made, with a new cluster id); a topic created without a count of partitions
     gets `partitions`.
@@ -41,13 +37,13 @@ class KafkaBroker:
     broker comes back.
     """
 
+    name = "The Kafka broker"
+
     def __init__(self, jars: Path, folder: Path, partitions: int = 3) -> None:
+        super().__init__(folder, free_port())
         self.classpath = f"{jars}/*"
-        self.folder = folder
-        self.port = free_port()
         self.controller_port = free_port()
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
         self._properties = folder / "server.properties"
         self._log_config = folder / "log4j2.properties"
         self._log = folder / "broker.log"
@@ -120,24 +116,6 @@ class KafkaBroker:
                 f"{formatted.stdout.decode()}{formatted.stderr.decode()}"
             )
 
-    def start(self) -> None:
-        """Launch the broker; return once it answers, or raise with the tail of its log."""
-        with (self.folder / "stdout.log").open("ab") as output:
-            self._process = subprocess.Popen(  # noqa: S603 (java, with arguments made here)
-                self._java("kafka.Kafka", str(self._properties)),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_SECONDS
-        while not self._answers():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(
-                    f"The Kafka broker on port {self.port} did not start; the end of its log "
-                    f"({self._log}):\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
-
     def _answers(self) -> bool:
         # A refused connection costs nothing; only an open port is asked for metadata, which
         # keeps librdkafka from logging every refused attempt.
@@ -154,29 +132,15 @@ class KafkaBroker:
             return False
         return bool(metadata.brokers)
 
-    def log_tail(self, lines: int = 40) -> str:
-        text = self._log.read_text(errors="replace") if self._log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+    def _command(self) -> list[str]:
+        return self._java("kafka.Kafka", str(self._properties))
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, as a crash or a power cut of the process."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-            self._process.wait(timeout=30)
+    def _log_files(self) -> list[Path]:
+        return [self._log]
 
     def restart(self) -> None:
         self.kill()
         self.start()
-
-    def stop(self) -> None:
-        """A clean shutdown, or SIGKILL if it takes longer than 30 s."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
 
     def create_topic(self, topic: str, partitions: int) -> None:
         """Create `topic`, as an operator does before the platform uses it; return once the

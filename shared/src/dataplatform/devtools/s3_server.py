@@ -8,22 +8,17 @@ commit on S3 is a conditional PUT (`If-None-Match: *`), which S3Proxy 4.1 refuse
 when the key exists (see infrastructure/jvm/s3/pom.xml for why not an older one).
 """
 
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from dataplatform.devtools.jvm import JVM_CACHE, JVM_OPTIONS, missing_jars
+from dataplatform.devtools.jvm import JVM_CACHE, JVM_OPTIONS, JvmServer, missing_jars
 from dataplatform.platform.collector import free_port
 
 S3_JARS = JVM_CACHE / "s3"
 IDENTITY = "dataplatform-test"
 CREDENTIAL = "dataplatform-test-credential"
 REGION = "us-east-1"
-# Generous, as for the Kafka broker: S3Proxy answers about a second after it starts.
-START_SECONDS = 90
 
 
 def missing_s3_jars() -> str | None:
@@ -32,17 +27,17 @@ def missing_s3_jars() -> str | None:
     return missing_jars("S3 server (S3Proxy)", S3_JARS, "s3proxy-*.jar")
 
 
-class S3Server:
+class S3Server(JvmServer):
+    name = "S3Proxy"
+
     """One S3Proxy process keeping its buckets under `folder/buckets`, its configuration and
     log in `folder`; `start` returns once it answers HTTP."""
 
     def __init__(self, jars: Path, folder: Path) -> None:
+        super().__init__(folder, free_port())
         self.classpath = f"{jars}/*"
-        self.folder = folder
-        self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.buckets = folder / "buckets"
-        self._process: subprocess.Popen[bytes] | None = None
         self._properties = folder / "s3proxy.properties"
         self._log_config = folder / "logback.xml"
         self._log = folder / "s3proxy.log"
@@ -81,25 +76,7 @@ class S3Server:
             "AWS_ALLOW_HTTP": "true",
         }
 
-    def start(self) -> None:
-        """Launch S3Proxy; return once it answers, or raise with the tail of its log."""
-        with (self.folder / "stdout.log").open("ab") as output:
-            self._process = subprocess.Popen(  # noqa: S603 (java, with arguments made here)
-                self._java(),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_SECONDS
-        while not self._answers():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(
-                    f"S3Proxy on port {self.port} did not start; the end of its output "
-                    f"({self.folder}):\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
-
-    def _java(self) -> list[str]:
+    def _command(self) -> list[str]:
         return [
             "java",
             *JVM_OPTIONS,
@@ -120,13 +97,8 @@ class S3Server:
             return False
         return True
 
-    def log_tail(self, lines: int = 40) -> str:
-        text = "".join(
-            path.read_text(errors="replace")
-            for path in (self.folder / "stdout.log", self._log)
-            if path.exists()
-        )
-        return "\n".join(text.splitlines()[-lines:])
+    def _log_files(self) -> list[Path]:
+        return [self.folder / "stdout.log", self._log]
 
     def create_bucket(self, name: str) -> None:
         """Create bucket `name` through the S3 API, as an operator does before the lake uses it."""
@@ -146,19 +118,3 @@ class S3Server:
         """The folder in which the server keeps the objects under `uri` (`s3://bucket/prefix`):
         to look at them without the S3 API."""
         return self.buckets / uri.removeprefix("s3://")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, as a crash of the process."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-            self._process.wait(timeout=30)
-
-    def stop(self) -> None:
-        """A clean shutdown, or SIGKILL if it takes longer than 30 s."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
