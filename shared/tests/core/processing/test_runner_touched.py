@@ -202,6 +202,122 @@ def test_a_key_whose_rows_are_in_partitions_before_the_lookback_is_not_read(
     assert user_days[("u3", last_day.date())] == 2
 
 
+# Each view, and a row per user with no time (a fact that holds on every day); the union with
+# this_touched() only makes the runner read it, which the recording engine keeps.
+USER_STATE = """
+    /* ---
+    name: gold.user_state
+    materialized: merge
+    unique_key: [row_key]
+    description: Views and users, reading back its rows of the touched users.
+    columns:
+      row_key: {type: varchar}
+      user_id: {type: varchar}
+      timestamp: {type: timestamptz}
+    --- */
+    select 'view ' || event_id as row_key, user_id, timestamp from ref('silver.views')
+    union all
+    select distinct 'user ' || user_id, user_id, null::timestamptz from ref('silver.views')
+    union all
+    select row_key, user_id, timestamp from this_touched('user_id'SCOPE) where false
+    """
+BIG_SPENDS = """
+    /* ---
+    name: silver.big_spends
+    materialized: append
+    description: Views of more than 3.
+    --- */
+    select user_id, amount from ref('silver.views') where amount > 3
+    """
+TOUCHED_STATE = "shop__gold__user_state__touched__user_id"
+
+
+def test_this_touched_with_a_lookback_reads_the_keys_rows_since_then_and_their_timeless_rows(
+    tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    models = {
+        "silver_views.sql": SILVER,
+        "gold_user_state.sql": USER_STATE.replace("SCOPE", ", '1 day'"),
+    }
+    engine = RecordingEngine()
+    runner = runner_over(write_models(tmp_path / "m", models), lake, sqlite_store, engine)
+    lake.append(BRONZE, history())
+    run_ok(runner)
+    last_day = FIRST_DAY + timedelta(days=DAYS - 1)
+    lake.append(
+        BRONZE,
+        views(("n1", "u3", 1.0, last_day + timedelta(hours=23)), ("n2", "u7", 1.0, last_day)),
+    )
+    engine.relations.clear()
+
+    run_ok(runner)
+
+    (read,) = [reads[TOUCHED_STATE].data for reads in engine.relations if TOUCHED_STATE in reads]
+    # From a day before the earliest new view (last day, 00:00): their last two days' views,
+    # and each user's row, which has no time.
+    assert sorted(read["row_key"].to_pylist()) == sorted(
+        [f"view h{day}-{user}" for day in (DAYS - 2, DAYS - 1) for user in (3, 7)]
+        + ["user u3", "user u7"]
+    )
+
+
+def test_this_touched_from_one_input_takes_the_keys_of_that_input_only(
+    tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    state = USER_STATE.replace("SCOPE", ", 'silver.big_spends'").replace(
+        "where false", "where false and user_id in (select user_id from ref('silver.big_spends'))"
+    )
+    models = {
+        "silver_views.sql": SILVER,
+        "silver_big_spends.sql": BIG_SPENDS,
+        "gold_user_state.sql": state,
+    }
+    engine = RecordingEngine()
+    runner = runner_over(write_models(tmp_path / "m", models), lake, sqlite_store, engine)
+    lake.append(BRONZE, history())
+    run_ok(runner)
+    lake.append(BRONZE, views(("n1", "u3", 5.0, FIRST_DAY), ("n2", "u7", 2.0, FIRST_DAY)))
+    engine.relations.clear()
+
+    run_ok(runner)
+
+    (read,) = [reads[TOUCHED_STATE].data for reads in engine.relations if TOUCHED_STATE in reads]
+    # u7's view is new in silver.views but not a big spend: only u3's rows are read, all days.
+    assert set(read["user_id"].to_pylist()) == {"u3"}
+    assert read.num_rows == DAYS + 1
+
+
+@pytest.mark.parametrize(
+    ("calls", "refusal"),
+    [
+        (
+            "this_touched('user_id', 'silver.nowhere')",
+            "second argument `silver.nowhere` must be a lookback ('2 days') or one of the "
+            "model's ref() inputs to take the keys from (silver.views)",
+        ),
+        (
+            "this_touched('user_id') union all select * from this_touched('user_id', '1 day')",
+            "this_touched('user_id') is called with different arguments",
+        ),
+    ],
+)
+def test_a_this_touched_scope_that_cannot_be_read_is_refused(
+    tmp_path: Path, calls: str, refusal: str
+) -> None:
+    path = tmp_path / "gold_touched.sql"
+    path.write_text(
+        "/* ---\nname: gold.touched\nmaterialized: merge\nunique_key: [user_id]\n"
+        "description: Touched.\ncolumns:\n  user_id: {type: varchar}\n--- */\n"
+        f"select user_id from ref('silver.views')\nunion all select * from {calls}\n"
+    )
+
+    with pytest.raises(ModelDefinitionError) as error:
+        load_sql_model(path)
+
+    assert refusal in str(error.value)
+    assert "gold_touched.sql:10:" in str(error.value)
+
+
 def test_a_key_whose_row_moved_to_another_key_is_touched_by_the_row_it_lost(
     tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore
 ) -> None:

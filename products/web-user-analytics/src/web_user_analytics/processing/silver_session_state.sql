@@ -8,9 +8,11 @@ description: >-
   sessionised event (with the user id it carried itself), each browser's identify link and each
   user agent's parse. A tick reads the page views, links and user agents silver gained; the page
   views of the same browsers on the same days in the reporting timezone (ref_touched by browser,
-  2 days) and this table's rows of the browsers those touch (this_touched), both from only the
-  row groups holding them (both tables are sorted by browser); and this table's agent rows. It
-  rewrites those browser-days' events, and the events whose user a new link changes.
+  2 days); this table's rows of those browsers from 2 days before the earliest new view on, with
+  their links (this_touched by browser, '2 days'), every event row of the browsers a new link
+  names (this_touched by anonymous id, from silver.identities), all from only the row groups
+  holding them (both tables are sorted by browser); and this table's agent rows. It rewrites
+  those browser-days' events, and the events whose user a new link changes.
 columns:
   row_key: {type: varchar, description: "`event <event_id>`, `link <anonymous_id>` or `agent <user agent>`."}
   kind: {type: varchar, description: "event, link or agent."}
@@ -23,7 +25,7 @@ columns:
   own_user_id: {type: varchar, description: "The user id the event carried itself.", tags: [pii]}
   user_id: {type: varchar, description: "The event's own user, else the browser's link; a link row's user.", tags: [pii]}
   person_id: {type: varchar, description: "The user when known, else the browser.", tags: [pii]}
-  timestamp: {type: timestamptz, description: "When it happened; a link's time."}
+  timestamp: {type: timestamptz, description: "When the event happened; none on link and agent rows, which hold on every day."}
   day: {type: date, description: The day in the reporting timezone.}
   event: {type: varchar, description: "The event's name, or the page's."}
   is_pageview: {type: boolean, description: Whether the event is a page view.}
@@ -81,13 +83,14 @@ new_agents as (
     select user_agent, browser, os, device_type, is_bot from ref('silver.user_agents')
 ),
 
--- This table's rows of the browsers the new page views and links name (their events and
--- links: a link row's visitor is its browser), read from the row groups that hold them; and
--- the parses of the views' user agents, a handful of rows that sort last (no visitor).
+-- This table's rows of the browsers the new page views name, from the lookback on: the
+-- touched days' events, and the browsers' links (no time: a lookback keeps them). Every event
+-- row of the browsers the new links name, on any day. And the parses of the views' user agents,
+-- a handful of rows that sort last (no visitor).
 kept as (
-    select * from this_touched('visitor_id')
+    select * from this_touched('visitor_id', '2 days')
     union
-    select * from this_touched('anonymous_id')
+    select * from this_touched('anonymous_id', 'silver.identities')
     union
     select * from this()
     where kind = 'agent' and user_agent in (select user_agent from views)
@@ -252,8 +255,7 @@ changed as (
         'link' as kind,
         anonymous_id as visitor_id,
         anonymous_id,
-        user_id,
-        linked_at as timestamp
+        user_id
     from new_links
     union all by name
     select 'agent ' || user_agent as row_key, 'agent' as kind, *

@@ -26,6 +26,10 @@ run, everything. Three more macros let a batch see around itself:
   its earliest new row); `this_touched('user_id')`: the model's output rows of those keys.
   The keys are those of the rows the inputs gained or lost (deleted, or an updated row's old
   version); a partition column as key opens only its keys' partitions.
+  `this_touched('user_id', '2 days')` keeps only the output rows from two days before the batch's
+  earliest row by the model's `time_column`, else `timestamp` (and rows with no time, which hold
+  on every day); `this_touched('user_id', 'silver.links')` takes the keys from that one input's
+  new rows only.
 
 A `merge` model may also return a boolean `_deleted`: its rows with `_deleted` true remove the
 output row of their `unique_key` (and insert nothing when there is none). The runner takes the
@@ -71,12 +75,15 @@ REF_SINCE_PATTERN = re.compile(
 )
 THIS_SINCE_PATTERN = re.compile(r"""\bthis_since\(\s*['"](?P<interval>[^'"]*)['"]\s*\)""")
 # ref_touched('silver.events', 'user_id'[, '2 days']): the input's rows whose user_id is among its
-# new rows' (from 2 days before its earliest new row); this_touched('user_id'): the model's own.
+# new rows' (from 2 days before its earliest new row); this_touched('user_id'[, '2 days' or
+# 'silver.links']): the model's own (since the lookback, or of that input's keys only).
 REF_TOUCHED_PATTERN = re.compile(
     r"""\bref_touched\(\s*['"](?P<name>[^'"]*)['"]\s*,\s*['"](?P<key>[^'"]*)['"]"""
     r"""(?:\s*,\s*['"](?P<interval>[^'"]*)['"])?\s*\)"""
 )
-THIS_TOUCHED_PATTERN = re.compile(r"""\bthis_touched\(\s*['"](?P<key>[^'"]*)['"]\s*\)""")
+THIS_TOUCHED_PATTERN = re.compile(
+    r"""\bthis_touched\(\s*['"](?P<key>[^'"]*)['"](?:\s*,\s*['"](?P<scope>[^'"]*)['"])?\s*\)"""
+)
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 VAR_PATTERN = re.compile(r"""\bvar\(\s*['"](?P<name>[^'"]*)['"]\s*\)""")
 _INTERVAL = re.compile(r"^\s*(?P<count>\d+)\s*(?P<unit>second|minute|hour|day)s?\s*$")
@@ -213,7 +220,7 @@ class SqlModel:
     this_lookback: timedelta | None = None
     # ref_touched() by (input, key column): its lookback, None when it reads every row of a key.
     touched: dict[tuple[str, str], timedelta | None] = field(default_factory=dict)
-    this_touched_keys: frozenset[str] = frozenset()  # this_touched()'s key columns
+    this_touched: dict[str, "ThisTouched"] = field(default_factory=dict)  # by key column
 
     @property
     def name(self) -> str:
@@ -225,7 +232,7 @@ class SqlModel:
         return (
             THIS_PATTERN.search(self.sql) is not None
             or self.this_lookback is not None
-            or bool(self.this_touched_keys)
+            or bool(self.this_touched)
         )
 
 
@@ -322,7 +329,7 @@ def parse_sql_model(
     body = text[match.end() :]
     references = tuple(_references(body, path, body_line))
     lookbacks, this_lookback = _lookbacks(body, path, body_line)
-    touched, this_touched_keys = _touched(body, path, body_line)
+    touched, this_touched = _touched(body, path, body_line, references)
     model = SqlModel(
         header,
         body,
@@ -332,7 +339,7 @@ def parse_sql_model(
         lookbacks,
         this_lookback,
         touched,
-        this_touched_keys,
+        this_touched,
     )
     if model.reads_itself:
         _require_column_types(model.header, path, header_line)
@@ -460,10 +467,20 @@ def _lookbacks(
     return lookbacks, this_lookback
 
 
+@dataclass(frozen=True)
+class ThisTouched:
+    """How one `this_touched(key, ...)` reads the model's output rows of the touched keys."""
+
+    # Only the rows from this long before the batch's earliest row (and those with no time).
+    lookback: timedelta | None = None
+    # The keys from this input's new and lost rows only (`<layer>.<table>`), not every input's.
+    keys_from: str | None = None
+
+
 def _touched(
-    body: str, path: Path, body_line: int
-) -> tuple[dict[tuple[str, str], timedelta | None], frozenset[str]]:
-    """ref_touched()'s lookback by (input, key), and this_touched()'s keys.
+    body: str, path: Path, body_line: int, references: tuple[Reference, ...]
+) -> tuple[dict[tuple[str, str], timedelta | None], dict[str, ThisTouched]]:
+    """ref_touched()'s lookback by (input, key), and how this_touched() reads each key.
 
     One input and key read with and without a lookback is read without: every row of its keys.
     """
@@ -481,17 +498,44 @@ def _touched(
         elif touched[key] is not None:
             earlier = touched[key]
             touched[key] = None if lookback is None or earlier is None else max(earlier, lookback)
-    this_keys = frozenset(
-        _key_column(match.group("key"), path, body_line + body[: match.start()].count("\n"))
-        for match in THIS_TOUCHED_PATTERN.finditer(body)
+    inputs = {reference.table for reference in references if reference.product is None}
+    this_touched: dict[str, ThisTouched] = {}
+    for match in THIS_TOUCHED_PATTERN.finditer(body):
+        line = body_line + body[: match.start()].count("\n")
+        column = _key_column(match.group("key"), path, line)
+        how = _this_touched_scope(match.group("scope"), inputs, path, line)
+        if this_touched.setdefault(column, how) != how:
+            raise ModelDefinitionError(
+                path,
+                line,
+                f"this_touched('{column}') is called with different arguments; read one key's rows "
+                "one way (the widest) and filter in SQL.",
+            )
+    return touched, this_touched
+
+
+def _this_touched_scope(
+    scope: str | None, inputs: set[str], path: Path, line: int
+) -> ThisTouched:
+    if scope is None:
+        return ThisTouched()
+    if _INTERVAL.match(scope):
+        return ThisTouched(lookback=_interval(scope, path, line))
+    if scope in inputs:
+        return ThisTouched(keys_from=scope)
+    raise ModelDefinitionError(
+        path,
+        line,
+        f"this_touched()'s second argument `{scope}` must be a lookback ('2 days') or one of "
+        f"the model's ref() inputs to take the keys from ({', '.join(sorted(inputs)) or 'none'}).",
     )
-    return touched, this_keys
 
 
 _TOUCHED_USAGE = {
     "ref_touched": "ref_touched('silver.events', 'user_id') or "
     "ref_touched('silver.events', 'user_id', '2 days')",
-    "this_touched": "this_touched('user_id')",
+    "this_touched": "this_touched('user_id'), this_touched('user_id', '2 days') or "
+    "this_touched('user_id', 'silver.links')",
 }
 
 

@@ -835,7 +835,7 @@ class ModelRunner:
     ) -> dict[str, Relation]:
         """ref_touched() and this_touched(): the rows of the keys the inputs' new rows hold, or
         the rows they lost (deleted, or the old version of an updated row) held."""
-        if not model.touched and not model.this_touched_keys:
+        if not model.touched and not model.this_touched:
             return {}
         earliest = self._earliest_new_time(plan, relations)
         views = {}
@@ -867,14 +867,15 @@ class ModelRunner:
                 _materialise(self._since(qualified, rows, after, earliest, lookback))
             )
         if this is not None:
-            for key in model.this_touched_keys:
+            for key in model.this_touched:
                 views[_touched_view_name(plan.model, key)] = self._this_touched(
-                    plan, relations, removed, this, key
+                    model, plan, relations, removed, this, key
                 )
         return views
 
     def _this_touched(
         self,
+        model: SqlModel,
         plan: _Plan,
         relations: dict[str, Relation],
         removed: dict[str, pa.Table | None],
@@ -882,22 +883,56 @@ class ModelRunner:
         key: str,
     ) -> Relation:
         """The model's output rows whose `key` is among the new (or lost) rows of the inputs
-        that have it."""
+        that have it (or of the one input named), since the lookback when one is given."""
         if plan.mode != "incremental":  # a full run's `this` is empty; a backfill's, the rest
             return this
+        how = model.this_touched[key]
+        macro = f"this_touched('{key}')"
         having = [table for table, rows in relations.items() if key in rows.schema.names]
+        if how.keys_from is not None:
+            having = [f"{self.graph.product}.{how.keys_from}"]
+            if key not in relations[having[0]].schema.names:
+                raise TerminalError(
+                    f"{macro}: `{how.keys_from}` has no column `{key}` to take the touched keys "
+                    f"from.{did_you_mean(key, relations[having[0]].schema.names)}"
+                )
         if not having:
             raise TerminalError(
-                f"this_touched('{key}'): no input of `{plan.model}` has a column `{key}` to "
-                f"take the touched keys from; inputs: {', '.join(relations)}."
+                f"{macro}: no input of `{plan.model}` has a column `{key}` to take the touched "
+                f"keys from; inputs: {', '.join(relations)}."
             )
         keys = _touched_keys(
             [relations[table] for table in having],
             [removed.get(table) for table in having],
             key,
-            f"this_touched('{key}')",
+            macro,
         )
-        return self._rows_of(this, key, keys, plan.model)
+        since = None
+        if how.lookback is not None:
+            since = self._this_since_filter(plan, relations, this, how.lookback, macro)
+        return self._rows_of(this, key, keys, plan.model, since)
+
+    def _this_since_filter(
+        self,
+        plan: _Plan,
+        relations: dict[str, Relation],
+        this: Relation,
+        lookback: timedelta,
+        macro: str,
+    ) -> ds.Expression | None:
+        """The model's rows from `lookback` before the batch's earliest row, and those with no
+        time (facts that hold on every day); None (every row) when no new row has a time."""
+        # An untimed model (a backfill rebuilds it whole) still has its events' `timestamp`.
+        column = self._time_column(plan.model) or _DEFAULT_TIME_COLUMN
+        if column not in this.schema.names:
+            raise TerminalError(
+                f"{macro} looks back along `{plan.model}`'s `{column}`, which it does not "
+                "have; give its model a `time_column`."
+            )
+        earliest = self._earliest_new_time(plan, relations)
+        if earliest is None:
+            return None
+        return (ds.field(column) >= pa.scalar(earliest - lookback)) | ds.field(column).is_null()
 
     @staticmethod
     def _rows_of(
@@ -1158,7 +1193,7 @@ def _reads_touched(model: Model) -> bool:
     """Whether the model reads by the keys of the rows its inputs lost as well as gained."""
     if isinstance(model, PythonModel):
         return bool(_input_parameters(model))
-    return bool(model.touched or model.this_touched_keys)
+    return bool(model.touched or model.this_touched)
 
 
 def _reads_itself(model: Model) -> bool:

@@ -114,10 +114,10 @@ def read_keys(
             rows = parquet.read_row_groups(holding)
         # Typed first: pyarrow filters no `string_view` column.
         rows = _conformed(rows, dataset.schema, fragment.partition_expression)
-        found.append(rows.filter(_is_key(rows[column], wanted)))
+        rows = rows.filter(_is_key(rows[column], wanted))
+        # File by file, so that what `where` drops is never held all at once.
+        found.append(rows if where is None else rows.filter(where))
     rows = pa.concat_tables(found) if found else dataset.schema.empty_table()
-    if where is not None:
-        rows = rows.filter(where)
     return KeyRows(rows, read, row_groups, files)
 
 
