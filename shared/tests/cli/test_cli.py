@@ -162,6 +162,33 @@ def test_models_run_list_graph_and_backfill(run, lake: Lakehouse) -> None:  # ty
     assert f"{silver} <- mobile_user_analytics.bronze.app_events" in graph.splitlines()
 
 
+@pytest.mark.parametrize(
+    ("bound", "passes"),
+    [("2", ["pass 1: 2 rows read", "caught up in 3 passes, 5 rows read"]), ("none", [])],
+)
+def test_models_run_reads_a_long_history_in_passes_of_bounded_rows(  # type: ignore[no-untyped-def]
+    run, lake: Lakehouse, bound: str, passes: list[str]
+) -> None:
+    from dataplatform.testing import MOBILE, app_events
+
+    ok(run("db", "upgrade"))
+    for ids in (["a", "b"], ["c", "d"], ["e"]):  # three commits: a run reads whole commits
+        lake.append(MOBILE, app_events(*ids))
+    silver = ("--product", "mobile-user-analytics", "--model", "silver.app_events")
+
+    printed = ok(
+        run(
+            "models", "run", *silver, env_overrides={"DATAPLATFORM_MODELS__MAX_ROWS_PER_RUN": bound}
+        )
+    )
+
+    for line in passes:
+        assert line in printed
+    assert ("stopped short" in printed) == bool(passes)
+    assert ("caught up in" in printed) == bool(passes)
+    assert lake.read("mobile_user_analytics.silver.app_events").num_rows == 5
+
+
 def test_models_run_fails_loudly_on_an_unknown_model(run) -> None:  # type: ignore[no-untyped-def]
     ok(run("db", "upgrade"))
 

@@ -109,6 +109,22 @@ def test_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
         current_environment()
 
 
+@pytest.mark.parametrize(("value", "bound"), [("250000", 250_000), ("none", None), ("None", None)])
+def test_a_models_run_is_bounded_by_a_row_count_or_by_nothing_in_words(
+    monkeypatch: pytest.MonkeyPatch, value: str, bound: int | None
+) -> None:
+    monkeypatch.setenv("DATAPLATFORM_MODELS__MAX_ROWS_PER_RUN", value)
+
+    assert load_settings(PlatformSettings).models.max_rows_per_run == bound
+
+
+def test_a_bound_of_no_rows_is_refused_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAPLATFORM_MODELS__MAX_ROWS_PER_RUN", "0")
+
+    with pytest.raises(ConfigError, match=r"`models.max_rows_per_run` = '0' from environment variable .*greater than 0"):
+        load_settings(PlatformSettings)
+
+
 def test_redacted_hides_passwords_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "DATAPLATFORM_DATABASE_URL", "postgresql+psycopg://app:hunter2@db.internal:5432/meta"
