@@ -188,7 +188,7 @@ def test_one_products_slos_incidents_last_hour_tables_and_models(
     }
     assert ops["bus_lag"]["measured"] is False
     assert (ops["bus_lag"]["waiting_events"], ops["bus_lag"]["seconds"]) == (None, None)
-    assert "never Kafka's" in ops["bus_lag"]["why"]
+    assert "each product that accepts events" in ops["bus_lag"]["why"]
     assert [(t["table_name"], t["age_seconds"]) for t in ops["tables"]] == [(SLO_STATUS, 90.0)]
     assert [(m["model"], m["last_status"]) for m in ops["models"]] == [
         ("operational_metrics.gold.slo_status", "succeeded")

@@ -167,13 +167,6 @@ def test_nothing_waits_on_the_embedded_bus(lake: Lakehouse) -> None:
     assert lake.read(BUS_LAG_TABLE)["observed_at"].to_pylist() == [NOW, NOW]
 
 
-def test_kafka_is_not_measured_so_it_publishes_no_rows(lake: Lakehouse) -> None:
-    published = publish_bus_lag(PlatformSettings(bus="kafka"), lake, discover_products())
-
-    assert published == 0
-    assert lake.read(BUS_LAG_TABLE).num_rows == 0
-
-
 @pytest.mark.redis
 def test_events_wait_on_redis_until_the_ingestion_worker_writes_them(
     redis_url: str, lake: Lakehouse

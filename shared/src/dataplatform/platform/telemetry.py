@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
+import tenacity
 from prometheus_client.parser import text_string_to_metric_families
 
 from dataplatform.core.connectors.db import MetadataStore
@@ -34,6 +36,7 @@ from dataplatform.platform.catalog import DataCatalog
 
 if TYPE_CHECKING:
     import redis
+    from confluent_kafka import Consumer
 
     from dataplatform.core.config import PlatformSettings
     from dataplatform.core.processing import Run
@@ -110,7 +113,7 @@ BUS_LAG_SCHEMA = pa.schema(
         pa.field("observed_at", _TIME, nullable=False),
         pa.field("product", pa.string(), nullable=False),
         pa.field("stream", pa.string(), nullable=False),  # the bronze table it lands in
-        pa.field("bus", pa.string(), nullable=False),  # embedded | redis
+        pa.field("bus", pa.string(), nullable=False),  # embedded | redis | kafka
         pa.field("waiting_events", pa.int64()),  # null: unknown
         pa.field("oldest_waiting_seconds", pa.float64()),  # 0 when nothing waits; null: unknown
     ]
@@ -269,22 +272,21 @@ def publish_bus_lag(
     products: "Sequence[Product]",
     now: datetime | None = None,
 ) -> int:
-    """Append a row per product stream: the events waiting on the bus, the oldest one's age.
-
-    Kafka publishes nothing: no broker is reachable to measure it against, and a made-up figure
-    would be worse than the missing row that operational-metrics reports as not measured.
-    """
+    """Append a row per product stream: the events waiting on the bus, the oldest one's age."""
     _ensure(lake, BUS_LAG_TABLE, BUS_LAG_SCHEMA, "Events waiting on the bus, per stream.")
     streams = [(p.name, p.table_name(s.table)) for p in products for s in p.streams]
-    if settings.bus == "kafka" or not streams:
+    if not streams:
         return 0
+    tables = [table for _, table in streams]
+    observed_at = now or datetime.now(UTC)
     if settings.bus == "redis":
-        lags = redis_stream_lags(settings.redis_url, [table for _, table in streams])
+        lags = redis_stream_lags(settings.redis_url, tables)
+    elif settings.bus == "kafka":
+        lags = kafka_stream_lags(settings.kafka_bootstrap_servers, tables, observed_at)
     else:
         # The embedded bus commits to bronze before the collector answers: an event is either
         # refused or already in bronze, so nothing acknowledged ever waits.
-        lags = {table: NOTHING_WAITS for _, table in streams}
-    observed_at = now or datetime.now(UTC)
+        lags = {table: NOTHING_WAITS for table in tables}
     rows = [
         {
             "observed_at": observed_at,
@@ -389,6 +391,151 @@ def _count_events(
         if read >= MAX_COUNTED_ENTRIES:
             return None
         lower = f"({page[-1][0].decode()}"
+
+
+# How long a round waits on the Kafka brokers before it publishes the lag as unknown.
+KAFKA_TIMEOUT_SECONDS = 5.0
+UNKNOWN_LAG = StreamLag(None, None)
+
+
+def kafka_stream_lags(
+    bootstrap_servers: str, tables: Sequence[str], now: datetime
+) -> dict[str, StreamLag]:
+    """Per table, what waits in its topic for the ingestion workers' group: in each partition,
+    the messages from the group's committed offset on (from the partition's first offset when it
+    never committed one), their events counted, the oldest one's age at `now` by its timestamp.
+    Brokers that do not answer make every table's lag unknown, with a warning naming them."""
+    with extra_required("kafka", "Measuring the Kafka bus' lag"):
+        from confluent_kafka import Consumer, KafkaException
+
+    from dataplatform.core.connectors.bus.kafka import BRONZE_WRITERS, topic_for
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            # The workers' group, to read its committed offsets: a consumer that never
+            # subscribes never joins the group, and this one commits nothing.
+            "group.id": BRONZE_WRITERS,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        topics = consumer.list_topics(timeout=KAFKA_TIMEOUT_SECONDS).topics
+        return {table: _topic_lag(consumer, topics.get(topic_for(table)), now) for table in tables}
+    except (KafkaException, TimeoutError) as exc:
+        logger.warning(
+            "bus lag: the Kafka brokers at %s did not answer (%s); every stream's lag is "
+            "published as unknown this round",
+            bootstrap_servers,
+            exc,
+        )
+        return {table: UNKNOWN_LAG for table in tables}
+    finally:
+        consumer.close()
+
+
+def _topic_lag(consumer: "Consumer", topic: Any, now: datetime) -> StreamLag:
+    """What waits in `topic` (its metadata; None when the brokers have no such topic)."""
+    if topic is None:
+        return NOTHING_WAITS  # nothing was ever published to it
+    waiting = _waiting_offsets(consumer, topic.topic, list(topic.partitions))
+    if not waiting:
+        return NOTHING_WAITS
+    # As with Redis, a backlog of more than MAX_COUNTED_ENTRIES messages is not read every round.
+    counted = sum(end - first for first, end in waiting.values()) <= MAX_COUNTED_ENTRIES
+    events, oldest_ms = _read_waiting(consumer, topic.topic, waiting, counted)
+    if counted and not events:
+        return NOTHING_WAITS  # only messages that are not rows, on their way to quarantine
+    age = None if oldest_ms is None else max(now.timestamp() * 1000 - oldest_ms, 0) / 1000
+    return StreamLag(events if counted else None, age)
+
+
+def _coordinator_moving(error: BaseException) -> bool:
+    """Whether `error` says the group's coordinator is not ready yet (as on a broker just
+    started or restarted) or another retriable failure: worth asking again."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    if not isinstance(error, KafkaException):
+        return False
+    moving = {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+    return error.args[0].code() in moving or bool(error.args[0].retriable())
+
+
+@tenacity.retry(
+    retry=tenacity.retry_if_exception(_coordinator_moving),
+    stop=tenacity.stop_after_delay(KAFKA_TIMEOUT_SECONDS),
+    wait=tenacity.wait_fixed(0.2),
+    reraise=True,
+)
+def _waiting_offsets(
+    consumer: "Consumer", topic: str, partitions: list[int]
+) -> dict[int, tuple[int, int]]:
+    """Per partition with messages waiting: the first one's offset and the partition's end."""
+    from confluent_kafka import TopicPartition
+
+    asked = [TopicPartition(topic, partition) for partition in partitions]
+    waiting = {}
+    for committed in consumer.committed(asked, timeout=KAFKA_TIMEOUT_SECONDS):
+        start, end = consumer.get_watermark_offsets(committed, timeout=KAFKA_TIMEOUT_SECONDS)
+        # Never committed, the offset is negative: all the partition holds waits. Messages that
+        # retention deleted before a worker read them are lost, not waiting.
+        first = max(committed.offset, start)
+        if first < end:
+            waiting[committed.partition] = (first, end)
+    return waiting
+
+
+def _read_waiting(
+    consumer: "Consumer", topic: str, waiting: dict[int, tuple[int, int]], counted: bool
+) -> tuple[int, int | None]:
+    """The events in the `waiting` messages and the oldest timestamp (ms) of those holding events,
+    all read when `counted`; else only each partition's first is read, whatever it holds."""
+    from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+    consumer.assign([TopicPartition(topic, p, first) for p, (first, _) in waiting.items()])
+    unread = {partition: end for partition, (_, end) in waiting.items()}
+    events = 0
+    oldest_ms: int | None = None
+    deadline = time.monotonic() + KAFKA_TIMEOUT_SECONDS
+    while unread:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"`{topic}` gave its waiting messages too slowly")
+        for message in consumer.consume(_PAGE_ENTRIES, timeout=0.5):
+            partition, error = message.partition(), message.error()
+            if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                raise KafkaException(error)
+            if partition is None or partition not in unread:
+                continue  # from a partition already read as far as this round reads it
+            if error is not None:
+                del unread[partition]  # at its end
+                continue
+            carried = _events_in(message.value()) if counted else None
+            events += carried or 0
+            timestamp_type, timestamp_ms = message.timestamp()
+            if timestamp_type and carried != 0 and (oldest_ms is None or timestamp_ms < oldest_ms):
+                oldest_ms = timestamp_ms
+            if not counted or (message.offset() or 0) >= unread[partition] - 1:
+                del unread[partition]
+                consumer.pause([TopicPartition(topic, partition)])
+    consumer.unassign()
+    return events, oldest_ms
+
+
+def _events_in(value: bytes | None) -> int:
+    """The events in a message; none in one that is not rows (the worker quarantines it)."""
+    from dataplatform.core.connectors.bus import decode_rows
+
+    if value is None:
+        return 0
+    try:
+        return int(decode_rows(value).num_rows)
+    except (pa.ArrowException, OSError):  # pyarrow says OSError of a bad IPC header
+        return 0
 
 
 def _ensure(lake: Lakehouse, table: str, schema: pa.Schema, description: str) -> None:

@@ -10,11 +10,11 @@ description: >-
 columns:
   minute: {type: timestamptz, description: The minute (UTC).}
   product: {type: varchar, description: The product.}
-  bus: {type: varchar, description: "embedded or redis."}
+  bus: {type: varchar, description: "embedded, redis or kafka."}
   measured_at: {type: timestamptz, description: The minute's last measurement.}
   streams: {type: bigint, description: The product's streams measured then.}
-  waiting_events: {type: bigint, description: "Events waiting, summed over the streams (null: one stream's were too many to count)."}
-  oldest_waiting_seconds: {type: double, description: "Age of the oldest event waiting on any of the streams (0: nothing waited)."}
+  waiting_events: {type: bigint, description: "Events waiting, summed over the streams (null: one stream's were unknown)."}
+  oldest_waiting_seconds: {type: double, description: "Age of the oldest event waiting on any of the streams (0: nothing waited; null: one stream's was unknown)."}
 --- */
 -- The minutes holding new measurements are recomputed whole.
 with first_minute as (

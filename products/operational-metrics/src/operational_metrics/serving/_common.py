@@ -16,8 +16,8 @@ Cursor = PageCursor
 PLATFORM = "platform"
 
 BUS_LAG_NOT_MEASURED = (
-    "the platform measured no bus of this product in the latest minute: it measures the "
-    "embedded and Redis buses of products that accept events, never Kafka's"
+    "the platform measured no bus of this product in the latest minute: it measures the bus "
+    "of each product that accepts events, every round of `dataplatform jobs run`"
 )
 
 # An SLO's status, worst first: an open fast-burn incident, an open slow-burn one, its 30-day
