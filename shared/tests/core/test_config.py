@@ -121,7 +121,10 @@ def test_a_models_run_is_bounded_by_a_row_count_or_by_nothing_in_words(
 def test_a_bound_of_no_rows_is_refused_naming_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAPLATFORM_MODELS__MAX_ROWS_PER_RUN", "0")
 
-    with pytest.raises(ConfigError, match=r"`models.max_rows_per_run` = '0' from environment variable .*greater than 0"):
+    with pytest.raises(
+        ConfigError,
+        match=r"`models.max_rows_per_run` = '0' from environment variable .*greater than 0",
+    ):
         load_settings(PlatformSettings)
 
 

@@ -514,9 +514,7 @@ def _touched(
     return touched, this_touched
 
 
-def _this_touched_scope(
-    scope: str | None, inputs: set[str], path: Path, line: int
-) -> ThisTouched:
+def _this_touched_scope(scope: str | None, inputs: set[str], path: Path, line: int) -> ThisTouched:
     if scope is None:
         return ThisTouched()
     if _INTERVAL.match(scope):
