@@ -46,14 +46,16 @@ def _runner(product: "Product", engine: str | None = None) -> "ModelRunner":
     store = MetadataStore(platform.database_url)
     context = ProductConfigs(store).context_of(product)
     settings = context.settings
+    lake = Lakehouse(platform.lake_root, platform.storage_options)
     chosen = create_engine(
         engine or settings.engine,
         spark_master=settings.spark_master,
         spark_conf=settings.spark_conf,
+        storage_options=lake.storage_options,
     )
     return ModelRunner(
         product.model_graph(context),
-        Lakehouse(platform.lake_root, platform.storage_options),
+        lake,
         store,
         chosen,
         max_rows_per_run=platform.models.max_rows_per_run,

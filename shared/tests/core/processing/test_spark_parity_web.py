@@ -22,7 +22,8 @@ from dataplatform.platform.collector import from_posthog, from_segment
 from dataplatform.testing import service_missing
 from web_user_analytics.product import product
 
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+# The module's fixture runs every model on both engines, in the first test's time limit.
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 BRONZE = "web_user_analytics.bronze.clickstream"
 SITE = "https://shop.example.com"
