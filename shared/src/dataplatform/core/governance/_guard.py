@@ -57,6 +57,12 @@ class PersonGuard:
         """Columns kept out of the table's file statistics: its person columns."""
         return self.person_columns(table)
 
+    def erased(self, table: str) -> tuple[frozenset[str], frozenset[str]]:
+        """`table`'s person columns and the hashes of erased ids (none asked for without
+        person columns)."""
+        columns = self.person_columns(table)
+        return columns, self.suppression.listed() if columns else frozenset()
+
     def suppress(self, ids: Iterable[str], request_id: str, now: datetime | None = None) -> int:
         """List `ids` as erased (by hash); how many were new to the list."""
         return self.suppression.add(ids, request_id, now)

@@ -1,4 +1,5 @@
-"""Data-quality checks on a model's output batch, run in DuckDB before anything is published.
+"""Data-quality checks on a model's output batch, run before anything is published: in DuckDB,
+or by the engine that holds the batch (Spark keeps its own, see `CheckQueries`).
 
 Row checks (not_null, unique, accepted_values, range, sql) name the failing rows; batch checks
 (freshness, row_count_anomaly) fail the batch as a whole, so every row of it counts as failing.
@@ -8,11 +9,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
+import sqlglot
 
 from dataplatform.core.processing._models import CheckSpec
 
@@ -49,6 +51,19 @@ class CheckOutcome:
     failing: pa.Table  # the failing rows as one JSON column `row` (empty when passed)
 
 
+class CheckQueries(Protocol):
+    """What evaluating checks asks of an engine holding the batch (as `batch`) and, for an
+    append model, the rows already published (as `existing`)."""
+
+    def failing_rows(self, sql: str) -> pa.Table:
+        """The rows `sql` (DuckDB dialect) returns, as one JSON column `row`."""
+        ...
+
+    def newest(self, column: str) -> datetime | None:
+        """The batch's latest value of `column`."""
+        ...
+
+
 def run_checks(
     batch: pa.Table,
     checks: Sequence[CheckSpec],
@@ -57,7 +72,7 @@ def run_checks(
     recent_row_counts: Sequence[int] = (),
     now: datetime | None = None,
 ) -> list[CheckOutcome]:
-    """Evaluate every check on `batch`.
+    """Evaluate every check on `batch`, in DuckDB.
 
     `existing` is the output table before this batch: an append model's `unique` check also
     refuses values already there. `recent_row_counts` are the rows_out of recent runs.
@@ -67,18 +82,46 @@ def run_checks(
     if existing is not None:
         connection.register("existing", existing)
     try:
-        return [
-            _evaluate(
-                connection, check, batch.num_rows, existing is not None, recent_row_counts, now
-            )
-            for check in checks
-        ]
+        queries = _DuckDBQueries(connection)
+        return evaluate_checks(
+            queries, checks, batch.num_rows, existing is not None, recent_row_counts, now
+        )
     finally:
         connection.close()
 
 
+def evaluate_checks(
+    queries: CheckQueries,
+    checks: Sequence[CheckSpec],
+    batch_rows: int,
+    has_existing: bool,
+    recent_row_counts: Sequence[int] = (),
+    now: datetime | None = None,
+) -> list[CheckOutcome]:
+    """Every check, through whichever engine holds the batch."""
+    return [
+        _evaluate(queries, check, batch_rows, has_existing, recent_row_counts, now)
+        for check in checks
+    ]
+
+
+class _DuckDBQueries:
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def failing_rows(self, sql: str) -> pa.Table:
+        return self.connection.sql(
+            f"select to_json(failing) as row from ({sql}) as failing"
+        ).to_arrow_table()
+
+    def newest(self, column: str) -> datetime | None:
+        # fetchall: a result left open would hold the connection against the next query.
+        ((newest,),) = self.connection.execute(f'select max("{column}") from {BATCH}').fetchall()
+        return cast(datetime | None, newest)
+
+
 def _evaluate(
-    connection: duckdb.DuckDBPyConnection,
+    queries: CheckQueries,
     check: CheckSpec,
     batch_rows: int,
     has_existing: bool,
@@ -86,7 +129,6 @@ def _evaluate(
     now: datetime | None,
 ) -> CheckOutcome:
     column = f'"{check.column}"' if check.column else ""
-    parameters: list[Any] = []
     detail = ""
     match check.check:
         case "not_null":
@@ -101,11 +143,12 @@ def _evaluate(
                 failing_sql += f" or {column} in (select {column} from existing)"
             detail = "values that repeat"
         case "accepted_values":
+            # A literal, not a parameter: every engine reads the same SQL.
+            accepted = sqlglot.exp.convert(list(check.values or [])).sql(dialect="duckdb")
             failing_sql = (
                 f"select * from {BATCH} where {column} is not null "
-                f"and not list_contains($1, {column})"
+                f"and not list_contains({accepted}, {column})"
             )
-            parameters = [check.values]
             detail = f"values outside {check.values}"
         case "range":
             bounds = []
@@ -116,15 +159,13 @@ def _evaluate(
             failing_sql = f"select * from {BATCH} where {' or '.join(bounds)}"
             detail = f"values outside [{check.min}, {check.max}]"
         case "freshness":
-            return _batch_check(connection, check, *_freshness(connection, check, now))
+            return _batch_check(queries, check, *_freshness(queries, check, now))
         case "row_count_anomaly":
-            return _batch_check(
-                connection, check, *_row_count(check, batch_rows, recent_row_counts)
-            )
+            return _batch_check(queries, check, *_row_count(check, batch_rows, recent_row_counts))
         case "sql":
             failing_sql = str(check.sql)
             detail = "rows returned by the check's query"
-    failing = _as_json_rows(connection, failing_sql, parameters)
+    failing = queries.failing_rows(failing_sql)
     passed = failing.num_rows == 0
     return CheckOutcome(
         CheckResult(check.check, check.column, check.severity, passed, failing.num_rows, detail),
@@ -132,14 +173,10 @@ def _evaluate(
     )
 
 
-def _freshness(
-    connection: duckdb.DuckDBPyConnection, check: CheckSpec, now: datetime | None
-) -> tuple[bool, str]:
-    # fetchall: a result left open would hold the connection against the next query.
-    ((newest,),) = connection.execute(f'select max("{check.column}") from {BATCH}').fetchall()
-    if newest is None:
+def _freshness(queries: CheckQueries, check: CheckSpec, now: datetime | None) -> tuple[bool, str]:
+    newest_time = queries.newest(str(check.column))
+    if newest_time is None:
         return True, "no rows to judge"
-    newest_time: datetime = newest
     if newest_time.tzinfo is None:
         newest_time = newest_time.replace(tzinfo=UTC)
     age = ((now or datetime.now(UTC)) - newest_time).total_seconds()
@@ -163,18 +200,10 @@ def _row_count(
 
 
 def _batch_check(
-    connection: duckdb.DuckDBPyConnection, check: CheckSpec, passed: bool, detail: str
+    queries: CheckQueries, check: CheckSpec, passed: bool, detail: str
 ) -> CheckOutcome:
-    failing = _as_json_rows(connection, f"select * from {BATCH} where {not passed}", [])
+    failing = queries.failing_rows(f"select * from {BATCH} where {not passed}")
     return CheckOutcome(
         CheckResult(check.check, check.column, check.severity, passed, failing.num_rows, detail),
         failing,
     )
-
-
-def _as_json_rows(
-    connection: duckdb.DuckDBPyConnection, failing_sql: str, parameters: list[Any]
-) -> pa.Table:
-    return connection.sql(
-        f"select to_json(failing) as row from ({failing_sql}) as failing", params=parameters or None
-    ).to_arrow_table()

@@ -56,6 +56,7 @@ from dataplatform.core.processing._engines import (
     DuckDBEngine,
     Engine,
     Relation,
+    SparkEngine,
     column_types,
     rows_of_keys,
 )
@@ -70,6 +71,7 @@ from dataplatform.core.processing._models import (
 )
 from dataplatform.core.processing._runs import Run, RunLog, RunMode
 from dataplatform.core.processing._snapshots import Input, Snapshot
+from dataplatform.core.processing._spark_publish import SparkPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -453,9 +455,9 @@ class ModelRunner:
         plan = self._plan(model, name, mode, window, bounded=bounded)
         if isinstance(plan, RunResult):
             return plan
-        run_id = self.runs.start(
-            name, plan.sequence, plan.mode, self.engine.name, plan.inputs, plan.window
-        )
+        # A Python model is a function over Arrow: it runs here whichever engine runs the SQL.
+        engine = "python" if isinstance(model, PythonModel) else self.engine.name
+        run_id = self.runs.start(name, plan.sequence, plan.mode, engine, plan.inputs, plan.window)
         started = time.perf_counter()
         try:
             result = self._execute(model, plan, run_id)
@@ -578,11 +580,71 @@ class ModelRunner:
         if plan.consumed and model.header.is_incremental and not rows_in and not lost_touches:
             return self._nothing_new(plan, run_id)
         this = self._this(model, plan)
+        if isinstance(model, SqlModel) and isinstance(self.engine, SparkEngine):
+            return self._execute_on_spark(model, plan, run_id, relations, removed, this)
         computed = self._compute(model, plan, relations, removed, this)
         kept, deletes = _split_deletes(model, computed)
         batch = _declared_types(model, _with_derived_partitions(model, kept))
-        outcomes = self._check(model, plan, batch)
-        checks = [outcome.result.as_record() for outcome in outcomes]
+        checks, failures = self._judge(plan, self._check(model, plan, batch))
+        if failures:
+            return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)
+        written = self._publish(model, batch, deletes, plan)
+        deleted = 0 if deletes is None else deletes.num_rows
+        schemas = {table: relation.schema for table, relation in relations.items()}
+        schemas[plan.model] = batch.schema
+        return self._succeed(
+            model, plan, run_id, written, checks, (rows_in, batch.num_rows, deleted), schemas
+        )
+
+    def _execute_on_spark(
+        self,
+        model: SqlModel,
+        plan: _Plan,
+        run_id: int,
+        relations: dict[str, Relation],
+        removed: dict[str, pa.Table | None],
+        this: Relation | None,
+    ) -> RunResult:
+        """The run on Spark: the output is checked and committed by Spark (`SparkPublisher`),
+        only counts and failing rows come back here."""
+        assert isinstance(self.engine, SparkEngine)
+        rows_in = sum(_row_count(relation) for relation in relations.values())
+        views, sql = self._query(model, plan, relations, removed, this)
+        publisher = SparkPublisher(self.engine, self.lake)
+        typed = any(column.type for column in model.header.columns.values())
+        declared = _declared_schema(model) if typed else pa.schema([])
+        with publisher.batch(model, sql, views, declared) as batch:
+            existing = plan.model if self._checks_existing(model, plan) else None
+            recent = self._recent_output_rows(model, plan)
+            outcomes = publisher.check(batch, model.header.checks, existing, recent)
+            checks, failures = self._judge(plan, outcomes)
+            if failures:
+                return self._refuse(plan, run_id, failures, checks, rows_in, batch.count)
+            written = None
+            changes = bool(batch.count or batch.deleted is not None)
+            how = self._how_to_publish(model, plan, batch.schema, changes)
+            if how is not None:
+                window = None
+                if how == "overwrite" and plan.window is not None and model.header.time_column:
+                    window = (model.header.time_column, *plan.window)
+                written = publisher.publish(
+                    model,
+                    batch,
+                    plan.model,
+                    how,
+                    Txn(plan.model, plan.sequence),
+                    self._commit_metadata(plan),
+                    window,
+                )
+            counts = (rows_in, batch.count, batch.deleted_count)
+            schemas = {table: relation.schema for table, relation in relations.items()}
+            schemas[plan.model] = batch.schema
+            return self._succeed(model, plan, run_id, written, checks, counts, schemas)
+
+    def _judge(
+        self, plan: _Plan, outcomes: list[CheckOutcome]
+    ) -> tuple[list[dict[str, Any]], list[CheckOutcome]]:
+        """The checks' records, and the failures that refuse the batch (warnings are logged)."""
         failures = [o for o in outcomes if not o.result.passed and o.result.severity == "error"]
         for warning in (o for o in outcomes if not o.result.passed and o.result.severity == "warn"):
             logger.warning(
@@ -593,9 +655,21 @@ class ModelRunner:
                     "detail": warning.result.detail,
                 },
             )
-        if failures:
-            return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)
-        written = self._publish(model, batch, deletes, plan)
+        return [outcome.result.as_record() for outcome in outcomes], failures
+
+    def _succeed(
+        self,
+        model: Model,
+        plan: _Plan,
+        run_id: int,
+        written: WriteResult | None,
+        checks: list[dict[str, Any]],
+        counts: tuple[int, int, int],
+        schemas: dict[str, pa.Schema],
+    ) -> RunResult:
+        """Record a published run (rows in, out and deleted) and its lineage, from the schemas
+        in hand (the inputs' and the output's: reopening each table would replay its log)."""
+        rows_in, rows_out, rows_deleted = counts
         # None: nothing committed (nor a deleted key's merge that matched no row): the run
         # store records it.
         committed = written is not None and not written.nothing_changed
@@ -604,24 +678,22 @@ class ModelRunner:
             run_id,
             "succeeded",
             rows_in=rows_in,
-            rows_out=batch.num_rows,
+            rows_out=rows_out,
             rows_quarantined=0,
             output_version=output_version,
             checks=checks,
         )
-        # The schemas in hand: reopening each table would replay its log again.
-        schemas = {table: relation.schema for table, relation in relations.items()}
-        self._record_lineage(model, plan.model, {**schemas, plan.model: batch.schema})
+        self._record_lineage(model, plan.model, schemas)
         return RunResult(
             plan.model,
             "succeeded",
             plan.sequence,
             rows_in,
-            batch.num_rows,
+            rows_out,
             0,
             output_version,
             checks=checks,
-            rows_deleted=0 if deletes is None else deletes.num_rows,
+            rows_deleted=rows_deleted,
             stopped_short=plan.behind,
         )
 
@@ -756,18 +828,30 @@ class ModelRunner:
             return _call_python_model(
                 model, self._python_arguments(model, plan, relations, removed, this)
             )
-        views = {view_name(table): relation for table, relation in relations.items()}
-        if this is not None:
-            views[view_name(plan.model)] = this
-        views.update(self._lookback_views(model, plan, relations, this))
-        views.update(self._touched_views(model, plan, relations, removed, this))
-        sql = render(model, self.graph.product, view_name, _since_view_name, _touched_view_name)
+        views, sql = self._query(model, plan, relations, removed, this)
         try:
             return self.engine.execute(sql, views)
         except duckdb.Error as exc:
             raise ModelDefinitionError(
                 model.path, model.body_line, f"the query failed: {exc}"
             ) from None
+
+    def _query(
+        self,
+        model: SqlModel,
+        plan: _Plan,
+        relations: dict[str, Relation],
+        removed: dict[str, pa.Table | None],
+        this: Relation | None,
+    ) -> tuple[dict[str, Relation], str]:
+        """The views a SQL model's query reads, and the query naming them."""
+        views = {view_name(table): relation for table, relation in relations.items()}
+        if this is not None:
+            views[view_name(plan.model)] = this
+        views.update(self._lookback_views(model, plan, relations, this))
+        views.update(self._touched_views(model, plan, relations, removed, this))
+        sql = render(model, self.graph.product, view_name, _since_view_name, _touched_view_name)
+        return views, sql
 
     def _python_arguments(
         self,
@@ -999,17 +1083,24 @@ class ModelRunner:
         checks = model.header.checks
         if not checks:
             return []
-        is_append = model.header.materialized == "append" and plan.mode == "incremental"
-        existing = (
-            self.lake.dataset(plan.model) if is_append and self.lake.exists(plan.model) else None
-        )
-        most_runs = max(check.runs for check in checks)
+        existing = self.lake.dataset(plan.model) if self._checks_existing(model, plan) else None
         return run_checks(
             batch,
             checks,
             existing=existing,
-            recent_row_counts=self.runs.recent_output_rows(plan.model, most_runs),
+            recent_row_counts=self._recent_output_rows(model, plan),
         )
+
+    def _checks_existing(self, model: Model, plan: _Plan) -> bool:
+        """Whether an append's unique checks also look in the rows already published."""
+        is_append = model.header.materialized == "append" and plan.mode == "incremental"
+        return is_append and bool(model.header.checks) and self.lake.exists(plan.model)
+
+    def _recent_output_rows(self, model: Model, plan: _Plan) -> list[int]:
+        checks = model.header.checks
+        if not checks:
+            return []
+        return list(self.runs.recent_output_rows(plan.model, max(c.runs for c in checks)))
 
     def _refuse(
         self,
@@ -1079,28 +1170,17 @@ class ModelRunner:
         an incremental run that changes no row commits nothing (None), so the table's version,
         and every model downstream, stay put. Overwrites have nothing to delete from."""
         target = plan.model
-        txn = Txn(target, plan.sequence)
-        metadata = {
-            "dataplatform.model": target,
-            "dataplatform.run_sequence": str(plan.sequence),
-            "dataplatform.mode": plan.mode,
-            "dataplatform.inputs": json.dumps(plan.inputs, sort_keys=True),
-        }
-        header = model.header
-        if not self.lake.exists(target):  # created even empty: readers find the table
-            self.lake.create(
-                target,
-                batch.schema,
-                partition_by=header.partition_by,
-                description=header.description,
-            )
-        changes_nothing = not batch.num_rows and deletes is None
-        if plan.mode == "incremental" and header.materialized != "replace" and changes_nothing:
+        changes = bool(batch.num_rows) or deletes is not None
+        how = self._how_to_publish(model, plan, batch.schema, changes)
+        if how is None:
             return None
+        txn = Txn(target, plan.sequence)
+        metadata = self._commit_metadata(plan)
         # The lake decides on the table it already holds: reading the schema here cost a replay
         # of the table's log on every publish.
         evolve = _declared_columns(model)
-        if plan.window is not None and header.time_column is not None:
+        header = model.header
+        if how == "overwrite" and plan.window is not None and header.time_column is not None:
             start, end = (moment.isoformat() for moment in plan.window)
             column = header.time_column
             predicate = f"\"{column}\" >= '{start}' AND \"{column}\" < '{end}'"
@@ -1113,11 +1193,11 @@ class ModelRunner:
                 evolve_schema=evolve,
                 commit_metadata=metadata,
             )
-        if plan.mode == "full" or header.materialized == "replace":
+        if how == "overwrite":
             return self.lake.overwrite(
                 target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
             )
-        if header.materialized == "merge":
+        if how == "merge":
             return self.lake.merge(
                 target,
                 batch,
@@ -1130,6 +1210,37 @@ class ModelRunner:
         return self.lake.append(
             target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
         )
+
+    def _how_to_publish(
+        self, model: Model, plan: _Plan, schema: pa.Schema, changes: bool
+    ) -> Literal["overwrite", "merge", "append"] | None:
+        """How the run's output reaches its table (created first, even empty, so readers find
+        it); None when an incremental run has no row to change."""
+        header = model.header
+        if not self.lake.exists(plan.model):
+            self.lake.create(
+                plan.model,
+                schema,
+                partition_by=header.partition_by,
+                description=header.description,
+            )
+        if plan.mode == "incremental" and header.materialized != "replace" and not changes:
+            return None
+        if plan.window is not None and header.time_column is not None:
+            return "overwrite"
+        if plan.mode == "full" or header.materialized == "replace":
+            return "overwrite"
+        return "merge" if header.materialized == "merge" else "append"
+
+    @staticmethod
+    def _commit_metadata(plan: _Plan) -> dict[str, str]:
+        """What each commit says of the run that made it."""
+        return {
+            "dataplatform.model": plan.model,
+            "dataplatform.run_sequence": str(plan.sequence),
+            "dataplatform.mode": plan.mode,
+            "dataplatform.inputs": json.dumps(plan.inputs, sort_keys=True),
+        }
 
     # --- lineage --------------------------------------------------------------------------------
 

@@ -99,6 +99,11 @@ class WriteGuard(Protocol):
         """Columns of `table` whose values must stay out of the log's file statistics."""
         ...
 
+    def erased(self, table: str) -> tuple[frozenset[str], frozenset[str]]:
+        """`table`'s person columns, and the SHA-256 (hex) of every erased id: what a writer
+        that commits rows itself (Spark) leaves out, as `admit` would."""
+        ...
+
 
 class Lakehouse:
     """Delta tables named `<product>.<layer>.<table>` under `root` (a folder or an `s3://` URI).
