@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.funnels import funnel_steps_json
+from dataplatform.core.funnels import FunnelStep, funnel_progress_sql, funnel_steps_json
 from dataplatform.core.processing import (
     Model,
     ModelRunner,
@@ -38,7 +38,6 @@ from dataplatform.core.processing import (
     load_sql_template,
 )
 from dataplatform.core.product import person_columns_of
-from user_segmentation.processing import FUNNEL_PROGRESS
 from user_segmentation.product import product
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -204,7 +203,13 @@ def replaced_features(before: str) -> list[Model]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "gold_user_features.sql.jinja"
         path.write_text(text)
-        features = load_sql_template(path, {"funnel_progress": FUNNEL_PROGRESS}, variables)
+        progress = funnel_progress_sql(
+            FunnelStep,
+            events="web_in_window",
+            steps_json="var('funnel_steps')",
+            step_count=len(settings.funnel),
+        )
+        features = load_sql_template(path, {"funnel_progress": progress}, variables)
     identity = [model for model in product.model_list() if model.name in IDENTITY]
     return [*identity, features]
 

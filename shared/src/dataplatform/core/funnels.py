@@ -76,34 +76,55 @@ def funnel_progress_sql(
     *,
     events: str,
     steps_json: str,
+    step_count: int,
     window: str | None = None,
     entered_before: str | None = None,
 ) -> str:
-    """CTEs (to follow `with recursive`) ending in `funnel_reached(person_id, reached)`: the
-    furthest step each person of `events` reached in order; one line, so a template can take it.
+    """CTEs (to follow `with`) ending in `funnel_reached(person_id, reached)`: the furthest step
+    each person of `events` reached in order; one line, so a template can take it.
 
-    `steps_json` is an SQL expression for `funnel_steps_json(...)`. Each step is matched at its
-    earliest time after the previous one, which finds an ordered completion whenever one exists.
-    With `window` (an interval expression) every first step is an entry, the rest due within the
-    window of it; without, only a person's earliest first step is followed (it reaches furthest).
-    `entered_before` (a timestamp expression) bounds when an entry may happen.
+    `steps_json` is an SQL expression for `funnel_steps_json(...)` of `step_count` steps. Each
+    step is matched at its earliest time after the previous one, which finds an ordered
+    completion whenever one exists. With `window` (an interval expression) every first step is
+    an entry, the rest due within the window of it; without, only a person's earliest first
+    step is followed (it reaches furthest). `entered_before` (a timestamp expression) bounds
+    when an entry may happen.
+
+    One CTE per step rather than a recursive one: Spark refuses an aggregate over a recursive
+    reference, and a funnel has a handful of steps.
     """
+    if step_count < 1:
+        raise ValueError(f"a funnel needs at least one step, got step_count={step_count}")
     matched = " or ".join(
         f"(s.kind = '{kind}' and {condition})" for kind, condition in step_type.MATCHES.items()
     )
     entry_bound = f" and timestamp < {entered_before}" if entered_before else ""
     if window is None:
         entries = (
-            "select person_id, min(timestamp), 1, min(timestamp) from funnel_matches "
-            f"where step = 1{entry_bound} group by person_id"
+            "select person_id, min(timestamp) as entered_at, min(timestamp) as reached_at "
+            f"from funnel_matches where step = 1{entry_bound} group by person_id"
         )
         in_window = ""
     else:
         entries = (
-            "select person_id, timestamp, 1, timestamp from funnel_matches "
-            f"where step = 1{entry_bound}"
+            "select person_id, timestamp as entered_at, timestamp as reached_at "
+            f"from funnel_matches where step = 1{entry_bound}"
         )
         in_window = f" and m.timestamp <= p.entered_at + {window}"
+    progress = [f"funnel_step_1 as ({entries})"]
+    for step in range(2, step_count + 1):
+        progress.append(
+            f"funnel_step_{step} as (select p.person_id, p.entered_at, "
+            "min(m.timestamp) as reached_at "
+            f"from funnel_step_{step - 1} as p join funnel_matches as m "
+            f"on m.person_id = p.person_id and m.step = {step} "
+            f"and m.timestamp > p.reached_at{in_window} "
+            "group by p.person_id, p.entered_at)"
+        )
+    reached = " union all ".join(
+        f"select person_id, {step} as step from funnel_step_{step}"
+        for step in range(1, step_count + 1)
+    )
     return (
         "funnel_steps as (select step, spec.kind as kind, spec.pattern as pattern from ("
         "select unnest(generate_series(1, len(specs))) as step, unnest(specs) as spec from ("
@@ -111,13 +132,7 @@ def funnel_progress_sql(
         " as specs))), "
         "funnel_matches as (select e.person_id, e.timestamp, s.step "
         f"from {events} as e join funnel_steps as s on {matched}), "
-        "funnel_progress(person_id, entered_at, step, reached_at) as ("
-        f"{entries} union all "
-        "select p.person_id, p.entered_at, p.step + 1, min(m.timestamp) "
-        "from funnel_progress as p join funnel_matches as m "
-        "on m.person_id = p.person_id and m.step = p.step + 1 "
-        f"and m.timestamp > p.reached_at{in_window} "
-        "group by p.person_id, p.entered_at, p.step), "
-        "funnel_reached as (select person_id, max(step) as reached "
-        "from funnel_progress group by person_id)"
+        + ", ".join(progress)
+        + ", funnel_reached as (select person_id, max(step) as reached "
+        f"from ({reached}) as progress group by person_id)"
     )

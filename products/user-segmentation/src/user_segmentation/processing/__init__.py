@@ -23,10 +23,6 @@ from user_segmentation.processing.segment_changes import segment_changes
 from user_segmentation.settings import UserSegmentationSettings
 
 HERE = Path(__file__).parent
-# The `funnel` setting's steps, matched over the web events of the feature window.
-FUNNEL_PROGRESS = funnel_progress_sql(
-    FunnelStep, events="web_in_window", steps_json="var('funnel_steps')"
-)
 
 
 def models(context: ProductContext[UserSegmentationSettings]) -> Sequence[Model]:
@@ -35,7 +31,14 @@ def models(context: ProductContext[UserSegmentationSettings]) -> Sequence[Model]
     variables = {**settings.model_dump(), "funnel_steps": funnel_steps_json(settings.funnel)}
     # A touched person's window is read from this long before the tick's earliest row.
     window = f"{settings.feature_window_days} days"
-    features = {"funnel_progress": FUNNEL_PROGRESS, "window": window}
+    # The `funnel` setting's steps, matched over the web events of the feature window.
+    funnel_progress = funnel_progress_sql(
+        FunnelStep,
+        events="web_in_window",
+        steps_json="var('funnel_steps')",
+        step_count=len(settings.funnel),
+    )
+    features = {"funnel_progress": funnel_progress, "window": window}
     return [
         *load_models(HERE, [identity_graph, segment_changes], variables),
         load_sql_template(HERE / "gold_user_features.sql.jinja", features, variables),

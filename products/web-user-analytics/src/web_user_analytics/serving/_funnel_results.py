@@ -7,6 +7,7 @@ once per step, by the furthest step any of their entries reached.
 """
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from fastapi import Request
@@ -17,20 +18,25 @@ from dataplatform.core.serving import gold_rows
 from web_user_analytics.funnels import FunnelStep
 from web_user_analytics.serving._params import Period
 
-PROGRESS = funnel_progress_sql(
-    FunnelStep,
-    events="in_reach",
-    steps_json="$steps::varchar",
-    window="to_days($window_days)",
-    entered_before="$end",
-)
-# An entry happens in the period; its steps may follow within the window after it.
-REACHED = f"""
-with recursive in_reach as (
+
+@cache
+def _reached_sql(step_count: int) -> str:
+    """People per furthest step; an entry happens in the period, its steps may follow within
+    the window after it."""
+    progress = funnel_progress_sql(
+        FunnelStep,
+        events="in_reach",
+        steps_json="$steps::varchar",
+        step_count=step_count,
+        window="to_days($window_days)",
+        entered_before="$end",
+    )
+    return f"""
+with in_reach as (
     select * from e
     where timestamp >= $start and timestamp <= $end + to_days($window_days)
 ),
-{PROGRESS}
+{progress}
 select s.step, count(f.person_id) as people
 from funnel_steps as s
 left join funnel_reached as f on f.reached >= s.step
@@ -51,7 +57,7 @@ async def funnel_results(
     rows = await gold_rows(
         request,
         caller,
-        REACHED,
+        _reached_sql(len(steps)),
         {"e": session_events},
         {
             "steps": funnel_steps_json(steps),
