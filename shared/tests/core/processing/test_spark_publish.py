@@ -5,8 +5,10 @@ guard, and delta-rs reads what it wrote."""
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pytest
 from shop_models import write_models
 
@@ -77,10 +79,19 @@ MODELS = {
 
 
 class SparkThatNeverReturnsRows(SparkEngine):
-    """Spark, failing any query whose rows would come back to this process."""
+    """Spark, failing any query whose rows would come back to this process, and keeping the
+    views each query was given."""
+
+    def __init__(self, master: str) -> None:
+        super().__init__(master)
+        self.views: list[dict[str, Relation]] = []
 
     def execute(self, sql: str, relations: Mapping[str, Relation]) -> pa.Table:
         raise AssertionError(f"a query's rows came back to the runner's process: {sql[:80]}")
+
+    def query(self, sql: str, relations: Mapping[str, Relation]) -> Any:
+        self.views.append(dict(relations))
+        return super().query(sql, relations)
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +136,10 @@ def runner_over(tmp_path: Path, spark: SparkEngine, store: MetadataStore) -> Mod
         [BRONZE.removeprefix("shop.")],
     )
     return ModelRunner(graph, Lakehouse(tmp_path / "lake"), store, spark)
+
+
+def row_count(data: pa.Table | ds.Dataset) -> int:
+    return data.num_rows if isinstance(data, pa.Table) else data.count_rows()
 
 
 def statuses(runner: ModelRunner) -> dict[str, str]:
@@ -224,3 +239,27 @@ def test_spark_keeps_an_erased_persons_rows_out_of_its_commits(
 
     assert lake.read(ORDERS)["customer"].to_pylist() == ["c1"]
     assert totals(lake) == {"c1": (1, 1.0)}
+
+
+def test_rows_read_by_the_runner_reach_spark_as_staged_files_deleted_after(
+    tmp_path: Path, spark: SparkThatNeverReturnsRows, store: MetadataStore
+) -> None:
+    runner = runner_over(tmp_path, spark, store)
+    runner.lake.append(BRONZE, orders(("o1", "c1", "placed", 10.0, 1)))
+    runner.run()
+    runner.lake.append(BRONZE, orders(("o2", "c1", "placed", 4.0, 2)))
+    spark.views.clear()
+
+    assert set(statuses(runner).values()) == {"succeeded"}
+
+    # The change feed of bronze and the touched customers' orders: Arrow read here, given to
+    # Spark as files in the lake's staging folder (Arrow would be held in the driver's heap).
+    staging = tmp_path / "lake" / "_staging"
+    given = [relation for views in spark.views for relation in views.values()]
+    staged = [relation for relation in given if relation.files and "_staging" in relation.files[0]]
+    assert len(staged) >= 2
+    assert all(Path(file).parent.parent == staging for r in staged for file in r.files)
+    in_memory = [relation.data for relation in given if not relation.files]
+    assert [data for data in in_memory if row_count(data)] == []
+    assert list(staging.iterdir()) == []  # deleted once each run was done
+    assert totals(runner.lake) == {"c1": (2, 14.0)}

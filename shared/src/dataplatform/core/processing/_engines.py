@@ -157,7 +157,8 @@ class SparkEngine:
     @staticmethod
     def _frame(spark: "SparkSession", relation: Relation) -> "DataFrame":
         if relation.files:
-            return spark.read.schema(_spark_schema(relation.schema)).parquet(*relation.files)
+            files = [spark_uri(file) for file in relation.files]
+            return spark.read.schema(_spark_schema(relation.schema)).parquet(*files)
         data = relation.data if isinstance(relation.data, pa.Table) else relation.data.to_table()
         if not data.num_rows:  # pyspark fails on a nested column of an Arrow table without chunks
             return spark.createDataFrame([], _spark_schema(data.schema))

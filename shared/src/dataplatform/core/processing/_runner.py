@@ -24,6 +24,7 @@ none, and told the person columns of the graph's product): rows of people erased
 while, the batch was computed are left out of it.
 """
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -32,7 +33,7 @@ import logging
 import threading
 import time
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -613,7 +614,10 @@ class ModelRunner:
         publisher = SparkPublisher(self.engine, self.lake)
         typed = any(column.type for column in model.header.columns.values())
         declared = _declared_schema(model) if typed else pa.schema([])
-        with publisher.batch(model, sql, views, declared) as batch:
+        with (
+            self._staged_for_spark(views) as views,
+            publisher.batch(model, sql, views, declared) as batch,
+        ):
             existing = plan.model if self._checks_existing(model, plan) else None
             recent = self._recent_output_rows(model, plan)
             outcomes = publisher.check(batch, model.header.checks, existing, recent)
@@ -756,15 +760,21 @@ class ModelRunner:
         files = [f"{root}/{fragment.path}" for fragment in fragments]
         return Relation(
             ds.FileSystemDataset(fragments, whole.schema, whole.format, whole.filesystem),
-            tuple(files) if files and not partitions and self.lake.is_local else (),
+            tuple(files) if files and not partitions and self._reads_files else (),
             partitions,
         )
+
+    @property
+    def _reads_files(self) -> bool:
+        """Whether the engine reads a snapshot's parquet files itself: DuckDB those on a local
+        disk; Spark any, through the lake's store (S3A on S3)."""
+        return self.lake.is_local or isinstance(self.engine, SparkEngine)
 
     def _snapshot(self, table: str, version: int | None = None) -> Relation:
         """A whole snapshot, with its files when an engine may read them directly."""
         snapshot = self.lake.table(table, version=version)
         partitions = tuple(snapshot.metadata().partition_columns)
-        whole_files = not partitions and self.lake.is_local
+        whole_files = not partitions and self._reads_files
         return Relation(
             snapshot.to_pyarrow_dataset(),
             tuple(snapshot.file_uris()) if whole_files else (),
@@ -835,6 +845,26 @@ class ModelRunner:
             raise ModelDefinitionError(
                 model.path, model.body_line, f"the query failed: {exc}"
             ) from None
+
+    @contextlib.contextmanager
+    def _staged_for_spark(self, views: dict[str, Relation]) -> Iterator[dict[str, Relation]]:
+        """`views` with the rows read here (change feeds, lookbacks, touched keys) staged as
+        Parquet files in the lake, which Spark's executors read in splits: given as Arrow, they
+        would be held whole in the driver's heap."""
+        in_memory = {
+            view: relation.data if isinstance(relation.data, pa.Table) else relation.data.to_table()
+            for view, relation in views.items()
+            if not relation.files
+        }
+        with self.lake.staged(
+            {view: rows for view, rows in in_memory.items() if rows.num_rows}
+        ) as uris:
+            yield {
+                view: Relation(in_memory[view], (uris[view],), relation.partitions)
+                if view in uris
+                else relation
+                for view, relation in views.items()
+            }
 
     def _query(
         self,

@@ -3,8 +3,9 @@
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from dataplatform.core.connectors.lakehouse._history import (
     scrub_log,
 )
 from dataplatform.core.connectors.lakehouse._names import TableName
+from dataplatform.core.connectors.lakehouse._staging import staged_files
 from dataplatform.core.connectors.lakehouse._store import store_options, table_folders
 from dataplatform.core.decorators import measure_performance, retry
 from dataplatform.core.errors import (
@@ -528,6 +530,11 @@ class Lakehouse:
         if not kept:
             return {_STATISTICS_WIDTH: "0"}
         return {_STATISTICS_COLUMNS: ",".join(f"`{column}`" for column in kept)}
+
+    def staged(self, rows: Mapping[str, pa.Table]) -> AbstractContextManager[dict[str, str]]:
+        """Each of `rows` as a Parquet file under the lake's root, outside any table, while the
+        context lasts: name -> URI (see `_staging.py`)."""
+        return staged_files(self.root, self.storage_options, rows)
 
     def checkpoint(self, name: str | TableName) -> None:
         """Write a checkpoint so readers replay fewer log files, and drop expired log entries."""
