@@ -5,6 +5,7 @@ except under `CI=true`, where a missing service fails the test: CI must never pa
 """
 
 import contextlib
+import math
 import os
 import threading
 import time
@@ -479,3 +480,19 @@ class Traffic:
         while len(self.acknowledged) < count:
             assert time.monotonic() < deadline, f"only {len(self.acknowledged)} acknowledged"
             time.sleep(0.01)
+
+
+def comparable_rows(table: "pa.Table") -> list[tuple[object, ...]]:
+    """`table`'s rows sorted, floats rounded to 9 places: two engines' outputs compare equal
+    when they hold the same rows (they add doubles in different orders)."""
+
+    def rounded(value: object) -> object:
+        if isinstance(value, float) and not math.isnan(value):
+            return round(value, 9)
+        if isinstance(value, list):
+            return [rounded(item) for item in value]
+        if isinstance(value, dict):
+            return {key: rounded(item) for key, item in value.items()}
+        return value
+
+    return sorted((tuple(rounded(v) for v in row.values()) for row in table.to_pylist()), key=repr)

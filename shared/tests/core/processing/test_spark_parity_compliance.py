@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
-from test_spark_parity_web import comparable
 
 from compliance_auditing.product import product
 from dataplatform.core.connectors.db import MetadataStore
@@ -29,7 +28,7 @@ from dataplatform.platform.audit import (
     AuditEntry,
     content_hash,
 )
-from dataplatform.testing import service_missing
+from dataplatform.testing import comparable_rows, service_missing
 
 # Every model runs on both engines in two ticks: minutes in Spark's local mode, beyond the
 # suite's default timeout (as for the web product's parity).
@@ -206,4 +205,4 @@ def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str
     duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
     assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
     assert spark.schema.names == duck.schema.names
-    assert comparable(spark) == comparable(duck)
+    assert comparable_rows(spark) == comparable_rows(duck)

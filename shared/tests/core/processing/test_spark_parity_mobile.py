@@ -14,13 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from test_spark_parity_web import comparable
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine, SqlModel
-from dataplatform.testing import service_missing
+from dataplatform.testing import comparable_rows, service_missing
 from mobile_user_analytics.product import product
 
 # Every model runs on both engines in two ticks: minutes in Spark's local mode, beyond the
@@ -166,4 +165,4 @@ def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str
     duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
     assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
     assert spark.schema.names == duck.schema.names
-    assert comparable(spark) == comparable(duck)
+    assert comparable_rows(spark) == comparable_rows(duck)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from test_spark_parity_web import comparable
 
 from dataplatform.core.config import SLO
 from dataplatform.core.connectors.db import MetadataStore
@@ -40,7 +39,7 @@ from dataplatform.platform.telemetry import (
     TABLE_STATS_SCHEMA,
     TABLE_STATS_TABLE,
 )
-from dataplatform.testing import service_missing
+from dataplatform.testing import comparable_rows, service_missing
 from operational_metrics.processing import WatchedProduct, models_watching
 from operational_metrics.product import product
 
@@ -296,4 +295,4 @@ def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str
     duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
     assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
     assert spark.schema.names == duck.schema.names
-    assert comparable(spark) == comparable(duck)
+    assert comparable_rows(spark) == comparable_rows(duck)

@@ -13,12 +13,11 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from test_spark_parity_web import comparable
 
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine, SqlModel
-from dataplatform.testing import service_missing
+from dataplatform.testing import comparable_rows, service_missing
 from user_segmentation.product import product
 from user_segmentation.storage import SEGMENT_DEFINITIONS_SCHEMA, ensure_written_tables
 
@@ -299,4 +298,4 @@ def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str
     assert spark.schema.names == duck.schema.names
     if table in RUN_TIME:
         duck, spark = duck.drop_columns(RUN_TIME[table]), spark.drop_columns(RUN_TIME[table])
-    assert comparable(spark) == comparable(duck)
+    assert comparable_rows(spark) == comparable_rows(duck)

@@ -4,7 +4,6 @@ identify calls, a purchase, days that differ between UTC and the reporting timez
 and a late delivery that reshapes what the first tick wrote."""
 
 import itertools
-import math
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.events import ENVELOPE_SCHEMA
 from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine
 from dataplatform.platform.collector import from_posthog, from_segment
-from dataplatform.testing import service_missing
+from dataplatform.testing import comparable_rows, service_missing
 from web_user_analytics.product import product
 
 # The module's fixture runs every model on both engines, in the first test's time limit.
@@ -134,21 +133,6 @@ def lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lakeho
     spark.stop()
 
 
-def comparable(table: pa.Table) -> list[tuple[object, ...]]:
-    """Rows sorted, floats rounded (the engines add doubles in different orders)."""
-
-    def rounded(value: object) -> object:
-        if isinstance(value, float) and not math.isnan(value):
-            return round(value, 9)
-        if isinstance(value, list):
-            return [rounded(item) for item in value]
-        if isinstance(value, dict):
-            return {key: rounded(item) for key, item in value.items()}
-        return value
-
-    return sorted((tuple(rounded(v) for v in row.values()) for row in table.to_pylist()), key=repr)
-
-
 SQL_MODELS = sorted(
     f"web_user_analytics.{name}"
     for name in (
@@ -173,4 +157,4 @@ def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str
     duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
     assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
     assert spark.schema.names == duck.schema.names
-    assert comparable(spark) == comparable(duck)
+    assert comparable_rows(spark) == comparable_rows(duck)
