@@ -5,20 +5,21 @@ a day far above it, PII reads with and without roles, a failed login, and lineag
 twice for one model. The second publication adds reads to a day the first already reported
 and records a model's lineage anew."""
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
 import pytest
+from spark_parity import (
+    assert_spark_writes_what_duckdb_writes,
+    lakes_on_both_engines,
+    sql_models,
+)
 
 from compliance_auditing.product import product
-from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine, SqlModel
 from dataplatform.platform.audit import (
     AUDIT_SCHEMA,
     AUDIT_TABLE,
@@ -28,7 +29,6 @@ from dataplatform.platform.audit import (
     AuditEntry,
     content_hash,
 )
-from dataplatform.testing import comparable_rows, service_missing
 
 # Every model runs on both engines in two ticks: minutes in Spark's local mode, beyond the
 # suite's default timeout (as for the web product's parity).
@@ -146,12 +146,8 @@ FIRST_LINEAGE = lineage(1, "m.summary", at(9, 1), "device_id", "user_id")
 LATE_LINEAGE = lineage(3, "m.summary", at(9, 15), "user_id", "event")
 
 
-def run_models(engine: Engine, folder: Path) -> Lakehouse:
-    """Both publications through every model of the product, a tick after each."""
-    lake = Lakehouse(folder / "lake")
-    store = MetadataStore(f"sqlite:///{folder / 'metadata.db'}")
-    store.upgrade()
-    runner = ModelRunner(product.model_graph(), lake, store, engine)
+def world(lake: Lakehouse) -> Iterator[None]:
+    """Both publications of the audit log (one hash chain) and the lineage, a tick after each."""
     lake.create(AUDIT_TABLE, AUDIT_SCHEMA)
     published: list[dict[str, Any]] = []
     for entries, edges in ((FIRST_PUBLICATION, FIRST_LINEAGE), (SECOND_PUBLICATION, LATE_LINEAGE)):
@@ -159,50 +155,14 @@ def run_models(engine: Engine, folder: Path) -> Lakehouse:
         published += rows
         lake.append(AUDIT_TABLE, pa.Table.from_pylist(rows, AUDIT_SCHEMA))
         lake.append(LINEAGE_TABLE, pa.Table.from_pylist(edges, LINEAGE_SCHEMA))
-        results = runner.run()
-        failed = [result for result in results if result.status not in ("succeeded", "up_to_date")]
-        assert not failed, [(result.model, result.error) for result in failed]
-    store.dispose()
-    return lake
+        yield
 
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lakehouse]]:
-    if shutil.which("java") is None:
-        service_missing("Java 17 is needed for Spark's local mode")
-    spark = SparkEngine("local[2]")
-    yield {
-        engine.name: run_models(engine, tmp_path_factory.mktemp(engine.name))
-        for engine in (DuckDBEngine(), spark)
-    }
-    spark.stop()
+    yield from lakes_on_both_engines(tmp_path_factory, product.model_graph(), world)
 
 
-SQL_MODELS = sorted(
-    f"compliance_auditing.{name}"
-    for name in (
-        "silver.data_reads",
-        "silver.key_activity",
-        "gold.access_anomalies",
-        "gold.column_reads",
-        "gold.daily_access",
-        "gold.dormant_key_uses",
-        "gold.lineage_current",
-        "gold.pii_reads",
-    )
-)
-
-
-def test_every_sql_model_is_compared() -> None:
-    models = product.model_graph().models
-    assert {name for name, model in models.items() if isinstance(model, SqlModel)} == set(
-        SQL_MODELS
-    )
-
-
-@pytest.mark.parametrize("table", SQL_MODELS)
+@pytest.mark.parametrize("table", sql_models(product.model_graph()))
 def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str) -> None:
-    duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
-    assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
-    assert spark.schema.names == duck.schema.names
-    assert comparable_rows(spark) == comparable_rows(duck)
+    assert_spark_writes_what_duckdb_writes(lakes, table)

@@ -6,20 +6,20 @@ purchases in two currencies, a retried event, and a user back a week later (rete
 second tick brings a retry and events a day late that reshape the first tick's sessions."""
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from spark_parity import (
+    assert_spark_writes_what_duckdb_writes,
+    lakes_on_both_engines,
+    sql_models,
+)
 
-from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.events import ENVELOPE_SCHEMA
-from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine, SqlModel
-from dataplatform.testing import comparable_rows, service_missing
 from mobile_user_analytics.product import product
 
 # Every model runs on both engines in two ticks: minutes in Spark's local mode, beyond the
@@ -106,63 +106,18 @@ LATE_DELIVERY = [
 ]
 
 
-def run_models(engine: Engine, folder: Path) -> Lakehouse:
-    """Both deliveries through every model of the product, a tick after each."""
-    lake = Lakehouse(folder / "lake")
-    store = MetadataStore(f"sqlite:///{folder / 'metadata.db'}")
-    store.upgrade()
-    runner = ModelRunner(product.model_graph(), lake, store, engine)
+def world(lake: Lakehouse) -> Iterator[None]:
+    """Both deliveries, a tick after each."""
     for events in (FIRST_DELIVERY, LATE_DELIVERY):
         lake.append(BRONZE, pa.Table.from_pylist(events, ENVELOPE_SCHEMA))
-        results = runner.run()
-        failed = [result for result in results if result.status not in ("succeeded", "up_to_date")]
-        assert not failed, [(result.model, result.error) for result in failed]
-    store.dispose()
-    return lake
+        yield
 
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lakehouse]]:
-    if shutil.which("java") is None:
-        service_missing("Java 17 is needed for Spark's local mode")
-    spark = SparkEngine("local[2]")
-    yield {
-        engine.name: run_models(engine, tmp_path_factory.mktemp(engine.name))
-        for engine in (DuckDBEngine(), spark)
-    }
-    spark.stop()
+    yield from lakes_on_both_engines(tmp_path_factory, product.model_graph(), world)
 
 
-SQL_MODELS = sorted(
-    f"mobile_user_analytics.{name}"
-    for name in (
-        "silver.app_events",
-        "silver.sessions",
-        "silver.active_days",
-        "gold.activity_1m",
-        "gold.activity_1h",
-        "gold.activity_1d",
-        "gold.active_users",
-        "gold.events",
-        "gold.user_days",
-        "gold.user_summary",
-        "gold.retention",
-        "gold.app_versions",
-        "gold.identity_links",
-    )
-)
-
-
-def test_every_sql_model_is_compared() -> None:
-    models = product.model_graph().models
-    assert {name for name, model in models.items() if isinstance(model, SqlModel)} == set(
-        SQL_MODELS
-    )
-
-
-@pytest.mark.parametrize("table", SQL_MODELS)
+@pytest.mark.parametrize("table", sql_models(product.model_graph()))
 def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str) -> None:
-    duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
-    assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
-    assert spark.schema.names == duck.schema.names
-    assert comparable_rows(spark) == comparable_rows(duck)
+    assert_spark_writes_what_duckdb_writes(lakes, table)

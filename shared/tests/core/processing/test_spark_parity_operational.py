@@ -7,26 +7,23 @@ succeed, fail and fail checks; and the bus lag of two streams. The second public
 the next minutes, and a model run and a table's statistics that arrive late."""
 
 import json
-import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from spark_parity import (
+    assert_spark_writes_what_duckdb_writes,
+    lakes_on_both_engines,
+    sql_models,
+)
 
 from dataplatform.core.config import SLO
-from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.processing import (
-    DuckDBEngine,
-    Engine,
     ModelGraph,
-    ModelRunner,
-    SparkEngine,
-    SqlModel,
     build_graph,
 )
 from dataplatform.platform.telemetry import (
@@ -39,7 +36,6 @@ from dataplatform.platform.telemetry import (
     TABLE_STATS_SCHEMA,
     TABLE_STATS_TABLE,
 )
-from dataplatform.testing import comparable_rows, service_missing
 from operational_metrics.processing import WatchedProduct, models_watching
 from operational_metrics.product import product
 
@@ -228,71 +224,27 @@ def graph() -> ModelGraph:
     return build_graph(product.namespace, models_watching(WATCHED, product.settings()), tables)
 
 
-def run_models(engine: Engine, folder: Path) -> Lakehouse:
-    """Both publications through every model of the product, a tick after each."""
-    lake = Lakehouse(folder / "lake")
-    store = MetadataStore(f"sqlite:///{folder / 'metadata.db'}")
-    store.upgrade()
-    runner = ModelRunner(graph(), lake, store, engine)
-    platform_tables = {
-        "scrapes": (SERVICE_METRICS_TABLE, SERVICE_METRICS_SCHEMA),
-        "observations": (TABLE_STATS_TABLE, TABLE_STATS_SCHEMA),
-        "runs": (MODEL_RUNS_TABLE, MODEL_RUNS_SCHEMA),
-        "bus": (BUS_LAG_TABLE, BUS_LAG_SCHEMA),
-    }
+PLATFORM_TABLES = {
+    "scrapes": (SERVICE_METRICS_TABLE, SERVICE_METRICS_SCHEMA),
+    "observations": (TABLE_STATS_TABLE, TABLE_STATS_SCHEMA),
+    "runs": (MODEL_RUNS_TABLE, MODEL_RUNS_SCHEMA),
+    "bus": (BUS_LAG_TABLE, BUS_LAG_SCHEMA),
+}
+
+
+def world(lake: Lakehouse) -> Iterator[None]:
+    """Both publications of the platform's tables, a tick after each."""
     for published in publications():
-        for kind, (table, schema) in platform_tables.items():
+        for kind, (table, schema) in PLATFORM_TABLES.items():
             lake.append(table, pa.Table.from_pylist(published[kind], schema))
-        results = runner.run()
-        failed = [result for result in results if result.status not in ("succeeded", "up_to_date")]
-        assert not failed, [(result.model, result.error) for result in failed]
-    store.dispose()
-    return lake
+        yield
 
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lakehouse]]:
-    if shutil.which("java") is None:
-        service_missing("Java 17 is needed for Spark's local mode")
-    spark = SparkEngine("local[2]")
-    yield {
-        engine.name: run_models(engine, tmp_path_factory.mktemp(engine.name))
-        for engine in (DuckDBEngine(), spark)
-    }
-    spark.stop()
+    yield from lakes_on_both_engines(tmp_path_factory, graph(), world)
 
 
-SQL_MODELS = sorted(
-    f"operational_metrics.{name}"
-    for name in (
-        "silver.metric_samples",
-        "silver.counter_increases",
-        "silver.table_observations",
-        "silver.model_runs",
-        "silver.bus_lag",
-        "gold.api_traffic",
-        "gold.bus_lag",
-        "gold.model_activity",
-        "gold.model_status",
-        "gold.product_freshness",
-        "gold.slo_minutes",
-        "gold.slo_status",
-        "gold.table_freshness",
-        "gold.table_volumes",
-    )
-)
-
-
-def test_every_sql_model_is_compared() -> None:
-    models = graph().models
-    assert {name for name, model in models.items() if isinstance(model, SqlModel)} == set(
-        SQL_MODELS
-    )
-
-
-@pytest.mark.parametrize("table", SQL_MODELS)
+@pytest.mark.parametrize("table", sql_models(graph()))
 def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str) -> None:
-    duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
-    assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
-    assert spark.schema.names == duck.schema.names
-    assert comparable_rows(spark) == comparable_rows(duck)
+    assert_spark_writes_what_duckdb_writes(lakes, table)

@@ -5,19 +5,19 @@ a browser never identified, app-only people inside and before the feature window
 two currencies, and two rule segments. The second tick brings late web events, a sign-in that
 links the anonymous browser to a user, and a later app day that moves the window."""
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from spark_parity import (
+    assert_spark_writes_what_duckdb_writes,
+    lakes_on_both_engines,
+    sql_models,
+)
 
-from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
-from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine, SqlModel
-from dataplatform.testing import comparable_rows, service_missing
 from user_segmentation.product import product
 from user_segmentation.storage import SEGMENT_DEFINITIONS_SCHEMA, ensure_written_tables
 
@@ -232,70 +232,29 @@ DEFINITIONS = [
 ]
 
 
-def run_models(engine: Engine, folder: Path) -> Lakehouse:
-    """Both ticks' inputs through every model of the product, a tick after each."""
-    lake = Lakehouse(folder / "lake")
-    store = MetadataStore(f"sqlite:///{folder / 'metadata.db'}")
-    store.upgrade()
+def world(lake: Lakehouse) -> Iterator[None]:
+    """The segment definitions, then both ticks' inputs, a tick after each."""
     ensure_written_tables(lake, CONTEXT)
     lake.append(
         CONTEXT.table("gold.segment_definitions"),
         pa.Table.from_pylist(DEFINITIONS, SEGMENT_DEFINITIONS_SCHEMA),
     )
-    runner = ModelRunner(product.model_graph(), lake, store, engine)
     for inputs in (FIRST_TICK, LATE_TICK):
         for table, rows in inputs.items():  # replaced whole, as the producers' models do
             data = pa.Table.from_pylist(rows, SCHEMAS[table])
             lake.overwrite(table, data) if lake.exists(table) else lake.append(table, data)
-        results = runner.run()
-        failed = [
-            (result.model, result.error)
-            for result in results
-            if result.status not in ("succeeded", "up_to_date")
-        ]
-        assert not failed, failed
-    store.dispose()
-    return lake
+        yield
 
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lakehouse]]:
-    if shutil.which("java") is None:
-        service_missing("Java 17 is needed for Spark's local mode")
-    spark = SparkEngine("local[2]")
-    yield {
-        engine.name: run_models(engine, tmp_path_factory.mktemp(engine.name))
-        for engine in (DuckDBEngine(), spark)
-    }
-    spark.stop()
+    yield from lakes_on_both_engines(tmp_path_factory, product.model_graph(), world)
 
 
-SQL_MODELS = sorted(
-    f"user_segmentation.{name}"
-    for name in (
-        "silver.identity_links",
-        "silver.person_activity",
-        "gold.user_features",
-        "gold.identity_graph",
-        "gold.segment_membership",
-    )
-)
 # When the run that took a person in ran: the clock's, not the data's.
-RUN_TIME = {"user_segmentation.gold.segment_membership": "entered_at"}
+RUN_TIME = {"user_segmentation.gold.segment_membership": ["entered_at"]}
 
 
-def test_every_sql_model_is_compared() -> None:
-    models = product.model_graph().models
-    assert {name for name, model in models.items() if isinstance(model, SqlModel)} == set(
-        SQL_MODELS
-    )
-
-
-@pytest.mark.parametrize("table", SQL_MODELS)
+@pytest.mark.parametrize("table", sql_models(product.model_graph()))
 def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str) -> None:
-    duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
-    assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
-    assert spark.schema.names == duck.schema.names
-    if table in RUN_TIME:
-        duck, spark = duck.drop_columns(RUN_TIME[table]), spark.drop_columns(RUN_TIME[table])
-    assert comparable_rows(spark) == comparable_rows(duck)
+    assert_spark_writes_what_duckdb_writes(lakes, table, RUN_TIME.get(table, []))

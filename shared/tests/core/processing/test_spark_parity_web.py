@@ -4,21 +4,21 @@ identify calls, a purchase, days that differ between UTC and the reporting timez
 and a late delivery that reshapes what the first tick wrote."""
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from spark_parity import (
+    assert_spark_writes_what_duckdb_writes,
+    lakes_on_both_engines,
+    sql_models,
+)
 
-from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.events import ENVELOPE_SCHEMA
-from dataplatform.core.processing import DuckDBEngine, Engine, ModelRunner, SparkEngine
 from dataplatform.platform.collector import from_posthog, from_segment
-from dataplatform.testing import comparable_rows, service_missing
 from web_user_analytics.product import product
 
 # The module's fixture runs every model on both engines, in the first test's time limit.
@@ -102,59 +102,23 @@ def to_bronze(lake: Lakehouse, items: list[dict[str, Any]], delay: timedelta) ->
     lake.append(BRONZE, pa.Table.from_pylist(rows, ENVELOPE_SCHEMA))
 
 
-def run_models(engine: Engine, folder: Path) -> Lakehouse:
-    """Both deliveries through every model of the product, a tick after each."""
-    lake = Lakehouse(folder / "lake")
-    store = MetadataStore(f"sqlite:///{folder / 'metadata.db'}")
-    store.upgrade()
-    runner = ModelRunner(product.model_graph(), lake, store, engine)
+def world(lake: Lakehouse) -> Iterator[None]:
+    """Both deliveries, the late one a day after its events, a tick after each."""
     for items, delay in (
         (FIRST_DELIVERY, timedelta(seconds=1)),
         (LATE_DELIVERY, timedelta(days=1)),
     ):
         to_bronze(lake, items, delay)
-        failed = [result for result in runner.run() if result.status != "succeeded"]
-        assert not failed, [(result.model, result.error) for result in failed]
-    store.dispose()
-    return lake
+        yield
 
 
 @pytest.fixture(scope="module")
 def lakes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Lakehouse]]:
-    if shutil.which("java") is None:
-        service_missing("Java 17 is needed for Spark's local mode")
-    spark = SparkEngine("local[2]")
     with pytest.MonkeyPatch.context() as settings:
         settings.setenv("DATAPLATFORM_WEB_USER_ANALYTICS_REPORTING_TIMEZONE", "Europe/Paris")
-        yield {
-            engine.name: run_models(engine, tmp_path_factory.mktemp(engine.name))
-            for engine in (DuckDBEngine(), spark)
-        }
-    spark.stop()
+        yield from lakes_on_both_engines(tmp_path_factory, product.model_graph(), world)
 
 
-SQL_MODELS = sorted(
-    f"web_user_analytics.{name}"
-    for name in (
-        "gold.identity_links",
-        "silver.identities",
-        "silver.page_views",
-        "silver.session_state",
-        "gold.session_events",
-        "gold.events",
-        "gold.pages",
-        "gold.sessions",
-        "gold.visitors_last_seen",
-        "gold.daily_overview",
-        "gold.devices",
-        "gold.sources",
-    )
-)
-
-
-@pytest.mark.parametrize("table", SQL_MODELS)
+@pytest.mark.parametrize("table", sql_models(product.model_graph()))
 def test_spark_writes_what_duckdb_writes(lakes: dict[str, Lakehouse], table: str) -> None:
-    duck, spark = lakes["duckdb"].read(table), lakes["spark"].read(table)
-    assert duck.num_rows > 0, f"{table} is empty: the world does not exercise it"
-    assert spark.schema.names == duck.schema.names
-    assert comparable_rows(spark) == comparable_rows(duck)
+    assert_spark_writes_what_duckdb_writes(lakes, table)
