@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python benchmarks/processing.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/gateway.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/products.py --write docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/engines.py --write docs/BENCHMARKS.md
 
 # Not part of `make test` (which runs the same parts small): 5,000 fuzzed collector requests,
 # 200 kill -9 trials, 8 processes x 100 commits to one table, the audit tamper cases, then the
