@@ -628,9 +628,6 @@ class ModelRunner:
             changes = bool(batch.count or batch.deleted is not None)
             how = self._how_to_publish(model, plan, batch.schema, changes)
             if how is not None:
-                window = None
-                if how == "overwrite" and plan.window is not None and model.header.time_column:
-                    window = (model.header.time_column, *plan.window)
                 written = publisher.publish(
                     model,
                     batch,
@@ -638,7 +635,7 @@ class ModelRunner:
                     how,
                     Txn(plan.model, plan.sequence),
                     self._commit_metadata(plan),
-                    window,
+                    _replaced_window(model, plan),
                 )
             counts = (rows_in, batch.count, batch.deleted_count)
             schemas = {table: relation.schema for table, relation in relations.items()}
@@ -1209,12 +1206,13 @@ class ModelRunner:
         # The lake decides on the table it already holds: reading the schema here cost a replay
         # of the table's log on every publish.
         evolve = _declared_columns(model)
-        header = model.header
-        if how == "overwrite" and plan.window is not None and header.time_column is not None:
-            start, end = (moment.isoformat() for moment in plan.window)
-            column = header.time_column
-            predicate = f"\"{column}\" >= '{start}' AND \"{column}\" < '{end}'"
-            inside = _within(batch, column, plan.window)
+        window = _replaced_window(model, plan)
+        if window is not None:
+            column, start, end = window
+            predicate = (
+                f"\"{column}\" >= '{start.isoformat()}' AND \"{column}\" < '{end.isoformat()}'"
+            )
+            inside = _within(batch, column, (start, end))
             return self.lake.overwrite(
                 target,
                 inside,
@@ -1231,7 +1229,7 @@ class ModelRunner:
             return self.lake.merge(
                 target,
                 batch,
-                header.unique_key,
+                model.header.unique_key,
                 deletes=deletes,
                 txn=txn,
                 evolve_schema=evolve,
@@ -1256,9 +1254,7 @@ class ModelRunner:
             )
         if plan.mode == "incremental" and header.materialized != "replace" and not changes:
             return None
-        if plan.window is not None and header.time_column is not None:
-            return "overwrite"
-        if plan.mode == "full" or header.materialized == "replace":
+        if _replaced_window(model, plan) or plan.mode == "full" or header.materialized == "replace":
             return "overwrite"
         return "merge" if header.materialized == "merge" else "append"
 
@@ -1341,6 +1337,14 @@ def _reads_itself(model: Model) -> bool:
     if isinstance(model, SqlModel):
         return model.reads_itself
     return "this" in inspect.signature(model.function).parameters
+
+
+def _replaced_window(model: Model, plan: _Plan) -> tuple[str, datetime, datetime] | None:
+    """A backfill's (time column, start, end): the rows it replaces in the table, the others
+    kept; None when the run replaces or adds to the whole table."""
+    if plan.window is None or model.header.time_column is None:
+        return None
+    return (model.header.time_column, *plan.window)
 
 
 def _declared_columns(model: Model) -> frozenset[str]:

@@ -11,12 +11,17 @@ import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from dataplatform.core.connectors.lakehouse import Lakehouse, Txn, WriteResult
+from dataplatform.core.connectors.lakehouse import (
+    Lakehouse,
+    Txn,
+    WriteResult,
+    partition_narrowing,
+)
 from dataplatform.core.errors import SchemaMismatchError, TerminalError
 from dataplatform.core.processing._checks import BATCH, CheckOutcome, CheckQueries, evaluate_checks
 from dataplatform.core.processing._engines import (
@@ -190,16 +195,12 @@ class SparkPublisher:
     def _partitions_touched(self, target: str, source: "DataFrame", keys: Sequence[str]) -> str:
         """` AND target.day IN (...)` when the table is partitioned by a merge key, so that the
         merge opens the source's partitions only (as the lake's own merge does)."""
-        narrowing = ""
-        for column in self.lake.table(target).metadata().partition_columns:
-            if column not in keys:
-                return ""  # a key's rows may sit in any partition
-            values = [row[0] for row in source.select(column).distinct().collect()]
-            if not values or None in values:
-                return ""
-            literals = ", ".join(_literal(value) for value in values)
-            narrowing += f" AND target.`{column}` IN ({literals})"
-        return narrowing
+
+        def distinct(column: str) -> list[object]:
+            return [row[0] for row in source.select(column).distinct().collect()]
+
+        partitions = self.lake.table(target).metadata().partition_columns
+        return partition_narrowing(partitions, keys, distinct, _spark_literal)
 
     def _admitted(self, target: str, rows: "DataFrame") -> "DataFrame":
         """The rows without those of erased people: what the lake's guard admits."""
@@ -321,11 +322,10 @@ def _typed(model: SqlModel, rows: "DataFrame", declared: pa.Schema) -> "DataFram
     )
 
 
-def _literal(value: object) -> str:
-    """A partition value as Spark SQL reads it: dates quoted in ISO form, numbers as they are."""
-    if isinstance(value, date):  # a datetime too
-        return f"'{value.isoformat()}'"
-    return f"'{value}'" if isinstance(value, str) else str(value)
+def _spark_literal(text: str) -> str:
+    """A string literal in Spark SQL, which escapes with a backslash (two quotes in a row would
+    be two literals, joined)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _arrow_schema(rows: "DataFrame") -> pa.Schema:

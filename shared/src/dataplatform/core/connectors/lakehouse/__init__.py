@@ -15,7 +15,12 @@ from dataplatform.core.connectors.lakehouse._maintenance import (
 )
 from dataplatform.core.connectors.lakehouse._names import LAYERS, TableName, quarantine_of
 from dataplatform.core.connectors.lakehouse._snapshots import RestoreResult, Snapshot, Snapshots
-from dataplatform.core.connectors.lakehouse._tables import Lakehouse, Txn, WriteResult
+from dataplatform.core.connectors.lakehouse._tables import (
+    Lakehouse,
+    Txn,
+    WriteResult,
+    partition_narrowing,
+)
 
 __all__ = [
     "LAYERS",
@@ -35,6 +40,7 @@ __all__ = [
     "WriteResult",
     "as_plain_text",
     "maintain",
+    "partition_narrowing",
     "prunes_by_row_group",
     "quarantine_of",
     "read_keys",

@@ -644,34 +644,55 @@ def _partitions_touched(
     """` AND target.day IN (...)` for each partition column among the merge keys: delta-rs does
     not narrow a merge to the source's partitions by itself, so without it every file of the
     target is opened to look for matches, and a tick's merge costs the table's history."""
-    narrowing = ""
-    for column in table.metadata().partition_columns:
-        if column not in keys:
-            return ""  # a key's rows may sit in any partition
+
+    def distinct(column: str) -> list[object]:
         chunks = [batch[column] for batch in batches if batch is not None and batch.num_rows]
         if not chunks:
+            return []
+        values = pa.chunked_array([chunk.cast(chunks[0].type) for chunk in chunks])
+        return list(pc.unique(values).to_pylist())
+
+    return partition_narrowing(
+        table.metadata().partition_columns, keys, distinct, _datafusion_literal
+    )
+
+
+def partition_narrowing(
+    partition_columns: Sequence[str],
+    keys: Sequence[str],
+    distinct: Callable[[str], Sequence[object]],
+    literal: Callable[[str], str],
+) -> str:
+    """` AND target.<column> IN (...)` for each partition column, from the source's `distinct`
+    values of it, each written by `literal` (the SQL dialect's string literal); "" (every file
+    is opened) when a partition column is not a merge key (a key's rows may sit in any
+    partition), the source is empty, or a value is null or of a type with no literal here."""
+    narrowing = ""
+    for column in partition_columns:
+        if column not in keys:
             return ""
-        values = pc.unique(
-            pa.chunked_array([chunk.cast(chunks[0].type) for chunk in chunks])
-        ).to_pylist()
-        literals = [_partition_literal(value) for value in values]
-        if None in literals:
-            return ""  # a null partition, or a type with no literal here: open every file
+        values = distinct(column)
+        literals = [_partition_literal(value, literal) for value in values]
+        if not literals or None in literals:
+            return ""
         narrowing += f" AND target.{column} IN ({', '.join(map(str, literals))})"
     return narrowing
 
 
-def _partition_literal(value: object) -> str | None:
-    """A SQL literal of a partition value, or None for a type not written here."""
+def _partition_literal(value: object, literal: Callable[[str], str]) -> str | None:
     if isinstance(value, bool | datetime):
         return None
     if isinstance(value, int):
         return str(value)
     if isinstance(value, date):
-        return f"'{value.isoformat()}'"
+        return literal(value.isoformat())
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return literal(value)
     return None
+
+
+def _datafusion_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _upsert_and_delete(
