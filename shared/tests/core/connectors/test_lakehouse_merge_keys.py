@@ -1,5 +1,6 @@
 """What a merge matches on: a null key matches its own row, and a merge keyed by a table's
-partition column opens only the partitions its rows (and deleted keys) name."""
+partition column opens only the partitions its rows (and deleted keys) name, the null one
+included."""
 
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_a_null_key_updates_its_row_instead_of_inserting_it_again(lake: Lakehous
     ]
 
 
-def daily(day: date, *paths: tuple[str, int]) -> pa.Table:
+def daily(day: date | None, *paths: tuple[str, int]) -> pa.Table:
     return pa.table(
         {
             "day": pa.array([day] * len(paths), pa.date32()),
@@ -46,14 +47,24 @@ def daily(day: date, *paths: tuple[str, int]) -> pa.Table:
     )
 
 
-def test_a_merge_on_a_partition_key_opens_only_the_partitions_it_names(lake: Lakehouse) -> None:
+def write_days(lake: Lakehouse) -> tuple[date, date]:
+    """A file per day; the last two days, the others made unreadable: opening one would fail."""
     for offset in range(DAYS):
         day = FIRST_DAY + timedelta(days=offset)
         lake.append(DAILY, daily(day, ("/", 1), ("/pricing", 2)), partition_by=["day"])
     last, before = FIRST_DAY + timedelta(days=DAYS - 1), FIRST_DAY + timedelta(days=DAYS - 2)
-    for uri in lake.table(DAILY).file_uris():  # every other day's file: opening one would fail
-        if f"day={last}" not in uri and f"day={before}" not in uri:
+    return last, before
+
+
+def break_files_except(lake: Lakehouse, *kept: str) -> None:
+    for uri in lake.table(DAILY).file_uris():
+        if not any(f"day={folder}" in uri for folder in kept):
             Path(uri.removeprefix("file://")).write_bytes(b"not parquet")
+
+
+def test_a_merge_on_a_partition_key_opens_only_the_partitions_it_names(lake: Lakehouse) -> None:
+    last, before = write_days(lake)
+    break_files_except(lake, str(last), str(before))
 
     lake.merge(
         DAILY,
@@ -80,3 +91,36 @@ def test_a_merge_on_a_partition_key_opens_only_the_partitions_it_names(lake: Lak
         (last, "/docs", 1),
         (last, "/pricing", 2),
     ]
+
+
+def test_rows_without_a_partition_value_open_the_null_partition_and_the_days_named_only(
+    lake: Lakehouse,
+) -> None:
+    """Facts that hold on every day (a null day) sit in a partition of their own; a merge of
+    them with one day's rows must not open the other days."""
+    last, _ = write_days(lake)
+    lake.append(DAILY, daily(None, ("/", 7), ("/about", 8)), partition_by=["day"])
+    break_files_except(lake, str(last), "__HIVE_DEFAULT_PARTITION__")
+
+    lake.merge(
+        DAILY, pa.concat_tables([daily(None, ("/", 70)), daily(last, ("/", 5))]), ["day", "path"]
+    )
+
+    touched = (
+        lake.table(DAILY)
+        .to_pyarrow_dataset()
+        .to_table(
+            filter=(pa.compute.field("day") >= pa.scalar(last)) | pa.compute.field("day").is_null()
+        )
+    )
+    assert sorted(
+        zip(
+            touched["day"].to_pylist(),
+            touched["path"].to_pylist(),
+            touched["views"].to_pylist(),
+            strict=True,
+        ),
+        key=repr,
+    ) == sorted(
+        [(None, "/", 70), (None, "/about", 8), (last, "/", 5), (last, "/pricing", 2)], key=repr
+    )

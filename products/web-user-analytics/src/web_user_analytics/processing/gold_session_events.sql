@@ -1,7 +1,7 @@
 /* ---
 name: gold.session_events
 materialized: merge
-unique_key: [event_id]
+unique_key: [day, event_id]
 time_column: day
 partition_by: [day]
 cluster_by: [visitor_id]
@@ -11,9 +11,9 @@ description: >-
   midnight in `reporting_timezone`, and when an event brings another campaign (utm source,
   medium, campaign). A tick reads only the event rows silver.session_state rewrote (the
   browser-days with new events, re-sessionised whole, and the events a new identify link
-  gives a user) and merges them on event_id. Partitioned by the reporting day, so a model
-  reading some days of it opens only their files. Pages and funnels are computed from it for
-  any date range.
+  gives a user) and merges them on the day and event_id. Partitioned by the reporting day, so a
+  merge, and a model reading some days of it, open only those days' files. Pages and funnels
+  are computed from it for any date range.
 columns:
   event_id: {type: varchar, description: The event.}
   session_id: {type: varchar, description: "The session: the event_id of its first event."}
@@ -49,4 +49,4 @@ checks:
 select * exclude (row_key, kind, revision, anonymous_id, own_user_id, user_agent)
 from ref('silver.session_state')
 where kind = 'event'
-qualify row_number() over (partition by event_id order by revision desc) = 1
+qualify row_number() over (partition by day, event_id order by revision desc) = 1

@@ -1,7 +1,9 @@
 /* ---
 name: silver.session_state
 materialized: merge
-unique_key: [row_key]
+unique_key: [day, row_key]
+time_column: day
+partition_by: [day]
 cluster_by: [visitor_id]
 description: >-
   What gold.session_events is published from, kept so that a tick never rereads history: each
@@ -12,7 +14,9 @@ description: >-
   their links (this_touched by browser, '2 days'), every event row of the browsers a new link
   names (this_touched by anonymous id, from silver.identities), all from only the row groups
   holding them (both tables are sorted by browser); and this table's agent rows. It rewrites
-  those browser-days' events, and the events whose user a new link changes.
+  those browser-days' events, and the events whose user a new link changes. Partitioned by the
+  reporting day (links and agents, which hold on every day, in the partition of no day) and
+  keyed by it too, so a merge opens only the days it rewrites.
 columns:
   row_key: {type: varchar, description: "`event <event_id>`, `link <anonymous_id>` or `agent <user agent>`."}
   kind: {type: varchar, description: "event, link or agent."}
@@ -69,7 +73,9 @@ views as (
         on t.visitor_id = v.visitor_id
         and t.day = cast(timezone(var('reporting_timezone'), v.timestamp) as date)
     -- silver drops a retry within 7 days only: an older one is sessionised once all the same.
-    qualify row_number() over (partition by v.event_id order by v.received_at) = 1
+    -- An id sent again later under another time is an event of its own day, as it would be in
+    -- a full rebuild: finding its first copy would mean looking through every day's events.
+    qualify row_number() over (partition by v.event_id, t.day order by v.received_at) = 1
 ),
 
 -- A link changed by several silver commits since the last tick comes once per commit.
@@ -241,7 +247,9 @@ relinked as (
     from kept as k
     join new_links as l on l.anonymous_id = k.anonymous_id
     where k.kind = 'event'
-        and k.row_key not in (select row_key from sessionised)
+        and not exists (
+            select 1 from sessionised as s where s.day = k.day and s.row_key = k.row_key
+        )
         and coalesce(k.own_user_id, l.user_id) is distinct from k.user_id
 ),
 
@@ -264,4 +272,4 @@ changed as (
 
 select c.*, coalesce(k.revision, 0) + 1 as revision
 from changed as c
-left join kept as k on k.row_key = c.row_key
+left join kept as k on k.row_key = c.row_key and k.day is not distinct from c.day

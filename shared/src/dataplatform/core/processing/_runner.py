@@ -1043,7 +1043,12 @@ class ModelRunner:
         earliest = self._earliest_new_time(plan, relations)
         if earliest is None:
             return None
-        return (ds.field(column) >= pa.scalar(earliest - lookback)) | ds.field(column).is_null()
+        start = earliest - lookback
+        if isinstance(start, datetime) and pa.types.is_date(this.schema.field(column).type):
+            # A model's own day (in the reporting timezone, say) begins within a day of the
+            # instant's UTC date: a day earlier keeps every row the lookback reaches.
+            start = _utc_date(start) - timedelta(days=1)
+        return (ds.field(column) >= pa.scalar(start)) | ds.field(column).is_null()
 
     @staticmethod
     def _rows_of(

@@ -664,18 +664,22 @@ def partition_narrowing(
     literal: Callable[[str], str],
 ) -> str:
     """` AND target.<column> IN (...)` for each partition column, from the source's `distinct`
-    values of it, each written by `literal` (the SQL dialect's string literal); "" (every file
-    is opened) when a partition column is not a merge key (a key's rows may sit in any
-    partition), the source is empty, or a value is null or of a type with no literal here."""
+    values of it, each written by `literal` (the SQL dialect's string literal), with ` OR
+    target.<column> IS NULL` when a value is null (the keys then match null-safely); "" (every
+    file is opened) when a partition column is not a merge key (a key's rows may sit in any
+    partition), the source is empty, or a value is of a type with no literal here."""
     narrowing = ""
     for column in partition_columns:
         if column not in keys:
             return ""
         values = distinct(column)
-        literals = [_partition_literal(value, literal) for value in values]
-        if not literals or None in literals:
+        literals = [_partition_literal(value, literal) for value in values if value is not None]
+        if not values or None in literals:
             return ""
-        narrowing += f" AND target.{column} IN ({', '.join(map(str, literals))})"
+        kept = [f"target.{column} IN ({', '.join(map(str, literals))})"] if literals else []
+        if len(literals) < len(values):
+            kept.append(f"target.{column} IS NULL")
+        narrowing += f" AND ({' OR '.join(kept)})"
     return narrowing
 
 
