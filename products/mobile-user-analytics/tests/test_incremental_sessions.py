@@ -114,8 +114,12 @@ def test_a_late_event_joining_two_sessions_deletes_the_later_one(tick: Tick) -> 
 
     assert (joined["session_id"], joined["events"]) == (first["session_id"], 3)
     assert (joined["started_at"], joined["ended_at"]) == (T0, T0 + minutes(40))
-    assert changed(tick, "silver.sessions", "session_id", ("delete",)) == {absorbed["session_id"]}
-    assert tick.results["silver.sessions"].rows_deleted == 1
+    # sdk-9 is deleted too, from the day it no longer starts on (its own test).
+    assert changed(tick, "silver.sessions", "session_id", ("delete",)) == {
+        absorbed["session_id"],
+        "sdk-9",
+    }
+    assert tick.results["silver.sessions"].rows_deleted == 2
 
 
 def test_an_event_days_late_moves_its_sdk_session_start_back(tick: Tick) -> None:
@@ -123,6 +127,13 @@ def test_an_event_days_late_moves_its_sdk_session_start_back(tick: Tick) -> None
 
     assert (session["session_id"], session["events"]) == ("sdk-9", 2)
     assert (session["started_at"], session["ended_at"]) == (T0 - timedelta(days=3), T0)
+    # Keyed by the day it starts: the row of its old day is deleted, one of the new inserted.
+    (gone,) = [
+        row
+        for row in tick.changes["silver.sessions"]
+        if row["_change_type"] == "delete" and row["session_id"] == "sdk-9"
+    ]
+    assert (gone["day"], session["day"]) == (T0.date(), (T0 - timedelta(days=3)).date())
 
 
 def test_events_without_a_device_make_one_session_across_ticks(tick: Tick) -> None:

@@ -1,7 +1,7 @@
 /* ---
 name: silver.sessions
 materialized: merge
-unique_key: [session_id, user_id]
+unique_key: [day, session_id, user_id]
 time_column: started_at
 partition_by: [day]
 cluster_by: [session_id]
@@ -13,7 +13,9 @@ description: >-
   (this_touched), never older events: however late an event, its session is the union of the
   stored sessions it joins (on its device, those ending less than the timeout before the
   device's first new event or later; or its SDK session's) and the new events. A stored session
-  a late event joins to an earlier one is deleted.
+  a late event joins to an earlier one is deleted, and so is one a late event moves to an
+  earlier day: keyed by the day it starts (UTC), which it is partitioned by, a merge opens only
+  the days it writes.
 columns:
   session_id: {type: varchar, description: "The SDK's session id, or a hash of user, device and start for sessions cut by inactivity."}
   user_id: {type: varchar, description: "The signed-in user, or the install's anonymous id.", tags: [pii]}
@@ -241,7 +243,8 @@ from identified as s
 left join revenue as r on r.session_id = s.session_id and r.user_id = s.user_id
 where s.holds_new_events
 union all
--- The stored sessions a late event joined to an earlier one: their id no longer exists.
+-- The stored sessions a late event joined to an earlier one (their id no longer exists) or
+-- moved to an earlier day (their key, with the day, no longer exists).
 select
     t.session_id,
     t.user_id,
@@ -261,4 +264,7 @@ select
     t.last_event,
     true as _deleted
 from stored as t
-anti join identified as s on s.session_id = t.session_id and s.user_id = t.user_id
+anti join identified as s
+    on s.session_id = t.session_id
+    and s.user_id = t.user_id
+    and cast(timezone('UTC', s.started_at) as date) = cast(timezone('UTC', t.started_at) as date)

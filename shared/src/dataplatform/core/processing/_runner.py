@@ -586,6 +586,8 @@ class ModelRunner:
         computed = self._compute(model, plan, relations, removed, this)
         kept, deletes = _split_deletes(model, computed)
         batch = _declared_types(model, _with_derived_partitions(model, kept))
+        if deletes is not None:  # a derived `day` may be one of the keys they remove
+            deletes = _with_derived_partitions(model, deletes)
         checks, failures = self._judge(plan, self._check(model, plan, batch))
         if failures:
             return self._refuse(plan, run_id, failures, checks, rows_in, batch.num_rows)

@@ -85,7 +85,10 @@ class SparkPublisher:
                     _refuse_delete_flag_outside_merge(model, computed)
                     flag = functions.coalesce(functions.col(DELETE_FLAG), functions.lit(False))
                     gone = _count_where(computed, flag)
-                    deleted = computed.where(flag).drop(DELETE_FLAG) if gone else None
+                    # A derived `day` may be one of the keys they remove.
+                    deleted = (
+                        _with_day(model, computed.where(flag).drop(DELETE_FLAG)) if gone else None
+                    )
                     rows = computed.where(~flag).drop(DELETE_FLAG)
                 rows = _typed(model, _with_day(model, rows), declared)
                 count = rows.count()
