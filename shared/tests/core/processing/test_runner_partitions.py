@@ -217,3 +217,43 @@ def test_rows_written_before_the_header_partitioned_by_day_stay_in_a_lookback(
 
     assert results[HOURLY].status == "succeeded", results[HOURLY].error
     assert {row["hour"]: row["users"] for row in lake.read(HOURLY).to_pylist()}[noon] == 2
+
+
+def test_a_full_refresh_lays_out_a_table_its_header_now_partitions(
+    tmp_path: Path, lake: Lakehouse, sqlite_store: MetadataStore
+) -> None:
+    """A lake made before a model was partitioned gets the layout from a full refresh; a
+    model reading its changes across that commit is told to be refreshed too."""
+    folder = write_models(
+        tmp_path / "m",
+        {**MODELS, "silver_views.sql": MODELS["silver_views.sql"].replace("[day]", "[]")},
+    )
+    lake.append(BRONZE, history())
+    ModelRunner(
+        build_graph(SHOP, load_sql_models(folder), ["bronze.events"]), lake, sqlite_store
+    ).run()
+    assert lake.table(VIEWS).metadata().partition_columns == []
+    write_models(folder, MODELS)
+    runner = ModelRunner(
+        build_graph(SHOP, load_sql_models(folder), ["bronze.events"]), lake, sqlite_store
+    )
+
+    (refreshed,) = runner.run(["silver.views"], full_refresh=True)
+    (downstream,) = runner.run([HOURLY.removeprefix(f"{SHOP}.")])
+    runner.run(full_refresh=True)
+    noon = LAST_DAY + timedelta(hours=12)
+    late = history().slice(3 * (DAYS - 1) + 1, 1)  # a second user at noon of the last day
+    late = late.set_column(0, "event_id", pa.array(["late"]))
+    lake.append(BRONZE, late.set_column(1, "user_id", pa.array(["late-user"])))
+    results = {result.model: result for result in runner.run()}
+
+    assert refreshed.status == "succeeded", refreshed.error
+    assert downstream.status == "failed"
+    assert "`shop.silver.views` was laid out anew after version" in str(downstream.error)
+    assert "partitioned by ['day'], before by nothing" in str(downstream.error)
+    assert "dataplatform models run --full-refresh" in str(downstream.error)
+    assert lake.table(VIEWS).metadata().partition_columns == ["day"]
+    assert all("day=" in uri for uri in lake.table(VIEWS).file_uris())
+    assert lake.read(VIEWS).num_rows == 3 * DAYS + 1
+    assert results[HOURLY].status == "succeeded", results[HOURLY].error
+    assert {row["hour"]: row["users"] for row in lake.read(HOURLY).to_pylist()}[noon] == 2

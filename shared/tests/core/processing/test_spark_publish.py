@@ -176,6 +176,28 @@ def test_spark_commits_appends_and_merges_with_deletes_that_delta_rs_reads(
     assert lake.table(ORDERS).metadata().partition_columns == ["day"]
 
 
+def test_a_full_refresh_on_spark_lays_out_a_table_its_header_now_partitions(
+    tmp_path: Path, spark: SparkEngine, store: MetadataStore
+) -> None:
+    unpartitioned = {
+        **MODELS,
+        "silver_orders.sql": MODELS["silver_orders.sql"].replace("[day]", "[]"),
+    }
+    folder = write_models(tmp_path / "m", unpartitioned)
+    graph = build_graph("shop", load_sql_models(folder), [BRONZE.removeprefix("shop.")])
+    lake = Lakehouse(tmp_path / "lake")
+    lake.append(BRONZE, orders(("o1", "c1", "placed", 10.0, 1), ("o2", "c2", "placed", 5.0, 2)))
+    ModelRunner(graph, lake, store, spark).run()
+    assert lake.table(ORDERS).metadata().partition_columns == []
+
+    runner = runner_over(tmp_path, spark, store)  # the header as it is now: by day
+    results = runner.run(full_refresh=True)
+
+    assert {result.status for result in results} == {"succeeded"}
+    assert lake.table(ORDERS).metadata().partition_columns == ["day"]
+    assert sorted(lake.read(ORDERS)["order_id"].to_pylist()) == ["o1", "o2"]
+
+
 def test_a_rerun_of_a_committed_run_commits_nothing_whichever_writer(
     tmp_path: Path, spark: SparkEngine, store: MetadataStore
 ) -> None:

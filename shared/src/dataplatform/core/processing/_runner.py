@@ -1228,9 +1228,14 @@ class ModelRunner:
                 evolve_schema=evolve,
                 commit_metadata=metadata,
             )
-        if how == "overwrite":
+        if how == "overwrite":  # a full refresh lays out a table its header partitions anew
             return self.lake.overwrite(
-                target, batch, txn=txn, evolve_schema=evolve, commit_metadata=metadata
+                target,
+                batch,
+                txn=txn,
+                evolve_schema=evolve,
+                commit_metadata=metadata,
+                partition_by=model.header.partition_by,
             )
         if how == "merge":
             return self.lake.merge(

@@ -140,7 +140,7 @@ class SparkPublisher:
             if how == "merge":
                 self._merge(target, rows, batch.deleted, model.header.unique_key)
             else:
-                self._write(target, rows, how, window)
+                self._write(target, rows, how, window, model.header.partition_by)
         after = self.lake.table(target).version()
         return WriteResult(target, after, batch.count, nothing_changed=after == before)
 
@@ -152,8 +152,13 @@ class SparkPublisher:
         rows: "DataFrame",
         how: Literal["overwrite", "append"],
         window: tuple[str, datetime, datetime] | None,
+        partition_by: Sequence[str],
     ) -> None:
         writer = rows.write.format("delta").mode(how)
+        laid_out = self.lake.table(target).metadata().partition_columns
+        if how == "overwrite" and window is None and laid_out != list(partition_by):
+            # A full refresh adopts the header's new layout, as the lake's overwrite does.
+            writer = writer.partitionBy(*partition_by).option("overwriteSchema", "true")
         if window is not None:
             column, start, end = window
             predicate = f"`{column}` >= '{start.isoformat()}' AND `{column}` < '{end.isoformat()}'"

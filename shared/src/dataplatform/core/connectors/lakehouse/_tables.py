@@ -225,10 +225,31 @@ class Lakehouse:
         change_schema = pa.schema([*schema, *_CHANGE_FIELDS])
         if version >= table.version():
             return change_schema.empty_table()
-        changes = pa.table(
-            table.load_cdf(starting_version=version + 1, ending_version=table.version())
-        )
+        try:
+            changes = pa.table(
+                table.load_cdf(starting_version=version + 1, ending_version=table.version())
+            )
+        except (DeltaError, pa.ArrowInvalid) as exc:
+            self._refuse_changes_across_a_layout(name, version, table, exc)
+            raise
         return changes.select(change_schema.names).cast(change_schema)
+
+    def _refuse_changes_across_a_layout(
+        self, name: str | TableName, version: int, table: DeltaTable, exc: Exception
+    ) -> None:
+        """delta-rs cannot read the change feed across a commit that changed the partition
+        columns (a full refresh adopting a new layout): say so, and what to do."""
+        if version < 0:
+            return
+        before = self.table(name, version=version).metadata().partition_columns
+        after = table.metadata().partition_columns
+        if before != after:
+            raise TerminalError(
+                f"`{name}` was laid out anew after version {version} (partitioned by "
+                f"{after or 'nothing'}, before by {before or 'nothing'}), and its change feed "
+                "cannot be read across that: rebuild the models that read it with "
+                "`dataplatform models run --full-refresh`."
+            ) from exc
 
     def transaction_version(self, name: str | TableName, app_id: str) -> int | None:
         """The latest version committed by writer `app_id`, or None if it never wrote."""
@@ -295,9 +316,15 @@ class Lakehouse:
         txn: Txn | Sequence[Txn] | None = None,
         evolve_schema: Evolution = False,
         commit_metadata: dict[str, str] | None = None,
+        partition_by: Sequence[str] | None = None,
     ) -> WriteResult:
-        """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`)."""
-        write = self._file_writer(name, "overwrite", predicate=predicate)
+        """Replace the whole table, or only the rows matching `predicate` (e.g. `day = '2026-01-02'`).
+
+        With `partition_by`, replacing the whole table also lays it out by those columns when
+        it is partitioned otherwise (a model's full refresh adopts its header's new layout).
+        """
+        relayout = None if predicate is not None else partition_by
+        write = self._file_writer(name, "overwrite", predicate=predicate, relayout=relayout)
         return self._commit(name, data, txn, evolve_schema, write, commit_metadata)
 
     def _file_writer(
@@ -307,20 +334,32 @@ class Lakehouse:
         *,
         predicate: str | None = None,
         partition_by: Sequence[str] = (),
+        relayout: Sequence[str] | None = None,
     ) -> _Write:
-        """A `write` for `_commit` that adds the rows as new files."""
+        """A `write` for `_commit` that adds the rows as new files; an overwrite of the whole
+        table with `relayout` partitions it by those columns if it is not already."""
         # write_deltalake's overloads are per literal mode; one call serves both.
         replacing: dict[str, Any] = {"mode": mode, "predicate": predicate}
 
         def write(
             target: DeltaTable | str, rows: pa.Table, commit: CommitProperties, adds_columns: bool
         ) -> None:
+            schema_mode: Literal["merge", "overwrite"] | None = "merge" if adds_columns else None
+            partitions = list(partition_by)
+            if (
+                relayout is not None
+                and isinstance(target, DeltaTable)
+                and target.metadata().partition_columns != list(relayout)
+            ):
+                # Delta changes partition columns only by replacing the schema too.
+                schema_mode, partitions = "overwrite", list(relayout)
+                logger.info("laying `%s` out anew, partitioned by %s", name, partitions)
             write_deltalake(
                 target,
                 rows,
                 **replacing,
-                schema_mode="merge" if adds_columns else None,
-                partition_by=list(partition_by) or None,
+                schema_mode=schema_mode,
+                partition_by=partitions or None,
                 configuration=self._properties_for(name, rows.schema),  # kept when creating
                 storage_options=self.storage_options,
                 commit_properties=commit,
