@@ -9,7 +9,9 @@ SHARED_EXTRAS := kafka,redis,postgres,spark
 
 .PHONY: install services demo run test lint bench reliability clean
 
+# The console's front-end libraries come from npm (pinned by their lockfile) on every install.
 install: $(VENV)/.installed
+	infrastructure/local/console_assets.sh
 
 # Reinstalled whenever a pyproject, the dev requirements or the pins change.
 $(VENV)/.installed: $(INSTALL_INPUTS)

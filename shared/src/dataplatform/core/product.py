@@ -36,6 +36,7 @@ from dataplatform.core.product_context import Configurable, ProductContext
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from dataplatform.core.console import ConsolePage
     from dataplatform.core.jobs import Job
     from dataplatform.core.processing import Model, ModelGraph, ModelHeader
 
@@ -59,6 +60,10 @@ class Stream:
 
 
 def _no_models(_context: ProductContext[Any]) -> "Sequence[Model]":
+    return ()
+
+
+def _no_pages(_context: ProductContext[Any]) -> "Sequence[ConsolePage]":
     return ()
 
 
@@ -87,6 +92,9 @@ class Product:
     models: "Callable[[ProductContext[Any]], Sequence[Model]]" = field(default=_no_models)
     # Scheduled work besides the models (retention, retraining, collection): see core/jobs.py.
     jobs: "tuple[Job, ...]" = ()
+    # Its pages in the admin console (core/console.py), given its context; none: a page of its
+    # tables.
+    console: "Callable[[ProductContext[Any]], Sequence[ConsolePage]]" = field(default=_no_pages)
 
     def __post_init__(self) -> None:
         if self.namespace in RESERVED_NAMESPACES:

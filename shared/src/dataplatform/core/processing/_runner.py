@@ -1045,7 +1045,7 @@ class ModelRunner:
         earliest = self._earliest_new_time(plan, relations)
         if earliest is None:
             return None
-        start = earliest - lookback
+        start: datetime | date = earliest - lookback
         if isinstance(start, datetime) and pa.types.is_date(this.schema.field(column).type):
             # A model's own day (in the reporting timezone, say) begins within a day of the
             # instant's UTC date: a day earlier keeps every row the lookback reaches.

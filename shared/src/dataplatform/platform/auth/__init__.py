@@ -5,7 +5,12 @@ from typing import Self
 
 from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
-from dataplatform.platform.auth._access import PlatformAccess, RateLimiter
+from dataplatform.platform.auth._access import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    PlatformAccess,
+    RateLimiter,
+)
 from dataplatform.platform.auth._keys import KEY_PREFIX, ApiKey, ApiKeys
 from dataplatform.platform.auth._lockouts import Lockout, LoginLockouts, utc_now
 from dataplatform.platform.auth._roles import Role, Roles, builtin_roles
@@ -41,8 +46,10 @@ class Auth:
 
 
 __all__ = [
+    "CSRF_HEADER",
     "KEY_PREFIX",
     "MIN_PASSWORD_LENGTH",
+    "SESSION_COOKIE",
     "ApiKey",
     "ApiKeys",
     "Auth",

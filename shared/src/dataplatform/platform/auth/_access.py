@@ -17,13 +17,22 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from dataplatform.core.access import Principal
-from dataplatform.core.errors import AuthenticationError, RateLimitedError, extra_required
+from dataplatform.core.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitedError,
+    extra_required,
+)
 from dataplatform.platform.audit import AuditWriter, request_entry
 from dataplatform.platform.auth._keys import ApiKeys, looks_like_key
 from dataplatform.platform.auth._tokens import Tokens
 from dataplatform.platform.auth._users import Users
 
 _PII_CACHE_SECONDS = 5.0
+# The admin console's session: the access token, in an HttpOnly, SameSite=Strict cookie.
+SESSION_COOKIE = "dp_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class RateLimiter:
@@ -83,7 +92,7 @@ class PlatformAccess:
         self._lookups: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, request: Request) -> Principal:
-        credential = _credential(request)
+        credential = _credential(request, self.tokens)
         if looks_like_key(credential):
             principal = await self._cached_or_looked_up(
                 self.keys.cached, self.keys.principal, credential
@@ -168,12 +177,15 @@ class PlatformAccess:
         )
 
 
-def _credential(request: Request) -> str:
+def _credential(request: Request, tokens: Tokens) -> str:
     header = request.headers.get("authorization")
     if header is None:
         api_key = request.headers.get("x-api-key")
         if api_key:
             return api_key
+        session = request.cookies.get(SESSION_COOKIE)
+        if session:
+            return _session_credential(request, tokens, session)
         raise AuthenticationError(
             "No credential: send `Authorization: Bearer <access token or API key>`; "
             "get a token from POST /auth/token."
@@ -184,3 +196,16 @@ def _credential(request: Request) -> str:
             "The Authorization header must be `Bearer <access token or API key>`."
         )
     return value.strip()
+
+
+def _session_credential(request: Request, tokens: Tokens, session: str) -> str:
+    """The console's session cookie: enough to read; a change must also carry the page's CSRF
+    token in a header (the console's pages send it with every request they make)."""
+    if request.method in SAFE_METHODS:
+        return session
+    if tokens.csrf_matches(session, request.headers.get(CSRF_HEADER)):
+        return session
+    raise PermissionDeniedError(
+        f"{request.method} {request.url.path} with the console's session cookie needs the "
+        f"page's CSRF token (header `{CSRF_HEADER}`); reload the page and try again."
+    )

@@ -6,6 +6,8 @@ carries who the user is, not what they may do: permissions are looked up on use,
 role or a disabled user takes effect within the lookup cache time, not at token expiry.
 """
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -61,6 +63,16 @@ class Tokens:
         }
         token = jwt.encode(claims, self._secret, algorithm=self.algorithm)
         return IssuedToken(token, int(self.lifetime.total_seconds()))
+
+    def csrf_token(self, token: str) -> str:
+        """The token a page sends back with a change it asks for under the session `token`:
+        a site that makes the browser send the cookie cannot read the page to learn it."""
+        return hmac.new(
+            self._secret.encode(), b"csrf:" + token.encode(), hashlib.sha256
+        ).hexdigest()
+
+    def csrf_matches(self, token: str, sent: str | None) -> bool:
+        return sent is not None and hmac.compare_digest(self.csrf_token(token), sent)
 
     def subject(self, token: str) -> str:
         """The user a valid token names; `AuthenticationError` saying why it is refused otherwise."""

@@ -129,6 +129,7 @@ def collector_segments(collector: FastAPI, app: FastAPI) -> set[str]:
 def gateway_routers() -> list[APIRouter]:
     """The platform's own APIs, mounted by the gateway beside the products."""
     from dataplatform.platform.admin import admin_routers
+    from dataplatform.platform.console import console_router
     from dataplatform.platform.reporting import report_router
     from dataplatform.platform.routes import audit_router, auth_router, catalog_router
 
@@ -139,6 +140,7 @@ def gateway_routers() -> list[APIRouter]:
         audit_router(),
         catalog_router(),
         report_router(),
+        console_router(),
     ]
 
 

@@ -20,6 +20,7 @@ from dataplatform.core.errors import (
     RateLimitedError,
 )
 from dataplatform.core.serving import JSONOut
+from dataplatform.platform.console import console_error
 
 logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -56,6 +57,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PlatformError)
     async def platform_error(request: Request, exc: PlatformError) -> Response:
+        page = console_error(request, exc)
+        if page is not None:  # a console page answers with a page, or the login
+            return page
         headers: dict[str, str] = {}
         extensions: dict[str, Any] = {}
         if isinstance(exc, AuthenticationError):

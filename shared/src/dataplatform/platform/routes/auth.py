@@ -10,7 +10,7 @@ from dataplatform.core.access import AUTHENTICATED, Principal, public, require
 from dataplatform.core.errors import AuthenticationError, RateLimitedError
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.audit import request_entry
-from dataplatform.platform.auth import is_username
+from dataplatform.platform.auth import IssuedToken, is_username
 from dataplatform.platform.services import Services, services
 
 
@@ -28,24 +28,7 @@ def auth_router() -> APIRouter:
         form: Annotated[OAuth2PasswordRequestForm, Depends()],
         platform: Annotated[Services, Depends(services)],
     ) -> JSONOut:
-        # The peer, or the client a trusted proxy names (gateway.trusted_proxies), never a
-        # header any client can write.
-        client = request.client.host if request.client else "unknown"
-        await platform.login_limiter.admit(f"login:{client}")
-        # A name no user can have has no password to guess: it is never counted nor locked.
-        counted = is_username(form.username)
-        if counted:
-            await _refuse_while_locked(request, platform, form.username, client)
-        user = await anyio.to_thread.run_sync(
-            platform.auth.users.authenticate, form.username, form.password
-        )
-        _record_login(request, platform, form.username, client, 200 if user else 401)
-        if user is None:
-            if counted:
-                await _count_failure(request, platform, form.username, client)
-            raise AuthenticationError("Wrong user name or password, or the user is disabled.")
-        await anyio.to_thread.run_sync(platform.login_lockouts.succeeded, user.username)
-        issued = platform.auth.tokens.issue(user.username)
+        issued = await log_in(request, platform, form.username, form.password)
         return JSONOut(
             {
                 "access_token": issued.access_token,
@@ -66,6 +49,28 @@ def auth_router() -> APIRouter:
         )
 
     return router
+
+
+async def log_in(request: Request, platform: Services, username: str, password: str) -> IssuedToken:
+    """An access token for `username`, whose `password` is checked; every attempt is audited,
+    limited per client and counted against the account (`AuthenticationError` when refused,
+    `RateLimitedError` while the client or the account is held back)."""
+    # The peer, or the client a trusted proxy names (gateway.trusted_proxies), never a
+    # header any client can write.
+    client = request.client.host if request.client else "unknown"
+    await platform.login_limiter.admit(f"login:{client}")
+    # A name no user can have has no password to guess: it is never counted nor locked.
+    counted = is_username(username)
+    if counted:
+        await _refuse_while_locked(request, platform, username, client)
+    user = await anyio.to_thread.run_sync(platform.auth.users.authenticate, username, password)
+    _record_login(request, platform, username, client, 200 if user else 401)
+    if user is None:
+        if counted:
+            await _count_failure(request, platform, username, client)
+        raise AuthenticationError("Wrong user name or password, or the user is disabled.")
+    await anyio.to_thread.run_sync(platform.login_lockouts.succeeded, user.username)
+    return platform.auth.tokens.issue(user.username)
 
 
 async def _refuse_while_locked(

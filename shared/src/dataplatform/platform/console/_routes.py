@@ -1,0 +1,247 @@
+"""`/console`: the login, the overview and each product's pages, rendered on the server.
+
+The session is the access token `/auth/token` hands out, kept in an HttpOnly, SameSite=Strict
+cookie; the charts fetch the products' own GET routes with it, and every change a page asks for
+carries the page's CSRF token in a header (see `auth/_access.py`). A page a person may not see
+is not linked and answers 403.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from dataplatform.core.access import AUTHENTICATED, Principal, product_permission, public, require
+from dataplatform.core.console import ConsolePage
+from dataplatform.core.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    PlatformError,
+    RateLimitedError,
+)
+from dataplatform.core.product import Product
+from dataplatform.platform.auth import CSRF_HEADER, SESSION_COOKIE
+from dataplatform.platform.routes.auth import log_in
+from dataplatform.platform.services import Services, services
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+PREFIX = "/console"
+LOGIN = f"{PREFIX}/login"
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+Caller = Annotated[Principal, require(AUTHENTICATED)]
+
+
+@dataclass(frozen=True)
+class ProductPages:
+    """A product as the console shows it to one person: the pages they may see."""
+
+    product: Product
+    pages: tuple[ConsolePage, ...]
+
+    @property
+    def url(self) -> str:
+        return f"{PREFIX}/products/{self.product.name}"
+
+
+def console_router() -> APIRouter:
+    router = APIRouter(prefix=PREFIX, tags=["console"], include_in_schema=False)
+
+    @router.get("/login", dependencies=[public("the console's login form")])
+    async def login_form(request: Request, next: str = PREFIX) -> HTMLResponse:
+        return _page(request, "login.html", None, next=_inside(next))
+
+    @router.post(
+        "/login", dependencies=[public("the console's login form: it hands out the session")]
+    )
+    async def login(
+        request: Request,
+        platform: Annotated[Services, Depends(services)],
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        next: Annotated[str, Form()] = PREFIX,
+    ) -> Response:
+        try:
+            issued = await log_in(request, platform, username, password)
+        except (AuthenticationError, RateLimitedError) as refused:
+            return _page(
+                request,
+                "login.html",
+                None,
+                status_code=refused.http_status,
+                next=_inside(next),
+                username=username,
+                error=refused.message,
+            )
+        answer = RedirectResponse(_inside(next), status_code=303)
+        answer.set_cookie(
+            SESSION_COOKIE,
+            issued.access_token,
+            max_age=issued.expires_in,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return answer
+
+    @router.post("/logout")
+    async def logout(request: Request, caller: Caller) -> Response:
+        answer = Response(status_code=204, headers={"HX-Redirect": LOGIN})
+        answer.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return answer
+
+    @router.get("")
+    async def overview(request: Request, caller: Caller) -> HTMLResponse:
+        return _page(request, "overview.html", caller)
+
+    @router.get("/products/{product}")
+    async def product_home(request: Request, caller: Caller, product: str) -> HTMLResponse:
+        shown = _visible_product(request, caller, product)
+        return _page(request, "product.html", caller, shown=shown)
+
+    @router.get("/products/{product}/{slug}")
+    async def product_page(
+        request: Request, caller: Caller, product: str, slug: str
+    ) -> HTMLResponse:
+        shown = _visible_product(request, caller, product)
+        page = next((page for page in _pages_of(request, shown.product) if page.slug == slug), None)
+        if page is None:
+            raise NotFoundError(f"{shown.product.name} has no console page `{slug}`.")
+        if not caller.can(page.permission):
+            raise PermissionDeniedError(
+                f"`{caller.subject}` lacks `{page.permission}`, which the page "
+                f"{shown.product.name} / {page.title} needs; ask an admin for a role with it."
+            )
+        return _page(request, "page.html", caller, shown=shown, page=page)
+
+    @router.get("/static/{name}", dependencies=[public("the console's scripts and styles")])
+    async def static(name: str) -> FileResponse:
+        return FileResponse(_static_file(name))
+
+    @router.get("/static/vendor/{name}", dependencies=[public("the console's libraries")])
+    async def vendor(name: str) -> FileResponse:
+        return FileResponse(_static_file(name, STATIC / "vendor"))
+
+    return router
+
+
+def console_error(request: Request, error: PlatformError) -> Response | None:
+    """A console page's answer to `error`: the login for a missing session, a page saying why
+    for the rest; None outside the console (the API answers problem documents)."""
+    path = request.url.path
+    if not path.startswith(PREFIX) or path.startswith(f"{PREFIX}/static"):
+        return None
+    if request.headers.get("hx-request"):  # a partial update: the page shows the problem
+        return None
+    if isinstance(error, AuthenticationError):
+        return RedirectResponse(f"{LOGIN}?next={quote(path)}", status_code=303)
+    caller = getattr(request.state, "principal", None)
+    return _page(
+        request,
+        "error.html",
+        caller if isinstance(caller, Principal) and caller.kind != "anonymous" else None,
+        status_code=error.http_status,
+        message=error.message,
+    )
+
+
+def _page(
+    request: Request,
+    template: str,
+    caller: Principal | None,
+    *,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    shown = _visible_products(request, caller) if caller is not None else []
+    context = {
+        "caller": caller,
+        "products": shown,
+        "path": request.url.path,
+        "csrf_header": CSRF_HEADER,
+        "csrf": _csrf(request),
+        "status_code": status_code,
+        **values,
+    }
+    html = _templates.get_template(template).render(context)
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers={
+            # Scripts and styles from the gateway only; no page may frame the console.
+            # ECharts sizes its tooltips with inline styles.
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _csrf(request: Request) -> str:
+    session = request.cookies.get(SESSION_COOKIE)
+    if not session:
+        return ""
+    running: Services = request.app.state.services
+    return running.auth.tokens.csrf_token(session)
+
+
+def _visible_products(request: Request, caller: Principal) -> list[ProductPages]:
+    """The products whose data `caller` may read, with the pages they may see."""
+    shown = []
+    for product in request.app.state.product_routes.products:
+        if not caller.can(product_permission(product.name, "read")):
+            continue
+        pages = tuple(page for page in _pages_of(request, product) if caller.can(page.permission))
+        shown.append(ProductPages(product, pages))
+    return shown
+
+
+def _visible_product(request: Request, caller: Principal, name: str) -> ProductPages:
+    for shown in _visible_products(request, caller):
+        if shown.product.name == name:
+            return shown
+    if any(product.name == name for product in request.app.state.product_routes.products):
+        raise PermissionDeniedError(
+            f"`{caller.subject}` lacks `{product_permission(name, 'read')}`, which the console's "
+            f"pages of {name} need; ask an admin for a role with it."
+        )
+    raise NotFoundError(f"No product `{name}`; the console's overview lists them.")
+
+
+def _pages_of(request: Request, product: Product) -> tuple[ConsolePage, ...]:
+    """The product's pages under the settings it is served with now."""
+    return tuple(product.console(request.app.state.product_routes.context(product.name)))
+
+
+def _inside(target: str) -> str:
+    """Where to go after logging in: a console path, never another site."""
+    if target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target:
+        return target
+    return PREFIX
+
+
+def _static_file(name: str, folder: Path = STATIC) -> Path:
+    files = (
+        {path.name: path for path in folder.glob("*") if path.is_file()} if folder.is_dir() else {}
+    )
+    found = files.get(name)
+    if found is None:
+        if folder.name == "vendor":
+            raise NotFoundError(
+                f"The console's library `{name}` is not installed: run `make install` "
+                "(infrastructure/local/console_assets.sh copies it from npm)."
+            )
+        raise NotFoundError(f"The console has no file `{name}`.")
+    return found

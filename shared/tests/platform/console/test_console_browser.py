@@ -1,0 +1,149 @@
+"""The console in Debian's Chromium, driven by Playwright, against a gateway on loopback whose
+lake holds a week of generated web traffic: log in with the keyboard, read each chart's rows from
+the page, log out; at 375 px nothing spills sideways. Under CI=true a missing browser fails."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from dataplatform.core.processing import ModelRunner
+from dataplatform.core.product import get_product
+from dataplatform.platform.generator import Volume, write_columns
+from dataplatform.testing import ADMIN, RunningGateway, service_missing
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+VENDOR = Path(__file__).parents[4] / "shared/src/dataplatform/platform/console/static/vendor"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    # Only loopback resolves: a page reaching for a CDN fails, and the test with it.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+WEB = "web-user-analytics"
+CLICKSTREAM = "web_user_analytics.bronze.clickstream"
+# Written when asked (`DATAPLATFORM_WRITE_SCREENSHOTS=1`): the README shows them.
+SCREENSHOTS = Path(__file__).parents[4] / "docs"
+TIMEOUT_MS = 60_000  # generous: a slow machine must not fail a page that works
+
+
+@pytest.fixture
+def web_gateway(gateway: RunningGateway) -> RunningGateway:
+    """The gateway, its lake holding a week of web traffic run through the product's models."""
+    services = gateway.services
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    write_columns(
+        Volume(users=150, days=7, start=start - timedelta(days=6), seed=18),
+        services.lake,
+        {"web": CLICKSTREAM, "mobile": "mobile_user_analytics.bronze.app_events"},
+    )
+    product = get_product(WEB)
+    runner = ModelRunner(product.model_graph(product.context()), services.lake, services.store)
+    failed = [r for rs in runner.run_until_caught_up() for r in rs if r.status == "failed"]
+    assert not failed, failed
+    return gateway
+
+
+@pytest.fixture
+def browser() -> "Iterator[Browser]":
+    if not CHROMIUM.exists():
+        service_missing(
+            f"Chromium is not installed at {CHROMIUM}: run infrastructure/local/browser.sh"
+        )
+    if not (VENDOR / "echarts.min.js").exists():
+        service_missing("The console's libraries are missing: run `make install`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def log_in_with_the_keyboard(page: "Page", url: str, password: str) -> None:
+    page.goto(f"{url}/console")
+    page.wait_for_url("**/console/login?next=/console")
+    page.keyboard.type(ADMIN)  # the user name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{url}/console")
+
+
+def chart_rows(page: "Page", title: str) -> list[list[str]]:
+    """A chart's rows as the page holds them, once its script has drawn it."""
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text=title))
+    figure.and_(page.locator("[data-loaded]")).wait_for(timeout=TIMEOUT_MS)
+    assert figure.get_attribute("data-error") is None
+    rows = figure.locator("table.chart-data tbody tr")
+    return [row.locator("th, td").all_text_contents() for row in rows.all()]
+
+
+def keep(page: "Page", tmp_path: Path, name: str) -> None:
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("DATAPLATFORM_WRITE_SCREENSHOTS") == "1":
+        shutil.copy(shot, SCREENSHOTS / name)
+
+
+@pytest.mark.timeout(600)
+def test_a_person_logs_in_reads_the_web_charts_and_logs_out(
+    web_gateway: RunningGateway, browser: "Browser", tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+
+    log_in_with_the_keyboard(page, web_gateway.url, web_gateway.admin_password)
+    assert page.get_by_role("heading", name="Overview").is_visible()
+    keep(page, tmp_path, "console-overview.png")
+    page.get_by_role("link", name="Traffic").click()
+    page.wait_for_url(f"**/console/products/{WEB}/traffic")
+    per_day = chart_rows(page, "Visitors, sessions and page views per day")
+    chart_rows(page, "Revenue per day")
+    keep(page, tmp_path, "console-web-traffic.png")
+
+    assert len(per_day) == 7  # a row a day of the generated week
+    assert all(
+        int(visitors) > 0 and int(sessions) >= int(visitors) for _, visitors, sessions, _ in per_day
+    )
+    assert page.locator("figure.chart canvas").count() >= 3  # drawn, not only listed
+    page.goto(f"{web_gateway.url}/console/products/{WEB}/content")
+    top_pages = chart_rows(page, "Top pages")
+    assert top_pages and all(path.startswith("/") for path, *_ in top_pages)
+    assert chart_rows(page, "Sessions by device")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/console/login")
+    page.goto(f"{web_gateway.url}/console")
+    page.wait_for_url("**/console/login?next=/console")
+    assert problems == []
+
+
+@pytest.mark.timeout(600)
+def test_at_375_pixels_the_pages_fit_the_screen(
+    web_gateway: RunningGateway, browser: "Browser"
+) -> None:
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    log_in_with_the_keyboard(page, web_gateway.url, web_gateway.admin_password)
+
+    for path in ("/console", f"/console/products/{WEB}", f"/console/products/{WEB}/traffic"):
+        page.goto(f"{web_gateway.url}{path}")
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} is {width} px wide"

@@ -1,0 +1,131 @@
+"""The console's session over HTTP: the login form hands out an HttpOnly, SameSite=Strict cookie;
+it reads like a token, but a change made with it needs the page's CSRF token; a page a role may
+not see is not linked and answers 403."""
+
+import re
+
+import httpx2 as httpx
+import pytest
+
+from dataplatform.platform.auth import CSRF_HEADER, SESSION_COOKIE, generate_password
+from dataplatform.testing import ADMIN, RunningGateway
+
+WEB_PAGE = "/console/products/web-user-analytics/traffic"
+
+
+def logged_in(gateway: RunningGateway, username: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=gateway.url, follow_redirects=False)
+    answer = client.post(
+        "/console/login", data={"username": username, "password": password, "next": "/console"}
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'hx-headers=\'\{"X-CSRF-Token": "([0-9a-f]+)"\}\'', page)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def test_a_page_without_a_session_sends_to_the_login_and_back(gateway: RunningGateway) -> None:
+    answer = httpx.get(f"{gateway.url}{WEB_PAGE}")
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/console/login?next={WEB_PAGE}"
+    assert "<form" in httpx.get(f"{gateway.url}/console/login").text
+
+
+def test_logging_in_sets_a_cookie_scripts_cannot_read_nor_other_sites_send(
+    gateway: RunningGateway,
+) -> None:
+    answer = httpx.post(
+        f"{gateway.url}/console/login",
+        data={"username": ADMIN, "password": gateway.admin_password, "next": WEB_PAGE},
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == WEB_PAGE
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+    assert "Path=/" in cookie
+
+
+def test_a_wrong_password_shows_the_form_again_with_why(gateway: RunningGateway) -> None:
+    answer = httpx.post(
+        f"{gateway.url}/console/login",
+        data={"username": ADMIN, "password": "not-the-password", "next": "/console"},
+    )
+
+    assert answer.status_code == 401
+    assert "Wrong user name or password" in answer.text
+    assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("target", ["https://elsewhere.example/", "//elsewhere.example/", "/admin"])
+def test_after_the_login_only_a_console_page_is_a_destination(
+    gateway: RunningGateway, target: str
+) -> None:
+    answer = httpx.post(
+        f"{gateway.url}/console/login",
+        data={"username": ADMIN, "password": gateway.admin_password, "next": target},
+    )
+
+    assert answer.headers["location"] == "/console"
+
+
+def test_the_session_reads_the_api_but_changes_nothing_without_the_pages_token(
+    gateway: RunningGateway,
+) -> None:
+    client = logged_in(gateway, ADMIN, gateway.admin_password)
+    page = client.get("/console").text
+
+    assert client.get("/auth/me").json()["subject"] == ADMIN
+    refused = client.post("/console/logout")
+    assert refused.status_code == 403
+    assert CSRF_HEADER in refused.text
+    creating = client.post("/admin/users", json={"username": "mallory", "roles": ["admin"]})
+    assert creating.status_code == 403
+    assert client.get("/auth/me").status_code == 200  # still logged in
+
+    out = client.post("/console/logout", headers={CSRF_HEADER: csrf_of(page)})
+    assert out.status_code == 204
+    assert out.headers["hx-redirect"] == "/console/login"
+    assert 'dp_session=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+
+
+def test_a_role_without_a_products_read_neither_sees_nor_opens_its_pages(
+    gateway: RunningGateway,
+) -> None:
+    password = generate_password()
+    gateway.services.auth.users.create("ana", password, ["mobile-user-analytics-owner"], "test")
+    client = logged_in(gateway, "ana", password)
+
+    overview = client.get("/console")
+    refused = client.get(WEB_PAGE)
+
+    assert overview.status_code == 200
+    assert "/console/products/mobile-user-analytics" in overview.text
+    assert "/console/products/web-user-analytics" not in overview.text
+    assert refused.status_code == 403
+    assert "product:web-user-analytics:read" in refused.text
+    assert "<html" in refused.text  # a page, not a problem document
+
+
+def test_every_product_has_a_page_and_the_declared_pages_are_linked(
+    gateway: RunningGateway,
+) -> None:
+    client = logged_in(gateway, ADMIN, gateway.admin_password)
+
+    overview = client.get("/console").text
+    web = client.get("/console/products/web-user-analytics")
+    mobile = client.get("/console/products/mobile-user-analytics")
+
+    assert f'href="{WEB_PAGE}"' in overview
+    assert web.status_code == 200 and f'href="{WEB_PAGE}"' in web.text
+    # A product declaring no page: its tables, with their PII columns.
+    assert mobile.status_code == 200
+    assert "mobile_user_analytics.gold.user_summary" in mobile.text
+    assert client.get("/console/products/nothing-here").status_code == 404
