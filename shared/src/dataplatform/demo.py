@@ -224,6 +224,7 @@ def _guide(url: str, password: str) -> None:
     console.print(
         Panel.fit(
             f"Gateway   {url}        (API docs: {url}/docs)\n"
+            f"Console   {url}/console\n"
             f"Login     user [bold]{ADMIN}[/bold]   password [bold]{password}[/bold]\n\n"
             "Try:\n"
             f"  TOKEN=$(curl -s -X POST {url}/auth/token -d username={ADMIN} -d password={password} \\\n"
