@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from dataplatform.core.product import Product
+from mobile_user_analytics.console import console_pages
 from mobile_user_analytics.ingestion import STREAMS
 from mobile_user_analytics.monitoring import HEALTH_CHECKS
 from mobile_user_analytics.processing import models
@@ -23,4 +24,5 @@ product = Product(
     model_retention_days=MODEL_RETENTION_DAYS,
     health_checks=HEALTH_CHECKS,
     models=models,
+    console=console_pages,
 )

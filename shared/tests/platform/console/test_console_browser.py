@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 WEB = "web-user-analytics"
+MOBILE = "mobile-user-analytics"
 CLICKSTREAM = "web_user_analytics.bronze.clickstream"
 # Written when asked (`DATAPLATFORM_WRITE_SCREENSHOTS=1`): the README shows them.
 SCREENSHOTS = Path(__file__).parents[4] / "docs"
@@ -40,7 +41,8 @@ TIMEOUT_MS = 60_000  # generous: a slow machine must not fail a page that works
 
 @pytest.fixture
 def web_gateway(gateway: RunningGateway) -> RunningGateway:
-    """The gateway, its lake holding a week of web traffic run through the product's models."""
+    """The gateway, its lake holding a week of web and app traffic run through the products'
+    models."""
     services = gateway.services
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     write_columns(
@@ -48,10 +50,12 @@ def web_gateway(gateway: RunningGateway) -> RunningGateway:
         services.lake,
         {"web": CLICKSTREAM, "mobile": "mobile_user_analytics.bronze.app_events"},
     )
-    product = get_product(WEB)
-    runner = ModelRunner(product.model_graph(product.context()), services.lake, services.store)
-    failed = [r for rs in runner.run_until_caught_up() for r in rs if r.status == "failed"]
-    assert not failed, failed
+    for name in (WEB, MOBILE):
+        product = get_product(name)
+        graph = product.model_graph(product.context())
+        runner = ModelRunner(graph, services.lake, services.store)
+        failed = [r for rs in runner.run_until_caught_up() for r in rs if r.status == "failed"]
+        assert not failed, failed
     return gateway
 
 
@@ -147,3 +151,23 @@ def test_at_375_pixels_the_pages_fit_the_screen(
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width} px wide"
+
+
+@pytest.mark.timeout(600)
+def test_every_chart_of_every_product_page_holds_data(
+    web_gateway: RunningGateway, browser: "Browser"
+) -> None:
+    """Each page a product declares, opened as the admin: every chart's script loaded rows."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in_with_the_keyboard(page, web_gateway.url, web_gateway.admin_password)
+    empty = []
+
+    for name in (WEB, MOBILE):
+        product = get_product(name)
+        for declared in product.console(product.context()):
+            page.goto(f"{web_gateway.url}/console/products/{name}/{declared.slug}")
+            for chart in declared.charts:
+                if not chart_rows(page, chart.title):
+                    empty.append(f"{name} / {declared.title} / {chart.title}")
+
+    assert empty == []

@@ -121,11 +121,11 @@ def test_every_product_has_a_page_and_the_declared_pages_are_linked(
 
     overview = client.get("/console").text
     web = client.get("/console/products/web-user-analytics")
-    mobile = client.get("/console/products/mobile-user-analytics")
+    ops = client.get("/console/products/operational-metrics")
 
     assert f'href="{WEB_PAGE}"' in overview
     assert web.status_code == 200 and f'href="{WEB_PAGE}"' in web.text
-    # A product declaring no page: its tables, with their PII columns.
-    assert mobile.status_code == 200
-    assert "mobile_user_analytics.gold.user_summary" in mobile.text
+    # A product declaring no page: its tables.
+    assert ops.status_code == 200
+    assert "operational_metrics.gold.slo_status" in ops.text
     assert client.get("/console/products/nothing-here").status_code == 404
