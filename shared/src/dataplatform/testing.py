@@ -68,6 +68,21 @@ def _start_the_clock_at_test_now(config: pytest.Config) -> None:
     config.add_cleanup(traveller.stop)
 
 
+# Debian's Chromium, which Playwright drives (it never downloads a browser of its own), and the
+# flags it needs here. Only loopback resolves: a page reaching for the internet (a CDN, an SDK's
+# vendor) fails instead of leaking a request.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+)
+
+
 def service_missing(reason: str) -> None:
     """Skip the test, or fail it under CI=true, because a service it needs is not there."""
     if os.environ.get("CI", "").lower() == "true":

@@ -14,23 +14,12 @@ import pytest
 from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
 from dataplatform.platform.generator import Volume, write_columns
-from dataplatform.testing import ADMIN, RunningGateway, service_missing
+from dataplatform.testing import ADMIN, CHROMIUM, CHROMIUM_ARGS, RunningGateway, service_missing
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 VENDOR = Path(__file__).parents[4] / "shared/src/dataplatform/platform/console/static/vendor"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    # Only loopback resolves: a page reaching for a CDN fails, and the test with it.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 WEB = "web-user-analytics"
 MOBILE = "mobile-user-analytics"
 CLICKSTREAM = "web_user_analytics.bronze.clickstream"
@@ -70,7 +59,7 @@ def browser() -> "Iterator[Browser]":
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         yield launched
         launched.close()
 

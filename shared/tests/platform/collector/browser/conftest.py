@@ -21,7 +21,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from dataplatform.testing import WEB, platform_settings, service_missing
+from dataplatform import testing
+from dataplatform.testing import CHROMIUM, WEB, platform_settings, service_missing
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Playwright
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 NODE_MODULES = HERE / "node_modules"
-CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "run `infrastructure/local/browser.sh` (or `make test`, which runs it)"
 # What a real user's Chromium sends: no "HeadlessChrome", which posthog-js takes for a bot.
 USER_AGENT = (
@@ -38,16 +38,9 @@ USER_AGENT = (
     "Chrome/140.0.0.0 Safari/537.36"
 )
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
+    *testing.CHROMIUM_ARGS,
     # navigator.webdriver stays false, as in a browser a person drives.
     "--disable-blink-features=AutomationControlled",
-    # Only loopback resolves: a request to the internet fails and shows in `BrowserLog.failed`.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 # Sources of the module's collector: one `web` source per SDK and mode, so that each test finds
 # its own rows in the shared bronze table by `source_id`.
