@@ -104,6 +104,7 @@ def test_a_person_logs_in_reads_the_web_charts_and_logs_out(
 
     log_in_with_the_keyboard(page, web_gateway.url, web_gateway.admin_password)
     assert page.get_by_role("heading", name="Overview").is_visible()
+    assert len(chart_rows(page, "Events received per minute")) == 60  # live, a row a minute
     keep(page, tmp_path, "console-overview.png")
     page.get_by_role("link", name="Traffic").click()
     page.wait_for_url(f"**/console/products/{WEB}/traffic")

@@ -3,14 +3,17 @@ it reads like a token, but a change made with it needs the page's CSRF token; a 
 not see is not linked and answers 403."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 import pytest
 
 from dataplatform.platform.auth import CSRF_HEADER, SESSION_COOKIE, generate_password
-from dataplatform.testing import ADMIN, RunningGateway
+from dataplatform.testing import ADMIN, RunningGateway, app_events
 
 WEB_PAGE = "/console/products/web-user-analytics/traffic"
+WEB_BRONZE = "web_user_analytics.bronze.clickstream"
+MOBILE_BRONZE = "mobile_user_analytics.bronze.app_events"
 
 
 def logged_in(gateway: RunningGateway, username: str, password: str) -> httpx.Client:
@@ -129,3 +132,25 @@ def test_every_product_has_a_page_and_the_declared_pages_are_linked(
     assert ops.status_code == 200
     assert "operational_metrics.gold.slo_status" in ops.text
     assert client.get("/console/products/nothing-here").status_code == 404
+
+
+def test_the_overview_counts_the_events_received_each_minute_of_the_hour_per_product(
+    gateway: RunningGateway,
+) -> None:
+    now = datetime.now(UTC)
+    lake = gateway.services.lake
+    lake.append(WEB_BRONZE, app_events("w1", "w2", "w3", at=now))
+    lake.append(MOBILE_BRONZE, app_events("m1", "m2", at=now - timedelta(minutes=5)))
+    lake.append(MOBILE_BRONZE, app_events("m-old", at=now - timedelta(hours=2)))
+    password = generate_password()
+    gateway.services.auth.users.create("bo", password, ["mobile-user-analytics-owner"], "test")
+
+    everything = logged_in(gateway, ADMIN, gateway.admin_password).get("/console/overview/events")
+    mobile_only = logged_in(gateway, "bo", password).get("/console/overview/events")
+
+    rows = everything.json()["rows"]
+    assert len(rows) == 60
+    assert sum(row["web_user_analytics"] for row in rows) == 3
+    assert sum(row["mobile_user_analytics"] for row in rows) == 2  # not the one 2 hours old
+    assert rows[-1]["minute"] == now.strftime("%H:%M")
+    assert all("web_user_analytics" not in row for row in mobile_only.json()["rows"])

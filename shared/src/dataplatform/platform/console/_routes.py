@@ -7,6 +7,7 @@ is not linked and answers 403.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from dataplatform.core.errors import (
     RateLimitedError,
 )
 from dataplatform.core.product import Product
+from dataplatform.core.serving import JSONOut, gold_rows
 from dataplatform.platform.auth import CSRF_HEADER, SESSION_COOKIE
 from dataplatform.platform.routes.auth import log_in
 from dataplatform.platform.services import Services, services
@@ -33,6 +35,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PREFIX = "/console"
 LOGIN = f"{PREFIX}/login"
+EVENTS_MINUTES = 60
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -105,6 +108,12 @@ def console_router() -> APIRouter:
     async def overview(request: Request, caller: Caller) -> HTMLResponse:
         return _page(request, "overview.html", caller)
 
+    @router.get("/overview/events")
+    async def events_per_minute(request: Request, caller: Caller) -> JSONOut:
+        """Events received per minute over the last hour, a column per product the caller may
+        read (the overview's live chart)."""
+        return JSONOut({"rows": await _events_per_minute(request, caller)})
+
     @router.get("/products/{product}")
     async def product_home(request: Request, caller: Caller, product: str) -> HTMLResponse:
         shown = _visible_product(request, caller, product)
@@ -134,6 +143,45 @@ def console_router() -> APIRouter:
         return FileResponse(_static_file(name, STATIC / "vendor"))
 
     return router
+
+
+EVENTS_PER_MINUTE = """
+select date_trunc('minute', received_at) as minute, count(*) as events
+from bronze
+where received_at >= $start and received_at < $end
+group by 1
+"""
+
+
+async def _events_per_minute(request: Request, caller: Principal) -> list[dict[str, Any]]:
+    """A row per minute of the last hour (the current one included), 0 where nothing came;
+    only the files that can hold the hour's rows are read."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    start = end - timedelta(minutes=EVENTS_MINUTES)
+    minutes = [start + timedelta(minutes=offset) for offset in range(EVENTS_MINUTES)]
+    rows: dict[datetime, dict[str, Any]] = {
+        minute: {"minute": minute.strftime("%H:%M")} for minute in minutes
+    }
+    for shown in _visible_products(request, caller):
+        counts: dict[datetime, int] = {}
+        for table in sorted({stream.table for stream in shown.product.streams}):
+            found = await gold_rows(
+                request,
+                caller,
+                EVENTS_PER_MINUTE,
+                {"bronze": shown.product.table_name(table)},
+                {"start": start, "end": end},
+                within={"bronze": {"received_at": (start, end)}},
+            )
+            for row in found:
+                minute = row["minute"]
+                if minute.tzinfo is None:  # rows come back in UTC, without their zone
+                    minute = minute.replace(tzinfo=UTC)
+                counts[minute] = counts.get(minute, 0) + int(row["events"])
+        if shown.product.streams:
+            for minute in minutes:
+                rows[minute][shown.product.namespace] = counts.get(minute, 0)
+    return list(rows.values())
 
 
 def console_error(request: Request, error: PlatformError) -> Response | None:

@@ -32,7 +32,7 @@
   function plot(figure, rows, x, series, kind) {
     const target = figure.querySelector(".plot");
     if (!target) return;
-    const chart = echarts.init(target, dark.matches ? "dark" : null);
+    const chart = drawn.get(figure) || echarts.init(target, dark.matches ? "dark" : null);
     chart.setOption({
       animation: false,
       tooltip: { trigger: "axis" },
@@ -61,11 +61,15 @@
       plot(figure, rows, x, series, kind);
       figure.dataset.loaded = String(rows.length);
       status.textContent = rows.length ? `${rows.length} rows` : "No data for this period yet.";
+      status.classList.remove("error");
     } catch (error) {
       figure.dataset.error = error.message;
       status.textContent = `Could not load the chart: ${error.message}`;
       status.classList.add("error");
     }
+    // A live chart (`data-refresh` seconds) fetches its rows again while the page is open.
+    const refresh = Number(figure.dataset.refresh || 0);
+    if (refresh > 0 && figure.isConnected) setTimeout(() => load(figure), refresh * 1000);
   }
 
   function loadAll(root) {
