@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python benchmarks/processing.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/gateway.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/products.py --write docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/history_ticks.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/engines.py --write docs/BENCHMARKS.md
 
 # Not part of `make test` (which runs the same parts small): 5,000 fuzzed collector requests,
