@@ -147,7 +147,8 @@ def test_at_375_pixels_the_pages_fit_the_screen(
 def test_every_chart_of_every_product_page_holds_data(
     web_gateway: RunningGateway, browser: "Browser"
 ) -> None:
-    """Each page a product declares, opened as the admin: every chart's script loaded rows."""
+    """Each page a product declares, and the catalog, opened as the admin: every chart's script
+    loaded rows."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log_in_with_the_keyboard(page, web_gateway.url, web_gateway.admin_password)
     empty = []
@@ -159,5 +160,9 @@ def test_every_chart_of_every_product_page_holds_data(
             for chart in declared.charts:
                 if not chart_rows(page, chart.title):
                     empty.append(f"{name} / {declared.title} / {chart.title}")
+
+    page.goto(f"{web_gateway.url}/console/catalog")
+    if not chart_rows(page, "Tables"):
+        empty.append("catalog / Tables")
 
     assert empty == []

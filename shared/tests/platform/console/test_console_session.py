@@ -154,3 +154,19 @@ def test_the_overview_counts_the_events_received_each_minute_of_the_hour_per_pro
     assert sum(row["mobile_user_analytics"] for row in rows) == 2  # not the one 2 hours old
     assert rows[-1]["minute"] == now.strftime("%H:%M")
     assert all("web_user_analytics" not in row for row in mobile_only.json()["rows"])
+
+
+def test_the_catalog_page_is_linked_and_opened_only_with_catalog_read(
+    gateway: RunningGateway,
+) -> None:
+    password = generate_password()
+    gateway.services.auth.users.create("cy", password, ["source-manager"], "test")
+    admin = logged_in(gateway, ADMIN, gateway.admin_password)
+    owner = logged_in(gateway, "cy", password)
+
+    assert 'href="/console/catalog"' in admin.get("/console").text
+    page = admin.get("/console/catalog")
+    assert page.status_code == 200
+    assert 'data-source="/catalog/tables?limit=500"' in page.text
+    assert 'href="/console/catalog"' not in owner.get("/console").text
+    assert owner.get("/console/catalog").status_code == 403

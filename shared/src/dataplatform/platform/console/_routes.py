@@ -16,8 +16,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from dataplatform.core.access import AUTHENTICATED, Principal, product_permission, public, require
-from dataplatform.core.console import ConsolePage
+from dataplatform.core.access import (
+    AUTHENTICATED,
+    CATALOG_READ,
+    Principal,
+    product_permission,
+    public,
+    require,
+)
+from dataplatform.core.console import Chart, ConsolePage
 from dataplatform.core.errors import (
     AuthenticationError,
     NotFoundError,
@@ -114,6 +121,12 @@ def console_router() -> APIRouter:
         read (the overview's live chart)."""
         return JSONOut({"rows": await _events_per_minute(request, caller)})
 
+    @router.get("/catalog")
+    async def catalog(
+        request: Request, caller: Annotated[Principal, require(CATALOG_READ)]
+    ) -> HTMLResponse:
+        return _page(request, "catalog.html", caller, catalog_charts=CATALOG_CHARTS)
+
     @router.get("/products/{product}")
     async def product_home(request: Request, caller: Caller, product: str) -> HTMLResponse:
         shown = _visible_product(request, caller, product)
@@ -145,6 +158,16 @@ def console_router() -> APIRouter:
     return router
 
 
+CATALOG_CHARTS = (
+    Chart(
+        "Tables",
+        "/catalog/tables?limit=500",
+        x="name",
+        series=("layer", "owner", "row_count", "size_bytes", "freshness_seconds"),
+        rows="tables",
+        kind="table",
+    ),
+)
 EVENTS_PER_MINUTE = """
 select date_trunc('minute', received_at) as minute, count(*) as events
 from bronze
