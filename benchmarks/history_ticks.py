@@ -64,10 +64,11 @@ def measure(lake: Lake, arriving: int, rounds: int) -> dict[str, tuple[float, in
     return ticks
 
 
-def render(lakes: list[Lake], ticks: list[dict[str, tuple[float, int]]], command: str) -> str:
-    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def render(
+    lakes: list[Lake], ticks: list[dict[str, tuple[float, int]]], command: str, started: datetime
+) -> str:
     lines = [
-        f"Command: `{command}`, run {started}.",
+        f"Command: `{command}`, run {started:%Y-%m-%d %H:%M} UTC.",
         "",
         f"Machine: {machine()}.",
         "",
@@ -100,10 +101,10 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="replace this section of this file")
     args = parser.parse_args()
     lakes = [Lake.parse(text) for text in args.lakes]
-    started = time.perf_counter()
+    started, began = time.perf_counter(), datetime.now(UTC)
     ticks = [measure(lake, args.arrive, args.rounds) for lake in lakes]
     command = ".venv/bin/python benchmarks/history_ticks.py " + " ".join(sys.argv[1:])
-    report = render(lakes, ticks, command.strip())
+    report = render(lakes, ticks, command.strip(), began)
     report += f"\nThe whole run took {(time.perf_counter() - started) / 60:.1f} minutes.\n"
     print(report)
     if args.write:
