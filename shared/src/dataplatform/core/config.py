@@ -404,7 +404,8 @@ def load_settings(
         return settings_class(_env_file=env_file_used, _env_prefix=env_prefix, **file_values)
     except ValidationError as exc:
         layers = _Layers(env_prefix, env_file_used, config_file, file_values, stored)
-        raise ConfigError(_describe(settings_class, exc, layers)) from None
+        keys = tuple(dict.fromkeys(str(error["loc"][0]) for error in exc.errors() if error["loc"]))
+        raise ConfigError(_describe(settings_class, exc, layers), keys) from None
     except SettingsError as exc:
         # Raised before validation when a complex value (list, dict) is not valid JSON.
         layers = _Layers(env_prefix, env_file_used, config_file, file_values, stored)
@@ -413,7 +414,8 @@ def load_settings(
         raise ConfigError(
             f"Invalid configuration for {settings_class.__name__}:\n"
             f"  - `{key}` from {layers.origin((key,))}: not valid JSON ({exc.__cause__})\n"
-            f"Looked in, highest priority first: {layers.searched()}."
+            f"Looked in, highest priority first: {layers.searched()}.",
+            (key,),
         ) from None
     finally:
         _stored_values.reset(token)
@@ -463,7 +465,7 @@ def _refuse_unknown_keys(
     for key in values:
         if key not in known:
             hint = did_you_mean(key, known) or f" Known keys: {', '.join(known)}."
-            raise ConfigError(f"{place} has an unknown key `{key}`.{hint}")
+            raise ConfigError(f"{place} has an unknown key `{key}`.{hint}", (key,))
 
 
 class _Layers:

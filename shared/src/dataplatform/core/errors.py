@@ -40,9 +40,13 @@ class RetryableError(PlatformError):
 
 
 class ConfigError(TerminalError):
-    """A setting is missing or has a value its type refuses."""
+    """A setting is missing or has a value its type refuses; `keys` names the settings."""
 
     code = "config_error"
+
+    def __init__(self, message: str, keys: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 class NotFoundError(TerminalError):

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dataplatform.core.bounds import as_utc
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.connectors.db import Base, MetadataStore
-from dataplatform.core.errors import CommitConflictError, ConfigError, InvalidRequestError
+from dataplatform.core.errors import (
+    CommitConflictError,
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from dataplatform.core.product import Product
 from dataplatform.core.product_context import Configurable, ProductContext
 
@@ -80,6 +85,23 @@ class ProductConfigs:
             )
             return [_to_version(record) for record in records]
 
+    def get(self, product: str, version: int) -> ConfigVersion:
+        """One stored version; version 0 is the product's files alone (nothing stored)."""
+        if version == 0:
+            return ConfigVersion(product, 0, {}, "", datetime.min.replace(tzinfo=UTC), "")
+        with self.store.session() as session:
+            record = session.scalar(
+                select(ProductConfigRecord).where(
+                    ProductConfigRecord.product == product, ProductConfigRecord.version == version
+                )
+            )
+            if record is None:
+                raise NotFoundError(
+                    f"`{product}` has no configuration version {version}; "
+                    f"GET /admin/products/{product}/config/versions lists them."
+                )
+            return _to_version(record)
+
     def latest_versions(self) -> dict[str, int]:
         """Each product that has a stored version -> the number of its latest, in one query."""
         with self.store.session() as session:
@@ -107,7 +129,9 @@ class ProductConfigs:
         try:
             product.settings(stored=values)
         except ConfigError as exc:
-            raise InvalidRequestError(exc.message, field="values") from None
+            # The form field of the first bad key: the console shows the error beside it.
+            field = f"values.{exc.keys[0]}" if exc.keys else "values"
+            raise InvalidRequestError(exc.message, field=field) from None
         version = (self.latest_version(product.name) or 0) + 1
         record = ProductConfigRecord(
             product=product.name,

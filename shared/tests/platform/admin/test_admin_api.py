@@ -228,9 +228,10 @@ def test_product_configuration_changes_are_validated_and_versioned(
     assert before["settings"]["schedule_seconds"] == in_files
     assert first.json()["version"] == 1 and first.json()["settings"]["schedule_seconds"] == 45
     assert second.json()["version"] == 2 and second.json()["settings"]["schedule_seconds"] == 20
-    assert bad_value.status_code == 422 and bad_value.json()["field"] == "values"
+    # The field names the key, so a form shows the error beside it.
+    assert bad_value.status_code == 422 and bad_value.json()["field"] == "values.schedule_seconds"
     assert "`schedule_seconds` = 0" in bad_value.json()["detail"]
-    assert bad_key.status_code == 422
+    assert bad_key.status_code == 422 and bad_key.json()["field"] == "values.schedule_secnds"
     assert "Did you mean `schedule_seconds`?" in bad_key.json()["detail"]
     versions = httpx.get(f"{url}/versions", headers=gateway.admin).json()["versions"]
     assert [(v["version"], v["values"], v["changed_by"]) for v in versions] == [

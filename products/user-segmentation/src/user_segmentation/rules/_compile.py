@@ -25,3 +25,12 @@ def compile_filter(node: AllOf | AnyOf | Condition) -> tuple[str, list[Any]]:
     parts = [compile_filter(child) for child in children]
     sql = joiner.join(part for part, _ in parts)
     return f"({sql})", [value for _, values in parts for value in values]
+
+
+def compile_named(node: AllOf | AnyOf | Condition) -> tuple[str, dict[str, Any]]:
+    """The filter with named parameters (`$v0`, `$v1`, ...), for queries that take them."""
+    condition, values = compile_filter(node)
+    pieces = condition.split("?")
+    # Feature names come from the checked list and ops from a fixed set: no `?` but the marks.
+    named = pieces[0] + "".join(f"$v{index}{piece}" for index, piece in enumerate(pieces[1:]))
+    return named, {f"v{index}": value for index, value in enumerate(values)}

@@ -16,7 +16,7 @@ from dataplatform.core.access import Principal, audit_action, serve_rows
 from dataplatform.core.errors import ConflictError, NotFoundError
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, gold_rows, lake_of
-from user_segmentation.rules import definition_json, parse_definition
+from user_segmentation.rules import compile_named, definition_json, parse_definition
 from user_segmentation.serving import _definitions
 from user_segmentation.serving._access import PRODUCT, Reader, Writer
 from user_segmentation.serving._common import SegmentId, is_rule
@@ -50,6 +50,19 @@ select segment_id, count(*) as size, max(model_version) as model_version
 from a where segment_id = $segment_id group by segment_id
 """
 MODEL_SQL = "select centroids from models where version = $version"
+# Who would be in a rule segment now: the features' latest rows that meet its filter.
+PREVIEW_SQL = """
+select count(*) filter (where {condition}) as size, count(*) as people, max(as_of) as as_of
+from features
+"""
+
+
+class DefinitionIn(BaseModel):
+    """A filter to try before saving it as a segment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    definition: dict[str, Any] = Field(description="As a segment's `definition`.")
 
 
 class SegmentIn(BaseModel):
@@ -80,6 +93,7 @@ def segments_router(context: ProductContext[UserSegmentationSettings]) -> APIRou
     membership = context.table("gold.segment_membership")
     assignments = context.table("gold.ml_assignments")
     ml_models = context.table("gold.ml_models")
+    features = context.table("gold.user_features")
     router = APIRouter(tags=[PRODUCT])
 
     def audit_change(request: Request, caller: Principal, action: str, row: Any) -> None:
@@ -137,6 +151,27 @@ def segments_router(context: ProductContext[UserSegmentationSettings]) -> APIRou
         audit_change(request, caller, "create", row)
         # Members come with the next model run.
         return JSONOut(_definitions.as_json(row, size=None), status_code=201)
+
+    @router.post("/preview", summary="How many people a filter keeps now, without saving it")
+    async def preview_segment(body: DefinitionIn, request: Request, caller: Reader) -> JSONOut:
+        condition, params = compile_named(
+            parse_definition(body.definition, field="body.definition")
+        )
+        rows = await gold_rows(
+            request,
+            caller,
+            PREVIEW_SQL.format(condition=condition),
+            {"features": features},
+            params,
+        )
+        found = rows[0] if rows else {"size": 0, "people": 0, "as_of": None}
+        return JSONOut(
+            {
+                "size": int(found["size"] or 0),
+                "people": int(found["people"] or 0),
+                "as_of": found["as_of"],
+            }
+        )
 
     @router.get("/{segment_id}", summary="One segment: its definition or centroid, and its size")
     async def get_segment(segment_id: SegmentId, request: Request, caller: Reader) -> JSONOut:

@@ -4,7 +4,7 @@ import os
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataplatform.core.access import ADMIN, SOURCES_WRITE, Principal, require
@@ -32,7 +32,11 @@ class NewSource(_Body):
 
 
 class ConfigChange(_Body):
-    values: dict[str, Any] = Field(description="Keys of the product's settings and their values.")
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Keys of the product's settings and their values; a key left out takes "
+        "the value of the product's files.",
+    )
     comment: str = ""
 
 
@@ -128,6 +132,52 @@ def operations_router() -> APIRouter:
         product = _product(platform, name)
         history = ProductConfigs(platform.store).history(product.name)
         return JSONOut({"product": product.name, "versions": [asdict(v) for v in history]})
+
+    @router.get("/products/{name}/config/diff", summary="What changed between two stored versions")
+    def config_diff(
+        name: str,
+        _: Admin,
+        platform: Platform,
+        from_version: Annotated[int, Query(ge=0, description="0: the product's files")],
+        to_version: Annotated[int, Query(ge=0)],
+    ) -> JSONOut:
+        product = _product(platform, name)
+        configs = ProductConfigs(platform.store)
+        before = configs.get(product.name, from_version).values
+        after = configs.get(product.name, to_version).values
+        changes = [
+            {"key": key, "before": before.get(key), "after": after.get(key)}
+            for key in sorted(before.keys() | after.keys())
+            if before.get(key) != after.get(key)
+        ]
+        return JSONOut(
+            {"product": product.name, "from": from_version, "to": to_version, "changes": changes}
+        )
+
+    @router.post(
+        "/products/{name}/config/versions/{version}/rollback",
+        summary="Put an earlier version's values back in force, as a new version (0: the files)",
+    )
+    def config_rollback(
+        name: str,
+        version: Annotated[int, Path(ge=0)],
+        caller: Admin,
+        platform: Platform,
+        request: Request,
+    ) -> JSONOut:
+        product = _product(platform, name)
+        configs = ProductConfigs(platform.store)
+        earlier = configs.get(product.name, version)
+        saved = configs.save(
+            product, earlier.values, caller.subject, f"rolled back to version {version}"
+        )
+        platform.record(
+            request,
+            caller,
+            "admin.products.config.rollback",
+            detail={"product": product.name, "to": version, "version": saved.version},
+        )
+        return JSONOut(_config(product, saved))
 
     @router.get("/deployments", summary="Deployments, newest first")
     def list_deployments(

@@ -6,10 +6,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from dataplatform.core.access import CATALOG_READ, CATALOG_WRITE, PII_ADMIN, Principal, require
+from dataplatform.core.access import (
+    CATALOG_READ,
+    CATALOG_WRITE,
+    PII_ADMIN,
+    Principal,
+    product_permission,
+    require,
+)
 from dataplatform.core.connectors.lakehouse import LAYERS
-from dataplatform.core.errors import InvalidRequestError
-from dataplatform.core.serving import JSONOut
+from dataplatform.core.errors import InvalidRequestError, PermissionDeniedError
+from dataplatform.core.serving import JSONOut, gold_rows
 from dataplatform.platform.catalog import (
     Direction,
     TableChanges,
@@ -20,6 +27,7 @@ from dataplatform.platform.services import services
 
 MAX_PAGE_TABLES = 500
 MAX_LINEAGE_DEPTH = 20
+MAX_SAMPLE_ROWS = 100
 Layer = Literal[LAYERS]  # type: ignore[valid-type]
 
 
@@ -93,6 +101,31 @@ def catalog_router() -> APIRouter:
             # Masking follows at once here; other processes within their cache time.
             platform.access.forget_pii(name)
         return JSONOut({"table": entry.as_json(), "changed": changed})
+
+    @router.get(
+        "/tables/{name}/sample",
+        summary="A few of a table's rows, PII masked for callers without pii:read",
+    )
+    async def sample_rows(
+        name: str,
+        request: Request,
+        caller: Annotated[Principal, require(CATALOG_READ)],
+        limit: Annotated[int, Query(ge=1, le=MAX_SAMPLE_ROWS)] = 20,
+    ) -> JSONOut:
+        entry = services(request).catalog.get_table(name)
+        needed = product_permission(entry.product, "read")
+        if not caller.can(needed):
+            raise PermissionDeniedError(
+                f"`{caller.subject}` lacks `{needed}`, which reading rows of `{name}` needs."
+            )
+        rows = await gold_rows(
+            request,
+            caller,
+            "select * from sampled limit $limit",
+            {"sampled": name},
+            {"limit": limit},
+        )
+        return JSONOut({"table": name, "rows": list(rows)})
 
     @router.get("/search", dependencies=[can_read], summary="Find tables by name, tag or column")
     def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=200)]) -> JSONOut:
