@@ -3,6 +3,7 @@ and right-to-erasure across every product."""
 
 from pathlib import Path
 
+from compliance_auditing.console import console_pages
 from compliance_auditing.ingestion import STREAMS
 from compliance_auditing.monitoring import HEALTH_CHECKS
 from compliance_auditing.processing import models
@@ -20,6 +21,7 @@ product = Product(
     config_dir=Path(__file__).resolve().parents[2] / "config",
     settings_class=ComplianceAuditingSettings,
     router=create_router,
+    console=console_pages,
     streams=STREAMS,
     storage_tables=TABLES,
     model_retention_days=MODEL_RETENTION_DAYS,

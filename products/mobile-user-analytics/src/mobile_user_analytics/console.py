@@ -4,7 +4,7 @@ each chart drawn from one of the product's own routes (UTC days, every platform 
 from collections.abc import Sequence
 
 from dataplatform.core.access import product_permission
-from dataplatform.core.console import Chart, ConsolePage
+from dataplatform.core.console import Answer, Chart, ConsolePage, Field, Form
 from dataplatform.core.product_context import ProductContext
 from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 
@@ -67,6 +67,52 @@ def console_pages(context: ProductContext[MobileUserAnalyticsSettings]) -> Seque
                     x="app_version",
                     series=("platform", "users", "sessions", "events"),
                     kind="table",
+                ),
+            ),
+        ),
+        ConsolePage(
+            "retention",
+            "Retention",
+            READ,
+            description="Of the users first seen on a day (a cohort), the share seen again N "
+            "days later (UTC); a cell is empty until its day has passed.",
+            charts=(
+                Chart(
+                    "Retention by cohort",
+                    "/retention",
+                    x="cohort_day",
+                    series=("day", "rate"),
+                    cells="retention",
+                    kind="heatmap",
+                ),
+                Chart("Cohort sizes", "/retention", x="cohort_day", series=("users",), kind="bar"),
+            ),
+        ),
+        ConsolePage(
+            "user",
+            "A user",
+            READ,
+            description="One user's summary and their days, by signed-in user id or an "
+            "install's anonymous id.",
+            forms=(
+                Form(
+                    "Summary",
+                    "/users/{user_id}/summary",
+                    "GET",
+                    fields=(Field("user_id", "User id"),),
+                    submit="Show",
+                ),
+                Form(
+                    "Timeline",
+                    "/users/{user_id}/timeline",
+                    "GET",
+                    fields=(Field("user_id", "User id"),),
+                    submit="Show",
+                    answer=Answer(
+                        "day",
+                        ("platform", "sessions", "events", "screen_views", "purchases", "revenue"),
+                        rows="days",
+                    ),
                 ),
             ),
         ),

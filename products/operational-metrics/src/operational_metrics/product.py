@@ -4,6 +4,7 @@ SLO and SLA tracking; dashboard data."""
 from pathlib import Path
 
 from dataplatform.core.product import Product
+from operational_metrics.console import console_pages
 from operational_metrics.ingestion import STREAMS
 from operational_metrics.monitoring import HEALTH_CHECKS
 from operational_metrics.processing import models
@@ -19,6 +20,7 @@ product = Product(
     config_dir=Path(__file__).resolve().parents[2] / "config",
     settings_class=OperationalMetricsSettings,
     router=create_router,
+    console=console_pages,
     streams=STREAMS,
     storage_tables=TABLES,
     health_checks=HEALTH_CHECKS,

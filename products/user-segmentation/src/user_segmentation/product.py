@@ -4,6 +4,7 @@ behavioural features, rule-based and ML segments."""
 from pathlib import Path
 
 from dataplatform.core.product import Product
+from user_segmentation.console import console_pages
 from user_segmentation.ingestion import STREAMS
 from user_segmentation.ml import TRAIN_SEGMENTS
 from user_segmentation.monitoring import HEALTH_CHECKS
@@ -21,6 +22,7 @@ product = Product(
     config_dir=Path(__file__).resolve().parents[2] / "config",
     settings_class=UserSegmentationSettings,
     router=create_router,
+    console=console_pages,
     streams=STREAMS,
     storage_tables=TABLES,
     model_retention_days=MODEL_RETENTION_DAYS,

@@ -1,17 +1,21 @@
 """The product's pages in the admin console: traffic over the last 30 days, and what it is made
 of (pages, sources, devices), each chart drawn from one of the product's own routes."""
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dataplatform.core.access import product_permission
-from dataplatform.core.console import Chart, ConsolePage
+from dataplatform.core.console import Answer, Chart, ConsolePage, Field, Form
 from dataplatform.core.product_context import ProductContext
 from web_user_analytics.settings import WebUserAnalyticsSettings
 
 READ = product_permission("web-user-analytics", "read")
+WRITE = product_permission("web-user-analytics", "write")
 DAYS = 30
+FUNNEL_BARS = Answer("name", ("people", "drop_off"), rows="steps", kind="bar")
+EXAMPLE_STEPS = [{"page": "/"}, {"page": "/cart"}, {"conversion": True}]
 
 
 def console_pages(context: ProductContext[WebUserAnalyticsSettings]) -> Sequence[ConsolePage]:
@@ -78,4 +82,83 @@ def console_pages(context: ProductContext[WebUserAnalyticsSettings]) -> Sequence
                 ),
             ),
         ),
+        ConsolePage(
+            "realtime",
+            "Realtime",
+            READ,
+            description="Visitors on the site in the last minutes, refreshed while you look.",
+            charts=(
+                Chart(
+                    "Visitors right now",
+                    "/realtime",
+                    x="visitors",
+                    series=("since", "as_of"),
+                    kind="table",
+                    refresh_seconds=10,
+                ),
+            ),
+        ),
+        ConsolePage(
+            "funnels",
+            "Funnels",
+            READ,
+            description=f"How many people went through each step, and where they dropped off, "
+            f"the last {DAYS} days.",
+            forms=(
+                Form(
+                    "Results of a funnel",
+                    "/funnels/{funnel_id}/results",
+                    "GET",
+                    fields=(
+                        Field("funnel_id", "Funnel id", value=_first_funnel(context)),
+                        Field("from", "From", "date", str(today - timedelta(days=DAYS - 1))),
+                        Field("to", "To", "date", str(today)),
+                    ),
+                    submit="Show",
+                    answer=FUNNEL_BARS,
+                ),
+                Form(
+                    "Define a funnel",
+                    "/funnels",
+                    fields=(
+                        Field("name", "Name"),
+                        Field(
+                            "steps",
+                            "Steps",
+                            "json",
+                            json.dumps(EXAMPLE_STEPS),
+                            help='In order: {"page": "/cart"} (a path, * matches any part), '
+                            '{"event": "Order Completed"} or {"conversion": true}.',
+                        ),
+                        Field("window_days", "Days to complete it", "number", required=False),
+                    ),
+                    submit="Create",
+                    permission=WRITE,
+                ),
+            ),
+            charts=(
+                *(
+                    Chart(
+                        f"Funnel: {funnel.name}",
+                        f"/funnels/{funnel.id}/results?{period}",
+                        x=FUNNEL_BARS.x,
+                        series=FUNNEL_BARS.series,
+                        rows=FUNNEL_BARS.rows,
+                        kind="bar",
+                    )
+                    for funnel in context.settings.funnels
+                ),
+                Chart(
+                    "Every funnel",
+                    "/funnels",
+                    x="id",
+                    series=("name", "origin", "steps", "window_days"),
+                    kind="table",
+                ),
+            ),
+        ),
     )
+
+
+def _first_funnel(context: ProductContext[WebUserAnalyticsSettings]) -> str:
+    return context.settings.funnels[0].id if context.settings.funnels else ""

@@ -4,28 +4,26 @@ the page, log out; at 375 px nothing spills sideways. Under CI=true a missing br
 
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from console_browser import chart_rows, log_in_with_the_keyboard
 
 from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
 from dataplatform.platform.generator import Volume, write_columns
-from dataplatform.testing import ADMIN, CHROMIUM, CHROMIUM_ARGS, RunningGateway, service_missing
+from dataplatform.testing import RunningGateway
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-VENDOR = Path(__file__).parents[4] / "shared/src/dataplatform/platform/console/static/vendor"
 WEB = "web-user-analytics"
 MOBILE = "mobile-user-analytics"
 CLICKSTREAM = "web_user_analytics.bronze.clickstream"
 # Written when asked (`DATAPLATFORM_WRITE_SCREENSHOTS=1`): the README shows them.
 SCREENSHOTS = Path(__file__).parents[4] / "docs"
-TIMEOUT_MS = 60_000  # generous: a slow machine must not fail a page that works
 
 
 @pytest.fixture
@@ -46,41 +44,6 @@ def web_gateway(gateway: RunningGateway) -> RunningGateway:
         failed = [r for rs in runner.run_until_caught_up() for r in rs if r.status == "failed"]
         assert not failed, failed
     return gateway
-
-
-@pytest.fixture
-def browser() -> "Iterator[Browser]":
-    if not CHROMIUM.exists():
-        service_missing(
-            f"Chromium is not installed at {CHROMIUM}: run infrastructure/local/browser.sh"
-        )
-    if not (VENDOR / "echarts.min.js").exists():
-        service_missing("The console's libraries are missing: run `make install`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        yield launched
-        launched.close()
-
-
-def log_in_with_the_keyboard(page: "Page", url: str, password: str) -> None:
-    page.goto(f"{url}/console")
-    page.wait_for_url("**/console/login?next=/console")
-    page.keyboard.type(ADMIN)  # the user name field has the focus
-    page.keyboard.press("Tab")
-    page.keyboard.type(password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{url}/console")
-
-
-def chart_rows(page: "Page", title: str) -> list[list[str]]:
-    """A chart's rows as the page holds them, once its script has drawn it."""
-    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text=title))
-    figure.and_(page.locator("[data-loaded]")).wait_for(timeout=TIMEOUT_MS)
-    assert figure.get_attribute("data-error") is None
-    rows = figure.locator("table.chart-data tbody tr")
-    return [row.locator("th, td").all_text_contents() for row in rows.all()]
 
 
 def keep(page: "Page", tmp_path: Path, name: str) -> None:
@@ -141,28 +104,3 @@ def test_at_375_pixels_the_pages_fit_the_screen(
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width} px wide"
-
-
-@pytest.mark.timeout(600)
-def test_every_chart_of_every_product_page_holds_data(
-    web_gateway: RunningGateway, browser: "Browser"
-) -> None:
-    """Each page a product declares, and the catalog, opened as the admin: every chart's script
-    loaded rows."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in_with_the_keyboard(page, web_gateway.url, web_gateway.admin_password)
-    empty = []
-
-    for name in (WEB, MOBILE):
-        product = get_product(name)
-        for declared in product.console(product.context()):
-            page.goto(f"{web_gateway.url}/console/products/{name}/{declared.slug}")
-            for chart in declared.charts:
-                if not chart_rows(page, chart.title):
-                    empty.append(f"{name} / {declared.title} / {chart.title}")
-
-    page.goto(f"{web_gateway.url}/console/catalog")
-    if not chart_rows(page, "Tables"):
-        empty.append("catalog / Tables")
-
-    assert empty == []

@@ -1,4 +1,5 @@
-"""`/console`: the login, the overview and each product's pages, rendered on the server.
+"""`/console`: the login, the overview, each product's pages, the catalog and the platform's
+admin pages, rendered on the server.
 
 The session is the access token `/auth/token` hands out, kept in an HttpOnly, SameSite=Strict
 cookie; the charts fetch the products' own GET routes with it, and every change a page asks for
@@ -6,6 +7,7 @@ carries the page's CSRF token in a header (see `auth/_access.py`). A page a pers
 is not linked and answers 403.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +37,8 @@ from dataplatform.core.errors import (
 from dataplatform.core.product import Product
 from dataplatform.core.serving import JSONOut, gold_rows
 from dataplatform.platform.auth import CSRF_HEADER, SESSION_COOKIE
+from dataplatform.platform.console._admin_pages import admin_pages
+from dataplatform.platform.console._catalog_pages import CATALOG_PAGE, table_page
 from dataplatform.platform.routes.auth import log_in
 from dataplatform.platform.services import Services, services
 
@@ -60,8 +64,28 @@ class ProductPages:
     pages: tuple[ConsolePage, ...]
 
     @property
+    def name(self) -> str:
+        return self.product.name
+
+    @property
     def url(self) -> str:
         return f"{PREFIX}/products/{self.product.name}"
+
+    @property
+    def prefix(self) -> str:
+        """What its charts' and forms' routes are under."""
+        return self.product.prefix
+
+
+@dataclass(frozen=True)
+class Section:
+    """Pages that are not a product's (the admin pages, a catalog table's), whose routes are
+    the platform's own."""
+
+    name: str
+    url: str
+    pages: tuple[ConsolePage, ...] = ()
+    prefix: str = ""
 
 
 def console_router() -> APIRouter:
@@ -125,7 +149,43 @@ def console_router() -> APIRouter:
     async def catalog(
         request: Request, caller: Annotated[Principal, require(CATALOG_READ)]
     ) -> HTMLResponse:
-        return _page(request, "catalog.html", caller, catalog_charts=CATALOG_CHARTS)
+        section = Section("Catalog", f"{PREFIX}/catalog")
+        return _page(request, "page.html", caller, section=section, page=CATALOG_PAGE)
+
+    @router.get("/catalog/{table}")
+    async def catalog_table(
+        request: Request, caller: Annotated[Principal, require(CATALOG_READ)], table: str
+    ) -> HTMLResponse:
+        entry = services(request).catalog.get_table(table)  # a 404 names what exists
+        section = Section("Catalog", f"{PREFIX}/catalog")
+        return _page(
+            request,
+            "page.html",
+            caller,
+            section=section,
+            page=table_page(entry.name, [column.name for column in entry.columns]),
+        )
+
+    @router.get("/admin")
+    async def admin_home(request: Request, caller: Caller) -> HTMLResponse:
+        section = _admin_section(request, caller)
+        if not section.pages:
+            raise PermissionDeniedError(
+                f"`{caller.subject}` may see none of the admin pages; they need `admin` "
+                "(sources: `sources:write`)."
+            )
+        return _page(request, "admin.html", caller, section=section)
+
+    @router.get("/admin/{slug}")
+    async def admin_page(request: Request, caller: Caller, slug: str) -> HTMLResponse:
+        every = _admin_section(request, None).pages
+        page = next((page for page in every if page.slug == slug), None)
+        if page is None:
+            raise NotFoundError(f"The console has no admin page `{slug}`.")
+        _check_may_see(caller, page, "Admin")
+        return _page(
+            request, "page.html", caller, section=_admin_section(request, caller), page=page
+        )
 
     @router.get("/products/{product}")
     async def product_home(request: Request, caller: Caller, product: str) -> HTMLResponse:
@@ -140,12 +200,8 @@ def console_router() -> APIRouter:
         page = next((page for page in _pages_of(request, shown.product) if page.slug == slug), None)
         if page is None:
             raise NotFoundError(f"{shown.product.name} has no console page `{slug}`.")
-        if not caller.can(page.permission):
-            raise PermissionDeniedError(
-                f"`{caller.subject}` lacks `{page.permission}`, which the page "
-                f"{shown.product.name} / {page.title} needs; ask an admin for a role with it."
-            )
-        return _page(request, "page.html", caller, shown=shown, page=page)
+        _check_may_see(caller, page, shown.name)
+        return _page(request, "page.html", caller, section=shown, page=page)
 
     @router.get("/static/{name}", dependencies=[public("the console's scripts and styles")])
     async def static(name: str) -> FileResponse:
@@ -158,16 +214,6 @@ def console_router() -> APIRouter:
     return router
 
 
-CATALOG_CHARTS = (
-    Chart(
-        "Tables",
-        "/catalog/tables?limit=500",
-        x="name",
-        series=("layer", "owner", "row_count", "size_bytes", "freshness_seconds"),
-        rows="tables",
-        kind="table",
-    ),
-)
 EVENTS_PER_MINUTE = """
 select date_trunc('minute', received_at) as minute, count(*) as events
 from bronze
@@ -260,6 +306,40 @@ def _page(
     )
 
 
+def _check_may_see(caller: Principal, page: ConsolePage, section: str) -> None:
+    if not caller.can(page.permission):
+        raise PermissionDeniedError(
+            f"`{caller.subject}` lacks `{page.permission}`, which the page {section} / "
+            f"{page.title} needs; ask an admin for a role with it."
+        )
+
+
+def _admin_section(request: Request, caller: Principal | None) -> Section:
+    """The admin pages `caller` may see (every one when None)."""
+    routes = request.app.state.product_routes
+    settings = {product.name: routes.context(product.name).settings for product in routes.products}
+    pages = admin_pages(routes.products, settings)
+    if caller is not None:
+        pages = tuple(page for page in pages if caller.can(page.permission))
+    return Section("Admin", f"{PREFIX}/admin", pages)
+
+
+def _actions_of(prefix: str, chart: Chart, caller: Principal) -> str:
+    """The row buttons of `chart` that `caller` may use, as the page's script reads them."""
+    return json.dumps(
+        [
+            {
+                "label": action.label,
+                "method": action.method,
+                "target": f"{prefix}{action.target}",
+                "confirm": action.confirm,
+            }
+            for action in chart.actions
+            if not action.permission or caller.can(action.permission)
+        ]
+    )
+
+
 def _csrf(request: Request) -> str:
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
@@ -316,3 +396,6 @@ def _static_file(name: str, folder: Path = STATIC) -> Path:
             )
         raise NotFoundError(f"The console has no file `{name}`.")
     return found
+
+
+_templates.globals["actions_of"] = _actions_of

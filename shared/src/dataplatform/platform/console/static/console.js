@@ -1,66 +1,215 @@
-// Draws each chart of a console page from its product's route, fetched with the session cookie,
-// and writes the rows into the chart's data table (what keyboard and screen-reader users read).
+// Draws each chart of a console page from its route, fetched with the session cookie, and
+// writes the rows into the chart's data table (what keyboard and screen-reader users read).
+// Forms send their fields as JSON with the page's CSRF token and show the answer, or each error
+// next to the field it names; a table's row buttons do the same for one row.
 "use strict";
 
 (function () {
   const dark = window.matchMedia("(prefers-color-scheme: dark)");
   const drawn = new Map();
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
   function rowsOf(answer, key) {
     if (key) return answer[key] || [];
     if (Array.isArray(answer)) return answer;
-    return answer.rows || [];
+    return answer.rows || [answer];
   }
 
-  function fillTable(figure, rows, x, series) {
+  function text(value) {
+    if (value === null || value === undefined) return "";
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  // A route with `{column}` placeholders, filled from `values` (a row, or a form's fields).
+  function fill(route, values, used) {
+    return route.replace(/\{([^}]+)\}/g, (_, name) => {
+      if (used) used.add(name);
+      return encodeURIComponent(text(values[name]));
+    });
+  }
+
+  async function call(method, url, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRF-Token"] = csrf();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const answer = response.status === 204 ? {} : await response.json();
+    return { ok: response.ok, answer };
+  }
+
+  function cell(tag, value) {
+    const element = document.createElement(tag);
+    element.textContent = text(value);
+    return element;
+  }
+
+  // The heatmap's table: a row per `x`, a column per cell key.
+  function heatmapTable(figure, rows, view) {
+    const [key, value] = view.series;
+    const keys = [...new Set(rows.flatMap((row) => (row[view.cells] || []).map((c) => c[key])))];
+    const head = figure.querySelector("table.chart-data thead tr");
+    head.replaceChildren(cell("th", view.x), ...keys.map((k) => cell("th", `${key} ${k}`)));
+    return rows.map((row) => {
+      const byKey = new Map((row[view.cells] || []).map((c) => [c[key], c[value]]));
+      return [row[view.x], ...keys.map((k) => byKey.get(k))];
+    });
+  }
+
+  function fillTable(figure, rows, view, actions) {
     const body = figure.querySelector("table.chart-data tbody");
+    const lines =
+      view.kind === "heatmap"
+        ? heatmapTable(figure, rows, view)
+        : rows.map((row) => [view.x, ...view.series].map((name) => row[name]));
     body.replaceChildren(
-      ...rows.map((row) => {
+      ...lines.map((line, index) => {
         const tr = document.createElement("tr");
-        for (const name of [x, ...series]) {
-          const cell = document.createElement(name === x ? "th" : "td");
-          if (name === x) cell.scope = "row";
-          const value = row[name];
-          cell.textContent = value === null || value === undefined ? "" : String(value);
-          tr.append(cell);
-        }
+        line.forEach((value, column) => {
+          const element = cell(column === 0 ? "th" : "td", value);
+          if (column === 0) element.scope = "row";
+          if (column === 0 && view.link) {
+            const link = document.createElement("a");
+            link.href = fill(view.link, rows[index]);
+            link.textContent = element.textContent;
+            element.replaceChildren(link);
+          }
+          tr.append(element);
+        });
+        if (actions.length) tr.append(actionCell(figure, rows[index], actions));
         return tr;
       }),
     );
   }
 
-  function plot(figure, rows, x, series, kind) {
+  function actionCell(figure, row, actions) {
+    const td = document.createElement("td");
+    for (const action of actions) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = action.label;
+      button.addEventListener("click", () => act(figure, row, action));
+      td.append(button);
+    }
+    return td;
+  }
+
+  async function act(figure, row, action) {
+    if (action.confirm && !window.confirm(fill(action.confirm, row))) return;
+    const status = figure.querySelector(".status");
+    const { ok, answer } = await call(action.method, fill(action.target, row));
+    const shown = figure.querySelector(".answer");
+    if (!ok) {
+      status.textContent = `${action.label}: ${answer.detail || "refused"}`;
+      status.classList.add("error");
+      return;
+    }
+    showFields(shown, answer, `${action.label}: done`);
+    if (action.method !== "GET") load(figure);
+  }
+
+  function plot(figure, rows, view) {
     const target = figure.querySelector(".plot");
     if (!target) return;
-    const chart = drawn.get(figure) || echarts.init(target, dark.matches ? "dark" : null);
-    chart.setOption({
-      animation: false,
+    const chart = drawn.get(target) || echarts.init(target, dark.matches ? "dark" : null);
+    chart.setOption(optionsFor(rows, view), true);
+    drawn.set(target, chart);
+  }
+
+  function optionsFor(rows, view) {
+    const base = { animation: false, tooltip: {} };
+    if (view.kind === "graph") {
+      const target = view.series[0];
+      const names = [...new Set(rows.flatMap((row) => [row[view.x], row[target]]))];
+      return {
+        ...base,
+        series: [
+          {
+            type: "graph",
+            layout: "force",
+            roam: true,
+            label: { show: true, position: "right" },
+            edgeSymbol: ["none", "arrow"],
+            force: { repulsion: 200, edgeLength: 90 },
+            data: names.map((name) => ({ name, symbolSize: 12 })),
+            links: rows.map((row) => ({ source: row[view.x], target: row[target] })),
+          },
+        ],
+      };
+    }
+    if (view.kind === "heatmap") {
+      const [key, value] = view.series;
+      const xs = rows.map((row) => text(row[view.x]));
+      const keys = [...new Set(rows.flatMap((row) => (row[view.cells] || []).map((c) => c[key])))];
+      const cells = rows.flatMap((row, x) =>
+        (row[view.cells] || [])
+          .filter((c) => c[value] !== null && c[value] !== undefined)
+          .map((c) => [x, keys.indexOf(c[key]), c[value]]),
+      );
+      const values = cells.map((c) => c[2]);
+      return {
+        ...base,
+        grid: { left: 8, right: 16, top: 16, bottom: 56, containLabel: true },
+        xAxis: { type: "category", data: xs },
+        yAxis: { type: "category", data: keys.map(text), name: key },
+        visualMap: {
+          min: Math.min(0, ...values),
+          max: Math.max(1e-9, ...values),
+          calculable: true,
+          orient: "horizontal",
+          left: "center",
+          bottom: 0,
+        },
+        series: [{ type: "heatmap", data: cells, label: { show: false } }],
+      };
+    }
+    return {
+      ...base,
       tooltip: { trigger: "axis" },
-      legend: { data: series, top: 0 },
+      legend: { data: view.series, top: 0 },
       grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: rows.map((row) => row[x]) },
+      xAxis: { type: "category", data: rows.map((row) => row[view.x]) },
       yAxis: { type: "value" },
-      series: series.map((name) => ({ name, type: kind, data: rows.map((row) => row[name]) })),
-    });
-    drawn.set(figure, chart);
+      series: view.series.map((name) => ({
+        name,
+        type: view.kind,
+        data: rows.map((row) => row[name]),
+      })),
+    };
+  }
+
+  function viewOf(element) {
+    const { rows, x, kind, cells, link } = element.dataset;
+    return { rows, x, kind, cells, link, series: element.dataset.series.split(",") };
+  }
+
+  function draw(figure, answer) {
+    const view = viewOf(figure);
+    const rows = rowsOf(answer, view.rows);
+    const actions = JSON.parse(figure.dataset.actions || "[]");
+    fillTable(figure, rows, view, actions);
+    plot(figure, rows, view);
+    // A column the chart names that no row holds is a mistake in its declaration: say so.
+    const named = view.kind === "heatmap" ? [view.x, view.cells] : [view.x, ...view.series];
+    const missing = named.filter((name) => rows.length && rows.every((row) => !(name in row)));
+    if (missing.length) figure.dataset.missing = missing.join(",");
+    figure.dataset.loaded = String(rows.length);
+    return rows;
   }
 
   async function load(figure) {
     const status = figure.querySelector(".status");
-    const { source, rows: key, x, kind } = figure.dataset;
-    const series = figure.dataset.series.split(",");
     try {
-      const response = await fetch(source, {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-      });
-      const answer = await response.json();
-      if (!response.ok) throw new Error(answer.detail || response.statusText);
-      const rows = rowsOf(answer, key);
-      fillTable(figure, rows, x, series);
-      plot(figure, rows, x, series, kind);
-      figure.dataset.loaded = String(rows.length);
+      const { ok, answer } = await call("GET", figure.dataset.source);
+      if (!ok) throw new Error(answer.detail || "the route refused");
+      const rows = draw(figure, answer);
+      delete figure.dataset.error;
       status.textContent = rows.length ? `${rows.length} rows` : "No data for this period yet.";
+      if (figure.dataset.missing) status.textContent += `; no column ${figure.dataset.missing}`;
       status.classList.remove("error");
     } catch (error) {
       figure.dataset.error = error.message;
@@ -72,10 +221,131 @@
     if (refresh > 0 && figure.isConnected) setTimeout(() => load(figure), refresh * 1000);
   }
 
+  // An answer's fields as a definition list (a write key shown once, a proof, a summary).
+  function showFields(list, answer, heading) {
+    if (!list) return;
+    const items = [cell("dt", heading), cell("dd", "")];
+    for (const [key, value] of Object.entries(answer)) items.push(cell("dt", key), cell("dd", value));
+    list.replaceChildren(...items);
+    list.hidden = false;
+  }
+
+  // A field's value as the route expects it, or throws naming what is wrong.
+  function valueOf(input) {
+    const kind = input.dataset.kind;
+    if (kind === "checkbox") return input.checked;
+    const raw = input.value.trim();
+    if (raw === "") return undefined;
+    if (kind === "number") {
+      const number = Number(raw);
+      if (Number.isNaN(number)) throw new Error("must be a number");
+      return number;
+    }
+    if (kind === "list") return raw.split(",").map((item) => item.trim()).filter(Boolean);
+    if (kind === "json") {
+      try {
+        return JSON.parse(raw);
+      } catch (error) {
+        throw new Error(`is not JSON: ${error.message}`);
+      }
+    }
+    return raw;
+  }
+
+  function setPath(body, dotted, value) {
+    const keys = dotted.split(".");
+    let node = body;
+    for (const key of keys.slice(0, -1)) node = node[key] = node[key] || {};
+    node[keys[keys.length - 1]] = value;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".field-error").forEach((p) => (p.textContent = ""));
+    form.querySelectorAll("[aria-invalid]").forEach((i) => i.removeAttribute("aria-invalid"));
+  }
+
+  function showError(form, name, message) {
+    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!input) return false;
+    input.setAttribute("aria-invalid", "true");
+    form.querySelector(`#${CSS.escape(input.id)}-error`).textContent = message;
+    return true;
+  }
+
+  // The form field a problem names: `body.values.days` is the field `values.days`, or, when no
+  // field is that deep, the nearest one above it (`values`).
+  function fieldNamed(form, reported) {
+    const names = [...form.querySelectorAll("[name]")].map((input) => input.name);
+    const path = reported.replace(/^(body|query|path)\./, "");
+    if (names.includes(path)) return path;
+    const deeper = names.filter((name) => name.startsWith(`${path}.`));
+    if (deeper.length === 1) return deeper[0];
+    const parts = path.split(".");
+    while (parts.length) {
+      if (names.includes(parts.join("."))) return parts.join(".");
+      parts.pop();
+    }
+    return null;
+  }
+
+  async function submit(form) {
+    const status = form.querySelector(".status");
+    clearErrors(form);
+    const values = {};
+    let invalid = false;
+    for (const input of form.querySelectorAll("[name]")) {
+      try {
+        const value = valueOf(input);
+        if (value !== undefined) values[input.name] = value;
+      } catch (error) {
+        invalid = showError(form, input.name, `${input.labels[0].textContent} ${error.message}.`);
+      }
+    }
+    if (invalid) return;
+    const { method, target, confirm } = form.dataset;
+    if (confirm && !window.confirm(confirm)) return;
+    const used = new Set();
+    let url = fill(target, values, used);
+    const rest = Object.entries(values).filter(([name]) => !used.has(name));
+    let body;
+    if (method === "GET") {
+      const query = new URLSearchParams(rest.map(([name, value]) => [name, text(value)]));
+      if (rest.length) url += (url.includes("?") ? "&" : "?") + query;
+    } else {
+      body = {};
+      for (const [name, value] of rest) setPath(body, name, value);
+    }
+    status.textContent = "Sending…";
+    status.classList.remove("error");
+    const { ok, answer } = await call(method, url, body);
+    form.dataset.answered = ok ? "ok" : "error";
+    if (!ok) {
+      const reported = answer.errors || (answer.field ? [{ field: answer.field, message: answer.detail }] : []);
+      const placed = reported.filter((e) => {
+        const name = fieldNamed(form, e.field);
+        return name !== null && showError(form, name, e.message);
+      });
+      status.textContent = placed.length ? "Correct the fields marked." : answer.detail;
+      status.classList.add("error");
+      return;
+    }
+    status.textContent = "Done.";
+    const figure = form.querySelector("figure.answer-chart");
+    if (figure) draw(figure, answer);
+    else showFields(form.querySelector(".answer"), answer, form.dataset.title);
+    // What the form changed shows in the page's tables at once.
+    if (method !== "GET") document.querySelectorAll("figure.chart").forEach(load);
+  }
+
   function loadAll(root) {
     root.querySelectorAll("figure.chart:not([data-loaded]):not([data-error])").forEach(load);
   }
 
+  document.addEventListener("submit", (event) => {
+    if (!event.target.matches("form.console-form")) return;
+    event.preventDefault();
+    submit(event.target);
+  });
   document.addEventListener("DOMContentLoaded", () => loadAll(document));
   document.addEventListener("htmx:afterSwap", (event) => loadAll(event.target));
   window.addEventListener("resize", () => drawn.forEach((chart) => chart.resize()));

@@ -1,0 +1,353 @@
+"""Every page of the console in Debian's Chromium, against one gateway whose lake holds what a
+running platform would: a week of generated app and web traffic through every product's models,
+the gateway's own metrics scraped twice, the audit log and table statistics published, an ML
+model trained and a retention run. Then what people do there: create a source and see its write
+key once, build a segment, define a funnel, change a product's settings (a bad value first),
+take and restore a snapshot, erase a person and read the proof; and a viewer, who finds the admin
+pages absent and forbidden and PII masked."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx2 as httpx
+import pytest
+from console_browser import (
+    TIMEOUT_MS,
+    answer_of,
+    chart_rows,
+    log_in_with_the_keyboard,
+    rows_once_at_least,
+    submit_form,
+)
+
+from dataplatform.core.jobs import JobContext, JobScheduler
+from dataplatform.core.processing import ModelRunner
+from dataplatform.core.product import get_product
+from dataplatform.core.product_config import ProductConfigs
+from dataplatform.platform.audit import publish_audit_log
+from dataplatform.platform.console._admin_pages import admin_pages
+from dataplatform.platform.console._catalog_pages import CATALOG_PAGE
+from dataplatform.platform.generator import Volume, write_columns
+from dataplatform.platform.telemetry import (
+    publish_bus_lag,
+    publish_catalog,
+    publish_model_runs,
+    publish_service_metrics,
+    publish_table_stats,
+)
+from dataplatform.testing import RunningGateway, platform_settings, running_gateway
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+WEB = "web-user-analytics"
+MOBILE = "mobile-user-analytics"
+SEGMENTS = "user-segmentation"
+OPS = "operational-metrics"
+COMPLIANCE = "compliance-auditing"
+PRODUCTS = (WEB, MOBILE, SEGMENTS, OPS, COMPLIANCE)
+A_USER = "user-000007"  # one of the generated people
+pytestmark = pytest.mark.timeout(900)
+
+
+def run_models(gateway: RunningGateway, *names: str) -> None:
+    services = gateway.services
+    for name in names:
+        product = get_product(name)
+        context = ProductConfigs(services.store).context_of(product)
+        runner = ModelRunner(product.model_graph(context), services.lake, services.store)
+        failed = [r for rs in runner.run_until_caught_up() for r in rs if r.status == "failed"]
+        assert not failed, failed
+
+
+def publish_platform_tables(gateway: RunningGateway) -> None:
+    """What the platform's jobs publish: table statistics, the catalog, model runs, the audit
+    log, the bus's lag."""
+    services = gateway.services
+    products = [get_product(name) for name in PRODUCTS]
+    publish_bus_lag(services.settings, services.lake, products)
+    publish_table_stats(services.catalog, services.lake)
+    publish_catalog(services.catalog, services.lake)
+    publish_model_runs(services.store, services.lake)
+    publish_audit_log(services.store, services.lake)
+
+
+def keep_records(gateway: RunningGateway) -> None:
+    """What an admin would have made by now: a key, a source, a settings version of each
+    product, a deployment, a snapshot and an erasure request."""
+    made = [
+        ("/admin/api-keys", {"name": "reporting", "roles": ["viewer"]}),
+        ("/admin/sources", {"name": "shop-app", "kind": "ios", "product": MOBILE}),
+        (
+            "/admin/deployments",
+            {"product": WEB, "version": "1.0.0", "environment": "prod", "status": "succeeded"},
+        ),
+        ("/admin/snapshots", {"label": "first-week"}),
+        ("/compliance/erasure", {"user_id": "user-000099"}),
+    ]
+    for path, body in made:
+        answer = httpx.post(f"{gateway.url}{path}", headers=gateway.admin, json=body, timeout=120)
+        assert answer.status_code == 201, answer.text
+    for name in PRODUCTS:
+        url = f"{gateway.url}/admin/products/{name}/config"
+        answer = httpx.put(url, headers=gateway.admin, json={"comment": "the files' values"})
+        assert answer.status_code == 200, answer.text
+
+
+def run_jobs(gateway: RunningGateway, name: str) -> None:
+    services = gateway.services
+    product = get_product(name)
+    context = JobContext.extending(
+        ProductConfigs(services.store).context_of(product), lake=services.lake
+    )
+    outcomes = JobScheduler(product.jobs, context).run_once()
+    assert [outcome.error for outcome in outcomes] == [None] * len(outcomes)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    root = tmp_path_factory.mktemp("console-world")
+    settings = platform_settings(f"sqlite:///{root / 'metadata.db'}", root / "lake")
+    with running_gateway(settings) as gateway:
+        services = gateway.services
+        admin = gateway.admin
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        write_columns(
+            Volume(users=120, days=7, start=start - timedelta(days=6), seed=18),
+            services.lake,
+            {
+                "web": "web_user_analytics.bronze.clickstream",
+                "mobile": "mobile_user_analytics.bronze.app_events",
+            },
+        )
+        run_models(gateway, WEB, MOBILE, SEGMENTS)
+
+        # The gateway's metrics, scraped a minute apart with requests (and a PII read) between.
+        def scrape() -> str:
+            answer = httpx.get(f"{gateway.url}/metrics", headers=admin)
+            answer.raise_for_status()
+            return answer.text
+
+        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        publish_service_metrics(services.lake, "gateway", scrape, now - timedelta(minutes=1))
+        for path in ("/web/overview", "/mobile/active-users", f"/mobile/users/{A_USER}/summary"):
+            assert httpx.get(f"{gateway.url}{path}", headers=admin).status_code == 200
+        publish_service_metrics(services.lake, "gateway", scrape, now)
+        trained = httpx.post(f"{gateway.url}/segments/models/train", headers=admin, timeout=120)
+        assert trained.status_code == 201, trained.text
+        keep_records(gateway)
+        publish_platform_tables(gateway)
+        run_jobs(gateway, COMPLIANCE)  # a retention run
+        run_models(gateway, OPS, COMPLIANCE)
+        yield gateway
+
+
+@pytest.fixture
+def page(world: RunningGateway, browser: "Browser") -> "Iterator[Page]":
+    """A logged-in admin's tab, failing the test on any script error or failed request."""
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda error: problems.append(str(error)))
+    tab.on("dialog", lambda dialog: dialog.accept())  # the confirmations are part of the flows
+    log_in_with_the_keyboard(tab, world.url, world.admin_password)
+    yield tab
+    tab.close()
+    assert [p for p in problems if "status of 4" not in p] == []
+
+
+def every_page(world: RunningGateway) -> list[tuple[str, Any]]:
+    """(URL, page) of every product page, every admin page and the catalog."""
+    found = []
+    for name in PRODUCTS:
+        product = get_product(name)
+        context = ProductConfigs(world.services.store).context_of(product)
+        found += [(f"/console/products/{name}/{p.slug}", p) for p in product.console(context)]
+    products = [get_product(name) for name in PRODUCTS]
+    settings = {product.name: product.settings() for product in products}
+    found += [(f"/console/admin/{p.slug}", p) for p in admin_pages(products, settings)]
+    found.append(("/console/catalog", CATALOG_PAGE))
+    return found
+
+
+def test_every_chart_of_every_page_holds_rows(world: RunningGateway, page: "Page") -> None:
+    empty = []
+    for url, declared in every_page(world):
+        page.goto(f"{world.url}{url}")
+        for chart in declared.charts:
+            if not chart_rows(page, chart.title):
+                empty.append(f"{url}: {chart.title}")
+        # Every column a chart names is in its route's rows.
+        for figure in page.locator("figure.chart[data-missing]").all():
+            empty.append(f"{url}: no column {figure.get_attribute('data-missing')}")
+    assert not empty, "\n".join(empty)
+
+
+def test_the_overview_shows_each_products_status(world: RunningGateway, page: "Page") -> None:
+    statuses = chart_rows(page, "Products")
+    assert {row[0] for row in statuses} >= {WEB, MOBILE}
+    assert all(row[1] in ("ok", "warning", "critical", "no_data") for row in statuses)
+
+
+def test_a_table_page_shows_columns_lineage_and_masked_rows_to_a_viewer(
+    world: RunningGateway, browser: "Browser"
+) -> None:
+    world.headers_for("vera", ["viewer"])
+    password = "a-long-viewer-password-1"
+    changed = httpx.patch(
+        f"{world.url}/admin/users/vera", headers=world.admin, json={"password": password}
+    )
+    assert changed.status_code == 200
+    tab = browser.new_page()
+    tab.goto(f"{world.url}/console/login")
+    tab.get_by_label("User name").fill("vera")
+    tab.get_by_label("Password").fill(password)
+    tab.get_by_role("button", name="Log in").click()
+    tab.wait_for_url(f"{world.url}/console")
+
+    assert tab.get_by_role("link", name="Admin").count() == 0
+    for slug in ("people", "sources", "snapshots", f"configuration-{WEB}"):
+        assert tab.goto(f"{world.url}/console/admin/{slug}").status == 403
+    table = "mobile_user_analytics.gold.user_summary"
+    tab.goto(f"{world.url}/console/catalog/{table}")
+    columns = {row[0]: row for row in chart_rows(tab, "Columns")}
+    assert "pii" in columns["user_id"][3]
+    sample = chart_rows(tab, "Sample rows")
+    header = tab.locator("figure.chart", has=tab.locator("figcaption", has_text="Sample rows"))
+    names = header.locator("thead th").all_text_contents()
+    assert sample and all(row[names.index("user_id")] == "***" for row in sample)
+    assert chart_rows(tab, "Lineage")  # edges in and out of the table
+    tab.close()
+
+
+def test_a_source_is_created_and_its_write_key_shown_once(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/admin/sources")
+    form = submit_form(
+        page, "Create a source", {"Name": "shop-site", "Kind": "web", "Product": WEB}
+    )
+    shown = answer_of(form)
+    key = shown["write_key"]
+    assert len(key) > 20
+
+    listed = rows_once_at_least(page, "Sources", 2)
+    assert any(row[0] == "shop-site" for row in listed)
+    page.reload()
+    assert key not in page.content()
+    sent = httpx.post(
+        f"{world.url}/v1/t",
+        json={"writeKey": key, "event": "Signed Up", "anonymousId": "a-1", "type": "track"},
+    )
+    assert sent.status_code == 200
+
+
+def test_a_bad_setting_is_shown_on_its_field_then_a_good_one_is_rolled_back(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/admin/configuration-{WEB}")
+    form = submit_form(page, "Change settings", {"Schedule seconds": "0"})
+    error = form.locator("#f1-values-schedule_seconds-error")
+    assert "schedule_seconds" in error.inner_text()
+    assert form.get_by_label("Schedule seconds").get_attribute("aria-invalid") == "true"
+
+    submit_form(page, "Change settings", {"Schedule seconds": "45", "Why": "slower"})
+    versions = rows_once_at_least(page, "Versions", 2)
+    assert versions[0][0] == "2" and '"schedule_seconds":45' in versions[0][1]
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Versions"))
+    figure.get_by_role("button", name="Roll back to this").first.click()
+    rows_once_at_least(page, "Versions", 3)
+    in_force = httpx.get(f"{world.url}/admin/products/{WEB}/config", headers=world.admin).json()
+    assert in_force["version"] == 3 and in_force["stored"] == {"schedule_seconds": 45}
+
+    diff = submit_form(page, "Compare two versions", {"To version": "3"})
+    changes = [row.locator("th, td").all_text_contents() for row in diff.locator("tbody tr").all()]
+    assert changes == [["schedule_seconds", "", "45"]]
+
+
+def test_a_rule_segment_is_built_with_its_size_previewed(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/products/{SEGMENTS}/builder")
+    definition = '{"feature": "frequency", "op": ">=", "value": 1}'
+    preview = submit_form(page, "Preview the size", {"Filter": definition})
+    size = int(answer_of(preview)["size"])
+    people = int(answer_of(preview)["people"])
+    assert 0 < size <= people
+
+    bad = submit_form(page, "Preview the size", {"Filter": '{"feature": "frequncy", "op": ">="}'})
+    assert "frequency" in bad.locator(".field-error").first.inner_text()  # did you mean
+
+    saved = submit_form(page, "Save as a rule segment", {"Name": "Regulars", "Filter": definition})
+    assert answer_of(saved)["name"] == "Regulars"
+
+
+def test_a_funnel_is_defined_and_its_bars_drawn(world: RunningGateway, page: "Page") -> None:
+    page.goto(f"{world.url}/console/products/{WEB}/funnels")
+    bars = chart_rows(page, "Funnel: Shop checkout")
+    assert [row[0] for row in bars][:3] == ["/", "/products/*", "/cart"]
+    assert int(bars[0][1]) >= int(bars[-1][1])
+
+    created = submit_form(
+        page,
+        "Define a funnel",
+        {"Name": "Cart to order", "Steps": '[{"page": "/cart"}, {"conversion": true}]'},
+    )
+    funnel_id = answer_of(created)["id"]
+    results = submit_form(page, "Results of a funnel", {"Funnel id": funnel_id})
+    steps = results.locator("tbody tr").all()
+    assert len(steps) == 2
+    assert results.locator("canvas").count() == 1  # the bars, drawn
+
+
+def test_a_users_timeline_and_summary(world: RunningGateway, page: "Page") -> None:
+    page.goto(f"{world.url}/console/products/{MOBILE}/user")
+    summary = answer_of(submit_form(page, "Summary", {"User id": A_USER}))
+    assert summary["user_id"] == A_USER
+    timeline = submit_form(page, "Timeline", {"User id": A_USER})
+    assert timeline.locator("tbody tr").count() >= 1
+
+
+def test_a_snapshot_is_taken_and_restored_after_a_confirmation(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/admin/snapshots")
+    submit_form(page, "Create a snapshot", {"Label": "before-change"})
+    rows = rows_once_at_least(page, "Snapshots", 2)
+    assert rows[0][0] == "before-change" and int(rows[0][2]) > 10
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Snapshots"))
+    figure.get_by_role("button", name="Restore").first.click()
+    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
+    assert "before-change" in figure.locator("dl.answer").inner_text()
+
+
+def test_zz_an_erasure_is_started_and_its_proof_read(world: RunningGateway, page: "Page") -> None:
+    """Last in the module: it removes a person from the lake the other tests read."""
+    page.goto(f"{world.url}/console/products/{COMPLIANCE}/erasure")
+    started = answer_of(submit_form(page, "Erase a person", {"Their user id": "user-000011"}))
+    assert started["status"] in ("running", "done")
+    request_id = started["request_id"]
+
+    page.reload()
+    rows = chart_rows(page, "Requests")
+    assert rows[0][0] == request_id
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Requests"))
+    figure.get_by_role("button", name="Read the proof").first.click()
+    proof = figure.locator("dl.answer")
+    proof.wait_for(timeout=TIMEOUT_MS)
+    assert "remaining_traces" in proof.inner_text() and request_id in proof.inner_text()
+
+
+def test_the_pages_fit_375_pixels(world: RunningGateway, browser: "Browser") -> None:
+    tab = browser.new_page(viewport={"width": 375, "height": 800})
+    log_in_with_the_keyboard(tab, world.url, world.admin_password)
+    wide = []
+    for url, _ in every_page(world):
+        tab.goto(f"{world.url}{url}")
+        tab.wait_for_load_state("networkidle")
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        if width > 375:
+            wide.append(f"{url}: {width} px")
+    tab.close()
+    assert wide == []
