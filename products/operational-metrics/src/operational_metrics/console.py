@@ -28,7 +28,8 @@ def console_pages(context: ProductContext[OperationalMetricsSettings]) -> Sequen
             "Status of every product",
             READ,
             description="Each product's status, SLOs, open incidents, freshness and bus lag, "
-            "as of the latest evaluation.",
+            "as of the latest evaluation; and the events refused at the door or quarantined by "
+            "a model's checks.",
             on_overview=True,
             charts=(
                 Chart(
@@ -47,6 +48,13 @@ def console_pages(context: ProductContext[OperationalMetricsSettings]) -> Sequen
                         "bus_lag_events",
                     ),
                     kind="table",
+                ),
+                Chart(
+                    "Rows refused or quarantined per minute, the last hour",
+                    "/timeseries?metric=quarantined_rows",
+                    x="at",
+                    series=("value",),
+                    kind="bar",
                 ),
             ),
         ),

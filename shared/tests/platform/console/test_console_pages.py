@@ -7,7 +7,6 @@ take and restore a snapshot, erase a person and read the proof; and a viewer, wh
 pages absent and forbidden and PII masked."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
@@ -20,89 +19,18 @@ from console_browser import (
     rows_once_at_least,
     submit_form,
 )
+from console_world import A_USER, COMPLIANCE, MOBILE, PRODUCTS, SEGMENTS, WEB, fill_world
 
-from dataplatform.core.jobs import JobContext, JobScheduler
-from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
 from dataplatform.core.product_config import ProductConfigs
-from dataplatform.platform.audit import publish_audit_log
 from dataplatform.platform.console._admin_pages import admin_pages
 from dataplatform.platform.console._catalog_pages import CATALOG_PAGE
-from dataplatform.platform.generator import Volume, write_columns
-from dataplatform.platform.telemetry import (
-    publish_bus_lag,
-    publish_catalog,
-    publish_model_runs,
-    publish_service_metrics,
-    publish_table_stats,
-)
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-WEB = "web-user-analytics"
-MOBILE = "mobile-user-analytics"
-SEGMENTS = "user-segmentation"
-OPS = "operational-metrics"
-COMPLIANCE = "compliance-auditing"
-PRODUCTS = (WEB, MOBILE, SEGMENTS, OPS, COMPLIANCE)
-A_USER = "user-000007"  # one of the generated people
 pytestmark = pytest.mark.timeout(900)
-
-
-def run_models(gateway: RunningGateway, *names: str) -> None:
-    services = gateway.services
-    for name in names:
-        product = get_product(name)
-        context = ProductConfigs(services.store).context_of(product)
-        runner = ModelRunner(product.model_graph(context), services.lake, services.store)
-        failed = [r for rs in runner.run_until_caught_up() for r in rs if r.status == "failed"]
-        assert not failed, failed
-
-
-def publish_platform_tables(gateway: RunningGateway) -> None:
-    """What the platform's jobs publish: table statistics, the catalog, model runs, the audit
-    log, the bus's lag."""
-    services = gateway.services
-    products = [get_product(name) for name in PRODUCTS]
-    publish_bus_lag(services.settings, services.lake, products)
-    publish_table_stats(services.catalog, services.lake)
-    publish_catalog(services.catalog, services.lake)
-    publish_model_runs(services.store, services.lake)
-    publish_audit_log(services.store, services.lake)
-
-
-def keep_records(gateway: RunningGateway) -> None:
-    """What an admin would have made by now: a key, a source, a settings version of each
-    product, a deployment, a snapshot and an erasure request."""
-    made = [
-        ("/admin/api-keys", {"name": "reporting", "roles": ["viewer"]}),
-        ("/admin/sources", {"name": "shop-app", "kind": "ios", "product": MOBILE}),
-        (
-            "/admin/deployments",
-            {"product": WEB, "version": "1.0.0", "environment": "prod", "status": "succeeded"},
-        ),
-        ("/admin/snapshots", {"label": "first-week"}),
-        ("/compliance/erasure", {"user_id": "user-000099"}),
-    ]
-    for path, body in made:
-        answer = httpx.post(f"{gateway.url}{path}", headers=gateway.admin, json=body, timeout=120)
-        assert answer.status_code == 201, answer.text
-    for name in PRODUCTS:
-        url = f"{gateway.url}/admin/products/{name}/config"
-        answer = httpx.put(url, headers=gateway.admin, json={"comment": "the files' values"})
-        assert answer.status_code == 200, answer.text
-
-
-def run_jobs(gateway: RunningGateway, name: str) -> None:
-    services = gateway.services
-    product = get_product(name)
-    context = JobContext.extending(
-        ProductConfigs(services.store).context_of(product), lake=services.lake
-    )
-    outcomes = JobScheduler(product.jobs, context).run_once()
-    assert [outcome.error for outcome in outcomes] == [None] * len(outcomes)
 
 
 @pytest.fixture(scope="module")
@@ -110,36 +38,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     root = tmp_path_factory.mktemp("console-world")
     settings = platform_settings(f"sqlite:///{root / 'metadata.db'}", root / "lake")
     with running_gateway(settings) as gateway:
-        services = gateway.services
-        admin = gateway.admin
-        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        write_columns(
-            Volume(users=120, days=7, start=start - timedelta(days=6), seed=18),
-            services.lake,
-            {
-                "web": "web_user_analytics.bronze.clickstream",
-                "mobile": "mobile_user_analytics.bronze.app_events",
-            },
-        )
-        run_models(gateway, WEB, MOBILE, SEGMENTS)
-
-        # The gateway's metrics, scraped a minute apart with requests (and a PII read) between.
-        def scrape() -> str:
-            answer = httpx.get(f"{gateway.url}/metrics", headers=admin)
-            answer.raise_for_status()
-            return answer.text
-
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        publish_service_metrics(services.lake, "gateway", scrape, now - timedelta(minutes=1))
-        for path in ("/web/overview", "/mobile/active-users", f"/mobile/users/{A_USER}/summary"):
-            assert httpx.get(f"{gateway.url}{path}", headers=admin).status_code == 200
-        publish_service_metrics(services.lake, "gateway", scrape, now)
-        trained = httpx.post(f"{gateway.url}/segments/models/train", headers=admin, timeout=120)
-        assert trained.status_code == 201, trained.text
-        keep_records(gateway)
-        publish_platform_tables(gateway)
-        run_jobs(gateway, COMPLIANCE)  # a retention run
-        run_models(gateway, OPS, COMPLIANCE)
+        fill_world(gateway)
         yield gateway
 
 
@@ -208,7 +107,8 @@ def test_a_table_page_shows_columns_lineage_and_masked_rows_to_a_viewer(
 
     assert tab.get_by_role("link", name="Admin").count() == 0
     for slug in ("people", "sources", "snapshots", f"configuration-{WEB}"):
-        assert tab.goto(f"{world.url}/console/admin/{slug}").status == 403
+        opened = tab.goto(f"{world.url}/console/admin/{slug}")
+        assert opened is not None and opened.status == 403
     table = "mobile_user_analytics.gold.user_summary"
     tab.goto(f"{world.url}/console/catalog/{table}")
     columns = {row[0]: row for row in chart_rows(tab, "Columns")}

@@ -16,11 +16,22 @@ WEB_BRONZE = "web_user_analytics.bronze.clickstream"
 MOBILE_BRONZE = "mobile_user_analytics.bronze.app_events"
 
 
+def post_login(
+    client: httpx.Client, username: str, password: str, target: str = "/console"
+) -> httpx.Response:
+    """Send the login form as a browser would: the form's page first, for its token."""
+    form = client.get("/console/login").text
+    token = re.search(r'name="form_token" value="([^"]+)"', form)
+    assert token, "the login form carries no token"
+    return client.post(
+        "/console/login",
+        data={"username": username, "password": password, "next": target, "form_token": token[1]},
+    )
+
+
 def logged_in(gateway: RunningGateway, username: str, password: str) -> httpx.Client:
     client = httpx.Client(base_url=gateway.url, follow_redirects=False)
-    answer = client.post(
-        "/console/login", data={"username": username, "password": password, "next": "/console"}
-    )
+    answer = post_login(client, username, password)
     assert answer.status_code == 303, answer.text
     return client
 
@@ -42,14 +53,14 @@ def test_a_page_without_a_session_sends_to_the_login_and_back(gateway: RunningGa
 def test_logging_in_sets_a_cookie_scripts_cannot_read_nor_other_sites_send(
     gateway: RunningGateway,
 ) -> None:
-    answer = httpx.post(
-        f"{gateway.url}/console/login",
-        data={"username": ADMIN, "password": gateway.admin_password, "next": WEB_PAGE},
-    )
+    client = httpx.Client(base_url=gateway.url, follow_redirects=False)
+    answer = post_login(client, ADMIN, gateway.admin_password, WEB_PAGE)
 
     assert answer.status_code == 303
     assert answer.headers["location"] == WEB_PAGE
-    cookie = answer.headers["set-cookie"]
+    cookie = next(
+        value for value in answer.headers.get_list("set-cookie") if value.startswith(SESSION_COOKIE)
+    )
     assert cookie.startswith(f"{SESSION_COOKIE}=")
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
@@ -57,10 +68,8 @@ def test_logging_in_sets_a_cookie_scripts_cannot_read_nor_other_sites_send(
 
 
 def test_a_wrong_password_shows_the_form_again_with_why(gateway: RunningGateway) -> None:
-    answer = httpx.post(
-        f"{gateway.url}/console/login",
-        data={"username": ADMIN, "password": "not-the-password", "next": "/console"},
-    )
+    client = httpx.Client(base_url=gateway.url, follow_redirects=False)
+    answer = post_login(client, ADMIN, "not-the-password")
 
     assert answer.status_code == 401
     assert "Wrong user name or password" in answer.text
@@ -71,12 +80,33 @@ def test_a_wrong_password_shows_the_form_again_with_why(gateway: RunningGateway)
 def test_after_the_login_only_a_console_page_is_a_destination(
     gateway: RunningGateway, target: str
 ) -> None:
-    answer = httpx.post(
-        f"{gateway.url}/console/login",
-        data={"username": ADMIN, "password": gateway.admin_password, "next": target},
-    )
+    client = httpx.Client(base_url=gateway.url, follow_redirects=False)
+    answer = post_login(client, ADMIN, gateway.admin_password, target)
 
     assert answer.headers["location"] == "/console"
+
+
+def test_a_login_posted_from_another_site_is_refused(gateway: RunningGateway) -> None:
+    """Login CSRF: another site's page can post the form, but without this site's cookie and
+    the token that matches it."""
+    answer = httpx.post(
+        f"{gateway.url}/console/login",
+        data={"username": ADMIN, "password": gateway.admin_password, "form_token": "guessed"},
+    )
+
+    assert answer.status_code == 403
+    assert "log in again here" in answer.text
+    assert SESSION_COOKIE not in answer.headers.get("set-cookie", "")
+
+
+def test_a_locked_account_is_told_when_to_come_back(gateway: RunningGateway) -> None:
+    client = httpx.Client(base_url=gateway.url, follow_redirects=False)
+    failures = gateway.services.settings.auth.lockout_failures
+    answers = [post_login(client, ADMIN, "not-the-password") for _ in range(failures + 1)]
+
+    assert answers[-1].status_code == 429
+    assert int(answers[-1].headers["retry-after"]) > 0
+    assert "<form" in answers[-1].text
 
 
 def test_the_session_reads_the_api_but_changes_nothing_without_the_pages_token(

@@ -16,6 +16,7 @@ from dataplatform.core.serving import JSONOut
 from dataplatform.platform.services import Services, services
 from dataplatform.platform.sources import Source
 
+MAX_CONFIG_VERSION = 1_000_000
 Platform = Annotated[Services, Depends(services)]
 Admin = Annotated[Principal, require(ADMIN)]
 SourceManager = Annotated[Principal, require(SOURCES_WRITE)]
@@ -138,8 +139,10 @@ def operations_router() -> APIRouter:
         name: str,
         _: Admin,
         platform: Platform,
-        from_version: Annotated[int, Query(ge=0, description="0: the product's files")],
-        to_version: Annotated[int, Query(ge=0)],
+        from_version: Annotated[
+            int, Query(ge=0, le=MAX_CONFIG_VERSION, description="0: the product's files")
+        ],
+        to_version: Annotated[int, Query(ge=0, le=MAX_CONFIG_VERSION)],
     ) -> JSONOut:
         product = _product(platform, name)
         configs = ProductConfigs(platform.store)
@@ -160,7 +163,7 @@ def operations_router() -> APIRouter:
     )
     def config_rollback(
         name: str,
-        version: Annotated[int, Path(ge=0)],
+        version: Annotated[int, Path(ge=0, le=MAX_CONFIG_VERSION)],
         caller: Admin,
         platform: Platform,
         request: Request,

@@ -8,6 +8,7 @@ is not linked and answers 403.
 """
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from dataplatform.core.access import (
     AUTHENTICATED,
     CATALOG_READ,
+    SOURCES_WRITE,
     Principal,
     product_permission,
     public,
@@ -47,6 +49,8 @@ STATIC = HERE / "static"
 PREFIX = "/console"
 LOGIN = f"{PREFIX}/login"
 EVENTS_MINUTES = 60
+LOGIN_COOKIE = "dp_login"
+LOGIN_FORM_SECONDS = 3600
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -93,7 +97,7 @@ def console_router() -> APIRouter:
 
     @router.get("/login", dependencies=[public("the console's login form")])
     async def login_form(request: Request, next: str = PREFIX) -> HTMLResponse:
-        return _page(request, "login.html", None, next=_inside(next))
+        return _login_page(request, next)
 
     @router.post(
         "/login", dependencies=[public("the console's login form: it hands out the session")]
@@ -103,21 +107,35 @@ def console_router() -> APIRouter:
         platform: Annotated[Services, Depends(services)],
         username: Annotated[str, Form()],
         password: Annotated[str, Form()],
+        form_token: Annotated[str, Form()] = "",
         next: Annotated[str, Form()] = PREFIX,
     ) -> Response:
+        # Login CSRF: another site cannot post this form, for it cannot read the token its
+        # cookie (SameSite=Strict, sent by this site's pages only) must match.
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected, form_token):
+            return _login_page(
+                request,
+                next,
+                status_code=403,
+                username=username,
+                error="The login form expired or came from another site; log in again here.",
+            )
         try:
             issued = await log_in(request, platform, username, password)
         except (AuthenticationError, RateLimitedError) as refused:
-            return _page(
+            answer = _login_page(
                 request,
-                "login.html",
-                None,
+                next,
                 status_code=refused.http_status,
-                next=_inside(next),
                 username=username,
                 error=refused.message,
             )
+            if isinstance(refused, RateLimitedError):
+                answer.headers["Retry-After"] = str(refused.retry_after)
+            return answer
         answer = RedirectResponse(_inside(next), status_code=303)
+        answer.delete_cookie(LOGIN_COOKIE, path=LOGIN)
         answer.set_cookie(
             SESSION_COOKIE,
             issued.access_token,
@@ -166,15 +184,12 @@ def console_router() -> APIRouter:
             page=table_page(entry.name, [column.name for column in entry.columns]),
         )
 
+    # The least an admin page needs: the sources page's permission (`admin` holds it too).
     @router.get("/admin")
-    async def admin_home(request: Request, caller: Caller) -> HTMLResponse:
-        section = _admin_section(request, caller)
-        if not section.pages:
-            raise PermissionDeniedError(
-                f"`{caller.subject}` may see none of the admin pages; they need `admin` "
-                "(sources: `sources:write`)."
-            )
-        return _page(request, "admin.html", caller, section=section)
+    async def admin_home(
+        request: Request, caller: Annotated[Principal, require(SOURCES_WRITE)]
+    ) -> HTMLResponse:
+        return _page(request, "admin.html", caller, section=_admin_section(request, caller))
 
     @router.get("/admin/{slug}")
     async def admin_page(request: Request, caller: Caller, slug: str) -> HTMLResponse:
@@ -304,6 +319,32 @@ def _page(
             "Cache-Control": "no-store",
         },
     )
+
+
+def _login_page(
+    request: Request, target: str, *, status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    """The login form, with a fresh token its cookie must match when it is sent."""
+    token = secrets.token_urlsafe(32)
+    answer = _page(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        next=_inside(target),
+        form_token=token,
+        **values,
+    )
+    answer.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=LOGIN_FORM_SECONDS,
+        path=LOGIN,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return answer
 
 
 def _check_may_see(caller: Principal, page: ConsolePage, section: str) -> None:

@@ -1,0 +1,174 @@
+"""How long each console page takes, on a week of demo-sized data (issue 18's 300 ms budget).
+
+    .venv/bin/python benchmarks/console_pages.py --write docs/BENCHMARKS.md
+
+The platform is the console tests' world (`shared/tests/platform/console/console_world.py`:
+`--users` people's week through every product, the platform's tables published, an admin's
+records), served by one gateway on loopback. For every page a person can open (each product's,
+the admin pages, the catalog and a table's page): the server's answer (the HTML, median of
+`--rounds` GETs with the session cookie), and in Debian's Chromium the time from navigation until
+every chart on the page has drawn its rows (median of `--rounds` loads). The baseline, measured
+in the same run, is the login page: the same HTML shell, stylesheet and libraries, with no data.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+from _measure import machine, write_section
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "shared/tests/platform/console"))
+
+from console_world import PRODUCTS, fill_world  # noqa: E402
+
+from dataplatform.core.product import get_product  # noqa: E402
+from dataplatform.core.product_config import ProductConfigs  # noqa: E402
+from dataplatform.platform.auth import SESSION_COOKIE  # noqa: E402
+from dataplatform.platform.console._admin_pages import admin_pages  # noqa: E402
+from dataplatform.testing import (  # noqa: E402
+    ADMIN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RunningGateway,
+    platform_settings,
+    running_gateway,
+)
+
+SECTION = "Console pages"
+BUDGET_MS = 300
+ALL_DRAWN = """() => [...document.querySelectorAll('figure.chart')]
+    .every((figure) => figure.dataset.loaded !== undefined || figure.dataset.error !== undefined)"""
+
+
+def page_urls(gateway: RunningGateway) -> list[str]:
+    urls = ["/console"]
+    configs = ProductConfigs(gateway.services.store)
+    products = [get_product(name) for name in PRODUCTS]
+    for product in products:
+        urls += [
+            f"/console/products/{product.name}/{page.slug}"
+            for page in product.console(configs.context_of(product))
+        ]
+    settings = {product.name: product.settings() for product in products}
+    urls += [f"/console/admin/{page.slug}" for page in admin_pages(products, settings)]
+    return [*urls, "/console/catalog", "/console/catalog/mobile_user_analytics.gold.user_summary"]
+
+
+def server_ms(client: httpx.Client, url: str, rounds: int) -> float:
+    took = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        answer = client.get(url)
+        took.append((time.perf_counter() - started) * 1000)
+        if answer.status_code != 200:
+            raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+    return statistics.median(took)
+
+
+def measure(users: int, rounds: int) -> list[tuple[str, float, float]]:
+    """(url, server ms, browser ms until every chart is drawn) per page, login page first."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="console-pages-") as folder:
+        root = Path(folder)
+        settings = platform_settings(f"sqlite:///{root / 'metadata.db'}", root / "lake")
+        with running_gateway(settings) as gateway:
+            fill_world(gateway, users=users)
+            token = gateway.token(ADMIN, gateway.admin_password)
+            client = httpx.Client(base_url=gateway.url, cookies={SESSION_COOKIE: token})
+            results = []
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(
+                    executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+                )
+                tab = browser.new_page(viewport={"width": 1280, "height": 900})
+                tab.goto(gateway.url + "/console/login")  # the libraries cached, as a person's
+                login = httpx.Client(base_url=gateway.url)
+                results.append(
+                    (
+                        "/console/login (baseline)",
+                        server_ms(login, "/console/login", rounds),
+                        browser_ms(tab, gateway.url + "/console/login", rounds),
+                    )
+                )
+                tab.context.add_cookies(
+                    [{"name": SESSION_COOKIE, "value": token, "url": gateway.url}]
+                )
+                for url in page_urls(gateway):
+                    results.append(
+                        (
+                            url,
+                            server_ms(client, url, rounds),
+                            browser_ms(tab, gateway.url + url, rounds),
+                        )
+                    )
+                browser.close()
+            return results
+
+
+def browser_ms(tab: "object", url: str, rounds: int) -> float:
+    took = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        tab.goto(url)  # type: ignore[attr-defined]
+        tab.wait_for_function(ALL_DRAWN, timeout=60_000)  # type: ignore[attr-defined]
+        took.append((time.perf_counter() - started) * 1000)
+    return statistics.median(took)
+
+
+def report(results: list[tuple[str, float, float]], users: int, rounds: int) -> str:
+    _, base_server, base_browser = results[0]
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()} with "
+        f"`.venv/bin/python benchmarks/console_pages.py --users {users} --rounds {rounds}`: "
+        f"a week of {users} people's app and web traffic through every product (the demo sends "
+        "300), one gateway on loopback, Debian's Chromium. Server: the page's HTML, median of "
+        f"{rounds} GETs. Browser: navigation until every chart has drawn its rows, median of "
+        f"{rounds} loads. Baseline: the login page (the same shell and libraries, no data). "
+        f"Budget: {BUDGET_MS} ms.",
+        "",
+        "| page | server ms | x login | browser ms, charts drawn | x login | within budget |",
+        "| --- | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for url, server, browser in results:
+        within = "yes" if browser <= BUDGET_MS else "**no**"
+        lines.append(
+            f"| `{url}` | {server:.1f} | {server / base_server:.1f} | {browser:.0f} | "
+            f"{browser / base_browser:.1f} | {within} |"
+        )
+    pages = results[1:]
+    over = [url for url, _, browser in pages if browser > BUDGET_MS]
+    slowest = max(pages, key=lambda result: result[2])
+    lines += [
+        "",
+        f"{len(pages) - len(over)} of {len(pages)} pages drew every chart within {BUDGET_MS} ms; "
+        f"the slowest, `{slowest[0]}`, took {slowest[2]:.0f} ms "
+        f"({slowest[2] / base_browser:.1f}x the login page's {base_browser:.0f} ms).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="update this markdown file's section")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        raise SystemExit(
+            f"Chromium is not installed at {CHROMIUM}: run infrastructure/local/browser.sh"
+        )
+    results = measure(args.users, args.rounds)
+    text = report(results, args.users, args.rounds)
+    print(text)
+    if args.write:
+        write_section(args.write, SECTION, text)
+
+
+if __name__ == "__main__":
+    main()
