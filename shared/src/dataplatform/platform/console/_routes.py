@@ -124,7 +124,7 @@ def console_router() -> APIRouter:
         try:
             issued = await log_in(request, platform, username, password)
         except (AuthenticationError, RateLimitedError) as refused:
-            answer = _login_page(
+            form = _login_page(
                 request,
                 next,
                 status_code=refused.http_status,
@@ -132,8 +132,8 @@ def console_router() -> APIRouter:
                 error=refused.message,
             )
             if isinstance(refused, RateLimitedError):
-                answer.headers["Retry-After"] = str(refused.retry_after)
-            return answer
+                form.headers["Retry-After"] = str(refused.retry_after)
+            return form
         answer = RedirectResponse(_inside(next), status_code=303)
         answer.delete_cookie(LOGIN_COOKIE, path=LOGIN)
         answer.set_cookie(
