@@ -3,6 +3,9 @@
 The orchestrator records a product `running` when it starts it, `stopped` when it stops cleanly and
 `failed` when one of its processes keeps crashing; deploy tooling records its own steps through the
 admin API. The platform itself (gateway, jobs) is recorded under the product name `platform`.
+An admin asks for a product's processes to be restarted by recording `restart_requested` (the
+console's button, `POST /admin/products/{name}/restart`); the orchestrator, which polls for
+them, restarts them and records `running` with the request's number.
 """
 
 import builtins
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dataplatform.core.bounds import as_utc
@@ -18,7 +21,10 @@ from dataplatform.core.config import ENVIRONMENTS
 from dataplatform.core.connectors.db import Base, MetadataStore
 from dataplatform.core.errors import InvalidRequestError
 
-DeploymentStatus = Literal["started", "running", "succeeded", "failed", "stopped", "rolled_back"]
+DeploymentStatus = Literal[
+    "started", "running", "succeeded", "failed", "stopped", "rolled_back", "restart_requested"
+]
+RESTART_REQUESTED: DeploymentStatus = "restart_requested"
 STATUSES: tuple[str, ...] = get_args(DeploymentStatus)
 PLATFORM = "platform"
 
@@ -109,6 +115,21 @@ class Deployments:
             query = query.where(DeploymentRecord.product == product)
         with self.store.session() as session:
             return [_deployment(record) for record in session.scalars(query)]
+
+    def restart_requests(self, after: int) -> builtins.list[Deployment]:
+        """Restart requests recorded after the record numbered `after`, oldest first."""
+        query = (
+            select(DeploymentRecord)
+            .where(DeploymentRecord.id > after, DeploymentRecord.status == RESTART_REQUESTED)
+            .order_by(DeploymentRecord.id)
+        )
+        with self.store.session() as session:
+            return [_deployment(record) for record in session.scalars(query)]
+
+    def latest_id(self) -> int:
+        """The number of the latest record (0: none yet)."""
+        with self.store.session() as session:
+            return session.scalar(select(func.max(DeploymentRecord.id))) or 0
 
 
 def _deployment(record: DeploymentRecord) -> Deployment:

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from dataplatform.core.product import get_product
 from dataplatform.platform.audit import AuditRow
-from dataplatform.testing import RunningGateway
+from dataplatform.testing import RunningGateway, app_events
 
 
 def audit_trail(gateway: RunningGateway) -> list[AuditRow]:
@@ -254,6 +254,77 @@ def test_a_stored_value_an_environment_variable_overrides_is_reported(
 
     assert answer.json()["pinned_by_environment"] == ["schedule_seconds"]
     assert answer.json()["settings"]["schedule_seconds"] == 15
+
+
+def test_versions_are_compared_and_one_is_put_back(gateway: RunningGateway) -> None:
+    url = f"{gateway.url}/admin/products/web-user-analytics/config"
+    for seconds in (45, 20):
+        saved = httpx.put(
+            url, headers=gateway.admin, json={"values": {"schedule_seconds": seconds}}
+        )
+        assert saved.status_code == 200
+
+    diff = httpx.get(f"{url}/diff?from_version=1&to_version=2", headers=gateway.admin).json()
+    from_files = httpx.get(f"{url}/diff?from_version=0&to_version=1", headers=gateway.admin)
+    back = httpx.post(f"{url}/versions/1/rollback", headers=gateway.admin)
+    missing = httpx.post(f"{url}/versions/9/rollback", headers=gateway.admin)
+
+    assert diff["changes"] == [{"key": "schedule_seconds", "before": 45, "after": 20}]
+    assert from_files.json()["changes"] == [
+        {"key": "schedule_seconds", "before": None, "after": 45}
+    ]
+    assert back.status_code == 200
+    assert (back.json()["version"], back.json()["stored"]) == (3, {"schedule_seconds": 45})
+    assert back.json()["settings"]["schedule_seconds"] == 45
+    assert missing.status_code == 404 and "no configuration version 9" in missing.text
+    history = httpx.get(f"{url}/versions", headers=gateway.admin).json()["versions"]
+    assert history[0]["comment"] == "rolled back to version 1"
+
+
+def test_a_restart_is_asked_for_and_listed_with_the_product(gateway: RunningGateway) -> None:
+    asked = httpx.post(
+        f"{gateway.url}/admin/products/web-user-analytics/restart", headers=gateway.admin
+    )
+    unknown = httpx.post(f"{gateway.url}/admin/products/nope/restart", headers=gateway.admin)
+
+    assert asked.status_code == 202
+    assert (asked.json()["status"], asked.json()["recorded_by"]) == ("restart_requested", "admin")
+    listed = httpx.get(f"{gateway.url}/admin/products", headers=gateway.admin).json()
+    web = next(p for p in listed["products"] if p["name"] == "web-user-analytics")
+    assert web["deployment_status"] == "restart_requested" and web["since"]
+    assert unknown.status_code == 404
+
+
+def test_snapshots_are_taken_listed_and_restored(gateway: RunningGateway) -> None:
+    lake = gateway.services.lake
+    table = "web_user_analytics.bronze.clickstream"
+    lake.append(table, app_events("e1"))  # any rows: the table's versions are what matter
+    taken = httpx.post(
+        f"{gateway.url}/admin/snapshots", headers=gateway.admin, json={"label": "before"}
+    )
+    lake.append(table, app_events("e2"))
+    again = httpx.post(
+        f"{gateway.url}/admin/snapshots", headers=gateway.admin, json={"label": "before"}
+    )
+    bad = httpx.post(
+        f"{gateway.url}/admin/snapshots", headers=gateway.admin, json={"label": "../x"}
+    )
+    restored = httpx.post(f"{gateway.url}/admin/snapshots/before/restore", headers=gateway.admin)
+
+    assert taken.status_code == 201 and taken.json()["tables"] >= 1
+    assert again.status_code == 400 and "already exists" in again.text
+    assert bad.status_code == 422 and bad.json()["field"] == "body.label"
+    assert restored.json()["restored"] == {table: taken_version(gateway, "before", table)}
+    assert lake.read(table).num_rows == 1
+    listed = httpx.get(f"{gateway.url}/admin/snapshots", headers=gateway.admin).json()
+    assert [s["label"] for s in listed["snapshots"]] == ["before"]
+
+
+def taken_version(gateway: RunningGateway, label: str, table: str) -> int:
+    from dataplatform.core.connectors.lakehouse import Snapshots
+
+    snapshots = Snapshots(gateway.services.lake, gateway.services.store)
+    return snapshots.get(label).versions[table]
 
 
 def test_deployments_are_recorded_and_listed(gateway_on_each_database: RunningGateway) -> None:

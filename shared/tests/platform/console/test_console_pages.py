@@ -222,6 +222,28 @@ def test_a_snapshot_is_taken_and_restored_after_a_confirmation(
     assert "before-change" in figure.locator("dl.answer").inner_text()
 
 
+def test_a_products_processes_are_restarted_and_the_request_recorded(
+    world: RunningGateway, page: "Page"
+) -> None:
+    """The orchestrator does the restart (tested in test_supervisor.py); the console asks."""
+    page.goto(f"{world.url}/console/admin/configuration")
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Products"))
+    row = figure.locator("tbody tr", has=page.get_by_role("link", name=WEB, exact=True))
+    row.get_by_role("button", name="Restart its processes").click()
+    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
+    assert "restart_requested" in figure.locator("dl.answer").inner_text()
+
+    page.goto(f"{world.url}/console/admin/deployments")
+    latest = chart_rows(page, "Deployments")[0]
+    # product, version (the latest recorded: keep_records' 1.0.0), environment, status, by
+    assert [latest[0], latest[1], latest[3], latest[4]] == [
+        WEB,
+        "1.0.0",
+        "restart_requested",
+        "admin",
+    ]
+
+
 def test_zz_an_erasure_is_started_and_its_proof_read(world: RunningGateway, page: "Page") -> None:
     """Last in the module: it removes a person from the lake the other tests read."""
     page.goto(f"{world.url}/console/products/{COMPLIANCE}/erasure")

@@ -235,6 +235,38 @@ def test_a_new_configuration_version_restarts_the_products_processes(
     )
 
 
+def test_a_restart_request_restarts_that_products_processes_once(
+    orchestrate: Callable[..., PlatformOrchestrator],
+) -> None:
+    mobile = get_product("mobile-user-analytics")
+    sleeper = python("import time\nwhile True: time.sleep(0.05)")
+    orchestrator = orchestrate(
+        [
+            ProcessSpec("gateway", PLATFORM, "gateway", sleeper),
+            ProcessSpec("mobile-user-analytics/models", mobile.name, "models", sleeper),
+        ],
+        products=[mobile],
+        config_poll_seconds=0.1,
+    )
+    store = orchestrator.store
+    gateway, runner = orchestrator.processes
+    gateway_pid, runner_pid = gateway.pid, runner.pid
+
+    asked = Deployments(store).record(mobile.name, "1.0", "dev", "restart_requested", "", "ada")
+
+    eventually(lambda: runner.pid not in (None, runner_pid), "the runner restarted")
+    assert gateway.pid == gateway_pid
+    assert runner.restarts == 0  # asked for, not a crash
+    latest = Deployments(store).list(product=mobile.name, limit=1)[0]
+    assert (latest.status, latest.detail) == (
+        "running",
+        f"restarted mobile-user-analytics/models on request #{asked.id} by ada",
+    )
+    restarted_pid = runner.pid
+    time.sleep(0.5)  # several polls: a request is met once
+    assert runner.pid == restarted_pid
+
+
 def test_one_orchestrator_per_state_dir(
     orchestrate: Callable[..., PlatformOrchestrator],
     sqlite_url: str,

@@ -87,24 +87,33 @@ def operations_router() -> APIRouter:
         platform.record(request, caller, "sources.revoke", detail={"name": name})
         return JSONOut(_source(source))
 
-    @router.get("/products", summary="Every installed product with its configuration version")
+    @router.get(
+        "/products",
+        summary="Every installed product: its configuration version and latest deployment record",
+    )
     def list_products(_: Admin, platform: Platform) -> JSONOut:
+        from dataplatform.platform.deployments import Deployments
+
         configs = ProductConfigs(platform.store)
-        return JSONOut(
-            {
-                "products": [
-                    {
-                        "name": product.name,
-                        "owner": product.owner,
-                        "prefix": product.prefix,
-                        "description": product.description,
-                        "tables": list(product.table_names),
-                        "config_version": configs.latest_version(product.name),
-                    }
-                    for product in platform.products
-                ]
-            }
-        )
+        deployments = Deployments(platform.store)
+        listed = []
+        for product in platform.products:
+            latest = deployments.list(product=product.name, limit=1)
+            listed.append(
+                {
+                    "name": product.name,
+                    "owner": product.owner,
+                    "prefix": product.prefix,
+                    "description": product.description,
+                    "tables": list(product.table_names),
+                    "config_version": configs.latest_version(product.name),
+                    # What runs, since when: the orchestrator records each start and restart.
+                    "deployment_status": latest[0].status if latest else None,
+                    "deployment_detail": latest[0].detail if latest else None,
+                    "since": latest[0].recorded_at if latest else None,
+                }
+            )
+        return JSONOut({"products": listed})
 
     @router.get("/products/{name}/config", summary="A product's settings in force")
     def get_config(name: str, _: Admin, platform: Platform) -> JSONOut:
@@ -181,6 +190,29 @@ def operations_router() -> APIRouter:
             detail={"product": product.name, "to": version, "version": saved.version},
         )
         return JSONOut(_config(product, saved))
+
+    @router.post(
+        "/products/{name}/restart",
+        status_code=202,
+        summary="Ask the orchestrator to restart a product's processes (recorded, then done)",
+    )
+    def restart_product(name: str, caller: Admin, platform: Platform, request: Request) -> JSONOut:
+        from dataplatform.platform.deployments import RESTART_REQUESTED, Deployments
+
+        product = _product(platform, name)
+        deployments = Deployments(platform.store)
+        latest = deployments.list(product=product.name, limit=1)
+        recorded = deployments.record(
+            product.name,
+            latest[0].version if latest else "unknown",
+            platform.settings.environment,
+            RESTART_REQUESTED,
+            "asked through the admin API; the orchestrator restarts the product's processes "
+            "within seconds",
+            caller.subject,
+        )
+        platform.record(request, caller, "admin.products.restart", detail={"product": name})
+        return JSONOut(asdict(recorded), status_code=202)
 
     @router.get("/deployments", summary="Deployments, newest first")
     def list_deployments(

@@ -196,15 +196,31 @@ def _configuration() -> ConsolePage:
         "configuration",
         "Product configuration",
         ADMIN,
-        description="Each product's settings version; open a product to change its settings.",
+        description="Each product's settings version and what its processes last did (the "
+        "orchestrator records each start and restart); restart a product's processes here.",
         charts=(
             Chart(
                 "Products",
                 "/admin/products",
                 x="name",
-                series=("owner", "prefix", "config_version"),
+                series=(
+                    "owner",
+                    "config_version",
+                    "deployment_status",
+                    "since",
+                    "deployment_detail",
+                ),
                 rows="products",
                 kind="table",
+                link="/console/admin/configuration-{name}",
+                actions=(
+                    Action(
+                        "Restart its processes",
+                        "POST",
+                        "/admin/products/{name}/restart",
+                        confirm="Restart every process of {name}?",
+                    ),
+                ),
             ),
         ),
     )

@@ -41,8 +41,9 @@ DEFAULT_POLICY = RestartPolicy()
 
 class PlatformOrchestrator:
     """Keeps the platform's processes running: restarts a crashed one with backoff, restarts a
-    product's processes when its stored configuration changes, and stops the gateway first (it
-    drains), then the rest (each finishes its batch). Records each product's deployments."""
+    product's processes when its stored configuration changes or an admin asks, and stops the
+    gateway first (it drains), then the rest (each finishes its batch). Records each product's
+    deployments."""
 
     def __init__(
         self,
@@ -78,6 +79,7 @@ class PlatformOrchestrator:
         self._state: Literal["running", "stopping", "stopped"] = "stopped"
         self._started_at = datetime.now(UTC)
         self._next_config_poll = 0.0
+        self._last_request = 0  # the newest restart request seen
         self._written: str | None = None
         self._lock: IO[str] | None = None
 
@@ -104,6 +106,8 @@ class PlatformOrchestrator:
         self.store.upgrade()
         for product in self.products:
             self._config_versions[product.name] = self._configs.latest_version(product.name)
+        # Requests made before this start are met by it.
+        self._last_request = self.deployments.latest_id()
         self._state = "running"
         self._started_at = datetime.now(UTC)
         now = time.monotonic()
@@ -148,6 +152,7 @@ class PlatformOrchestrator:
         if now >= self._next_config_poll:
             self._next_config_poll = now + self.config_poll_seconds
             self._reload_changed_configs(now)
+            self._restart_on_request(now)
         self._write_state()
 
     def health_check(self) -> PlatformHealth:
@@ -237,6 +242,27 @@ class PlatformOrchestrator:
             )
             self._record(
                 product.name, "running", f"configuration version {version}; restarted {restarted}"
+            )
+
+    def _restart_on_request(self, now: float) -> None:
+        try:
+            requests = self.deployments.restart_requests(after=self._last_request)
+        except RetryableError as exc:
+            logger.warning("could not read restart requests: %s", exc.message)
+            return
+        for request in requests:
+            self._last_request = request.id
+            processes = [p for p in self.processes if p.spec.product == request.product]
+            for process in processes:
+                process.reload(now, self.stop_timeout)
+            restarted = ", ".join(p.spec.name for p in processes) or "no process of its own"
+            logger.info(
+                "%s: restart request #%d; restarting %s", request.product, request.id, restarted
+            )
+            self._record(
+                request.product,
+                "running",
+                f"restarted {restarted} on request #{request.id} by {request.recorded_by}",
             )
 
     def _record(self, product: str, status: DeploymentStatus, detail: str) -> None:
