@@ -61,6 +61,8 @@ bench: install
 	$(BIN)/python benchmarks/products.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/history_ticks.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/engines.py --write docs/BENCHMARKS.md
+	infrastructure/local/browser.sh
+	$(BIN)/python benchmarks/console_pages.py --write docs/BENCHMARKS.md
 
 # Not part of `make test` (which runs the same parts small): 5,000 fuzzed collector requests,
 # 200 kill -9 trials, 8 processes x 100 commits to one table, the audit tamper cases, then the

@@ -70,7 +70,10 @@ def server_ms(client: httpx.Client, url: str, rounds: int) -> float:
     return statistics.median(took)
 
 
-def measure(users: int, rounds: int) -> list[tuple[str, float, float]]:
+Result = tuple[str, float, tuple[float, float]]
+
+
+def measure(users: int, rounds: int) -> list[Result]:
     """(url, server ms, browser ms until every chart is drawn) per page, login page first."""
     from playwright.sync_api import sync_playwright
 
@@ -111,45 +114,49 @@ def measure(users: int, rounds: int) -> list[tuple[str, float, float]]:
             return results
 
 
-def browser_ms(tab: "object", url: str, rounds: int) -> float:
+def browser_ms(tab: "object", url: str, rounds: int) -> tuple[float, float]:
+    """The first load (its queries not cached yet) and the median of the next `rounds`."""
     took = []
-    for _ in range(rounds):
+    for _ in range(rounds + 1):
         started = time.perf_counter()
         tab.goto(url)  # type: ignore[attr-defined]
         tab.wait_for_function(ALL_DRAWN, timeout=60_000)  # type: ignore[attr-defined]
         took.append((time.perf_counter() - started) * 1000)
-    return statistics.median(took)
+    return took[0], statistics.median(took[1:])
 
 
-def report(results: list[tuple[str, float, float]], users: int, rounds: int) -> str:
-    _, base_server, base_browser = results[0]
+def report(results: list[Result], users: int, rounds: int) -> str:
+    _, base_server, (_, base_browser) = results[0]
     lines = [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()} with "
         f"`.venv/bin/python benchmarks/console_pages.py --users {users} --rounds {rounds}`: "
         f"a week of {users} people's app and web traffic through every product (the demo sends "
         "300), one gateway on loopback, Debian's Chromium. Server: the page's HTML, median of "
-        f"{rounds} GETs. Browser: navigation until every chart has drawn its rows, median of "
-        f"{rounds} loads. Baseline: the login page (the same shell and libraries, no data). "
-        f"Budget: {BUDGET_MS} ms.",
+        f"{rounds} GETs. Browser: navigation until every chart has drawn its rows, the first "
+        "load (its queries not in the gateway's cache, which keeps answers per table version) "
+        f"and the median of {rounds} more. Baseline: the login page (the same shell and "
+        f"libraries, no data), cached libraries. Budget: {BUDGET_MS} ms.",
         "",
-        "| page | server ms | x login | browser ms, charts drawn | x login | within budget |",
-        "| --- | ---: | ---: | ---: | ---: | :---: |",
+        "| page | server ms | x login | charts drawn, first load ms | again, ms | x login "
+        "| within budget (first, again) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | :---: |",
     ]
-    for url, server, browser in results:
-        within = "yes" if browser <= BUDGET_MS else "**no**"
+    for url, server, (first, again) in results:
+        within = "/".join("yes" if ms <= BUDGET_MS else "**no**" for ms in (first, again))
         lines.append(
-            f"| `{url}` | {server:.1f} | {server / base_server:.1f} | {browser:.0f} | "
-            f"{browser / base_browser:.1f} | {within} |"
+            f"| `{url}` | {server:.1f} | {server / base_server:.1f} | {first:.0f} | {again:.0f} "
+            f"| {again / base_browser:.1f} | {within} |"
         )
     pages = results[1:]
-    over = [url for url, _, browser in pages if browser > BUDGET_MS]
-    slowest = max(pages, key=lambda result: result[2])
-    lines += [
-        "",
-        f"{len(pages) - len(over)} of {len(pages)} pages drew every chart within {BUDGET_MS} ms; "
-        f"the slowest, `{slowest[0]}`, took {slowest[2]:.0f} ms "
-        f"({slowest[2] / base_browser:.1f}x the login page's {base_browser:.0f} ms).",
-    ]
+    for label, index in (("first load", 0), ("loaded again", 1)):
+        over = [url for url, _, times in pages if times[index] > BUDGET_MS]
+        slowest = max(pages, key=lambda result: result[2][index])
+        lines.append(
+            f"\n{label.capitalize()}: {len(pages) - len(over)} of {len(pages)} pages drew every "
+            f"chart within {BUDGET_MS} ms; the slowest, `{slowest[0]}`, took "
+            f"{slowest[2][index]:.0f} ms."
+            + (f" Over: {', '.join(f'`{url}`' for url in over)}." if over else "")
+        )
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ them, each chart drawn from one of the product's own routes."""
 from collections.abc import Sequence
 
 from dataplatform.core.access import product_permission
-from dataplatform.core.console import Chart, ConsolePage, Field, Form
+from dataplatform.core.console import Answer, Chart, ConsolePage, Field, Form
 from dataplatform.core.product_context import ProductContext
 from operational_metrics.settings import OperationalMetricsSettings
 
@@ -48,6 +48,7 @@ def console_pages(context: ProductContext[OperationalMetricsSettings]) -> Sequen
                         "bus_lag_events",
                     ),
                     kind="table",
+                    link="/console/products/{product}",
                 ),
                 Chart(
                     "Rows refused or quarantined per minute, the last hour",
@@ -129,6 +130,49 @@ def console_pages(context: ProductContext[OperationalMetricsSettings]) -> Sequen
                         "peak_long_burn",
                     ),
                     kind="table",
+                ),
+            ),
+        ),
+        ConsolePage(
+            "tables",
+            "Table freshness and volumes",
+            READ,
+            description="A product's tables: rows, bytes, the age of the last write and how far "
+            "each is behind bronze; and its models' last runs.",
+            forms=(
+                Form(
+                    "Tables of a product",
+                    "/products/{name}",
+                    "GET",
+                    fields=(Field("name", "Product", value="web-user-analytics"),),
+                    submit="Show",
+                    answer=Answer(
+                        "table_name",
+                        (
+                            "layer",
+                            "row_count",
+                            "size_bytes",
+                            "age_seconds",
+                            "behind_bronze_seconds",
+                            "last_modified",
+                        ),
+                        rows="tables",
+                    ),
+                ),
+            ),
+            charts=(
+                Chart(
+                    "Rows ingested per minute",
+                    "/timeseries?metric=ingested_rows",
+                    x="at",
+                    series=("value",),
+                    kind="bar",
+                ),
+                Chart(
+                    "Bronze to gold lag (s)",
+                    "/timeseries?metric=bronze_to_gold_lag_seconds",
+                    x="at",
+                    series=("value",),
                 ),
             ),
         ),

@@ -6,7 +6,10 @@ key once, build a segment, define a funnel, change a product's settings (a bad v
 take and restore a snapshot, erase a person and read the proof; and a viewer, who finds the admin
 pages absent and forbidden and PII masked."""
 
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
@@ -30,7 +33,16 @@ from dataplatform.testing import RunningGateway, platform_settings, running_gate
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+# Written when asked (`DATAPLATFORM_WRITE_SCREENSHOTS=1`): the README shows them.
+SCREENSHOTS = Path(__file__).parents[4] / "docs"
 pytestmark = pytest.mark.timeout(900)
+
+
+def keep(page: "Page", tmp_path: Path, name: str) -> None:
+    shot = tmp_path / name
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("DATAPLATFORM_WRITE_SCREENSHOTS") == "1":
+        shutil.copy(shot, SCREENSHOTS / name)
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +95,32 @@ def test_every_chart_of_every_page_holds_rows(world: RunningGateway, page: "Page
     assert not empty, "\n".join(empty)
 
 
-def test_the_overview_shows_each_products_status(world: RunningGateway, page: "Page") -> None:
+def test_the_overview_shows_each_products_status(
+    world: RunningGateway, page: "Page", tmp_path: Path
+) -> None:
     statuses = chart_rows(page, "Products")
     assert {row[0] for row in statuses} >= {WEB, MOBILE}
     assert all(row[1] in ("ok", "warning", "critical", "no_data") for row in statuses)
+    chart_rows(page, "Events received per minute")
+    keep(page, tmp_path, "console-overview.png")
+    page.goto(f"{world.url}/console/products/{WEB}/traffic")
+    chart_rows(page, "Revenue per day")
+    keep(page, tmp_path, "console-web-traffic.png")
+
+
+def test_in_dark_mode_the_pages_and_charts_are_dark(
+    world: RunningGateway, browser: "Browser"
+) -> None:
+    tab = browser.new_page(color_scheme="dark")
+    log_in_with_the_keyboard(tab, world.url, world.admin_password)
+    tab.goto(f"{world.url}/console/products/{MOBILE}/retention")
+    chart_rows(tab, "Retention by cohort")
+    background = tab.evaluate("getComputedStyle(document.body).backgroundColor")
+    text = tab.evaluate("getComputedStyle(document.body).color")
+    assert background == "rgb(13, 17, 23)" and text == "rgb(230, 237, 243)"
+    plot = tab.locator(".plot").first
+    assert plot.evaluate("e => echarts.getInstanceByDom(e).getOption().darkMode") is True
+    tab.close()
 
 
 def test_a_table_page_shows_columns_lineage_and_masked_rows_to_a_viewer(
@@ -106,9 +140,14 @@ def test_a_table_page_shows_columns_lineage_and_masked_rows_to_a_viewer(
     tab.wait_for_url(f"{world.url}/console")
 
     assert tab.get_by_role("link", name="Admin").count() == 0
-    for slug in ("people", "sources", "snapshots", f"configuration-{WEB}"):
-        opened = tab.goto(f"{world.url}/console/admin/{slug}")
-        assert opened is not None and opened.status == 403
+    forbidden = [f"/console/admin/{slug}" for slug in ("people", "sources", f"configuration-{WEB}")]
+    forbidden.append(f"/console/products/{COMPLIANCE}/audit")  # audit:read, which viewers lack
+    for url in forbidden:
+        opened = tab.goto(f"{world.url}{url}")
+        assert opened is not None and opened.status == 403, url
+    tab.goto(f"{world.url}/console/products/{COMPLIANCE}")
+    assert tab.get_by_role("link", name="Audit trail").count() == 0
+    assert tab.get_by_role("link", name="Erasure requests").count() == 1
     table = "mobile_user_analytics.gold.user_summary"
     tab.goto(f"{world.url}/console/catalog/{table}")
     columns = {row[0]: row for row in chart_rows(tab, "Columns")}
@@ -212,12 +251,16 @@ def test_a_users_timeline_and_summary(world: RunningGateway, page: "Page") -> No
 def test_a_snapshot_is_taken_and_restored_after_a_confirmation(
     world: RunningGateway, page: "Page"
 ) -> None:
+    """With the keyboard only: type the label, Enter; focus the row's button, Enter."""
     page.goto(f"{world.url}/console/admin/snapshots")
-    submit_form(page, "Create a snapshot", {"Label": "before-change"})
+    page.get_by_label("Label").focus()
+    page.keyboard.type("before-change")
+    page.keyboard.press("Enter")
     rows = rows_once_at_least(page, "Snapshots", 2)
     assert rows[0][0] == "before-change" and int(rows[0][2]) > 10
     figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Snapshots"))
-    figure.get_by_role("button", name="Restore").first.click()
+    figure.get_by_role("button", name="Restore").first.focus()
+    page.keyboard.press("Enter")
     figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
     assert "before-change" in figure.locator("dl.answer").inner_text()
 
