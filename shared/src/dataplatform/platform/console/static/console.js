@@ -17,6 +17,10 @@
 
   function text(value) {
     if (value === null || value === undefined) return "";
+    // A ratio or an amount, not float noise: -99, not -98.99999999999991.
+    if (typeof value === "number" && !Number.isInteger(value)) {
+      return String(Number(value.toFixed(Math.abs(value) >= 100 ? 2 : 4)));
+    }
     return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
 
@@ -172,7 +176,11 @@
       tooltip: { trigger: "axis" },
       legend: { data: view.series, top: 0 },
       grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
-      xAxis: { type: "category", data: rows.map((row) => row[view.x]) },
+      xAxis: {
+        type: "category",
+        data: rows.map((row) => row[view.x]),
+        axisLabel: { formatter: shortTime },
+      },
       yAxis: { type: "value" },
       series: view.series.map((name) => ({
         name,
@@ -180,6 +188,13 @@
         data: rows.map((row) => row[name]),
       })),
     };
+  }
+
+  // An instant along the bottom reads as its time of day (the data table keeps all of it).
+  const INSTANT = /^\d{4}-\d\d-\d\dT(\d\d:\d\d)/;
+  function shortTime(value) {
+    const found = INSTANT.exec(String(value));
+    return found ? found[1] : value;
   }
 
   function viewOf(element) {
