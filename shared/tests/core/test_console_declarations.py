@@ -59,3 +59,26 @@ def test_a_page_has_a_slug_and_no_two_items_of_one_title() -> None:
             charts=(chart,),
             forms=(Form("Visitors", "/overview", "GET"),),
         )
+
+
+def test_a_rows_field_names_its_columns_and_a_name_part_names_a_field() -> None:
+    condition = (Field("feature", "Feature"), Field("value", "Value", "json"))
+    with pytest.raises(InvalidNameError, match="a `rows` field, and only one, names its columns"):
+        Field("conditions", "Conditions", "rows")
+    with pytest.raises(InvalidNameError, match="a `rows` field, and only one, names its columns"):
+        Field("feature", "Feature", columns=condition)
+    with pytest.raises(InvalidNameError, match=r"names \['match'\], which no field fills"):
+        Form(
+            "Preview",
+            "/preview",
+            fields=(Field("definition.{match}", "If", "rows", columns=condition),),
+        )
+    builder = Form(
+        "Preview",
+        "/preview",
+        fields=(
+            Field("match", "Match", "select", options=("all", "any")),
+            Field("definition.{match}", "If", "rows", columns=condition),
+        ),
+    )
+    assert [field.name for field in builder.fields] == ["match", "definition.{match}"]

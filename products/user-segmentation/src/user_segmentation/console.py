@@ -19,9 +19,12 @@ EXAMPLE = {
         {"feature": "frequency", "op": ">=", "value": 3},
         {"feature": "last_platform", "op": "=", "value": "mobile"},
     ]
-}
+}  # the builder's first rows
+# The tests of the numbers, every one (texts and booleans take some of them).
+ALL_OPS = OPS_OF_KIND["number"]
 GRAMMAR_HELP = (
-    '{"all": [...]}, {"any": [...]} or {"feature": ..., "op": ..., "value": ...}. Features: '
+    "A value is a number, a text, true or false; `in` takes a list ([1, 2]), `between` two "
+    "numbers ([3, 10]). Features and their tests: "
     + ", ".join(
         f"{name} ({kind}: {' '.join(OPS_OF_KIND[kind])})" for name, kind in FEATURES.items()
     )
@@ -29,8 +32,23 @@ GRAMMAR_HELP = (
 )
 
 
-def _definition() -> Field:
-    return Field("definition", "Filter", "json", json.dumps(EXAMPLE, indent=2), help=GRAMMAR_HELP)
+def _definition() -> tuple[Field, Field]:
+    """The builder: whether all or any of the conditions must hold, and a row per condition."""
+    return (
+        Field("match", "People who meet", "select", "all", options=("all", "any")),
+        Field(
+            "definition.{match}",
+            "Conditions",
+            "rows",
+            json.dumps(EXAMPLE["all"]),
+            help=GRAMMAR_HELP,
+            columns=(
+                Field("feature", "Feature", "select", options=tuple(FEATURES)),
+                Field("op", "Is", "select", options=ALL_OPS),
+                Field("value", "Value", "json"),
+            ),
+        ),
+    )
 
 
 def console_pages(context: ProductContext[UserSegmentationSettings]) -> Sequence[ConsolePage]:
@@ -75,13 +93,14 @@ def console_pages(context: ProductContext[UserSegmentationSettings]) -> Sequence
             "builder",
             "Rule builder",
             READ,
-            description="Write a filter over the people's features, see how many it keeps now, "
-            "then save it as a rule segment (its members come with the next model run).",
+            description="Build a filter over the people's features, a condition a row, see how "
+            "many it keeps now, then save it as a rule segment (its members come with the next "
+            "model run). Nested all/any filters: POST /segments with JSON.",
             forms=(
                 Form(
                     "Preview the size",
                     "/preview",
-                    fields=(_definition(),),
+                    fields=_definition(),
                     submit="Preview",
                 ),
                 Form(
@@ -90,7 +109,7 @@ def console_pages(context: ProductContext[UserSegmentationSettings]) -> Sequence
                     fields=(
                         Field("name", "Name"),
                         Field("description", "Description", required=False),
-                        _definition(),
+                        *_definition(),
                     ),
                     submit="Save",
                     permission=WRITE,

@@ -27,11 +27,15 @@ from typing import Literal
 from dataplatform.core.errors import InvalidNameError
 
 ChartKind = Literal["line", "bar", "table", "heatmap", "graph"]
-FieldKind = Literal["text", "number", "select", "json", "list", "password", "checkbox", "date"]
+FieldKind = Literal[
+    "text", "number", "select", "json", "list", "password", "checkbox", "date", "rows"
+]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Key names joined by dots; a `{field}` part is the value of another field (`definition.{match}`).
+_KEY = r"([A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})"
+_FIELD = re.compile(rf"^{_KEY}(\.{_KEY})*$")
 _PLACEHOLDER = re.compile(r"\{([^}]*)\}")
 
 
@@ -112,6 +116,9 @@ class Field:
     options: tuple[str, ...] = ()
     required: bool = True
     help: str = ""
+    # A `rows` field is a list of objects, one per row a person adds, each with these fields
+    # (a `json` column takes JSON, or else the text as it is: `3` is a number, `mobile` a text).
+    columns: tuple["Field", ...] = ()
 
     def __post_init__(self) -> None:
         if not _FIELD.match(self.name):
@@ -120,6 +127,12 @@ class Field:
             )
         if self.kind == "select" and not self.options:
             raise InvalidNameError(f"Form field `{self.name}` is a select without options.")
+        if (self.kind == "rows") != bool(self.columns):
+            raise InvalidNameError(
+                f"Form field `{self.name}`: a `rows` field, and only one, names its columns."
+            )
+        if any(column.kind == "rows" for column in self.columns):
+            raise InvalidNameError(f"Form field `{self.name}`: rows within rows are not drawn.")
 
 
 @dataclass(frozen=True)
@@ -141,10 +154,13 @@ class Form:
         names = [field.name for field in self.fields]
         if len(set(names)) != len(names):
             raise InvalidNameError(f"Form `{self.title}` has two fields with one name: {names}.")
-        missing = set(_PLACEHOLDER.findall(self.target)) - set(names)
+        named = _PLACEHOLDER.findall(self.target) + [
+            part for name in names for part in _PLACEHOLDER.findall(name)
+        ]
+        missing = set(named) - set(names)
         if missing:
             raise InvalidNameError(
-                f"Form `{self.title}`: the target `{self.target}` names {sorted(missing)}, "
+                f"Form `{self.title}`: its target or a field's name names {sorted(missing)}, "
                 "which no field fills."
             )
 

@@ -31,7 +31,7 @@ from dataplatform.platform.console._catalog_pages import CATALOG_PAGE
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 # Written when asked (`DATAPLATFORM_WRITE_SCREENSHOTS=1`): the README shows them.
 SCREENSHOTS = Path(__file__).parents[4] / "docs"
@@ -208,18 +208,43 @@ def test_a_bad_setting_is_shown_on_its_field_then_a_good_one_is_rolled_back(
 def test_a_rule_segment_is_built_with_its_size_previewed(
     world: RunningGateway, page: "Page"
 ) -> None:
+    """A row per condition: the builder starts with two (frequency >= 3, last_platform = mobile)."""
     page.goto(f"{world.url}/console/products/{SEGMENTS}/builder")
-    definition = '{"feature": "frequency", "op": ">=", "value": 1}'
-    preview = submit_form(page, "Preview the size", {"Filter": definition})
-    size = int(answer_of(preview)["size"])
+    preview = page.locator("form.console-form", has=page.locator("legend", has_text="Preview"))
+    conditions = preview.locator(".rows-field tbody tr")
+    assert conditions.count() == 2
+    conditions.nth(1).get_by_role("button", name="Remove this row").click()
+    conditions.nth(0).get_by_label("Value").fill("1")
+    preview.locator("button[type=submit]").click()
+    both_size = wait_answer(preview)
     people = int(answer_of(preview)["people"])
-    assert 0 < size <= people
+    assert 0 < both_size <= people
 
-    bad = submit_form(page, "Preview the size", {"Filter": '{"feature": "frequncy", "op": ">="}'})
-    assert "frequency" in bad.locator(".field-error").first.inner_text()  # did you mean
+    preview.get_by_role("button", name="Add a row").click()
+    added = conditions.nth(1)
+    added.get_by_label("Feature").select_option("identified")
+    added.get_by_label("Is", exact=True).select_option("=")
+    added.get_by_label("Value").fill("true")
+    preview.locator("button[type=submit]").click()
+    assert wait_answer(preview) <= both_size  # one more condition keeps no more people
 
-    saved = submit_form(page, "Save as a rule segment", {"Name": "Regulars", "Filter": definition})
+    added.get_by_label("Feature").select_option("recency_days")
+    added.get_by_label("Value").fill("soon")  # a text where a number belongs
+    preview.locator("button[type=submit]").click()
+    preview.and_(page.locator("[data-answered=error]")).wait_for(timeout=TIMEOUT_MS)
+    # Shown on the conditions, naming the row and column.
+    assert "definition.all[1].value" in preview.locator("#f1-definition-match-error").inner_text()
+    assert preview.locator(".rows-field").get_attribute("aria-invalid") == "true"
+
+    saved = submit_form(page, "Save as a rule segment", {"Name": "Regulars"})
     assert answer_of(saved)["name"] == "Regulars"
+    assert '"frequency"' in answer_of(saved)["definition"]
+
+
+def wait_answer(form: "Locator") -> int:
+    """The size a preview answered, once it has."""
+    form.and_(form.page.locator("[data-answered]")).wait_for(timeout=TIMEOUT_MS)
+    return int(answer_of(form)["size"])
 
 
 def test_a_funnel_is_defined_and_its_bars_drawn(world: RunningGateway, page: "Page") -> None:

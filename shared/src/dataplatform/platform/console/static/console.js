@@ -267,6 +267,53 @@
     return raw;
   }
 
+  // A `rows` field: a list of objects, a row each, with the values its row's columns hold.
+  function itemsOf(field) {
+    return [...field.querySelectorAll("tbody tr")]
+      .map((tr) => {
+        const item = {};
+        for (const input of tr.querySelectorAll("[data-column]")) {
+          const raw = input.value.trim();
+          if (raw === "") continue;
+          item[input.dataset.column] = input.dataset.kind === "json" ? jsonOrText(raw) : raw;
+        }
+        return item;
+      })
+      .filter((item) => Object.keys(item).length);
+  }
+
+  function jsonOrText(raw) {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw; // a text, as typed: `mobile`
+    }
+  }
+
+  function addRow(field, values) {
+    const row = field.querySelector("template").content.firstElementChild.cloneNode(true);
+    for (const input of row.querySelectorAll("[data-column]")) {
+      const value = values ? values[input.dataset.column] : undefined;
+      if (value !== undefined) input.value = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    field.querySelector("tbody").append(row);
+    return row;
+  }
+
+  function initRows(root) {
+    for (const field of root.querySelectorAll(".rows-field")) {
+      const start = field.dataset.value ? JSON.parse(field.dataset.value) : [{}];
+      start.forEach((values) => addRow(field, values));
+    }
+  }
+
+  document.addEventListener("click", (event) => {
+    const field = event.target.closest(".rows-field");
+    if (!field) return;
+    if (event.target.matches(".add-row")) addRow(field).querySelector("[data-column]").focus();
+    if (event.target.matches(".remove-row")) event.target.closest("tr").remove();
+  });
+
   function setPath(body, dotted, value) {
     const keys = dotted.split(".");
     let node = body;
@@ -280,7 +327,8 @@
   }
 
   function showError(form, name, message) {
-    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    const quoted = CSS.escape(name);
+    const input = form.querySelector(`[name="${quoted}"], [data-name="${quoted}"]`);
     if (!input) return false;
     input.setAttribute("aria-invalid", "true");
     form.querySelector(`#${CSS.escape(input.id)}-error`).textContent = message;
@@ -290,38 +338,59 @@
   // The form field a problem names: `body.values.days` is the field `values.days`, or, when no
   // field is that deep, the nearest one above it (`values`).
   function fieldNamed(form, reported) {
-    const names = [...form.querySelectorAll("[name]")].map((input) => input.name);
-    const path = reported.replace(/^(body|query|path)\./, "");
-    if (names.includes(path)) return path;
+    // The names the request used (`definition.all`), each back to its field's own.
+    const sent = form.sentNames || {};
+    const names = Object.keys(sent);
+    const path = reported.replace(/^(body|query|path)\./, "").replace(/\[\d+\]/g, "");
+    if (names.includes(path)) return sent[path];
     const deeper = names.filter((name) => name.startsWith(`${path}.`));
-    if (deeper.length === 1) return deeper[0];
+    if (deeper.length === 1) return sent[deeper[0]];
     const parts = path.split(".");
     while (parts.length) {
-      if (names.includes(parts.join("."))) return parts.join(".");
+      if (names.includes(parts.join("."))) return sent[parts.join(".")];
       parts.pop();
     }
     return null;
   }
 
-  async function submit(form) {
-    const status = form.querySelector(".status");
-    clearErrors(form);
+  // Every field's value by its name, `rows` fields included; throws naming a bad one.
+  function fieldValues(form) {
     const values = {};
-    let invalid = false;
+    const problems = [];
     for (const input of form.querySelectorAll("[name]")) {
       try {
         const value = valueOf(input);
         if (value !== undefined) values[input.name] = value;
       } catch (error) {
-        invalid = showError(form, input.name, `${input.labels[0].textContent} ${error.message}.`);
+        problems.push([input.name, `${input.labels[0].textContent} ${error.message}.`]);
       }
     }
-    if (invalid) return;
+    for (const field of form.querySelectorAll(".rows-field")) {
+      const rows = itemsOf(field);
+      if (rows.length) values[field.dataset.name] = rows;
+    }
+    return { values, problems };
+  }
+
+  async function submit(form) {
+    const status = form.querySelector(".status");
+    delete form.dataset.answered;
+    clearErrors(form);
+    const { values, problems } = fieldValues(form);
+    problems.forEach(([name, message]) => showError(form, name, message));
+    if (problems.length) return;
     const { method, target, confirm } = form.dataset;
     if (confirm && !window.confirm(confirm)) return;
     const used = new Set();
     let url = fill(target, values, used);
-    const rest = Object.entries(values).filter(([name]) => !used.has(name));
+    // A name with a `{field}` part takes that field's value: `definition.{match}`.
+    const named = Object.entries(values).map(([name, value]) => [
+      name.replace(/\{([^}]+)\}/g, (_, key) => (used.add(key), text(values[key]))),
+      value,
+      name,
+    ]);
+    form.sentNames = Object.fromEntries(named.map(([sent, , name]) => [sent, name]));
+    const rest = named.filter(([, , name]) => !used.has(name));
     let body;
     if (method === "GET") {
       const query = new URLSearchParams(rest.map(([name, value]) => [name, text(value)]));
@@ -361,7 +430,10 @@
     event.preventDefault();
     submit(event.target);
   });
-  document.addEventListener("DOMContentLoaded", () => loadAll(document));
+  document.addEventListener("DOMContentLoaded", () => {
+    initRows(document);
+    loadAll(document);
+  });
   document.addEventListener("htmx:afterSwap", (event) => loadAll(event.target));
   window.addEventListener("resize", () => drawn.forEach((chart) => chart.resize()));
 })();
