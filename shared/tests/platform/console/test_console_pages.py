@@ -182,6 +182,73 @@ def test_a_source_is_created_and_its_write_key_shown_once(
     assert sent.status_code == 200
 
 
+def test_people_and_keys_are_managed_with_secrets_shown_once(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/admin/people")
+    created = answer_of(
+        submit_form(page, "Create a user", {"User name": "nora", "Roles": "viewer"})
+    )
+    password = created["password"]
+    assert len(password) >= 16 and '"username":"nora"' in created["user"]
+    assert world.token("nora", password)  # the generated password logs in
+    submit_form(page, "Assign roles", {"User name": "nora", "Roles": "viewer, auditor"})
+    submit_form(
+        page, "Reset a password", {"User name": "nora", "New password": "a-new-long-pass-99"}
+    )
+    assert world.token("nora", "a-new-long-pass-99")
+    users = {row[0]: row for row in rows_once_at_least(page, "Users", 2)}
+    assert users["nora"][1] == '["viewer","auditor"]'
+    submit_form(page, "Create a role", {"Name": "readers", "Permissions": "catalog:read"})
+    submit_form(
+        page,
+        "Change a role's permissions",
+        {"Role": "readers", "Permissions": "catalog:read, audit:read"},
+    )
+    roles = {row[0]: row for row in chart_rows(page, "Roles")}
+    assert roles["readers"][1] == '["catalog:read","audit:read"]'
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Users"))
+    row = figure.locator("tbody tr", has=page.get_by_role("rowheader", name="nora", exact=True))
+    row.get_by_role("button", name="Disable").click()
+    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
+    assert (
+        httpx.post(
+            f"{world.url}/auth/token", data={"username": "nora", "password": "a-new-long-pass-99"}
+        ).status_code
+        == 401
+    )
+
+    page.goto(f"{world.url}/console/admin/api-keys")
+    key = answer_of(submit_form(page, "Create an API key", {"Name": "nightly", "Roles": "viewer"}))[
+        "key"
+    ]
+    assert httpx.get(f"{world.url}/auth/me", headers={"X-API-Key": key}).status_code == 200
+    page.reload()
+    assert key not in page.content()  # shown once
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="API keys"))
+    row = figure.locator("tbody tr", has=page.get_by_role("rowheader", name="nightly", exact=True))
+    row.get_by_role("button", name="Revoke").click()
+    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
+    assert httpx.get(f"{world.url}/auth/me", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_the_catalog_is_searched_and_a_columns_lineage_followed(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/catalog")
+    found = submit_form(page, "Search", {"Name, tag or column": "user_summary"})
+    hits = found.locator("tbody tr th a")
+    assert hits.first.inner_text() == "mobile_user_analytics.gold.user_summary"
+    hits.first.click()
+    page.wait_for_url("**/console/catalog/mobile_user_analytics.gold.user_summary")
+    edges = chart_rows(page, "Lineage")
+    assert any(target == "mobile_user_analytics.gold.user_summary" for _, target in edges)
+    column = submit_form(page, "Lineage of a column", {"Column": "sessions"})
+    followed = [r.locator("th, td").all_text_contents() for r in column.locator("tbody tr").all()]
+    assert followed and all("." in source and "." in target for source, target in followed)
+    assert column.locator("canvas").count() == 1  # drawn as a graph
+
+
 def test_a_bad_setting_is_shown_on_its_field_then_a_good_one_is_rolled_back(
     world: RunningGateway, page: "Page"
 ) -> None:

@@ -73,6 +73,16 @@ def _people() -> ConsolePage:
                 submit="Reset",
             ),
             Form(
+                "Change a role's permissions",
+                "/admin/roles/{name}",
+                "PUT",
+                fields=(
+                    Field("name", "Role"),
+                    Field("permissions", "Permissions", "list", help="Comma-separated."),
+                ),
+                submit="Change",
+            ),
+            Form(
                 "Create a role",
                 "/admin/roles",
                 fields=(
