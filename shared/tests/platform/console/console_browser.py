@@ -66,3 +66,13 @@ def rows_once_at_least(page: "Page", title: str, count: int) -> list[list[str]]:
     figure = page.locator("figure.chart", has=page.locator("figcaption", has_text=title))
     figure.locator(f"tbody tr:nth-child({count})").wait_for(timeout=TIMEOUT_MS)
     return chart_rows(page, title)
+
+
+def press_row_button(page: "Page", chart: str, row: str, button: str) -> str:
+    """Press `button` on the row of table `chart` whose first cell is `row`; the answer shown."""
+    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text=chart))
+    line = figure.locator("tbody tr", has=page.get_by_role("rowheader", name=row, exact=True))
+    line.get_by_role("button", name=button).click()
+    answer = figure.locator("dl.answer")
+    answer.wait_for(timeout=TIMEOUT_MS)
+    return answer.inner_text()

@@ -19,6 +19,7 @@ from console_browser import (
     answer_of,
     chart_rows,
     log_in_with_the_keyboard,
+    press_row_button,
     rows_once_at_least,
     submit_form,
 )
@@ -207,10 +208,7 @@ def test_people_and_keys_are_managed_with_secrets_shown_once(
     )
     roles = {row[0]: row for row in chart_rows(page, "Roles")}
     assert roles["readers"][1] == '["catalog:read","audit:read"]'
-    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Users"))
-    row = figure.locator("tbody tr", has=page.get_by_role("rowheader", name="nora", exact=True))
-    row.get_by_role("button", name="Disable").click()
-    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
+    press_row_button(page, "Users", "nora", "Disable")
     assert (
         httpx.post(
             f"{world.url}/auth/token", data={"username": "nora", "password": "a-new-long-pass-99"}
@@ -225,10 +223,7 @@ def test_people_and_keys_are_managed_with_secrets_shown_once(
     assert httpx.get(f"{world.url}/auth/me", headers={"X-API-Key": key}).status_code == 200
     page.reload()
     assert key not in page.content()  # shown once
-    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="API keys"))
-    row = figure.locator("tbody tr", has=page.get_by_role("rowheader", name="nightly", exact=True))
-    row.get_by_role("button", name="Revoke").click()
-    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
+    press_row_button(page, "API keys", "nightly", "Revoke")
     assert httpx.get(f"{world.url}/auth/me", headers={"X-API-Key": key}).status_code == 401
 
 
@@ -362,11 +357,7 @@ def test_a_products_processes_are_restarted_and_the_request_recorded(
 ) -> None:
     """The orchestrator does the restart (tested in test_supervisor.py); the console asks."""
     page.goto(f"{world.url}/console/admin/configuration")
-    figure = page.locator("figure.chart", has=page.locator("figcaption", has_text="Products"))
-    row = figure.locator("tbody tr", has=page.get_by_role("link", name=WEB, exact=True))
-    row.get_by_role("button", name="Restart its processes").click()
-    figure.locator("dl.answer").wait_for(timeout=TIMEOUT_MS)
-    assert "restart_requested" in figure.locator("dl.answer").inner_text()
+    assert "restart_requested" in press_row_button(page, "Products", WEB, "Restart its processes")
 
     page.goto(f"{world.url}/console/admin/deployments")
     latest = chart_rows(page, "Deployments")[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dataplatform.core.errors import ConflictError
-from dataplatform.core.product import discover_products, get_product
+from dataplatform.core.product import Product, discover_products, get_product
 from dataplatform.core.product_config import ProductConfigs
 from dataplatform.platform.deployments import PLATFORM, Deployments
 from dataplatform.platform.orchestrator import (
@@ -207,12 +207,13 @@ def test_the_gateway_is_stopped_before_the_others_and_stragglers_are_killed(
     assert [p.pid for p in state.processes] == [None, None, None]
 
 
-def test_a_new_configuration_version_restarts_the_products_processes(
-    orchestrate: Callable[..., PlatformOrchestrator], tmp_path: Path
-) -> None:
-    mobile = get_product("mobile-user-analytics")
+def gateway_and_mobile_runner(
+    orchestrate: Callable[..., PlatformOrchestrator], mobile: Product
+) -> PlatformOrchestrator:
+    """An orchestrator of two idle processes, the platform's gateway and mobile's runner, that
+    looks at the store every 0.1 s."""
     sleeper = python("import time\nwhile True: time.sleep(0.05)")
-    orchestrator = orchestrate(
+    return orchestrate(
         [
             ProcessSpec("gateway", PLATFORM, "gateway", sleeper),
             ProcessSpec("mobile-user-analytics/models", mobile.name, "models", sleeper),
@@ -220,6 +221,13 @@ def test_a_new_configuration_version_restarts_the_products_processes(
         products=[mobile],
         config_poll_seconds=0.1,
     )
+
+
+def test_a_new_configuration_version_restarts_the_products_processes(
+    orchestrate: Callable[..., PlatformOrchestrator], tmp_path: Path
+) -> None:
+    mobile = get_product("mobile-user-analytics")
+    orchestrator = gateway_and_mobile_runner(orchestrate, mobile)
     gateway, runner = orchestrator.processes
     gateway_pid, runner_pid = gateway.pid, runner.pid
 
@@ -239,17 +247,9 @@ def test_a_restart_request_restarts_that_products_processes_once(
     orchestrate: Callable[..., PlatformOrchestrator],
 ) -> None:
     mobile = get_product("mobile-user-analytics")
-    sleeper = python("import time\nwhile True: time.sleep(0.05)")
-    orchestrator = orchestrate(
-        [
-            ProcessSpec("gateway", PLATFORM, "gateway", sleeper),
-            ProcessSpec("mobile-user-analytics/models", mobile.name, "models", sleeper),
-        ],
-        products=[mobile],
-        config_poll_seconds=0.1,
-    )
-    store = orchestrator.store
+    orchestrator = gateway_and_mobile_runner(orchestrate, mobile)
     gateway, runner = orchestrator.processes
+    store = orchestrator.store
     gateway_pid, runner_pid = gateway.pid, runner.pid
 
     asked = Deployments(store).record(mobile.name, "1.0", "dev", "restart_requested", "", "ada")
