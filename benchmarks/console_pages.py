@@ -24,12 +24,9 @@ from _measure import machine, write_section
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "shared/tests/platform/console"))
 
-from console_world import PRODUCTS, fill_world  # noqa: E402
+from console_world import every_page, fill_world  # noqa: E402
 
-from dataplatform.core.product import get_product  # noqa: E402
-from dataplatform.core.product_config import ProductConfigs  # noqa: E402
 from dataplatform.platform.auth import SESSION_COOKIE  # noqa: E402
-from dataplatform.platform.console._admin_pages import admin_pages  # noqa: E402
 from dataplatform.testing import (  # noqa: E402
     ADMIN,
     CHROMIUM,
@@ -46,17 +43,8 @@ ALL_DRAWN = """() => [...document.querySelectorAll('figure.chart')]
 
 
 def page_urls(gateway: RunningGateway) -> list[str]:
-    urls = ["/console"]
-    configs = ProductConfigs(gateway.services.store)
-    products = [get_product(name) for name in PRODUCTS]
-    for product in products:
-        urls += [
-            f"/console/products/{product.name}/{page.slug}"
-            for page in product.console(configs.context_of(product))
-        ]
-    settings = {product.name: product.settings() for product in products}
-    urls += [f"/console/admin/{page.slug}" for page in admin_pages(products, settings)]
-    return [*urls, "/console/catalog", "/console/catalog/mobile_user_analytics.gold.user_summary"]
+    pages = [url for url, _ in every_page(gateway)]
+    return ["/console", *pages, "/console/catalog/mobile_user_analytics.gold.user_summary"]
 
 
 def server_ms(client: httpx.Client, url: str, rounds: int) -> float:

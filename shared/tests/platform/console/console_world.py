@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 
+from dataplatform.core.console import ConsolePage
 from dataplatform.core.jobs import JobContext, JobScheduler
 from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
 from dataplatform.core.product_config import ProductConfigs
 from dataplatform.platform.audit import publish_audit_log
+from dataplatform.platform.console._admin_pages import admin_pages
+from dataplatform.platform.console._catalog_pages import CATALOG_PAGE
 from dataplatform.platform.generator import Volume, write_columns
 from dataplatform.platform.telemetry import (
     publish_bus_lag,
@@ -119,3 +122,18 @@ def run_jobs(gateway: RunningGateway, name: str) -> None:
     )
     outcomes = JobScheduler(product.jobs, context).run_once()
     assert [outcome.error for outcome in outcomes] == [None] * len(outcomes)
+
+
+def every_page(gateway: RunningGateway) -> list[tuple[str, ConsolePage]]:
+    """(URL, page) of every product page, every admin page and the catalog."""
+    configs = ProductConfigs(gateway.services.store)
+    products = [get_product(name) for name in PRODUCTS]
+    found = [
+        (f"/console/products/{product.name}/{page.slug}", page)
+        for product in products
+        for page in product.console(configs.context_of(product))
+    ]
+    settings = {product.name: product.settings() for product in products}
+    found += [(f"/console/admin/{page.slug}", page) for page in admin_pages(products, settings)]
+    found.append(("/console/catalog", CATALOG_PAGE))
+    return found

@@ -10,7 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx2 as httpx
 import pytest
@@ -23,12 +23,8 @@ from console_browser import (
     rows_once_at_least,
     submit_form,
 )
-from console_world import A_USER, COMPLIANCE, MOBILE, PRODUCTS, SEGMENTS, WEB, fill_world
+from console_world import A_USER, COMPLIANCE, MOBILE, SEGMENTS, WEB, every_page, fill_world
 
-from dataplatform.core.product import get_product
-from dataplatform.core.product_config import ProductConfigs
-from dataplatform.platform.console._admin_pages import admin_pages
-from dataplatform.platform.console._catalog_pages import CATALOG_PAGE
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 if TYPE_CHECKING:
@@ -67,20 +63,6 @@ def page(world: RunningGateway, browser: "Browser") -> "Iterator[Page]":
     yield tab
     tab.close()
     assert [p for p in problems if "status of 4" not in p] == []
-
-
-def every_page(world: RunningGateway) -> list[tuple[str, Any]]:
-    """(URL, page) of every product page, every admin page and the catalog."""
-    found = []
-    for name in PRODUCTS:
-        product = get_product(name)
-        context = ProductConfigs(world.services.store).context_of(product)
-        found += [(f"/console/products/{name}/{p.slug}", p) for p in product.console(context)]
-    products = [get_product(name) for name in PRODUCTS]
-    settings = {product.name: product.settings() for product in products}
-    found += [(f"/console/admin/{p.slug}", p) for p in admin_pages(products, settings)]
-    found.append(("/console/catalog", CATALOG_PAGE))
-    return found
 
 
 def test_every_chart_of_every_page_holds_rows(world: RunningGateway, page: "Page") -> None:

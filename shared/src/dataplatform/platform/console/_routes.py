@@ -92,6 +92,9 @@ class Section:
     prefix: str = ""
 
 
+CATALOG = Section("Catalog", f"{PREFIX}/catalog")
+
+
 def console_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["console"], include_in_schema=False)
 
@@ -167,20 +170,18 @@ def console_router() -> APIRouter:
     async def catalog(
         request: Request, caller: Annotated[Principal, require(CATALOG_READ)]
     ) -> HTMLResponse:
-        section = Section("Catalog", f"{PREFIX}/catalog")
-        return _page(request, "page.html", caller, section=section, page=CATALOG_PAGE)
+        return _page(request, "page.html", caller, section=CATALOG, page=CATALOG_PAGE)
 
     @router.get("/catalog/{table}")
     async def catalog_table(
         request: Request, caller: Annotated[Principal, require(CATALOG_READ)], table: str
     ) -> HTMLResponse:
         entry = services(request).catalog.get_table(table)  # a 404 names what exists
-        section = Section("Catalog", f"{PREFIX}/catalog")
         return _page(
             request,
             "page.html",
             caller,
-            section=section,
+            section=CATALOG,
             page=table_page(entry.name, [column.name for column in entry.columns]),
         )
 
@@ -189,18 +190,17 @@ def console_router() -> APIRouter:
     async def admin_home(
         request: Request, caller: Annotated[Principal, require(SOURCES_WRITE)]
     ) -> HTMLResponse:
-        return _page(request, "admin.html", caller, section=_admin_section(request, caller))
+        section = _admin_section(_admin_pages(request), caller)
+        return _page(request, "admin.html", caller, section=section)
 
     @router.get("/admin/{slug}")
     async def admin_page(request: Request, caller: Caller, slug: str) -> HTMLResponse:
-        every = _admin_section(request, None).pages
+        every = _admin_pages(request)
         page = next((page for page in every if page.slug == slug), None)
         if page is None:
             raise NotFoundError(f"The console has no admin page `{slug}`.")
         _check_may_see(caller, page, "Admin")
-        return _page(
-            request, "page.html", caller, section=_admin_section(request, caller), page=page
-        )
+        return _page(request, "page.html", caller, section=_admin_section(every, caller), page=page)
 
     @router.get("/products/{product}")
     async def product_home(request: Request, caller: Caller, product: str) -> HTMLResponse:
@@ -355,14 +355,18 @@ def _check_may_see(caller: Principal, page: ConsolePage, section: str) -> None:
         )
 
 
-def _admin_section(request: Request, caller: Principal | None) -> Section:
-    """The admin pages `caller` may see (every one when None)."""
+def _admin_pages(request: Request) -> tuple[ConsolePage, ...]:
+    """Every admin page, under the settings each product is served with now."""
     routes = request.app.state.product_routes
     settings = {product.name: routes.context(product.name).settings for product in routes.products}
-    pages = admin_pages(routes.products, settings)
-    if caller is not None:
-        pages = tuple(page for page in pages if caller.can(page.permission))
-    return Section("Admin", f"{PREFIX}/admin", pages)
+    return admin_pages(routes.products, settings)
+
+
+def _admin_section(pages: tuple[ConsolePage, ...], caller: Principal) -> Section:
+    """The admin pages `caller` may see."""
+    return Section(
+        "Admin", f"{PREFIX}/admin", tuple(page for page in pages if caller.can(page.permission))
+    )
 
 
 def _actions_of(prefix: str, chart: Chart, caller: Principal) -> str:

@@ -233,16 +233,19 @@ class PlatformOrchestrator:
             if version == self._config_versions.get(product.name):
                 continue
             self._config_versions[product.name] = version
-            processes = [p for p in self.processes if p.spec.product == product.name]
-            for process in processes:
-                process.reload(now, self.stop_timeout)
-            restarted = ", ".join(p.spec.name for p in processes) or "no process of its own"
-            logger.info(
-                "%s: configuration version %s; restarting %s", product.name, version, restarted
-            )
+            restarted = self._restart(product.name, now)
             self._record(
                 product.name, "running", f"configuration version {version}; restarted {restarted}"
             )
+
+    def _restart(self, product: str, now: float) -> str:
+        """Restart `product`'s processes (a reload, not a crash); what was restarted."""
+        processes = [p for p in self.processes if p.spec.product == product]
+        for process in processes:
+            process.reload(now, self.stop_timeout)
+        restarted = ", ".join(p.spec.name for p in processes) or "no process of its own"
+        logger.info("%s: restarting %s", product, restarted)
+        return restarted
 
     def _restart_on_request(self, now: float) -> None:
         try:
@@ -252,13 +255,7 @@ class PlatformOrchestrator:
             return
         for request in requests:
             self._last_request = request.id
-            processes = [p for p in self.processes if p.spec.product == request.product]
-            for process in processes:
-                process.reload(now, self.stop_timeout)
-            restarted = ", ".join(p.spec.name for p in processes) or "no process of its own"
-            logger.info(
-                "%s: restart request #%d; restarting %s", request.product, request.id, restarted
-            )
+            restarted = self._restart(request.product, now)
             self._record(
                 request.product,
                 "running",
