@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -150,6 +151,14 @@ def test_segment_and_posthog_page_views_land_in_one_layout(silver, sdk) -> None:
         "revenue": None,
         "currency": None,
         "wire_format": "segment",
+        "properties": orjson.dumps(
+            {
+                "url": f"{sdk.SITE}/products/watch?{QUERY}",
+                "path": "/products/watch",
+                "referrer": "https://www.Google.com/search?q=watch",
+                "title": "/products/watch",
+            }
+        ).decode(),
     }
     assert (purchase["event"], purchase["is_pageview"], purchase["is_conversion"]) == (
         "purchase",

@@ -13,6 +13,7 @@ from mobile_user_analytics.serving._access import PRODUCT
 from mobile_user_analytics.serving.active_users import active_users_router
 from mobile_user_analytics.serving.activity import activity_router
 from mobile_user_analytics.serving.events import events_router
+from mobile_user_analytics.serving.insights import mobile_insights_router
 from mobile_user_analytics.serving.retention import retention_router
 from mobile_user_analytics.serving.users import users_router
 from mobile_user_analytics.serving.versions import versions_router
@@ -30,6 +31,7 @@ def create_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRo
         retention_router,
         versions_router,
         events_router,
+        mobile_insights_router,
     ):
         router.include_router(area_router(context))
     router.include_router(published_tables_router(PRODUCT, context.declarations))

@@ -28,6 +28,7 @@ columns:
   is_conversion: {type: boolean, description: "Whether the event is a conversion (named in the setting `conversion_events`)."}
   revenue: {type: double, description: "The amount the event carries (revenue, else total, else value); revenue when it is a conversion."}
   currency: {type: varchar, description: "The amount's currency (properties.currency, upper case), when the event names one."}
+  properties: {type: varchar, description: "The event's properties as the SDK sent them, as JSON: what insights filter and break down by."}
   path: {type: varchar, description: The page's path.}
   source: {type: varchar, description: "Where the event's visit came from: direct, search, social, email, paid or referral."}
   referrer_host: {type: varchar, description: The referring host.}

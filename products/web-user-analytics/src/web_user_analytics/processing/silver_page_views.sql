@@ -35,6 +35,7 @@ columns:
   revenue: {type: double, description: "The amount the event carries: properties.revenue, else total, else value (Segment's e-commerce spec); summed as revenue on conversions."}
   currency: {type: varchar, description: "properties.currency, upper case (ISO 4217 as sent: EUR, USD); null when the event names none."}
   wire_format: {type: varchar, description: segment or posthog.}
+  properties: {type: varchar, description: "The event's properties as the SDK sent them, as JSON (PostHog's with their `$` names): what insights filter and break down by."}
 checks:
   - {check: not_null, column: event_id}
   - {check: not_null, column: visitor_id}
@@ -81,7 +82,8 @@ with arrived as (
             try_cast(json_extract_string(properties, '$.total') as double),
             try_cast(json_extract_string(properties, '$.value') as double)
         ) as revenue,
-        upper(json_extract_string(properties, '$.currency')) as currency
+        upper(json_extract_string(properties, '$.currency')) as currency,
+        properties
     from ref('bronze.clickstream')
     where type in ('page', 'track')
 ),
@@ -174,7 +176,8 @@ select
     ip,
     revenue,
     currency,
-    wire_format
+    wire_format,
+    properties
 from classified
 where event_id not in (select event_id from recently_published)
 qualify row_number() over (partition by event_id order by received_at) = 1

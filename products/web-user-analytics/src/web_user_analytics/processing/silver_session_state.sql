@@ -36,6 +36,7 @@ columns:
   is_conversion: {type: boolean, description: Whether the event is a conversion.}
   revenue: {type: double, description: The amount the event carries.}
   currency: {type: varchar, description: The amount's currency.}
+  properties: {type: varchar, description: "The event's properties as sent, as JSON."}
   path: {type: varchar, description: The page's path.}
   source: {type: varchar, description: "Where the event's visit came from."}
   referrer_host: {type: varchar, description: The referring host.}
@@ -216,6 +217,7 @@ sessionised as (
         is_conversion,
         revenue,
         currency,
+        properties,
         path,
         source,
         referrer_host,

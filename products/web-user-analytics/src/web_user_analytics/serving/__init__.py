@@ -11,6 +11,7 @@ from dataplatform.core.serving import published_tables_router
 from web_user_analytics.serving._access import PRODUCT
 from web_user_analytics.serving.events import events_router
 from web_user_analytics.serving.funnels import funnels_router
+from web_user_analytics.serving.insights import web_insights_router
 from web_user_analytics.serving.overview import overview_router
 from web_user_analytics.serving.pages import pages_router
 from web_user_analytics.serving.realtime import realtime_router
@@ -29,6 +30,7 @@ def create_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRoute
         traffic_router,
         events_router,
         funnels_router,
+        web_insights_router,
         realtime_router,
     ):
         router.include_router(area_router(context))

@@ -1,0 +1,33 @@
+"""`/mobile/insights`: trends of any event the apps send, over silver.app_events (screen views
+are `$screen`; identify and alias calls are not events), in UTC unless a request names a zone."""
+
+from fastapi import APIRouter
+
+from dataplatform.core.insights import EventSource, insights_router
+from dataplatform.core.product_context import ProductContext
+from mobile_user_analytics.serving._access import PRODUCT
+from mobile_user_analytics.settings import MobileUserAnalyticsSettings
+
+# What the app events know in typed columns, under PostHog's names for them.
+TYPED_PROPERTIES = {
+    "$platform": "platform",
+    "$os_version": "os_version",
+    "$app_version": "app_version",
+    "$screen_name": "case when type = 'screen' then event end",
+    "$revenue": "revenue",
+    "$currency": "currency",
+}
+# The days of the app events and of every mobile table are UTC days.
+TIMEZONE = "UTC"
+
+
+def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    events = EventSource(
+        table=context.table("silver.app_events"),
+        # The signed-in user, else the install: as every mobile table counts people.
+        person="coalesce(user_id, anonymous_id)",
+        event="case when type = 'screen' then '$screen' else event end",
+        rows="type in ('track', 'screen')",
+        columns=TYPED_PROPERTIES,
+    )
+    return insights_router(PRODUCT, events, timezone=TIMEZONE)

@@ -1,0 +1,34 @@
+"""`/web/insights`: trends of any event the site sends, over gold.session_events (page views
+are `$pageview`, bots left out), in the reporting timezone."""
+
+from fastapi import APIRouter
+
+from dataplatform.core.insights import EventSource, insights_router
+from dataplatform.core.product_context import ProductContext
+from web_user_analytics.serving._access import PRODUCT
+from web_user_analytics.settings import WebUserAnalyticsSettings
+
+# What the session events know in typed columns, under PostHog's names for them.
+TYPED_PROPERTIES = {
+    "$pathname": "path",
+    "$browser": "browser",
+    "$os": "os",
+    "$device_type": "device_type",
+    "$source": "source",
+    "$referring_domain": "referrer_host",
+    "$utm_source": "utm_source",
+    "$utm_medium": "utm_medium",
+    "$utm_campaign": "utm_campaign",
+    "$revenue": "revenue",
+    "$currency": "currency",
+}
+
+
+def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
+    events = EventSource(
+        table=context.table("gold.session_events"),
+        person="person_id",
+        event="case when is_pageview then '$pageview' else event end",
+        columns=TYPED_PROPERTIES,
+    )
+    return insights_router(PRODUCT, events, timezone=context.settings.reporting_timezone)

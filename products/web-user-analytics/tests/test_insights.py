@@ -1,0 +1,370 @@
+"""Trends of the site's own events through a real gateway, over a world worked out by hand.
+
+Times are UTC; Paris is UTC+1 until clocks jump to UTC+2 at 01:00 UTC on 2026-03-29, and back
+at 01:00 UTC on 2026-10-25. Each browser is one person (nobody signs in).
+
+`Signup Completed` (plan):
+- ann 03-27 22:30 (Paris 27th 23:30, pro)    - ben 03-27 23:30 (Paris 28th 00:30, free)
+- cat 03-28 10:00 (free)                     - eve 03-28 15:00 (no plan)
+- dan 03-29 00:30 (Paris 01:30 UTC+1, team)  - ann 03-29 01:30 (Paris 03:30 UTC+2, pro)
+- ben 03-29 21:59 (Paris 29th 23:59, free)   - cat 03-29 22:00 (Paris 30th 00:00, pro)
+Per Paris day 27..30: 1, 3, 3, 1; per UTC day: 2, 2, 4, 0.
+
+`Order Completed` (revenue): ann 03-28 09:00 (10) and 12:00 (30), ben 03-28 13:00 (20),
+cat 03-29 12:00 (40). Page views: ann /pricing 03-28 08:00, dan /pricing 03-29 08:00,
+ben /docs 03-29 09:00. In autumn: `Signup Completed` by fay at 00:15 and gus at 01:15 on 10-25,
+both 02:15 on Paris clocks (first UTC+2, then UTC+1).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from dataplatform.testing import RunningGateway, platform_settings, running_gateway
+
+PARIS = "Europe/Paris"
+SIGNUP = "Signup Completed"
+ORDER = "Order Completed"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(f"2026-{text}").replace(tzinfo=UTC)
+
+
+def world(sdk) -> list[Any]:  # type: ignore[no-untyped-def]
+    def signup(who: str, when: str, plan: str | None) -> Any:
+        return sdk.track(
+            who, at(when), SIGNUP, "/signup", properties={"plan": plan} if plan else {}
+        )
+
+    def order(who: str, when: str, revenue: float) -> Any:
+        return sdk.track(who, at(when), ORDER, "/checkout", properties={"revenue": revenue})
+
+    return [
+        signup("ann", "03-27T22:30", "pro"),
+        signup("ben", "03-27T23:30", "free"),
+        signup("cat", "03-28T10:00", "free"),
+        signup("eve", "03-28T15:00", None),
+        signup("dan", "03-29T00:30", "team"),
+        signup("ann", "03-29T01:30", "pro"),
+        signup("ben", "03-29T21:59", "free"),
+        signup("cat", "03-29T22:00", "pro"),
+        order("ann", "03-28T09:00", 10),
+        order("ann", "03-28T12:00", 30),
+        order("ben", "03-28T13:00", 20),
+        order("cat", "03-29T12:00", 40),
+        sdk.page("ann", at("03-28T08:00"), "/pricing"),
+        sdk.page("dan", at("03-29T08:00"), "/pricing"),
+        sdk.page("ben", at("03-29T09:00"), "/docs"),
+        signup("fay", "10-25T00:15", "pro"),
+        signup("gus", "10-25T01:15", "pro"),
+    ]
+
+
+@dataclass
+class Insights:
+    gateway: RunningGateway
+    admin: dict[str, str]
+
+    def post(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.post(
+            f"{self.gateway.url}/web/insights/trends",
+            json=body,
+            headers=self.admin if headers is None else headers,
+        )
+
+    def trends(self, **body: Any) -> dict[str, Any]:
+        response = self.post(body)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+@pytest.fixture(scope="module")
+def insights(make_models, sdk, to_bronze, tmp_path_factory) -> Iterator[Insights]:  # type: ignore[no-untyped-def]
+    folder = tmp_path_factory.mktemp("insights")
+    settings = platform_settings(f"sqlite:///{folder / 'platform.db'}", folder / "lake")
+    with make_models(folder) as models, running_gateway(settings) as gateway:
+        to_bronze(models.lake, world(sdk))
+        models.run()
+        yield Insights(gateway, gateway.admin)
+
+
+MARCH = {"from": "2026-03-27", "to": "2026-03-30", "timezone": PARIS}
+
+
+def values(answer: dict[str, Any], index: int = 0) -> list[Any]:
+    return [answer["lines"][index]["values"], answer["lines"][index]["total"]]
+
+
+def test_daily_counts_fall_on_the_day_of_the_timezone(insights: Insights) -> None:
+    paris = insights.trends(series=[{"event": SIGNUP}], **MARCH)
+    utc = insights.trends(series=[{"event": SIGNUP}], **{**MARCH, "timezone": "UTC"})
+
+    assert paris["buckets"] == ["2026-03-27", "2026-03-28", "2026-03-29", "2026-03-30"]
+    assert values(paris) == [[1, 3, 3, 1], 8]
+    assert values(utc) == [[2, 2, 4, 0], 8]
+
+
+def test_unique_people_are_counted_once_over_the_period_not_summed(insights: Insights) -> None:
+    answer = insights.trends(series=[{"event": SIGNUP, "math": "unique_users"}], **MARCH)
+
+    # ann, ben, cat, dan, eve: ann and ben signed up on two days, cat on two.
+    assert values(answer) == [[1, 3, 3, 1], 5]
+
+
+def test_the_hour_the_clocks_skip_is_no_bucket(insights: Insights) -> None:
+    answer = insights.trends(
+        series=[{"event": SIGNUP}],
+        interval="hour",
+        timezone=PARIS,
+        **{"from": "2026-03-29T00:00:00+01:00", "to": "2026-03-29T05:00:00+02:00"},
+    )
+
+    assert answer["buckets"] == [
+        "2026-03-29T00:00:00+01:00",
+        "2026-03-29T01:00:00+01:00",
+        "2026-03-29T03:00:00+02:00",
+        "2026-03-29T04:00:00+02:00",
+    ]
+    assert values(answer) == [[0, 1, 1, 0], 2]
+
+
+def test_the_hour_the_clocks_repeat_is_two_buckets(insights: Insights) -> None:
+    answer = insights.trends(
+        series=[{"event": SIGNUP}],
+        interval="hour",
+        timezone=PARIS,
+        **{"from": "2026-10-25", "to": "2026-10-25"},
+    )
+
+    assert len(answer["buckets"]) == 25
+    repeated = [i for i, label in enumerate(answer["buckets"]) if label[11:13] == "02"]
+    assert [answer["buckets"][i] for i in repeated] == [
+        "2026-10-25T02:00:00+02:00",
+        "2026-10-25T02:00:00+01:00",
+    ]
+    assert [answer["lines"][0]["values"][i] for i in repeated] == [1, 1]
+    assert answer["lines"][0]["total"] == 2
+
+
+def test_weeks_start_on_monday_and_months_on_the_first(insights: Insights) -> None:
+    body = {"series": [{"event": SIGNUP}], "timezone": PARIS}
+    weeks = insights.trends(**body, interval="week", **{"from": "2026-03-27", "to": "2026-04-05"})
+    months = insights.trends(**body, interval="month", **{"from": "2026-03-01", "to": "2026-10-31"})
+
+    assert weeks["buckets"] == ["2026-03-23", "2026-03-30"]
+    assert values(weeks) == [[7, 1], 8]  # 27th to 29th in the first week, the 30th in the next
+    assert months["buckets"][0] == "2026-03-01" and months["buckets"][-1] == "2026-10-01"
+    assert months["lines"][0]["values"][0] == 8 and months["lines"][0]["values"][-1] == 2
+
+
+def test_every_event_and_page_views_by_their_own_name(insights: Insights) -> None:
+    answer = insights.trends(
+        series=[
+            {},
+            {"event": "$pageview"},
+            {"event": "$pageview", "filters": [{"property": "$pathname", "value": "/pricing"}]},
+            {"event": [SIGNUP, ORDER]},
+        ],
+        **MARCH,
+    )
+
+    assert [line["values"] for line in answer["lines"]] == [
+        [1, 7, 6, 1],  # every event: signups, orders and page views
+        [0, 1, 2, 0],
+        [0, 1, 1, 0],
+        [1, 6, 4, 1],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"property": "plan", "value": "free"}, [0, 2, 1, 0]),
+        ({"property": "plan", "operator": "!=", "value": "free"}, [1, 1, 2, 1]),  # eve has none
+        ({"property": "plan", "operator": "in", "value": ["pro", "team"]}, [1, 0, 2, 1]),
+        ({"property": "plan", "operator": "not in", "value": ["pro", "team"]}, [0, 3, 1, 0]),
+        ({"property": "plan", "operator": "contains", "value": "RE"}, [0, 2, 1, 0]),
+        ({"property": "plan", "operator": "is set"}, [1, 2, 3, 1]),
+        ({"property": "plan", "operator": "is not set"}, [0, 1, 0, 0]),
+    ],
+)
+def test_event_property_filters(
+    insights: Insights, condition: dict[str, Any], expected: list[int]
+) -> None:
+    answer = insights.trends(series=[{"event": SIGNUP}], filters=[condition], **MARCH)
+
+    assert answer["lines"][0]["values"] == expected
+
+
+def test_numeric_comparisons_read_numbers(insights: Insights) -> None:
+    above = {"property": "revenue", "operator": ">", "value": 15}
+    below = {"property": "revenue", "operator": "<", "value": 15}
+    exactly = {"property": "revenue", "value": 20}
+    answer = insights.trends(
+        series=[
+            {"event": ORDER, "filters": [above]},
+            {"event": ORDER, "filters": [below]},
+            {"event": ORDER, "filters": [exactly]},
+        ],
+        **MARCH,
+    )
+
+    assert [line["values"] for line in answer["lines"]] == [
+        [0, 2, 1, 0],
+        [0, 1, 0, 0],
+        [0, 1, 0, 0],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("math", "per_day", "whole"),
+    [
+        ("sum", [None, 60, 40, None], 100),
+        ("avg", [None, 20, 40, None], 25),
+        ("min", [None, 10, 40, None], 10),
+        ("max", [None, 30, 40, None], 40),
+        ("median", [None, 20, 40, None], 25),
+        ("per_user_avg", [None, 30, 40, None], 100 / 3),
+    ],
+)
+def test_statistics_of_a_numeric_property(
+    insights: Insights, math: str, per_day: list[Any], whole: float
+) -> None:
+    answer = insights.trends(
+        series=[{"event": ORDER, "math": math, "property": "revenue"}], **MARCH
+    )
+
+    assert answer["lines"][0]["values"] == per_day
+    assert answer["lines"][0]["total"] == pytest.approx(whole)
+
+
+def test_events_per_person(insights: Insights) -> None:
+    answer = insights.trends(series=[{"event": ORDER, "math": "per_user_avg"}], **MARCH)
+
+    assert values(answer) == [[None, 1.5, 1, None], pytest.approx(4 / 3)]
+
+
+def test_a_breakdown_keeps_the_most_frequent_values_and_groups_the_rest(
+    insights: Insights,
+) -> None:
+    answer = insights.trends(
+        series=[{"event": SIGNUP}, {"event": SIGNUP, "math": "unique_users"}],
+        breakdown={"property": "plan", "limit": 2},
+        **MARCH,
+    )
+
+    lines = [
+        (line["series"], line["breakdown"], line["breakdown_value"], line["values"], line["total"])
+        for line in answer["lines"]
+    ]
+    # free and pro 3 times each (the tie in name order), then team once and eve without a plan.
+    assert lines == [
+        ("A", "value", "free", [0, 2, 1, 0], 3),
+        ("A", "value", "pro", [1, 0, 1, 1], 3),
+        ("A", "other", None, [0, 1, 1, 0], 2),
+        ("B", "value", "free", [0, 2, 1, 0], 2),  # ben twice, cat once
+        ("B", "value", "pro", [1, 0, 1, 1], 2),  # ann twice, cat once
+        ("B", "other", None, [0, 1, 1, 0], 2),
+    ]
+
+
+def test_events_without_the_property_are_a_line_of_their_own_when_frequent(
+    insights: Insights,
+) -> None:
+    answer = insights.trends(
+        series=[{"event": SIGNUP}], breakdown={"property": "plan", "limit": 3}, **MARCH
+    )
+
+    assert [(line["breakdown"], line["breakdown_value"]) for line in answer["lines"]] == [
+        ("value", "free"),
+        ("value", "pro"),
+        ("none", None),  # eve's, tied with team's one and first as nulls come first
+        ("other", None),
+    ]
+
+
+def test_a_formula_between_series(insights: Insights) -> None:
+    answer = insights.trends(
+        series=[{"event": ORDER}, {"event": ORDER, "math": "unique_users"}],
+        formula="A / B",
+        **MARCH,
+    )
+
+    assert answer["formula"]["formula"] == "A / B"
+    assert answer["formula"]["lines"] == [
+        {"values": [None, 1.5, 1.0, None], "total": pytest.approx(4 / 3)}
+    ]
+
+
+def test_the_period_before_for_comparison(insights: Insights) -> None:
+    answer = insights.trends(
+        series=[{"event": SIGNUP}],
+        compare=True,
+        timezone=PARIS,
+        **{"from": "2026-03-29", "to": "2026-03-30"},
+    )
+
+    line = answer["lines"][0]
+    assert (line["values"], line["total"]) == ([3, 1], 4)
+    assert line["previous"]["buckets"] == ["2026-03-27", "2026-03-28"]
+    assert (line["previous"]["values"], line["previous"]["total"]) == ([1, 3], 4)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"series": []}, "body.series"),
+        ({"series": [{"event": SIGNUP, "math": "sum"}]}, "body.series.0"),
+        ({"series": [{"event": SIGNUP, "math": "total", "property": "plan"}]}, "body.series.0"),
+        ({"series": [{"math": "mode"}]}, "body.series.0.math"),
+        (
+            {"series": [{}], "filters": [{"property": "plan", "operator": ">", "value": "a"}]},
+            "body.filters.0",
+        ),
+        (
+            {"series": [{}], "filters": [{"property": "plan", "operator": "in", "value": "a"}]},
+            "body.filters.0",
+        ),
+        (
+            {"series": [{}], "filters": [{"property": 'a"b', "value": "a"}]},
+            "body.filters.0.property",
+        ),
+        ({"series": [{}], "interval": "year"}, "body.interval"),
+        ({"series": [{}], "timezone": "Mars/Olympus"}, "body.timezone"),
+        ({"series": [{}], "from": "2026-03-30", "to": "2026-03-27"}, "body.to"),
+        ({"series": [{}], "from": "last week"}, "body.from"),
+        ({"series": [{}], "from": "0001-01-01"}, "body.from"),
+        (
+            {"series": [{}], "interval": "minute", "from": "2026-01-01", "to": "2026-03-01"},
+            "body.interval",
+        ),
+        ({"series": [{}], "formula": "A / C"}, "body.formula"),
+        ({"series": [{}], "formula": "__import__('os')"}, "body.formula"),
+        ({"series": [{}], "breakdown": {"property": "plan", "limit": 51}}, "body.breakdown.limit"),
+        ({"series": [{}], "colour": "red"}, "body.colour"),
+    ],
+)
+def test_a_bad_query_is_refused_naming_the_field(
+    insights: Insights, body: dict[str, Any], field: str
+) -> None:
+    response = insights.post(body)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["field"] == field
+
+
+def test_trends_need_a_credential_and_the_products_read_permission(insights: Insights) -> None:
+    body = {"series": [{"event": SIGNUP}], **MARCH}
+    stranger = insights.gateway.headers_for("stranger", ["auditor"])
+
+    assert insights.post(body, headers={}).status_code == 401
+    assert insights.post(body, headers=stranger).status_code == 403
+    viewer = insights.gateway.headers_for("vic", ["viewer"])
+    assert insights.post(body, headers=viewer).status_code == 200

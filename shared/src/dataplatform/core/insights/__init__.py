@@ -1,0 +1,18 @@
+"""Insights on a product's own events: trends over any event names and properties the SDKs
+sent, answered with SQL over the product's event-level table.
+
+A product that owns events says where they are and what its columns mean (`EventSource`), and
+mounts the routes beside its own:
+
+    router.include_router(insights_router(PRODUCT, EventSource(
+        table=context.table("gold.session_events"), person="person_id", ...),
+        timezone=settings.reporting_timezone))
+
+Every answer goes through `gold_rows`: PII masked by the query's lineage, the read audited, and
+the answer kept per table version, so asking again costs nothing until new events land.
+"""
+
+from dataplatform.core.insights._router import insights_router
+from dataplatform.core.insights._source import EventSource
+
+__all__ = ["EventSource", "insights_router"]

@@ -1,0 +1,157 @@
+"""A period in a timezone, cut into intervals: the buckets a trend's values fall in.
+
+Days, weeks (from Monday) and months start at midnight in the timezone, so a day of a daylight
+saving change holds 23 or 25 hours. Hours and minutes are instants: the hour a clock repeats in
+autumn is two buckets, each labelled with its own offset.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dataplatform.core.bounds import check_report_day
+from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.insights._queries import Interval
+
+DEFAULT_DAYS = 7
+MAX_BUCKETS = 1500  # a day of minutes fits, and a chart of more is unreadable anyway
+_STEP = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1)}
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone `name`; a 422 naming `timezone` when there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequestError(
+            f"`timezone` = {name!r} is not an IANA timezone; give one such as `Europe/Paris` "
+            "or `UTC`.",
+            field="body.timezone",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Period:
+    """The instants `[start, end)` asked about, cut into `interval`s in `zone`."""
+
+    start: datetime
+    end: datetime
+    interval: Interval
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(
+        cls, start: str | None, end: str | None, interval: Interval, zone: ZoneInfo
+    ) -> "Period":
+        until = _moment(end, "to", zone, next_day=True) if end else datetime.now(UTC)
+        since = _moment(start, "from", zone) if start else _days_before(until, zone)
+        if since >= until:
+            raise InvalidRequestError(
+                f"`to` ({until.isoformat()}) must come after `from` ({since.isoformat()}).",
+                field="body.to",
+            )
+        period = cls(since, until, interval, zone)
+        # Counted before the buckets are listed: a year of minutes is not listed to be refused.
+        step = _STEP.get(interval, timedelta(days=1))
+        count = (until - since) // step
+        if count <= MAX_BUCKETS + 1:
+            count = len(period.buckets)
+        if count > MAX_BUCKETS:
+            raise InvalidRequestError(
+                f"{count} {interval}s from `from` to `to` is more than {MAX_BUCKETS} buckets; "
+                "choose a longer `interval` or a shorter period.",
+                field="body.interval",
+            )
+        return period
+
+    def previous(self) -> "Period":
+        """The period just before this one, as long: on the clock for days, weeks and months
+        (the week before a daylight saving change starts at midnight too), in time for hours
+        and minutes."""
+        if self.interval in _STEP:
+            return Period(
+                self.start - (self.end - self.start), self.start, self.interval, self.zone
+            )
+        start, end = (
+            moment.astimezone(self.zone).replace(tzinfo=None) for moment in (self.start, self.end)
+        )
+        before = (start - (end - start)).replace(tzinfo=self.zone).astimezone(UTC)
+        return Period(before, self.start, self.interval, self.zone)
+
+    @cached_property
+    def buckets(self) -> list[date | datetime]:
+        """The start of each interval the period overlaps: local dates for days, weeks and
+        months, UTC instants for hours and minutes."""
+        if self.interval in _STEP:
+            return self._instants(_STEP[self.interval])
+        first = self.start.astimezone(self.zone).date()
+        last = (self.end - timedelta(microseconds=1)).astimezone(self.zone).date()
+        starts: list[date | datetime] = []
+        day = bucket_of_day(first, self.interval)
+        while day <= last:
+            starts.append(day)
+            day = _next(day, self.interval)
+        return starts
+
+    def _instants(self, step: timedelta) -> list[date | datetime]:
+        local = self.start.astimezone(self.zone)
+        # The start of the local hour (or minute) holding `start`; `fold` keeps a repeated
+        # hour's second occurrence apart from its first.
+        floor = local.replace(second=0, microsecond=0)
+        if self.interval == "hour":
+            floor = floor.replace(minute=0)
+        moment = floor.astimezone(UTC)
+        starts: list[date | datetime] = []
+        while moment < self.end:
+            starts.append(moment)
+            moment += step
+        return starts
+
+    def label(self, bucket: date | datetime) -> str:
+        """A bucket as clients see it: a local date, or a local time with its offset."""
+        if isinstance(bucket, datetime):
+            return bucket.astimezone(self.zone).isoformat()
+        return bucket.isoformat()
+
+
+def bucket_of_day(day: date, interval: Interval) -> date:
+    """The start of the week (Monday) or month holding `day`; `day` itself for days."""
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next(day: date, interval: Interval) -> date:
+    if interval == "week":
+        return day + timedelta(days=7)
+    if interval == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return day + timedelta(days=1)
+
+
+def _days_before(until: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight of the first of the `DEFAULT_DAYS` whole days that end with `until`'s."""
+    last = (until - timedelta(microseconds=1)).astimezone(zone).date()
+    first = last - timedelta(days=DEFAULT_DAYS - 1)
+    return datetime.combine(first, time(), zone).astimezone(UTC)
+
+
+def _moment(text: str, name: str, zone: ZoneInfo, *, next_day: bool = False) -> datetime:
+    field = f"body.{name}"
+    try:
+        if len(text) == len("2026-11-20"):
+            day = check_report_day(date.fromisoformat(text), field)
+            day += timedelta(days=1 if next_day else 0)  # `to=2026-11-20` includes that day
+            return datetime.combine(day, time(), zone).astimezone(UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequestError(
+            f"`{name}` = {text!r} is neither a date (`2026-11-20`) nor an ISO 8601 datetime "
+            "(`2026-11-20T09:30:00Z`).",
+            field=field,
+        ) from None
+    check_report_day(moment.date(), field)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

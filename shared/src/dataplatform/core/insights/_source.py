@@ -1,0 +1,47 @@
+"""Where a product's events are, for insights, and how a property name becomes SQL."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from dataplatform.core.errors import InvalidRequestError
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A product's events, one row per event, and what its columns mean to insights.
+
+    `person`, `event` and `rows` are SQL over the table's columns: who did it (the user when
+    known, else the device or browser), the event's name as insights show it, and which rows
+    are events at all. `columns` names the properties kept in typed columns, as SQL too
+    (`$browser` -> `browser`); any other property is read from the JSON text in `properties`.
+    """
+
+    table: str
+    person: str
+    event: str = "event"
+    time: str = "timestamp"
+    properties: str = "properties"
+    rows: str = "true"
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    def property_sql(self, name: str) -> str:
+        """SQL reading property `name` of an event as text (null when the event has none)."""
+        if name in self.columns:
+            return f"cast(({self.columns[name]}) as varchar)"
+        return f"json_extract_string({_quoted(self.properties)}, {_json_path(name)})"
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _json_path(name: str) -> str:
+    """A JSON path to the top-level key `name`, as a SQL string (names are checked to hold no
+    quote, backslash or control character, so the key needs no escaping inside the path)."""
+    if any(char in name for char in '"\\') or any(ord(char) < 32 for char in name):
+        raise InvalidRequestError(
+            f"Property name {name!r} holds a quote, a backslash or a control character; "
+            "properties are named by their key as sent, without these.",
+            field="property",
+        )
+    return "'$.\"" + name.replace("'", "''") + "\"'"
