@@ -35,6 +35,9 @@ PII_ADMIN = "pii:admin"
 AUDIT_READ = "audit:read"
 SOURCES_WRITE = "sources:write"
 METRICS_READ = "metrics:read"
+# SQL over the lake (`POST /query`) and saving queries; silver tables in it need the second.
+QUERY_RUN = "query:run"
+QUERY_SILVER = "query:silver"
 # Pseudo-permissions: any valid credential; no credential at all (health probes, the login form).
 AUTHENTICATED = "authenticated"
 PUBLIC = "public"
@@ -47,6 +50,8 @@ PLATFORM_PERMISSIONS = (
     AUDIT_READ,
     SOURCES_WRITE,
     METRICS_READ,
+    QUERY_RUN,
+    QUERY_SILVER,
 )
 MASK = "***"
 

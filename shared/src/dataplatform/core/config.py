@@ -246,6 +246,24 @@ class GatewaySettings(BaseModel):
         return value
 
 
+class QuerySettings(BaseModel):
+    """The limits of SQL run through `POST /query`: each query, and all of them together."""
+
+    max_rows: int = Field(
+        10_000, ge=1, le=1_000_000, description="Rows a query answers at most (it says so)."
+    )
+    timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="A query running longer is cancelled."
+    )
+    memory_limit_mb: int = Field(
+        1024,
+        ge=64,
+        description="Memory every SQL query of a gateway process may use together; one needing "
+        "more fails instead of starving the product APIs, which run apart.",
+    )
+    threads: int = Field(2, ge=1, le=64, description="Threads the SQL queries share.")
+
+
 class AuditSettings(BaseModel):
     """How audit entries reach the hash-chained log."""
 
@@ -334,6 +352,7 @@ class PlatformSettings(LayeredSettings):
     collector: CollectorLimits = CollectorLimits()
     auth: AuthSettings = AuthSettings()
     gateway: GatewaySettings = GatewaySettings()
+    query: QuerySettings = QuerySettings()
     audit: AuditSettings = AuditSettings()
     maintenance: MaintenanceSettings = MaintenanceSettings()
     models: ModelRunSettings = ModelRunSettings()

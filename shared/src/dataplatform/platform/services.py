@@ -12,10 +12,12 @@ from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.governance import protect
 from dataplatform.core.product import Product, declared_person_columns, discover_products
+from dataplatform.core.sandbox import QuerySandbox
 from dataplatform.core.serving import TableSnapshots
 from dataplatform.platform.audit import AuditLog, AuditWriter, request_entry
 from dataplatform.platform.auth import Auth, LoginLockouts, PlatformAccess, RateLimiter
 from dataplatform.platform.catalog import DataCatalog
+from dataplatform.platform.query import SavedQueries
 from dataplatform.platform.sources import SourceRegistry
 
 
@@ -36,6 +38,8 @@ class Services:
     login_limiter: RateLimiter
     login_lockouts: LoginLockouts
     tables: TableSnapshots
+    saved_queries: SavedQueries
+    sandbox: QuerySandbox
 
     @classmethod
     def start(cls, settings: PlatformSettings, products: list[Product]) -> Self:
@@ -83,6 +87,13 @@ class Services:
                 store, settings.auth.lockout_failures, settings.auth.lockout_minutes
             ),
             tables=TableSnapshots(lake, gateway.snapshot_seconds, gateway.answer_cache_entries),
+            saved_queries=SavedQueries(store),
+            sandbox=QuerySandbox(
+                settings.lake_root,
+                memory_limit_mb=settings.query.memory_limit_mb,
+                threads=settings.query.threads,
+                timeout_seconds=settings.query.timeout_seconds,
+            ),
         )
 
     def record(self, request: Request, caller: Principal, action: str, **details: Any) -> None:

@@ -18,6 +18,7 @@ from dataplatform.core.access import (
     METRICS_READ,
     PII_READ,
     PLATFORM_PERMISSIONS,
+    QUERY_RUN,
     SOURCES_WRITE,
     product_permission,
 )
@@ -54,6 +55,13 @@ def builtin_roles(products: Sequence[str]) -> list[Role]:
             "viewer",
             "Reads every product's data (PII masked) and the catalog.",
             ("product:*:read", CATALOG_READ),
+            True,
+        ),
+        Role(
+            "analyst",
+            "Reads every product's data (PII masked) and the catalog, runs SQL over the gold "
+            "tables and saves queries.",
+            ("product:*:read", CATALOG_READ, QUERY_RUN),
             True,
         ),
         Role("auditor", "Reads the audit log and the catalog.", (AUDIT_READ, CATALOG_READ), True),

@@ -131,7 +131,7 @@ def gateway_routers() -> list[APIRouter]:
     from dataplatform.platform.admin import admin_routers
     from dataplatform.platform.console import console_router
     from dataplatform.platform.reporting import report_router
-    from dataplatform.platform.routes import audit_router, auth_router, catalog_router
+    from dataplatform.platform.routes import audit_router, auth_router, catalog_router, query_router
 
     return [
         probes_router(),
@@ -139,6 +139,7 @@ def gateway_routers() -> list[APIRouter]:
         *admin_routers(),
         audit_router(),
         catalog_router(),
+        query_router(),
         report_router(),
         console_router(),
     ]
