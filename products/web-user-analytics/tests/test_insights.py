@@ -368,3 +368,68 @@ def test_trends_need_a_credential_and_the_products_read_permission(insights: Ins
     assert insights.post(body, headers=stranger).status_code == 403
     viewer = insights.gateway.headers_for("vic", ["viewer"])
     assert insights.post(body, headers=viewer).status_code == 200
+
+
+def post(insights: Insights, route: str, **body: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{insights.gateway.url}/web/insights/{route}", json=body, headers=insights.admin
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+PRICING = {"event": "$pageview", "filters": [{"property": "$pathname", "value": "/pricing"}]}
+
+
+def test_paths_after_a_page(insights: Insights) -> None:
+    # ann: /pricing, then two orders and a signup; dan: /pricing, then nothing.
+    answer = post(insights, "paths", start=PRICING, steps=3, **MARCH)
+
+    assert answer["people"] == 2
+    assert answer["steps"] == [
+        {"step": 1, "people": 1, "dropped": 1},
+        {"step": 2, "people": 1, "dropped": 0},
+        {"step": 3, "people": 1, "dropped": 0},
+    ]
+    assert answer["edges"] == [
+        {"step": 1, "source": None, "target": ORDER, "people": 1},
+        {"step": 2, "source": ORDER, "target": ORDER, "people": 1},
+        {"step": 3, "source": ORDER, "target": SIGNUP, "people": 1},
+    ]
+    assert answer["sequences"] == [{"path": [ORDER, ORDER, SIGNUP], "people": 1}]
+
+
+def test_paths_before_a_page_and_steps_chosen_by_filters(insights: Insights) -> None:
+    before = post(insights, "paths", start=PRICING, direction="before", steps=2, **MARCH)
+    orders_only = post(
+        insights,
+        "paths",
+        start=PRICING,
+        steps=2,
+        filters=[{"property": "revenue", "operator": ">", "value": 15}],
+        **MARCH,
+    )
+
+    # Both signed up before they looked at the pricing page.
+    assert before["steps"] == [
+        {"step": 1, "people": 2, "dropped": 0},
+        {"step": 2, "people": 0, "dropped": 2},
+    ]
+    assert before["sequences"] == [{"path": [SIGNUP], "people": 2}]
+    # Of ann's orders only the one of 30 is over 15.
+    assert orders_only["sequences"] == [{"path": [ORDER], "people": 1}]
+
+
+def test_stickiness_counts_the_days_each_person_did_it(insights: Insights) -> None:
+    answer = post(insights, "stickiness", events={"event": SIGNUP}, **MARCH)
+
+    # ann (27th, 29th), ben (28th, 29th), cat (28th, 30th) on two days; dan and eve on one.
+    assert answer["days_in_period"] == 4
+    assert answer["people"] == 5
+    assert answer["days"] == [
+        {"days": 1, "people": 2},
+        {"days": 2, "people": 3},
+        {"days": 3, "people": 0},
+        {"days": 4, "people": 0},
+    ]

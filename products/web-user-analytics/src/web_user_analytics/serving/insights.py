@@ -1,5 +1,5 @@
 """`/web/insights`: trends of any event the site sends, over gold.session_events (page views
-are `$pageview`, bots left out), in the reporting timezone."""
+are `$pageview` and a path's steps are pages, bots left out), in the reporting timezone."""
 
 from fastapi import APIRouter
 
@@ -29,6 +29,7 @@ def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> AP
         table=context.table("gold.session_events"),
         person="person_id",
         event="case when is_pageview then '$pageview' else event end",
+        step="case when is_pageview then path else event end",
         columns=TYPED_PROPERTIES,
     )
     return insights_router(PRODUCT, events, timezone=context.settings.reporting_timezone)

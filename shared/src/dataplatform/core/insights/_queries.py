@@ -121,27 +121,32 @@ class Breakdown(BaseModel):
     limit: int = Field(10, ge=1, le=MAX_BREAKDOWN_VALUES)
 
 
-class TrendsQuery(BaseModel):
-    """Series of events over a period, per interval, in a timezone."""
+class PeriodQuery(BaseModel):
+    """A period in a timezone: what every insight is asked over."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    series: Annotated[list[Series], Field(min_length=1, max_length=MAX_SERIES)]
-    start: str | None = Field(
+    since: str | None = Field(
         None,
         alias="from",
         description="A date (a whole day in the timezone) or an ISO 8601 datetime; 7 days "
         "before `to` when absent.",
     )
-    end: str | None = Field(
+    until: str | None = Field(
         None,
         alias="to",
         description="End, excluded; a date includes that day. Now when absent.",
     )
-    interval: Interval = "day"
     timezone: str | None = Field(
         None, max_length=64, description="An IANA zone; the product's reporting timezone if absent."
     )
+
+
+class TrendsQuery(PeriodQuery):
+    """Series of events over a period, per interval, in a timezone."""
+
+    series: Annotated[list[Series], Field(min_length=1, max_length=MAX_SERIES)]
+    interval: Interval = "day"
     filters: Filters = Field([], description="Filters every series shares.")
     breakdown: Breakdown | None = None
     compare: bool = Field(False, description="Also answer the period just before, as long.")
@@ -150,3 +155,31 @@ class TrendsQuery(BaseModel):
         max_length=200,
         description="Arithmetic over the series by letter (`A / B`, `(A - B) * 100 / A`).",
     )
+
+
+class EventMatch(BaseModel):
+    """Events of one name (every event when absent) that pass the filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: EventName | None = None
+    filters: Filters = []
+
+
+class PathsQuery(PeriodQuery):
+    """What people did after (or before) their first event matching `start` in the period."""
+
+    start: EventMatch
+    direction: Literal["after", "before"] = "after"
+    steps: int = Field(5, ge=1, le=20, description="Steps followed from the start.")
+    filters: Filters = Field([], description="Which events count as steps.")
+    sequences: int = Field(10, ge=1, le=100, description="Most common whole sequences listed.")
+    edges_per_step: int = Field(
+        20, ge=1, le=100, description="Most common moves listed at each step."
+    )
+
+
+class StickinessQuery(PeriodQuery):
+    """On how many days of the period each person did the matching events."""
+
+    events: EventMatch

@@ -12,7 +12,8 @@ class EventSource:
 
     `person`, `event` and `rows` are SQL over the table's columns: who did it (the user when
     known, else the device or browser), the event's name as insights show it, and which rows
-    are events at all. `columns` names the properties kept in typed columns, as SQL too
+    are events at all; `step` names an event as a step of a path (a page's path, a screen).
+    `columns` names the properties kept in typed columns, as SQL too
     (`$browser` -> `browser`); any other property is read from the JSON text in `properties`.
     """
 
@@ -22,6 +23,7 @@ class EventSource:
     time: str = "timestamp"
     properties: str = "properties"
     rows: str = "true"
+    step: str = "event"
     columns: Mapping[str, str] = field(default_factory=dict)
 
     def property_sql(self, name: str) -> str:

@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.insights._filters import condition_sql
 from dataplatform.core.insights._formula import Formula
 from dataplatform.core.insights._periods import Period, zone_of
-from dataplatform.core.insights._queries import PropertyFilter, Series, TrendsQuery
+from dataplatform.core.insights._queries import Series, TrendsQuery
 from dataplatform.core.insights._source import EventSource
 from dataplatform.core.serving import gold_rows
 
@@ -66,7 +67,7 @@ async def trends(
 ) -> dict[str, Any]:
     """The answer to `query` over `source`'s events, as the API shows it."""
     zone = zone_of(query.timezone or default_timezone)
-    period = Period.parse(query.start, query.end, query.interval, zone)
+    period = Period.parse(query.since, query.until, query.interval, zone)
     letters = ascii_uppercase[: len(query.series)]
     formula = Formula(query.formula, letters) if query.formula else None
     asker = _Asker(request, caller, source, query)
@@ -174,7 +175,7 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
             params["events"] = [series.event] if isinstance(series.event, str) else series.event
             conditions.append(f"list_contains($events::varchar[], {source.event})")
         for index, condition in enumerate([*self.query.filters, *series.filters]):
-            conditions.append(_condition(source, condition, f"f{index}", params))
+            conditions.append(condition_sql(source, condition, f"f{index}", params))
         value = (
             f"try_cast({source.property_sql(series.property)} as double)"
             if series.property
@@ -217,42 +218,6 @@ def _statistic(series: Series) -> str:
         counted = "sum(value)" if series.property else "count(*)"
         return f"{counted} / nullif(count(distinct person), 0)"
     return _STATISTIC[series.math]
-
-
-def _condition(
-    source: EventSource, condition: PropertyFilter, name: str, params: dict[str, Any]
-) -> str:
-    """SQL keeping the events `condition` keeps; its value goes in `params` as `$name`."""
-    text = source.property_sql(condition.property)
-    number = f"try_cast({text} as double)"
-    operator, value = condition.operator, condition.value
-    if operator == "is set":
-        return f"{text} is not null"
-    if operator == "is not set":
-        return f"{text} is null"
-    if operator in ("in", "not in"):
-        assert isinstance(value, list)
-        params[name] = [_as_text(v) for v in value]
-        held = f"coalesce(list_contains(${name}::varchar[], {text}), false)"
-        return held if operator == "in" else f"not {held}"
-    if operator == "contains":
-        params[name] = str(value).lower()
-        return f"contains(lower({text}), ${name})"
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    params[name] = value if numeric else _as_text(value)  # type: ignore[arg-type]
-    compared = number if numeric else text
-    if operator == "!=":  # an event without the property is not equal to anything
-        return f"{compared} is distinct from ${name}"
-    return f"coalesce({compared} {operator} ${name}, false)"
-
-
-def _as_text(value: str | float | bool) -> str:
-    """A value as the events' JSON text holds it: `true`, `3`, `2.5`, `pro`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _bucket(value: date | datetime) -> date | datetime:
