@@ -5,7 +5,7 @@ declarations), the links in `_subject.py`, and the suppression list that keeps t
 from being written back in `_run.py`.
 """
 
-from compliance_auditing.erasure._identity import person_columns
+from compliance_auditing.erasure._identity import person_columns, rows_of
 from compliance_auditing.erasure._report import ErasureReport, as_answer
 from compliance_auditing.erasure._run import erase
 from compliance_auditing.erasure._subject import Subject, find_subject, subject_hash
@@ -17,5 +17,6 @@ __all__ = [
     "erase",
     "find_subject",
     "person_columns",
+    "rows_of",
     "subject_hash",
 ]

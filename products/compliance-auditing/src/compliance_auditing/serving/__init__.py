@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from compliance_auditing.serving._access import PRODUCT
 from compliance_auditing.serving.access_report import access_report_router
+from compliance_auditing.serving.access_requests import access_requests_router
 from compliance_auditing.serving.audit import audit_router
 from compliance_auditing.serving.erasure import erasure_router
 from compliance_auditing.serving.lineage import lineage_router
@@ -27,6 +28,7 @@ def create_router(context: ProductContext[ComplianceAuditingSettings]) -> APIRou
         lineage_router,
         retention_router,
         erasure_router,
+        access_requests_router,
     ):
         router.include_router(area_router(context))
     router.include_router(published_tables_router(PRODUCT, context.declarations))

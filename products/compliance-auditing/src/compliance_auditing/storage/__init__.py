@@ -1,8 +1,8 @@
 """What compliance-auditing keeps: the tables no model writes, and how long tables are kept.
 
 The access reports and the current lineage are models over the platform's published audit log
-and lineage, described by their headers (description, columns, PII tags). The erasure reports and the retention runs are
-written by the API and by the `enforce_retention` job, with the schemas below.
+and lineage, described by their headers (description, columns, PII tags). The erasure reports, the access requests and the retention runs
+are written by the API and by the `enforce_retention` job, with the schemas below.
 
 Audit-derived records are kept seven years, the usual span for evidence of access to personal
 data. Who acted is a person's user name (or an API key, often named after one), which the platform
@@ -19,6 +19,7 @@ AUDIT_RETENTION_DAYS = 2555  # seven years
 
 ERASURE_REQUESTS = "gold.erasure_requests"
 RETENTION_RUNS = "gold.retention_runs"
+ACCESS_REQUESTS = "gold.access_requests"
 
 _TIME = pa.timestamp("us", tz="UTC")
 ERASURE_REQUESTS_SCHEMA = pa.schema(
@@ -35,6 +36,19 @@ ERASURE_REQUESTS_SCHEMA = pa.schema(
         pa.field("log_files_naming_subject", pa.int64()),
         pa.field("error", pa.string()),
         pa.field("finished_at", _TIME),
+    ]
+)
+ACCESS_REQUESTS_SCHEMA = pa.schema(
+    [
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("subject_hash", pa.string(), nullable=False),  # SHA-256 of the id, hex
+        pa.field("linked_ids", pa.int64(), nullable=False),
+        pa.field("requested_by", pa.string(), nullable=False),
+        pa.field("requested_at", _TIME, nullable=False),
+        pa.field("due_by", _TIME, nullable=False),
+        pa.field("answered_at", _TIME, nullable=False),
+        pa.field("rows", pa.int64(), nullable=False),
+        pa.field("tables", pa.string(), nullable=False),  # JSON: table -> rows handed over
     ]
 )
 RETENTION_RUNS_SCHEMA = pa.schema(
@@ -61,6 +75,15 @@ TABLES = (
         "Right-to-erasure requests: the subject's id hashed, who asked, status, and per table the "
         "rows removed and the versions before and after.",
         schema=ERASURE_REQUESTS_SCHEMA,
+        pii=("subject_hash", "requested_by"),
+        retention_days=AUDIT_RETENTION_DAYS,
+    ),
+    Table(
+        ACCESS_REQUESTS,
+        "Right-of-access requests (GDPR Art. 15 and 20): the subject's id hashed, who asked, when "
+        "the answer was due and given, and the rows handed over per table. The archive itself "
+        "is not kept: it went to the requester.",
+        schema=ACCESS_REQUESTS_SCHEMA,
         pii=("subject_hash", "requested_by"),
         retention_days=AUDIT_RETENTION_DAYS,
     ),
