@@ -4,6 +4,7 @@ SLO and SLA tracking; dashboard data."""
 from pathlib import Path
 
 from dataplatform.core.product import Product
+from operational_metrics.alerts import DELIVER_ALERTS
 from operational_metrics.console import console_pages
 from operational_metrics.ingestion import STREAMS
 from operational_metrics.monitoring import HEALTH_CHECKS
@@ -25,4 +26,5 @@ product = Product(
     storage_tables=TABLES,
     health_checks=HEALTH_CHECKS,
     models=models,
+    jobs=(DELIVER_ALERTS,),
 )

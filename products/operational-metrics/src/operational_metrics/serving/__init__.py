@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import published_tables_router
 from operational_metrics.serving._access import PRODUCT
+from operational_metrics.serving.alerts import alerts_router
 from operational_metrics.serving.incidents import incidents_router
 from operational_metrics.serving.overview import overview_router
 from operational_metrics.serving.products import products_router
@@ -25,6 +26,7 @@ def create_router(context: ProductContext[OperationalMetricsSettings]) -> APIRou
         products_router,
         slos_router,
         incidents_router,
+        alerts_router,
         timeseries_router,
     ):
         router.include_router(area_router(context))

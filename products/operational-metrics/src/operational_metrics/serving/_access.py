@@ -5,5 +5,6 @@ from typing import Annotated
 from dataplatform.core.access import Principal, product_permission, require
 
 PRODUCT = "operational-metrics"
-# Every /ops route reads; the product has no route that writes.
 Reader = Annotated[Principal, require(product_permission(PRODUCT, "read"))]
+# Setting a silence is the one change the product takes through its API.
+Writer = Annotated[Principal, require(product_permission(PRODUCT, "write"))]
