@@ -433,3 +433,116 @@ def test_stickiness_counts_the_days_each_person_did_it(insights: Insights) -> No
         {"days": 3, "people": 0},
         {"days": 4, "people": 0},
     ]
+
+
+def cohort(
+    insights: Insights, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
+    return httpx.post(
+        f"{insights.gateway.url}/web/insights/cohorts",
+        json=body,
+        headers=insights.admin if headers is None else headers,
+    )
+
+
+@pytest.fixture(scope="module")
+def repeat_signups(insights: Insights) -> str:
+    """ann, ben and cat at the end of March's period: two signups in the 7 days before."""
+    analyst = insights.gateway.headers_for("ada", ["analyst"])
+    made = cohort(
+        insights,
+        analyst,
+        name="Signed up twice",
+        performed=[{"event": SIGNUP, "at_least": 2, "in_last_days": 7}],
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["created_by"] == "ada"
+    return str(made.json()["id"])
+
+
+def test_a_cohort_filters_a_trend(insights: Insights, repeat_signups: str) -> None:
+    everyone = insights.trends(series=[{"event": "$pageview"}], **MARCH)
+    repeaters = insights.trends(series=[{"event": "$pageview"}], cohort=repeat_signups, **MARCH)
+
+    assert everyone["lines"][0]["values"] == [0, 1, 2, 0]
+    assert repeaters["lines"][0]["values"] == [0, 1, 1, 0]  # dan is not in it
+
+
+def test_a_cohorts_size_at_the_end_of_each_day(insights: Insights) -> None:
+    made = cohort(
+        insights, name="Signed up within a day", performed=[{"event": SIGNUP, "in_last_days": 1}]
+    )
+    cohort_id = made.json()["id"]
+
+    answer = post(insights, f"cohorts/{cohort_id}/sizes", **MARCH)
+
+    # The 24 hours before each Paris midnight: ann; ben, cat, eve; dan, ann, ben; cat.
+    assert answer["buckets"] == ["2026-03-27", "2026-03-28", "2026-03-29", "2026-03-30"]
+    assert answer["people"] == [1, 3, 3, 1]
+
+
+def test_retention_of_signups_by_orders_for_everyone_and_by_cohort(
+    insights: Insights, repeat_signups: str
+) -> None:
+    body = {
+        "start": {"event": SIGNUP},
+        "returning": {"event": ORDER},
+        "interval": "day",
+        "periods": 2,
+        **MARCH,
+    }
+
+    everyone = post(insights, "retention", **body)
+    by_cohort = post(insights, "retention", cohorts=[repeat_signups], **body)
+
+    # First signups: ann on the 27th, ben, cat and eve on the 28th, dan on the 29th; orders: ann
+    # the next day, ben the same day, cat the next day.
+    assert everyone["groups"][0]["rows"] == [
+        {"start": "2026-03-27", "people": 1, "returned": [0, 1, 0]},
+        {"start": "2026-03-28", "people": 3, "returned": [1, 1, 0]},
+        {"start": "2026-03-29", "people": 1, "returned": [0, 0, 0]},
+        {"start": "2026-03-30", "people": 0, "returned": [0, 0, 0]},
+    ]
+    (group,) = by_cohort["groups"]
+    assert (group["cohort"], group["name"]) == (repeat_signups, "Signed up twice")
+    assert [(row["people"], row["returned"]) for row in group["rows"]] == [
+        (1, [0, 1, 0]),
+        (2, [1, 1, 0]),
+        (0, [0, 0, 0]),
+        (0, [0, 0, 0]),
+    ]
+
+
+def test_cohorts_are_listed_and_saving_one_needs_query_run(
+    insights: Insights, repeat_signups: str
+) -> None:
+    viewer = insights.gateway.headers_for("vin", ["viewer"])
+    body = {"name": "x", "performed": [{"event": SIGNUP}]}
+
+    listed = httpx.get(f"{insights.gateway.url}/web/insights/cohorts", headers=viewer).json()
+
+    assert repeat_signups in [c["id"] for c in listed["cohorts"]]
+    assert cohort(insights, viewer, **body).status_code == 403
+    empty = cohort(insights, name="nothing")
+    assert empty.status_code == 422 and empty.json()["field"] == "body"
+
+
+def test_a_cohort_of_segments_needs_the_segmentation_read_permission(insights: Insights) -> None:
+    insights.gateway.services.auth.roles.create(
+        "web-querier", ["query:run", "product:web-user-analytics:read"], "test"
+    )
+    web_only = insights.gateway.headers_for("wen", ["web-querier"])
+
+    refused = cohort(insights, web_only, name="VIPs", segments=["vip"])
+    allowed = cohort(insights, name="VIPs", segments=["vip"])
+
+    assert refused.status_code == 403
+    assert "product:user-segmentation:read" in refused.json()["detail"]
+    assert allowed.status_code == 201
+
+
+def test_an_unknown_cohort_is_not_found_naming_it(insights: Insights) -> None:
+    response = insights.post({"series": [{}], "cohort": "0123456789ab", **MARCH})
+
+    assert response.status_code == 404
+    assert "0123456789ab" in response.json()["detail"]

@@ -3,7 +3,7 @@ are `$screen`; identify and alias calls are not events), in UTC unless a request
 
 from fastapi import APIRouter
 
-from dataplatform.core.insights import EventSource, insights_router
+from dataplatform.core.insights import EventSource, Segments, insights_router
 from dataplatform.core.product_context import ProductContext
 from mobile_user_analytics.serving._access import PRODUCT
 from mobile_user_analytics.settings import MobileUserAnalyticsSettings
@@ -20,6 +20,14 @@ TYPED_PROPERTIES = {
 # The days of the app events and of every mobile table are UTC days.
 TIMEZONE = "UTC"
 
+# Cohorts of segments: user-segmentation's published members, matched through its identity
+# graph to the ids people are counted by here.
+SEGMENTS = Segments(
+    product="user-segmentation",
+    membership="user_segmentation.gold.segment_membership",
+    identity_graph="user_segmentation.gold.identity_graph",
+)
+
 
 def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
     events = EventSource(
@@ -29,5 +37,7 @@ def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings])
         event="case when type = 'screen' then '$screen' else event end",
         rows="type in ('track', 'screen')",
         columns=TYPED_PROPERTIES,
+        cohorts=context.table("gold.cohorts"),
+        segments=SEGMENTS,
     )
     return insights_router(PRODUCT, events, timezone=TIMEZONE)

@@ -6,6 +6,7 @@ signed-in user_id, or the install's anonymous_id for events sent before sign-in.
 """
 
 from dataplatform.core.events import ENVELOPE_PII, ENVELOPE_SCHEMA
+from dataplatform.core.insights import COHORTS_SCHEMA
 from dataplatform.core.product import Table
 
 TABLES = (
@@ -15,6 +16,11 @@ TABLES = (
         schema=ENVELOPE_SCHEMA,
         pii=ENVELOPE_PII,
         retention_days=395,
+    ),
+    Table(
+        "gold.cohorts",
+        "Cohorts saved through POST /mobile/insights/cohorts: name, criteria, who saved them.",
+        schema=COHORTS_SCHEMA,
     ),
 )
 

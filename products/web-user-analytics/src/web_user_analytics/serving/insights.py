@@ -3,7 +3,7 @@ are `$pageview` and a path's steps are pages, bots left out), in the reporting t
 
 from fastapi import APIRouter
 
-from dataplatform.core.insights import EventSource, insights_router
+from dataplatform.core.insights import EventSource, Segments, insights_router
 from dataplatform.core.product_context import ProductContext
 from web_user_analytics.serving._access import PRODUCT
 from web_user_analytics.settings import WebUserAnalyticsSettings
@@ -23,6 +23,14 @@ TYPED_PROPERTIES = {
     "$currency": "currency",
 }
 
+# Cohorts of segments: user-segmentation's published members, matched through its identity
+# graph to the ids people are counted by here.
+SEGMENTS = Segments(
+    product="user-segmentation",
+    membership="user_segmentation.gold.segment_membership",
+    identity_graph="user_segmentation.gold.identity_graph",
+)
+
 
 def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
     events = EventSource(
@@ -31,5 +39,7 @@ def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> AP
         event="case when is_pageview then '$pageview' else event end",
         step="case when is_pageview then path else event end",
         columns=TYPED_PROPERTIES,
+        cohorts=context.table("gold.cohorts"),
+        segments=SEGMENTS,
     )
     return insights_router(PRODUCT, events, timezone=context.settings.reporting_timezone)

@@ -8,6 +8,7 @@ written by the API itself (`POST /web/funnels`).
 import pyarrow as pa
 
 from dataplatform.core.events import ENVELOPE_PII, ENVELOPE_SCHEMA
+from dataplatform.core.insights import COHORTS_SCHEMA
 from dataplatform.core.product import Table
 
 FUNNEL_DEFINITIONS = "gold.funnel_definitions"
@@ -34,6 +35,11 @@ TABLES = (
         FUNNEL_DEFINITIONS,
         "Funnels created through POST /web/funnels: name, ordered steps, conversion window.",
         schema=FUNNEL_DEFINITIONS_SCHEMA,
+    ),
+    Table(
+        "gold.cohorts",
+        "Cohorts saved through POST /web/insights/cohorts: name, criteria, who saved them.",
+        schema=COHORTS_SCHEMA,
     ),
 )
 

@@ -12,7 +12,8 @@ Every answer goes through `gold_rows`: PII masked by the query's lineage, the re
 the answer kept per table version, so asking again costs nothing until new events land.
 """
 
+from dataplatform.core.insights._cohorts import COHORTS_SCHEMA
 from dataplatform.core.insights._router import insights_router
-from dataplatform.core.insights._source import EventSource
+from dataplatform.core.insights._source import EventSource, Segments
 
-__all__ = ["EventSource", "insights_router"]
+__all__ = ["COHORTS_SCHEMA", "EventSource", "Segments", "insights_router"]

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from dataplatform.core.insights._queries import PropertyFilter
+from dataplatform.core.insights._queries import EventMatch, PropertyFilter
 from dataplatform.core.insights._source import EventSource
 
 
@@ -40,3 +40,14 @@ def as_text(value: str | float | bool) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def match_sql(source: EventSource, match: EventMatch, name: str, params: dict[str, Any]) -> str:
+    """SQL true for the events `match` describes; its values go in `params` as `$name...`."""
+    conditions = ["true"]
+    if match.event is not None:
+        params[f"{name}_event"] = match.event
+        conditions.append(f"{source.event} = ${name}_event")
+    for index, condition in enumerate(match.filters):
+        conditions.append(condition_sql(source, condition, f"{name}{index}", params))
+    return " and ".join(conditions)

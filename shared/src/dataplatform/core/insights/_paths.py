@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from dataplatform.core.access import Principal
-from dataplatform.core.insights._filters import condition_sql
+from dataplatform.core.insights._filters import match_sql
 from dataplatform.core.insights._periods import Period, zone_of
 from dataplatform.core.insights._queries import EventMatch, PathsQuery, PeriodQuery, StickinessQuery
 from dataplatform.core.insights._source import EventSource
@@ -57,9 +57,9 @@ async def paths(
     period = _period(query, timezone)
     params: dict[str, Any] = {"steps": query.steps}
     later = query.direction == "after"
-    start = _matching(source, query.start, "s", params)
+    start = match_sql(source, query.start, "s", params)
     # The start counts whatever the filters say: they choose the steps after it.
-    steps = _matching(source, EventMatch(filters=query.filters), "f", params)
+    steps = match_sql(source, EventMatch(filters=query.filters), "f", params)
     sql = f"""{_matched(source, period, params, f"({steps}) or ({start})", start)},
 starts as (select person, min(ts) as started from matched where is_start group by person),
 numbered as (
@@ -103,7 +103,7 @@ async def stickiness(
     the timezone)."""
     period = _period(query, timezone)
     params: dict[str, Any] = {}
-    sql = _matched(source, period, params, _matching(source, query.events, "f", params), "false")
+    sql = _matched(source, period, params, match_sql(source, query.events, "f", params), "false")
     rows = await _asker(request, caller, source, period)(sql + STICKINESS, params)
     found = {row["days"]: row["people"] for row in rows}
     days = len(period.buckets)
@@ -122,17 +122,6 @@ def _period(query: PeriodQuery, timezone: str) -> Period:
 
 def _period_json(period: Period) -> dict[str, Any]:
     return {"from": period.start, "to": period.end, "timezone": period.zone.key}
-
-
-def _matching(source: EventSource, match: EventMatch, name: str, params: dict[str, Any]) -> str:
-    """SQL true for the events `match` describes; its values go in `params` under `name...`."""
-    conditions = ["true"]
-    if match.event is not None:
-        params[f"{name}_event"] = match.event
-        conditions.append(f"{source.event} = ${name}_event")
-    for index, condition in enumerate(match.filters):
-        conditions.append(condition_sql(source, condition, f"{name}{index}", params))
-    return " and ".join(conditions)
 
 
 def _matched(

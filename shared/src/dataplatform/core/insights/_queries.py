@@ -149,6 +149,9 @@ class TrendsQuery(PeriodQuery):
     interval: Interval = "day"
     filters: Filters = Field([], description="Filters every series shares.")
     breakdown: Breakdown | None = None
+    cohort: str | None = Field(
+        None, max_length=64, description="Only the people in this saved cohort at the period's end."
+    )
     compare: bool = Field(False, description="Also answer the period just before, as long.")
     formula: str | None = Field(
         None,

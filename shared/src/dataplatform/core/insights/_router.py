@@ -1,16 +1,33 @@
 """The insights routes a product mounts over its events: `POST {prefix}/insights/trends`,
-`/paths` and `/stickiness`."""
+`/paths`, `/stickiness`, `/retention`, and saved cohorts under `/cohorts`."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+import anyio
+from fastapi import APIRouter, Path, Request
 
-from dataplatform.core.access import Principal, product_permission, require
+from dataplatform.core.access import QUERY_RUN, Principal, product_permission, require
+from dataplatform.core.insights._cohorts import (
+    CohortIn,
+    cohorts_table,
+    find_cohort,
+    save_cohort,
+    saved_cohorts,
+    segments_of,
+)
 from dataplatform.core.insights._paths import paths, stickiness
 from dataplatform.core.insights._queries import PathsQuery, StickinessQuery, TrendsQuery
+from dataplatform.core.insights._retention import (
+    RetentionQuery,
+    SizesQuery,
+    cohort_sizes,
+    retention,
+)
 from dataplatform.core.insights._source import EventSource
 from dataplatform.core.insights._trends import trends
-from dataplatform.core.serving import JSONOut
+from dataplatform.core.serving import JSONOut, lake_of
+
+CohortId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="The cohort's id.")]
 
 
 def insights_router(product: str, source: EventSource, *, timezone: str) -> APIRouter:
@@ -56,5 +73,59 @@ def insights_router(product: str, source: EventSource, *, timezone: str) -> APIR
         query: StickinessQuery, request: Request, caller: Annotated[Principal, can_read]
     ) -> JSONOut:
         return JSONOut(await stickiness(request, caller, source, query, timezone))
+
+    @router.post(
+        "/retention",
+        summary="Retention: who did the return event in each interval after their start event",
+        description=(
+            "People grouped by the interval of their first start event in the period; per "
+            "group, how many did the return event in that interval and each of `periods` after "
+            "it. With `cohorts`, a table per saved cohort."
+        ),
+    )
+    async def retention_route(
+        query: RetentionQuery, request: Request, caller: Annotated[Principal, can_read]
+    ) -> JSONOut:
+        return JSONOut(await retention(request, caller, source, query, timezone))
+
+    @router.get("/cohorts", summary="Saved cohorts, oldest first")
+    async def list_cohorts(request: Request, caller: Annotated[Principal, can_read]) -> JSONOut:
+        found = await anyio.to_thread.run_sync(
+            saved_cohorts, lake_of(request), cohorts_table(source)
+        )
+        return JSONOut({"cohorts": [cohort.as_json() for cohort in found]})
+
+    @router.post("/cohorts", status_code=201, summary="Save a cohort")
+    async def create_cohort(
+        cohort: CohortIn, request: Request, caller: Annotated[Principal, require(QUERY_RUN)]
+    ) -> JSONOut:
+        if cohort.segments:
+            segments_of(source, caller)
+        table = cohorts_table(source)
+        saved = await anyio.to_thread.run_sync(
+            save_cohort, lake_of(request), table, cohort, caller.subject
+        )
+        return JSONOut(saved.as_json(), status_code=201)
+
+    @router.get("/cohorts/{cohort_id}", summary="One saved cohort")
+    async def get_cohort(
+        cohort_id: CohortId, request: Request, caller: Annotated[Principal, can_read]
+    ) -> JSONOut:
+        table = cohorts_table(source)
+        found = await anyio.to_thread.run_sync(
+            find_cohort, lake_of(request), table, cohort_id, "path.cohort_id"
+        )
+        return JSONOut(found.as_json())
+
+    @router.post(
+        "/cohorts/{cohort_id}/sizes", summary="A cohort's size at the end of each interval"
+    )
+    async def sizes(
+        cohort_id: CohortId,
+        query: SizesQuery,
+        request: Request,
+        caller: Annotated[Principal, can_read],
+    ) -> JSONOut:
+        return JSONOut(await cohort_sizes(request, caller, source, cohort_id, query, timezone))
 
     return router

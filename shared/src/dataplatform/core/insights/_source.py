@@ -7,6 +7,15 @@ from dataplatform.core.errors import InvalidRequestError
 
 
 @dataclass(frozen=True)
+class Segments:
+    """Where a product finds segment members: user-segmentation's published tables."""
+
+    product: str
+    membership: str
+    identity_graph: str
+
+
+@dataclass(frozen=True)
 class EventSource:
     """A product's events, one row per event, and what its columns mean to insights.
 
@@ -25,6 +34,9 @@ class EventSource:
     rows: str = "true"
     step: str = "event"
     columns: Mapping[str, str] = field(default_factory=dict)
+    # The product's table of saved cohorts (`COHORTS_SCHEMA`), and where segment members are.
+    cohorts: str | None = None
+    segments: Segments | None = None
 
     def property_sql(self, name: str) -> str:
         """SQL reading property `name` of an event as text (null when the event has none)."""

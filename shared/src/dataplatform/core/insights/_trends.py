@@ -17,12 +17,13 @@ from typing import Any
 from fastapi import Request
 
 from dataplatform.core.access import Principal
+from dataplatform.core.insights._cohorts import CohortSql, cohorts_table, find_cohort, members_sql
 from dataplatform.core.insights._filters import condition_sql
 from dataplatform.core.insights._formula import Formula
 from dataplatform.core.insights._periods import Period, zone_of
 from dataplatform.core.insights._queries import Series, TrendsQuery
 from dataplatform.core.insights._source import EventSource
-from dataplatform.core.serving import gold_rows
+from dataplatform.core.serving import gold_rows, lake_of
 
 _STATISTIC = {
     "total": "count(*)",
@@ -70,7 +71,11 @@ async def trends(
     period = Period.parse(query.since, query.until, query.interval, zone)
     letters = ascii_uppercase[: len(query.series)]
     formula = Formula(query.formula, letters) if query.formula else None
-    asker = _Asker(request, caller, source, query)
+    cohort = None
+    if query.cohort is not None:
+        saved = find_cohort(lake_of(request), cohorts_table(source), query.cohort, "body.cohort")
+        cohort = members_sql(source, saved.definition, "cohort", [period.end], caller)
+    asker = _Asker(request, caller, source, query, cohort, period.end)
     kept = await asker.kept_values(period) if query.breakdown else None
     answers = [await asker.series(series, period, kept) for series in query.series]
     previous = None
@@ -106,9 +111,17 @@ class _Asker:
     """Writes and runs the SQL of one request's series."""
 
     def __init__(
-        self, request: Request, caller: Principal, source: EventSource, query: TrendsQuery
+        self,
+        request: Request,
+        caller: Principal,
+        source: EventSource,
+        query: TrendsQuery,
+        cohort: CohortSql | None,
+        cohort_at: datetime,
     ) -> None:
         self.request, self.caller, self.source, self.query = request, caller, source, query
+        # The cohort's people at the asked period's end, for that period and the one before.
+        self.cohort, self.cohort_at = cohort, cohort_at
 
     async def kept_values(self, period: Period) -> list[str | None]:
         """The breakdown's most frequent values in the first series (null: not set)."""
@@ -176,6 +189,11 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
             conditions.append(f"list_contains($events::varchar[], {source.event})")
         for index, condition in enumerate([*self.query.filters, *series.filters]):
             conditions.append(condition_sql(source, condition, f"f{index}", params))
+        before = ""
+        if self.cohort is not None:
+            params.update(self.cohort.params)
+            before = f"{self.cohort.sql},\n"
+            conditions.append(f"{source.person} in (select person from cohort_members)")
         value = (
             f"try_cast({source.property_sql(series.property)} as double)"
             if series.property
@@ -187,7 +205,7 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
             else "cast(null as varchar)"
         )
         time = f'"{source.time}"'
-        sql = f"""with matched as (
+        sql = f"""with {before}matched as (
     select
         {time} as ts,
         timezone($zone, cast({time} as timestamptz)) as local,
@@ -203,13 +221,17 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
     async def _rows(
         self, sql: str, params: Mapping[str, Any], period: Period
     ) -> list[Mapping[str, Any]]:
+        tables, first = {"e": self.source.table}, period.start
+        if self.cohort is not None:
+            tables |= self.cohort.tables
+            first = min(first, self.cohort_at - self.cohort.lookback)
         return await gold_rows(
             self.request,
             self.caller,
             sql,
-            {"e": self.source.table},
+            tables,
             params,
-            within={"e": {self.source.time: (period.start, period.end)}},
+            within={"e": {self.source.time: (first, max(period.end, self.cohort_at))}},
         )
 
 
