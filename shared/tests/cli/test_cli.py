@@ -110,7 +110,7 @@ def test_an_unknown_snapshot_is_a_clear_error(run) -> None:  # type: ignore[no-u
 
 
 def test_db_downgrade_to_base_and_back(run) -> None:  # type: ignore[no-untyped-def]
-    assert "revision 0008" in ok(run("db", "upgrade"))
+    assert "revision 0009" in ok(run("db", "upgrade"))
     assert "revision None" in ok(run("db", "downgrade", "base"))
     result = run("snapshot", "list")
     assert result.returncode == 1 and "dataplatform db upgrade" in result.stderr

@@ -262,6 +262,11 @@ class QuerySettings(BaseModel):
         "more fails instead of starving the product APIs, which run apart.",
     )
     threads: int = Field(2, ge=1, le=64, description="Threads the SQL queries share.")
+    exports_root: str = Field(
+        ".data/exports",
+        description="The folder exports write under: an export names a folder inside it, never "
+        "a path of its own, so no export can write elsewhere on the server.",
+    )
 
 
 class AuditSettings(BaseModel):

@@ -131,7 +131,13 @@ def gateway_routers() -> list[APIRouter]:
     from dataplatform.platform.admin import admin_routers
     from dataplatform.platform.console import console_router
     from dataplatform.platform.reporting import report_router
-    from dataplatform.platform.routes import audit_router, auth_router, catalog_router, query_router
+    from dataplatform.platform.routes import (
+        audit_router,
+        auth_router,
+        catalog_router,
+        exports_router,
+        query_router,
+    )
 
     return [
         probes_router(),
@@ -140,6 +146,7 @@ def gateway_routers() -> list[APIRouter]:
         audit_router(),
         catalog_router(),
         query_router(),
+        exports_router(),
         report_router(),
         console_router(),
     ]

@@ -1,6 +1,7 @@
 """The platform's periodic jobs: publish the audit log, the lineage, the model runs, the catalog,
 table statistics, the bus lag and the gateway's metrics as lake tables (`platform.gold.*`, see
-`dataplatform.platform.telemetry`), refreshing the catalog's statistics on the way; and, every
+`dataplatform.platform.telemetry`), refreshing the catalog's statistics on the way; run the
+exports that are due (`dataplatform.platform.exports`); and, every
 `maintenance.every_seconds`, compact, checkpoint and vacuum every table (`_maintenance.py`)."""
 
 import logging
@@ -106,8 +107,10 @@ def _jobs(
     try:
         from dataplatform.core.connectors.lakehouse import Snapshots
         from dataplatform.core.product import discover_products
-        from dataplatform.platform.audit import publish_audit_log, publish_lineage
+        from dataplatform.core.sandbox import QuerySandbox
+        from dataplatform.platform.audit import AuditLog, publish_audit_log, publish_lineage
         from dataplatform.platform.catalog import DataCatalog
+        from dataplatform.platform.exports import Exports, run_due_exports
         from dataplatform.platform.orchestrator._maintenance import maintain_lake
         from dataplatform.platform.telemetry import (
             publish_bus_lag,
@@ -122,6 +125,13 @@ def _jobs(
         ) from exc
     catalog = DataCatalog(store, lake)
     products = discover_products()
+    query = settings.query
+    sandbox = QuerySandbox(
+        settings.lake_root,
+        memory_limit_mb=query.memory_limit_mb,
+        threads=query.threads,
+        timeout_seconds=query.timeout_seconds,
+    )
     return {
         "publish_audit_log": lambda: publish_audit_log(store, lake),
         "publish_lineage": lambda: publish_lineage(store, lake),
@@ -129,6 +139,9 @@ def _jobs(
         "publish_table_stats": lambda: publish_table_stats(catalog, lake),
         "publish_catalog": lambda: publish_catalog(catalog, lake),
         "publish_bus_lag": lambda: publish_bus_lag(settings, lake, products),
+        "run_exports": lambda: run_due_exports(
+            Exports(store), lake, sandbox, catalog.pii_columns, AuditLog(store)
+        ),
         "maintain_tables": _Periodic(
             settings.maintenance.every_seconds,
             lambda: maintain_lake(settings.maintenance, lake, Snapshots(lake, store), products),

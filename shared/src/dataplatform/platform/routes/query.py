@@ -7,7 +7,8 @@ and audited like every other read.
 """
 
 import io
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 import pyarrow as pa
 from fastapi import APIRouter, Path, Request
@@ -92,7 +93,7 @@ def query_router() -> APIRouter:
         body: SavedQueryIn, request: Request, caller: Annotated[Principal, can_query]
     ) -> JSONOut:
         platform = services(request)
-        check_query(body.sql, _resolver(platform, caller))  # a query saved is one that runs
+        check_query(body.sql, resolver(platform, caller))  # a query saved is one that runs
         saved = platform.saved_queries.save(body.name, body.sql, body.description, caller.subject)
         platform.record(request, caller, "query.save", detail={"name": body.name})
         return JSONOut(saved.as_json(), status_code=201)
@@ -128,7 +129,7 @@ async def _answer(
     request: Request, caller: Principal, sql: str, format: Format, max_rows: int | None
 ) -> Response:
     platform = services(request)
-    checked = check_query(sql, _resolver(platform, caller))
+    checked = check_query(sql, resolver(platform, caller))
     limit = min(max_rows or platform.settings.query.max_rows, platform.settings.query.max_rows)
     answer = await sandboxed_rows(
         request, caller, checked.sql, checked.tables, platform.sandbox, max_rows=limit
@@ -173,7 +174,7 @@ def _encoded(answer: SandboxedAnswer, format: Format) -> bytes:
     return buffer.getvalue()
 
 
-def _resolver(platform: Services, caller: Principal) -> Any:
+def resolver(platform: Services, caller: Principal) -> Callable[[str], str]:
     """Turns a table named in a query into its full name, if the caller may read it there."""
     readable_layers = ("gold", "silver") if caller.can(QUERY_SILVER) else ("gold",)
 

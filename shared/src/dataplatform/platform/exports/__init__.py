@@ -1,0 +1,21 @@
+"""Scheduled exports of a table or a saved query, each period once, to a folder or a webhook."""
+
+from dataplatform.platform.exports._records import (
+    Export,
+    ExportRecord,
+    ExportRun,
+    ExportRunRecord,
+    Exports,
+)
+from dataplatform.platform.exports._run import PERIODS, period_start_of, run_due_exports
+
+__all__ = [
+    "PERIODS",
+    "Export",
+    "ExportRecord",
+    "ExportRun",
+    "ExportRunRecord",
+    "Exports",
+    "period_start_of",
+    "run_due_exports",
+]
