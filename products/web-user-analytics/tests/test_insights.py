@@ -272,6 +272,15 @@ def test_a_breakdown_keeps_the_most_frequent_values_and_groups_the_rest(
         ("B", "value", "pro", [1, 0, 1, 1], 2),  # ann twice, cat once
         ("B", "other", None, [0, 1, 1, 0], 2),
     ]
+    assert answer["chart"][1] == {
+        "bucket": "2026-03-28",
+        "A: free": 2,
+        "A: pro": 0,
+        "A: (other)": 1,
+        "B: free": 2,
+        "B: pro": 0,
+        "B: (other)": 1,
+    }
 
 
 def test_events_without_the_property_are_a_line_of_their_own_when_frequent(
@@ -313,6 +322,10 @@ def test_the_period_before_for_comparison(insights: Insights) -> None:
     line = answer["lines"][0]
     assert (line["values"], line["total"]) == ([3, 1], 4)
     assert line["previous"]["buckets"] == ["2026-03-27", "2026-03-28"]
+    assert answer["chart"] == [
+        {"bucket": "2026-03-29", "A": 3, "A (previous)": 1},
+        {"bucket": "2026-03-30", "A": 1, "A (previous)": 3},
+    ]
     assert (line["previous"]["values"], line["previous"]["total"]) == ([1, 3], 4)
 
 
@@ -398,6 +411,10 @@ def test_paths_after_a_page(insights: Insights) -> None:
         {"step": 3, "source": ORDER, "target": SIGNUP, "people": 1},
     ]
     assert answer["sequences"] == [{"path": [ORDER, ORDER, SIGNUP], "people": 1}]
+    assert answer["sankey"][:2] == [
+        {"source": "0. start", "target": f"1. {ORDER}", "people": 1},
+        {"source": f"1. {ORDER}", "target": f"2. {ORDER}", "people": 1},
+    ]
 
 
 def test_paths_before_a_page_and_steps_chosen_by_filters(insights: Insights) -> None:
@@ -479,6 +496,7 @@ def test_a_cohorts_size_at_the_end_of_each_day(insights: Insights) -> None:
     # The 24 hours before each Paris midnight: ann; ben, cat, eve; dan, ann, ben; cat.
     assert answer["buckets"] == ["2026-03-27", "2026-03-28", "2026-03-29", "2026-03-30"]
     assert answer["people"] == [1, 3, 3, 1]
+    assert answer["rows"][1] == {"bucket": "2026-03-28", "people": 3}
 
 
 def test_retention_of_signups_by_orders_for_everyone_and_by_cohort(

@@ -1,12 +1,14 @@
 """The product's pages in the admin console: active users, activity over time and app versions,
-each chart drawn from one of the product's own routes (UTC days, every platform and version)."""
+each chart drawn from one of the product's own routes (UTC days, every platform and version);
+and insights on any event (`dataplatform.core.insights`)."""
 
 from collections.abc import Sequence
 
 from dataplatform.core.access import product_permission
 from dataplatform.core.console import Answer, Chart, ConsolePage, Field, Form
+from dataplatform.core.insights import insights_page
 from dataplatform.core.product_context import ProductContext
-from mobile_user_analytics.settings import MobileUserAnalyticsSettings
+from mobile_user_analytics.settings import REPORTING_TIMEZONE, MobileUserAnalyticsSettings
 
 READ = product_permission("mobile-user-analytics", "read")
 
@@ -116,4 +118,5 @@ def console_pages(context: ProductContext[MobileUserAnalyticsSettings]) -> Seque
                 ),
             ),
         ),
+        insights_page(READ, REPORTING_TIMEZONE, "$screen"),
     )

@@ -10,6 +10,10 @@ from dataplatform.core.errors import did_you_mean
 EventNames = list[Annotated[str, Field(min_length=1, max_length=200)]]
 
 
+# The days of the app events and of every mobile table are UTC days; insights default to them.
+REPORTING_TIMEZONE = "UTC"
+
+
 class EventRoles(BaseModel):
     """Which track event names play each role the models count; any other name is `other`.
 

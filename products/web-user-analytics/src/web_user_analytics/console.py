@@ -1,5 +1,6 @@
 """The product's pages in the admin console: traffic over the last 30 days, and what it is made
-of (pages, sources, devices), each chart drawn from one of the product's own routes."""
+of (pages, sources, devices), each chart drawn from one of the product's own routes; funnels;
+and insights on any event (`dataplatform.core.insights`)."""
 
 import json
 from collections.abc import Sequence
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dataplatform.core.access import product_permission
 from dataplatform.core.console import Answer, Chart, ConsolePage, Field, Form
+from dataplatform.core.insights import insights_page
 from dataplatform.core.product_context import ProductContext
 from web_user_analytics.settings import WebUserAnalyticsSettings
 
@@ -157,6 +159,7 @@ def console_pages(context: ProductContext[WebUserAnalyticsSettings]) -> Sequence
                 ),
             ),
         ),
+        insights_page(READ, context.settings.reporting_timezone, "$pageview"),
     )
 
 

@@ -26,9 +26,12 @@ from typing import Literal
 
 from dataplatform.core.errors import InvalidNameError
 
-ChartKind = Literal["line", "bar", "table", "heatmap", "graph"]
+ChartKind = Literal["line", "bar", "table", "heatmap", "graph", "sankey"]
+# As `x`: the rows' first column; as the one series: every column but `x` (rows whose columns
+# are data, as a trend's breakdown values or a SQL query's).
+EVERY = "*"
 FieldKind = Literal[
-    "text", "number", "select", "json", "list", "password", "checkbox", "date", "rows"
+    "text", "number", "select", "json", "code", "list", "password", "checkbox", "date", "rows"
 ]
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -72,7 +75,8 @@ class Chart:
     rows: str = ""
     # `line`, `bar` and `table` draw each row; `heatmap` draws, for each row, the items of its
     # list `cells` (`series` = the item's key along the side, then its value); `graph` draws
-    # each row as an edge from `x` to `series[0]`.
+    # each row as an edge from `x` to `series[0]`; `sankey` each row as a flow from `x` to
+    # `series[0]` as wide as `series[1]`.
     kind: ChartKind = "line"
     cells: str = ""
     actions: tuple[Action, ...] = ()
@@ -205,13 +209,23 @@ def _check_route(what: str, route: str) -> None:
 def _check_view(
     title: str, x: str, series: tuple[str, ...], rows: str, kind: ChartKind, cells: str
 ) -> None:
-    for column in (x, *series, *([rows] if rows else []), *([cells] if cells else [])):
+    named = [c for c in (x, *series) if c != EVERY]
+    for column in (*named, *([rows] if rows else []), *([cells] if cells else [])):
         if not _COLUMN.match(column):
             raise InvalidNameError(
                 f"Chart `{title}`: `{column}` is not a column or key name (letters, digits and _)."
             )
     if not series:
         raise InvalidNameError(f"Chart `{title}` draws no series: name at least one.")
+    if EVERY in series and (len(series) != 1 or kind not in ("line", "bar", "table")):
+        raise InvalidNameError(
+            f"Chart `{title}`: `*` stands alone as the series of a line, bar or table chart."
+        )
+    if kind == "sankey" and len(series) != 2:
+        raise InvalidNameError(
+            f"Chart `{title}`: a Sankey diagram's rows are links: `x` their source, and two "
+            "series, their target and their value."
+        )
     if kind == "heatmap" and (not cells or len(series) != 2):
         raise InvalidNameError(
             f"Chart `{title}`: a heatmap names its `cells` list and two series, the cell's key "

@@ -1,7 +1,8 @@
 """A platform as it would be after a week: generated app and web traffic through every
 product's models, the gateway's metrics scraped twice, the audit log, catalog, statistics and bus
 lag published, an ML model trained, a retention run, and what an admin would have made (a key, a
-source, a settings version of each product, a deployment, a snapshot, an erasure request). The
+source, a settings version of each product, a deployment, a snapshot, an erasure request, a
+saved query and an export). The
 console's browser tests open every page of it; `benchmarks/console_pages.py` times them."""
 
 from datetime import UTC, datetime, timedelta
@@ -94,7 +95,7 @@ def publish_platform_tables(gateway: RunningGateway) -> None:
 
 def keep_records(gateway: RunningGateway) -> None:
     """What an admin would have made by now: a key, a source, a settings version of each
-    product, a deployment, a snapshot and an erasure request."""
+    product, a deployment, a snapshot, an erasure request, a saved query and an export."""
     made = [
         ("/admin/api-keys", {"name": "reporting", "roles": ["viewer"]}),
         ("/admin/sources", {"name": "shop-app", "kind": "ios", "product": MOBILE}),
@@ -104,6 +105,18 @@ def keep_records(gateway: RunningGateway) -> None:
         ),
         ("/admin/snapshots", {"label": "first-week"}),
         ("/compliance/erasure", {"user_id": "user-000099"}),
+        (
+            "/query/saved",
+            {"name": "top-pages", "sql": "select path, views from web_user_analytics.gold.pages"},
+        ),
+        (
+            "/exports",
+            {
+                "name": "pages-daily",
+                "source": {"table": "web_user_analytics.gold.pages"},
+                "folder": "pages",
+            },
+        ),
     ]
     for path, body in made:
         answer = httpx.post(f"{gateway.url}{path}", headers=gateway.admin, json=body, timeout=120)

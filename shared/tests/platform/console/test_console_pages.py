@@ -22,6 +22,7 @@ from console_browser import (
     press_row_button,
     rows_once_at_least,
     submit_form,
+    table_rows,
 )
 from console_world import A_USER, COMPLIANCE, MOBILE, SEGMENTS, WEB, every_page, fill_world
 
@@ -307,6 +308,50 @@ def test_a_funnel_is_defined_and_its_bars_drawn(world: RunningGateway, page: "Pa
     steps = results.locator("tbody tr").all()
     assert len(steps) == 2
     assert results.locator("canvas").count() == 1  # the bars, drawn
+
+
+def test_a_trend_is_drawn_with_a_line_per_breakdown_value(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/products/{WEB}/insights")
+
+    trend = submit_form(page, "Trends", {"Break down by": "$device_type"})
+
+    assert trend.get_attribute("data-answered") == "ok", trend.locator(".status").inner_text()
+    header = trend.locator("thead th").all_text_contents()
+    assert header[0] == "bucket" and "A: desktop" in header
+    assert trend.locator("tbody tr").count() == 30  # a row a day
+    assert trend.locator("canvas").count() == 1
+
+
+def test_paths_are_drawn_as_a_sankey_diagram(world: RunningGateway, page: "Page") -> None:
+    page.goto(f"{world.url}/console/products/{MOBILE}/insights")
+
+    paths = submit_form(page, "Paths", {"Steps": "3"})
+
+    assert paths.get_attribute("data-answered") == "ok", paths.locator(".status").inner_text()
+    sources = [row[0] for row in table_rows(paths.locator("table"))]
+    assert sources and sources[0] == "0. start"
+    assert paths.locator("canvas").count() == 1
+
+
+def test_sql_is_run_and_answered_in_a_table(world: RunningGateway, page: "Page") -> None:
+    page.goto(f"{world.url}/console/admin/sql")
+
+    ran = submit_form(
+        page,
+        "Run SQL",
+        {
+            "SQL": "select device_type, count(*) as sessions from web_user_analytics.gold.sessions "
+            "group by device_type order by sessions desc"
+        },
+    )
+    refused = submit_form(page, "Run SQL", {"SQL": "drop table web_user_analytics.gold.sessions"})
+
+    assert ran.locator("thead th").all_text_contents()[:2] == ["device_type", "sessions"]
+    assert ran.locator("tbody tr").count() >= 2
+    assert refused.get_attribute("data-answered") == "error"
+    assert "`DROP` statements are refused" in refused.locator(".field-error").first.inner_text()
 
 
 def test_a_users_timeline_and_summary(world: RunningGateway, page: "Page") -> None:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from dataplatform.core.insights import EventSource, Segments, insights_router
 from dataplatform.core.product_context import ProductContext
 from mobile_user_analytics.serving._access import PRODUCT
-from mobile_user_analytics.settings import MobileUserAnalyticsSettings
+from mobile_user_analytics.settings import REPORTING_TIMEZONE, MobileUserAnalyticsSettings
 
 # What the app events know in typed columns, under PostHog's names for them.
 TYPED_PROPERTIES = {
@@ -17,8 +17,6 @@ TYPED_PROPERTIES = {
     "$revenue": "revenue",
     "$currency": "currency",
 }
-# The days of the app events and of every mobile table are UTC days.
-TIMEZONE = "UTC"
 
 # Cohorts of segments: user-segmentation's published members, matched through its identity
 # graph to the ids people are counted by here.
@@ -40,4 +38,4 @@ def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings])
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
     )
-    return insights_router(PRODUCT, events, timezone=TIMEZONE)
+    return insights_router(PRODUCT, events, timezone=REPORTING_TIMEZONE)

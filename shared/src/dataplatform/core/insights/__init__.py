@@ -13,7 +13,8 @@ the answer kept per table version, so asking again costs nothing until new event
 """
 
 from dataplatform.core.insights._cohorts import COHORTS_SCHEMA
+from dataplatform.core.insights._console import insights_page
 from dataplatform.core.insights._router import insights_router
 from dataplatform.core.insights._source import EventSource, Segments
 
-__all__ = ["COHORTS_SCHEMA", "EventSource", "Segments", "insights_router"]
+__all__ = ["COHORTS_SCHEMA", "EventSource", "Segments", "insights_page", "insights_router"]

@@ -88,6 +88,16 @@ kept as (select * from numbered where n <= $steps)"""
             for step in range(1, query.steps + 1)
         ],
         "edges": [dict(edge) for edge in edges],
+        # The same moves as a Sankey diagram's links, each node named with its step (a page
+        # seen at two steps is two nodes, so the diagram never loops back).
+        "sankey": [
+            {
+                "source": f"{edge['step'] - 1}. {edge['source'] or 'start'}",
+                "target": f"{edge['step']}. {edge['target']}",
+                "people": edge["people"],
+            }
+            for edge in edges
+        ],
         "sequences": [dict(sequence) for sequence in sequences],
     }
 

@@ -71,16 +71,16 @@ async def retention(
         for index, cohort_id in enumerate(query.cohorts):
             saved = find_cohort(lake, table, cohort_id, f"body.cohorts.{index}")
             groups.append((saved, members_sql(source, saved.definition, "c", [period.end], caller)))
-    tables = []
+    tables: list[dict[str, Any]] = []
+    every_row: list[dict[str, Any]] = []
     for cohort, members in groups:
         rows = await _retention_rows(request, caller, source, query, period, members)
+        name = cohort.definition.name if cohort else None
+        retained = _table(rows, period, query.periods)
         tables.append(
-            {
-                "cohort": cohort.cohort_id if cohort else None,
-                "name": cohort.definition.name if cohort else None,
-                "rows": _table(rows, period, query.periods),
-            }
+            {"cohort": cohort.cohort_id if cohort else None, "name": name, "rows": retained}
         )
+        every_row += [{"cohort": name or "everyone", **row} for row in retained]
     return {
         "query": query.model_dump(by_alias=True, exclude_none=True),
         "from": period.start,
@@ -88,6 +88,7 @@ async def retention(
         "timezone": period.zone.key,
         "interval": query.interval,
         "groups": tables,
+        "rows": every_row,  # every group's rows in one list, for a table
     }
 
 
@@ -209,6 +210,10 @@ async def cohort_sizes(
         "buckets": [period.label(b) for b in period.buckets],
         "as_of": ends,
         "people": [found.get(end, 0) for end in ends],
+        "rows": [
+            {"bucket": period.label(bucket), "people": found.get(end, 0)}
+            for bucket, end in zip(period.buckets, ends, strict=True)
+        ],
     }
 
 

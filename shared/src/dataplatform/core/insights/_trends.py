@@ -93,18 +93,49 @@ async def trends(
         )
         for key in keys
     ]
+    combined = (
+        _formula_lines(split, formula, letters, query.series, keys, period, answers)
+        if formula
+        else None
+    )
+    labels = [period.label(b) for b in period.buckets]
     return {
         "query": query.model_dump(by_alias=True, exclude_none=True),
         "from": period.start,
         "to": period.end,
         "interval": period.interval,
         "timezone": zone.key,
-        "buckets": [period.label(b) for b in period.buckets],
+        "buckets": labels,
         "lines": lines,
-        "formula": _formula_lines(split, formula, letters, query.series, keys, period, answers)
-        if formula
-        else None,
+        "formula": combined,
+        "chart": _chart(labels, lines, combined),
     }
+
+
+def _chart(
+    labels: list[str], lines: list[dict[str, Any]], combined: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """One row per bucket, a column per line (`A`, `A: pro`, `A (previous)`, the formula): the
+    answer as a chart draws it."""
+    columns: dict[str, list[Any]] = {}
+    for line in lines:
+        name = _line_name(line["series"], line)
+        columns[name] = line["values"]
+        if "previous" in line:
+            columns[f"{name} (previous)"] = line["previous"]["values"]
+    for line in (combined or {}).get("lines", []):
+        columns[_line_name(combined["formula"], line)] = line["values"]  # type: ignore[index]
+    return [
+        {"bucket": label, **{name: values[i] for name, values in columns.items()}}
+        for i, label in enumerate(labels)
+    ]
+
+
+def _line_name(series: str, line: dict[str, Any]) -> str:
+    kind = line.get("breakdown")
+    if kind is None:
+        return series
+    return f"{series}: {line['breakdown_value'] if kind == 'value' else f'({kind})'}"
 
 
 class _Asker:

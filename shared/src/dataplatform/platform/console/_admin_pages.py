@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from dataplatform.core.access import ADMIN, SOURCES_WRITE
+from dataplatform.core.access import ADMIN, QUERY_RUN, SOURCES_WRITE
 from dataplatform.core.config import redacted
-from dataplatform.core.console import Action, Answer, Chart, ConsolePage, Field, Form
+from dataplatform.core.console import EVERY, Action, Answer, Chart, ConsolePage, Field, Form
 from dataplatform.core.product import Product
 
 SOURCE_KINDS = ("web", "ios", "android", "server")
@@ -29,6 +29,8 @@ def admin_pages(
         *(_product_configuration(product, settings[product.name]) for product in products),
         _deployments(names),
         _snapshots(),
+        _sql(),
+        _exports(),
     )
 
 
@@ -396,6 +398,115 @@ def _snapshots() -> ConsolePage:
                         "POST",
                         "/admin/snapshots/{label}/restore",
                         confirm="Restore every table to snapshot {label}?",
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def _sql() -> ConsolePage:
+    return ConsolePage(
+        "sql",
+        "SQL",
+        QUERY_RUN,
+        description="One SELECT over the gold tables you may read, PII masked, every read "
+        "audited; save it to run again or export it.",
+        forms=(
+            Form(
+                "Run SQL",
+                "/query",
+                fields=(
+                    Field(
+                        "sql",
+                        "SQL",
+                        "code",
+                        "select path, sum(views) as views\nfrom web_user_analytics.gold.pages\n"
+                        "group by path order by views desc limit 20",
+                    ),
+                    Field("max_rows", "Rows at most", "number", required=False),
+                ),
+                submit="Run",
+                answer=Answer(EVERY, (EVERY,), rows="rows"),
+            ),
+            Form(
+                "Save a query",
+                "/query/saved",
+                fields=(
+                    Field("name", "Name", help="Lower case, digits, - and _."),
+                    Field("sql", "SQL", "code"),
+                    Field("description", "Description", required=False),
+                ),
+                submit="Save",
+            ),
+        ),
+        charts=(
+            Chart(
+                "Saved queries",
+                "/query/saved",
+                x="name",
+                series=("description", "sql", "created_by", "created_at"),
+                rows="queries",
+                kind="table",
+                actions=(
+                    Action("Run", "POST", "/query/saved/{name}/run"),
+                    Action("Delete", "DELETE", "/query/saved/{name}", "Delete this query?"),
+                ),
+            ),
+        ),
+    )
+
+
+def _exports() -> ConsolePage:
+    return ConsolePage(
+        "exports",
+        "Exports",
+        QUERY_RUN,
+        description="Tables and saved queries exported every hour or day, once per period, to a "
+        "folder or a webhook.",
+        forms=(
+            Form(
+                "Export a table",
+                "/exports",
+                fields=(
+                    Field("name", "Name"),
+                    Field("source.table", "Table", help="Its full name, as the catalog lists it."),
+                    Field("source.time_column", "Time column", required=False),
+                    Field("period", "Every", "select", "day", ("day", "hour")),
+                    Field("format", "Format", "select", "parquet", ("parquet", "csv")),
+                    Field("folder", "Folder", required=False, help="Under the exports root."),
+                    Field("webhook", "Or a webhook URL", required=False),
+                ),
+                submit="Export",
+            ),
+            Form(
+                "An export's periods",
+                "/exports/{name}/runs",
+                method="GET",
+                fields=(Field("name", "Export"),),
+                submit="Show",
+                answer=Answer(
+                    "period_start",
+                    ("status", "rows", "attempts", "location", "error"),
+                    rows="runs",
+                ),
+            ),
+        ),
+        charts=(
+            Chart(
+                "Exports",
+                "/exports",
+                x="name",
+                series=("source", "period", "format", "destination", "created_by"),
+                rows="exports",
+                kind="table",
+                actions=(
+                    Action(
+                        "Delete",
+                        "DELETE",
+                        "/exports/{name}",
+                        "Stop and forget this export?",
+                        permission=QUERY_RUN,
                     ),
                 ),
             ),

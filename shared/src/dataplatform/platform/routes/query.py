@@ -117,10 +117,14 @@ def query_router() -> APIRouter:
         description="Over the tables the caller may read: a viewer runs what an analyst saved.",
     )
     async def run_saved(
-        name: QueryName, body: RunIn, request: Request, caller: Annotated[Principal, can_read]
+        name: QueryName,
+        request: Request,
+        caller: Annotated[Principal, can_read],
+        body: RunIn | None = None,
     ) -> Response:
         saved = services(request).saved_queries.get(name)
-        return await _answer(request, caller, saved.sql, body.format, body.max_rows)
+        run = body or RunIn()
+        return await _answer(request, caller, saved.sql, run.format, run.max_rows)
 
     return router
 

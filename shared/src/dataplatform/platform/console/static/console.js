@@ -145,6 +145,21 @@
         ],
       };
     }
+    if (view.kind === "sankey") {
+      const [target, value] = view.series;
+      const names = [...new Set(rows.flatMap((row) => [row[view.x], row[target]]))];
+      return {
+        ...base,
+        series: [
+          {
+            type: "sankey",
+            emphasis: { focus: "adjacency" },
+            data: names.map((name) => ({ name })),
+            links: rows.map((row) => ({ source: row[view.x], target: row[target], value: row[value] })),
+          },
+        ],
+      };
+    }
     if (view.kind === "heatmap") {
       const [key, value] = view.series;
       const xs = rows.map((row) => text(row[view.x]));
@@ -205,6 +220,10 @@
   function draw(figure, answer) {
     const view = viewOf(figure);
     const rows = rowsOf(answer, view.rows);
+    // `*`: the columns are data (a trend's lines, a query's columns), known from the rows.
+    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    if (view.x === "*") view.x = columns[0];
+    if (view.series.join() === "*") view.series = columns.filter((name) => name !== view.x);
     const actions = JSON.parse(figure.dataset.actions || "[]");
     fillTable(figure, rows, view, actions);
     plot(figure, rows, view);
