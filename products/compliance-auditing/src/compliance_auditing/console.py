@@ -1,6 +1,6 @@
 """The product's pages in the admin console: the audit trail with its chain's verification,
-who read what, retention runs, and erasure requests (start one, follow it, read its proof), each
-drawn from one of the product's own routes."""
+who read what, retention runs, erasure requests (start one, follow it, read its proof) and the
+access requests answered, each drawn from one of the product's own routes."""
 
 from collections.abc import Sequence
 
@@ -133,6 +133,25 @@ def console_pages(context: ProductContext[ComplianceAuditingSettings]) -> Sequen
                     ),
                     kind="table",
                     actions=(Action("Read the proof", "GET", "/erasure/{request_id}"),),
+                ),
+            ),
+        ),
+        ConsolePage(
+            "access-requests",
+            "Access requests",
+            READ,
+            description="Right of access and portability: the requests answered. The archive "
+            "(POST /compliance/access-requests) is a download for the person, not a page.",
+            forms=(
+                Form(
+                    "Requests answered",
+                    "/access-requests",
+                    method="GET",
+                    submit="Show",
+                    answer=Answer(
+                        "requested_at",
+                        ("request_id", "requested_by", "due_by", "answered_at", "rows", "tables"),
+                    ),
                 ),
             ),
         ),

@@ -1,6 +1,6 @@
 """The product's pages in the admin console: each product's status (also on the console's
 overview), the SLOs with their error budgets and burn rates, incidents, and the series behind
-them, each chart drawn from one of the product's own routes."""
+them, each chart drawn from one of the product's own routes; and the alerts sent, with silences."""
 
 from collections.abc import Sequence
 
@@ -10,6 +10,7 @@ from dataplatform.core.product_context import ProductContext
 from operational_metrics.settings import OperationalMetricsSettings
 
 READ = product_permission("operational-metrics", "read")
+WRITE = product_permission("operational-metrics", "write")
 # The series page: what a person on call looks at first, each over the last hour.
 SERIES = (
     ("Requests per minute", "requests"),
@@ -184,6 +185,62 @@ def console_pages(context: ProductContext[OperationalMetricsSettings]) -> Sequen
             charts=tuple(
                 Chart(title, f"/timeseries?metric={metric}", x="at", series=("value",))
                 for title, metric in SERIES
+            ),
+        ),
+        ConsolePage(
+            "alerts",
+            "Alerts",
+            READ,
+            description="Incidents sent to the alert webhooks, and silences.",
+            forms=(
+                Form(
+                    "Deliveries",
+                    "/alerts/deliveries",
+                    method="GET",
+                    fields=(
+                        Field(
+                            "status",
+                            "Status",
+                            "select",
+                            options=("delivered", "failed", "silenced", "dead"),
+                            required=False,
+                        ),
+                    ),
+                    submit="Show",
+                    answer=Answer(
+                        "last_attempt_at",
+                        (
+                            "product",
+                            "slo",
+                            "severity",
+                            "event",
+                            "destination",
+                            "status",
+                            "attempts",
+                            "http_status",
+                            "error",
+                        ),
+                    ),
+                ),
+                Form(
+                    "Silence alerts",
+                    "/alerts/silences",
+                    fields=(
+                        Field("product", "Product", required=False, help="Empty: every product."),
+                        Field("slo", "SLO", required=False, help="Empty: every SLO."),
+                        Field("minutes", "Minutes", "number", "60"),
+                        Field("comment", "Why"),
+                    ),
+                    submit="Silence",
+                    permission=WRITE,
+                ),
+                Form(
+                    "Silences",
+                    "/alerts/silences",
+                    method="GET",
+                    submit="Show",
+                    answer=Answer("ends_at", ("active", "product", "slo", "comment", "created_by")),
+                ),
             ),
         ),
     )
