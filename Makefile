@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python benchmarks/gateway.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/products.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/history_ticks.py --write docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/insights.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/engines.py --write docs/BENCHMARKS.md
 	infrastructure/local/browser.sh
 	$(BIN)/python benchmarks/console_pages.py --write docs/BENCHMARKS.md
