@@ -1,11 +1,28 @@
-"""What the product's routes share: the query parameters, and filters built from them."""
+"""What the product's routes share: the query parameters, filters built from them, and the body
+naming a data subject."""
 
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from dataplatform.core.bounds import ReportDate, check_day_order
+
+
+class SubjectIn(BaseModel):
+    """Whom a request is about: the person's user id (ids linked to it count too). It travels
+    in the body, never in a URL (URLs are logged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The person's user id, as the products store it.",
+    )
+
 
 TABLE_NAME = r"^[a-z][a-z0-9_]*\.(bronze|silver|gold|quarantine)\.[a-z][a-z0-9_]*$"
 

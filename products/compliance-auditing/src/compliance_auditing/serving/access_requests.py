@@ -9,27 +9,14 @@ import anyio
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from compliance_auditing.serving._access import Reader, Writer
+from compliance_auditing.serving._common import SubjectIn
 from compliance_auditing.settings import ComplianceAuditingSettings
 from compliance_auditing.subject_access import gather, keep_record
 from dataplatform.core.access import audit_action
 from dataplatform.core.product_context import ProductContext
 from dataplatform.core.serving import JSONOut, PageCursor, PageLimit, gold_page, lake_of
-
-
-class AccessRequest(BaseModel):
-    """Whose data: the person's user id (ids linked to it are gathered too)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: str = Field(
-        min_length=1,
-        max_length=200,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
-        description="The person's user id, as the products store it.",
-    )
 
 
 def access_requests_router(context: ProductContext[ComplianceAuditingSettings]) -> APIRouter:
@@ -42,7 +29,7 @@ def access_requests_router(context: ProductContext[ComplianceAuditingSettings]) 
         response_class=Response,
         responses={200: {"content": {"application/zip": {}}}},
     )
-    async def request_access(body: AccessRequest, request: Request, caller: Writer) -> Response:
+    async def request_access(body: SubjectIn, request: Request, caller: Writer) -> Response:
         lake = lake_of(request)
         answer = await anyio.to_thread.run_sync(gather, lake, body.user_id, caller.subject)
         await anyio.to_thread.run_sync(keep_record, lake, records, answer.record)

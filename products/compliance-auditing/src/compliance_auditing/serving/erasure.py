@@ -10,11 +10,10 @@ import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
 
 from compliance_auditing.erasure import as_answer, erase
 from compliance_auditing.serving._access import Reader, Writer
-from compliance_auditing.serving._common import filtered
+from compliance_auditing.serving._common import SubjectIn, filtered
 from compliance_auditing.settings import ComplianceAuditingSettings
 from dataplatform.core.errors import NotFoundError
 from dataplatform.core.product_context import ProductContext
@@ -27,19 +26,6 @@ RequestId = Annotated[
 _one_at_a_time = asyncio.Lock()
 
 
-class ErasureRequest(BaseModel):
-    """Whom to erase: the person's user id (ids linked to it are found and erased too)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: str = Field(
-        min_length=1,
-        max_length=200,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
-        description="The person's user id, as the products store it.",
-    )
-
-
 def erasure_router(context: ProductContext[ComplianceAuditingSettings]) -> APIRouter:
     """`POST /erasure` and the erasure requests, kept in the product's `gold.erasure_requests`."""
     router = APIRouter()
@@ -47,7 +33,7 @@ def erasure_router(context: ProductContext[ComplianceAuditingSettings]) -> APIRo
     tables = {"requests": requests_table}
 
     @router.post("/erasure", status_code=201, summary="Erase a person from every product's tables")
-    async def request_erasure(body: ErasureRequest, request: Request, caller: Writer) -> JSONOut:
+    async def request_erasure(body: SubjectIn, request: Request, caller: Writer) -> JSONOut:
         async with _one_at_a_time:
             report = await erase(request, caller, lake_of(request), body.user_id, requests_table)
         return JSONOut(as_answer(report.row()), status_code=201)
