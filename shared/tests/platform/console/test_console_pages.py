@@ -318,10 +318,11 @@ def test_a_trend_is_drawn_with_a_line_per_breakdown_value(
     trend = submit_form(page, "Trends", {"Break down by": "$device_type"})
 
     assert trend.get_attribute("data-answered") == "ok", trend.locator(".status").inner_text()
-    header = trend.locator("thead th").all_text_contents()
+    drawn = trend.locator("figure.answer-chart")
+    header = drawn.locator("thead th").all_text_contents()
     assert header[0] == "bucket" and "A: desktop" in header
-    assert trend.locator("tbody tr").count() == 30  # a row a day
-    assert trend.locator("canvas").count() == 1
+    assert drawn.locator("tbody tr").count() == 30  # a row a day
+    assert drawn.locator("canvas").count() == 1
 
 
 def test_paths_are_drawn_as_a_sankey_diagram(world: RunningGateway, page: "Page") -> None:
@@ -330,7 +331,7 @@ def test_paths_are_drawn_as_a_sankey_diagram(world: RunningGateway, page: "Page"
     paths = submit_form(page, "Paths", {"Steps": "3"})
 
     assert paths.get_attribute("data-answered") == "ok", paths.locator(".status").inner_text()
-    sources = [row[0] for row in table_rows(paths.locator("table"))]
+    sources = [row[0] for row in table_rows(paths.locator("figure.answer-chart table"))]
     assert sources and sources[0] == "0. start"
     assert paths.locator("canvas").count() == 1
 
@@ -348,8 +349,9 @@ def test_sql_is_run_and_answered_in_a_table(world: RunningGateway, page: "Page")
     )
     refused = submit_form(page, "Run SQL", {"SQL": "drop table web_user_analytics.gold.sessions"})
 
-    assert ran.locator("thead th").all_text_contents()[:2] == ["device_type", "sessions"]
-    assert ran.locator("tbody tr").count() >= 2
+    table = ran.locator("figure.answer-chart table")
+    assert table.locator("thead th").all_text_contents() == ["device_type", "sessions"]
+    assert table.locator("tbody tr").count() >= 2
     assert refused.get_attribute("data-answered") == "error"
     assert "`DROP` statements are refused" in refused.locator(".field-error").first.inner_text()
 

@@ -222,8 +222,13 @@
     const rows = rowsOf(answer, view.rows);
     // `*`: the columns are data (a trend's lines, a query's columns), known from the rows.
     const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-    if (view.x === "*") view.x = columns[0];
-    if (view.series.join() === "*") view.series = columns.filter((name) => name !== view.x);
+    if (view.x === "*" || view.series.join() === "*") {
+      if (view.x === "*") view.x = columns[0];
+      if (view.series.join() === "*") view.series = columns.filter((name) => name !== view.x);
+      const head = figure.querySelector("table.chart-data thead tr");
+      const names = [view.x, ...view.series].filter((name) => name !== undefined);
+      head.replaceChildren(...names.map((name) => Object.assign(cell("th", name), { scope: "col" })));
+    }
     const actions = JSON.parse(figure.dataset.actions || "[]");
     fillTable(figure, rows, view, actions);
     plot(figure, rows, view);
