@@ -6,9 +6,9 @@ same count through `POST /query`, and DuckDB alone over the same files as the ba
 For each history size, in a fresh lake and SQLite store, as `products.py` builds it: `--events`
 events over `--days` days into both bronze tables, the web product's models run until caught
 up in a child process, the lake compacted. Then `dataplatform serve` over it and, for each
-query, one warm-up and `--requests` requests one after another, each over a period drawn at
-random among the last two weeks' ends (so most answers are not in the gateway's answer cache;
-`again` is the same request repeated, from the cache):
+query, one warm-up and `--requests` requests one after another, each over a period ending on
+another of the last days (so no answer is in the gateway's answer cache; `again` is the last
+request repeated, answered from the cache):
 
 - a 30-day daily trend of page views; the same with a breakdown by device type; a 90-day one;
 - the 30-day count of page views per day through `POST /query`;
@@ -79,7 +79,7 @@ def measure(events: int, days: int, requests: int) -> list[str]:
         generate(platform.lake, [history])
         in_child(platform, "models", PRODUCTS["web"], events)
         compact(platform.lake)
-        ends = [today - timedelta(days=n) for n in range(1, 15)]
+        ends = [today - timedelta(days=n) for n in range(1, requests + 2)]
         rows = []
         port, process = _start_gateway(platform)
         try:
@@ -179,11 +179,10 @@ def engine(platform: Platform) -> Ask:
 
 
 def timed(name: str, ask: Ask, ends: list[date], requests: int) -> tuple[str, float, float, float]:
-    rng = random.Random(SEED)
-    ask(ends[0])  # warm-up: connections, the first read of the files
+    first, *others = ends
+    ask(first)  # warm-up: connections, the first read of the files
     latencies = []
-    for _ in range(requests):
-        end = rng.choice(ends)
+    for end in random.Random(SEED).sample(others, requests):
         started = time.perf_counter()
         ask(end)
         latencies.append((time.perf_counter() - started) * 1000)
