@@ -139,7 +139,7 @@ def test_platform_tables_are_catalogued_once_they_exist(
 
 def test_search_by_name_tag_and_column_says_what_matched(catalog: DataCatalog) -> None:
     by_name = catalog.search("retention")
-    by_description = catalog.search("cohorts")
+    by_description = catalog.search("first-seen day")
     by_column = catalog.search("device_id")
     by_tag = catalog.search("pii")
 

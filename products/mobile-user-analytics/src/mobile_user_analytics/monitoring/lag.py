@@ -18,8 +18,15 @@ from mobile_user_analytics.monitoring._commits import (
     waiting_since,
 )
 from mobile_user_analytics.monitoring._objective import freshness_objective_seconds
+from mobile_user_analytics.storage import TABLES
 
 Verdict = tuple[HealthStatus, str]
+# What the API writes (saved cohorts), not the models: nothing flows into it from bronze.
+_WRITTEN_BY_THE_API = frozenset(t.name for t in TABLES if not t.name.startswith("bronze."))
+
+
+def _fed(table: str) -> bool:
+    return table.split(".", 1)[1] not in _WRITTEN_BY_THE_API
 
 
 def gold_lag(context: HealthContext[Any], now: datetime) -> Verdict:
@@ -31,7 +38,7 @@ def gold_lag(context: HealthContext[Any], now: datetime) -> Verdict:
         return HealthStatus.OK, "no events have arrived yet"
     seen: dict[tuple[str, int | None], dict[str, int]] = {}
     behind: list[tuple[float, str]] = []
-    for gold in (t for t in context.tables if layer_of(t) == "gold"):
+    for gold in (t for t in context.tables if layer_of(t) == "gold" and _fed(t)):
         taken = bronze_taken_in(context, gold, seen=seen) if lake.exists(gold) else {}
         for source in bronze:
             since = waiting_since(lake, source, taken.get(source, -1))
@@ -47,7 +54,7 @@ def table_lags(context: HealthContext[Any], now: datetime) -> Verdict:
     """Each silver and gold table: how long the oldest input commit it has not taken in waited."""
     lake = context.lake
     behind: list[tuple[float, str]] = []
-    for table in (t for t in context.tables if layer_of(t) in ("silver", "gold")):
+    for table in (t for t in context.tables if layer_of(t) in ("silver", "gold") and _fed(t)):
         if lake.exists(table):
             waiting = {
                 upstream: waiting_since(lake, upstream, up_to)
