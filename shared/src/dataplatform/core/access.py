@@ -248,11 +248,10 @@ def serve_rows(
     served: list[Mapping[str, Any]] = list(rows)
     if isinstance(read, str):
         read = AnswerLineage.whole_table(read, served[0].keys() if served else ())
-    pii = {table: access.pii_columns(table) for table in _tables_behind(read)}
+    pii = {table: access.pii_columns(table) for table in read.tables_behind()}
     reveal = caller.can(PII_READ)
     if served and not reveal:
-        # Columns the lineage does not name (it was traced for other ones) are masked too.
-        hidden = read.revealing(pii) | (served[0].keys() - read.columns.keys())
+        hidden = read.hidden(pii, served[0].keys())
         if hidden:
             served = [_masked(dict(row), hidden) for row in served]
     for table in read.tables:
@@ -265,10 +264,6 @@ def serve_rows(
             read.columns_of(table) if served else (),
         )
     return served
-
-
-def _tables_behind(read: AnswerLineage) -> set[str]:
-    return set(read.tables) | {s.table for c in read.columns.values() for s in c.sources}
 
 
 def audit_action(

@@ -84,6 +84,15 @@ class AnswerLineage:
             name for name, output in self.columns.items() if output.unknown or _carries(output, pii)
         )
 
+    def hidden(self, pii: Mapping[str, frozenset[str]], answered: Iterable[str]) -> frozenset[str]:
+        """The columns of an answer (`answered`) to mask for a reader without `pii:read`: those
+        `revealing` names, and any the lineage does not name (it was traced for other ones)."""
+        return self.revealing(pii) | (frozenset(answered) - self.columns.keys())
+
+    def tables_behind(self) -> set[str]:
+        """Every table the answer read or took a column from: whose PII tags decide the mask."""
+        return set(self.tables) | {s.table for c in self.columns.values() for s in c.sources}
+
     def columns_of(self, table: str) -> tuple[str, ...]:
         """The columns of `table` whose values reach the answer, in the answer's order; an
         output column of unknown lineage is named (by its output name) under every table."""

@@ -3,7 +3,7 @@
 gold.alert_deliveries, failures included (status `failed`, tried again next run; `dead` after
 `alert_max_attempts` tries: the dead letters)."""
 
+from dataplatform.core.signing import signature_of
 from operational_metrics.alerts._deliveries import DELIVER_ALERTS, deliver_alerts
-from operational_metrics.alerts._webhooks import signature_of
 
 __all__ = ["DELIVER_ALERTS", "deliver_alerts", "signature_of"]

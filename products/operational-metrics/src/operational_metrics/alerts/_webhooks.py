@@ -1,15 +1,9 @@
-"""One incident event as a webhook request: its payload (Slack-compatible or generic), its HMAC
-signature, and the POST, tried again with exponential backoff.
-
-A receiver checks `X-Dataplatform-Signature` (`sha256=` and the hex HMAC-SHA256, keyed with the
-destination's secret, of `<X-Dataplatform-Timestamp>.<body>`) and may drop a repeat by
-`X-Dataplatform-Delivery`: a delivery whose answer was lost is sent again on the next run.
+"""One incident event as a webhook request: its payload (Slack-compatible or generic), signed
+as every webhook delivery is (`dataplatform.core.signing`), and the POST, tried again with
+exponential backoff. A delivery whose answer was lost is sent again on the next run, under the
+same `X-Dataplatform-Delivery`.
 """
 
-import hashlib
-import hmac
-import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +12,7 @@ import httpx2 as httpx
 import orjson
 import tenacity
 
+from dataplatform.core.signing import webhook_headers
 from operational_metrics.settings import AlertWebhook
 
 TIMEOUT_SECONDS = 10.0
@@ -75,7 +70,9 @@ def send(
             response = httpx.post(
                 webhook.url,
                 content=body,
-                headers=_headers(webhook, delivery_id, body),
+                headers=webhook_headers(
+                    delivery_id, body, webhook.secret_env, f"Alert webhook `{webhook.name}`"
+                ),
                 timeout=TIMEOUT_SECONDS,
             )
         except httpx.HTTPError as error:
@@ -87,24 +84,3 @@ def send(
 
     delivered = attempt()
     return Attempted(delivered, outcome["attempts"], outcome["http_status"], outcome["error"])
-
-
-def _headers(webhook: AlertWebhook, delivery_id: str, body: bytes) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "X-Dataplatform-Delivery": delivery_id}
-    if webhook.secret_env is None:
-        return headers
-    secret = os.environ.get(webhook.secret_env)
-    if not secret:
-        raise LookupError(
-            f"Alert webhook `{webhook.name}` is signed with the secret in "
-            f"`{webhook.secret_env}`, which is not set; set it, or remove `secret_env`."
-        )
-    timestamp = str(int(time.time()))
-    signature = signature_of(secret, timestamp, body)
-    return headers | {"X-Dataplatform-Timestamp": timestamp, "X-Dataplatform-Signature": signature}
-
-
-def signature_of(secret: str, timestamp: str, body: bytes) -> str:
-    """`sha256=<hex>`: the HMAC-SHA256 of `<timestamp>.<body>` under `secret`."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={digest.hexdigest()}"

@@ -16,8 +16,7 @@ from dataplatform.core.access import Principal
 from dataplatform.core.insights._filters import match_sql
 from dataplatform.core.insights._periods import Period, zone_of
 from dataplatform.core.insights._queries import EventMatch, PathsQuery, PeriodQuery, StickinessQuery
-from dataplatform.core.insights._source import EventSource
-from dataplatform.core.serving import gold_rows
+from dataplatform.core.insights._source import EventSource, read_events
 
 REACHED = """
 select 0 as step, count(*) as people from starts
@@ -155,13 +154,6 @@ def _matched(
 
 def _asker(request: Request, caller: Principal, source: EventSource, period: Period) -> Any:
     async def ask(sql: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-        return await gold_rows(
-            request,
-            caller,
-            sql,
-            {"e": source.table},
-            params,
-            within={"e": {source.time: (period.start, period.end)}},
-        )
+        return await read_events(request, caller, source, sql, params, period.start, period.end)
 
     return ask

@@ -24,8 +24,8 @@ from dataplatform.core.insights._cohorts import (
 from dataplatform.core.insights._filters import match_sql
 from dataplatform.core.insights._periods import Period, zone_of
 from dataplatform.core.insights._queries import EventMatch, PeriodQuery
-from dataplatform.core.insights._source import EventSource
-from dataplatform.core.serving import gold_rows, lake_of
+from dataplatform.core.insights._source import EventSource, read_events
+from dataplatform.core.serving import lake_of
 
 CalendarInterval = Literal["day", "week", "month"]
 _DIFF = {
@@ -112,13 +112,13 @@ async def _retention_rows(
     returning = match_sql(source, query.returning, "r", params)
     in_cohort = ""
     before = ""
-    tables = {"e": source.table}
+    also: dict[str, str] = {}
     first = period.start
     if members is not None:
         params.update(members.params)
         before = f"{members.sql},\n"
         in_cohort = "where person in (select person from c_members)"
-        tables |= members.tables
+        also = dict(members.tables)
         first = min(first, period.end - members.lookback)
     unit = query.interval
     time = f'"{source.time}"'
@@ -149,14 +149,7 @@ from (
 where k <= $periods
 group by first, k
 order by first, k"""
-    return await gold_rows(
-        request,
-        caller,
-        sql,
-        tables,
-        params,
-        within={"e": {source.time: (first, returns_until)}},
-    )
+    return await read_events(request, caller, source, sql, params, first, returns_until, also)
 
 
 def _table(rows: list[Mapping[str, Any]], period: Period, periods: int) -> list[dict[str, Any]]:
@@ -193,13 +186,15 @@ async def cohort_sizes(
     cohort = find_cohort(lake_of(request), cohorts_table(source), cohort_id, "path.cohort_id")
     ends = [*_starts(period)[1:], period.end]
     members = members_sql(source, cohort.definition, "c", ends, caller)
-    rows = await gold_rows(
+    rows = await read_events(
         request,
         caller,
+        source,
         f"with {members.sql}\nselect as_of, count(*) as people from c_members group by as_of",
-        {"e": source.table, **members.tables},
         members.params,
-        within={"e": {source.time: (period.start - members.lookback, period.end)}},
+        period.start - members.lookback,
+        period.end,
+        members.tables,
     )
     found = {row["as_of"].replace(tzinfo=UTC): row["people"] for row in rows}
     return {

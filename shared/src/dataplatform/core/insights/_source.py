@@ -2,8 +2,14 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from fastapi import Request
+
+from dataplatform.core.access import Principal
 from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.serving import gold_rows
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,28 @@ class EventSource:
         if name in self.columns:
             return f"cast(({self.columns[name]}) as varchar)"
         return f"json_extract_string({_quoted(self.properties)}, {_json_path(name)})"
+
+
+async def read_events(
+    request: Request,
+    caller: Principal,
+    source: EventSource,
+    sql: str,
+    params: Mapping[str, Any],
+    since: datetime,
+    until: datetime,
+    also: Mapping[str, str] | None = None,
+) -> list[Mapping[str, Any]]:
+    """`sql` over `source`'s events as `e` (and `also`'s tables, alias -> name), reading only
+    the files whose times can fall from `since` to `until`; masked and audited by `gold_rows`."""
+    return await gold_rows(
+        request,
+        caller,
+        sql,
+        {"e": source.table, **(also or {})},
+        params,
+        within={"e": {source.time: (since, until)}},
+    )
 
 
 def _quoted(column: str) -> str:

@@ -22,8 +22,8 @@ from dataplatform.core.insights._filters import condition_sql
 from dataplatform.core.insights._formula import Formula
 from dataplatform.core.insights._periods import Period, zone_of
 from dataplatform.core.insights._queries import Series, TrendsQuery
-from dataplatform.core.insights._source import EventSource
-from dataplatform.core.serving import gold_rows, lake_of
+from dataplatform.core.insights._source import EventSource, read_events
+from dataplatform.core.serving import lake_of
 
 _STATISTIC = {
     "total": "count(*)",
@@ -252,17 +252,12 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
     async def _rows(
         self, sql: str, params: Mapping[str, Any], period: Period
     ) -> list[Mapping[str, Any]]:
-        tables, first = {"e": self.source.table}, period.start
+        first, also = period.start, None
         if self.cohort is not None:
-            tables |= self.cohort.tables
-            first = min(first, self.cohort_at - self.cohort.lookback)
-        return await gold_rows(
-            self.request,
-            self.caller,
-            sql,
-            tables,
-            params,
-            within={"e": {self.source.time: (first, max(period.end, self.cohort_at))}},
+            first, also = min(first, self.cohort_at - self.cohort.lookback), self.cohort.tables
+        last = max(period.end, self.cohort_at)
+        return await read_events(
+            self.request, self.caller, self.source, sql, params, first, last, also
         )
 
 

@@ -7,10 +7,9 @@ from dataplatform.platform.exports._records import (
     ExportRunRecord,
     Exports,
 )
-from dataplatform.platform.exports._run import PERIODS, period_start_of, run_due_exports
+from dataplatform.platform.exports._run import period_start_of, run_due_exports
 
 __all__ = [
-    "PERIODS",
     "Export",
     "ExportRecord",
     "ExportRun",

@@ -141,6 +141,16 @@ class Exports:
             )
             return [_run(record) for record in records]
 
+    def settled(self, name: str) -> set[datetime]:
+        """The periods of the export that are over with: done, or dead."""
+        with self.store.session() as session:
+            starts = session.scalars(
+                select(ExportRunRecord.period_start).where(
+                    ExportRunRecord.export == name, ExportRunRecord.status.in_(("done", "dead"))
+                )
+            )
+            return {_utc(start) for start in starts}
+
     def run_of(self, name: str, period_start: datetime) -> ExportRun | None:
         with self.store.session() as session:
             record = session.get(ExportRunRecord, (name, period_start))

@@ -8,19 +8,15 @@ unless the export was made with `include_pii` by someone holding `pii:read`. The
 - a folder: `<destination>/<export>/<period start>.<parquet|csv>`, written under a temporary
   name and renamed, so a period is one whole file, and a run cut short writes the same name
   again: never a second copy;
-- a webhook (`https://...`): POSTed as JSON in batches, HMAC-signed like the alerts, tried with
-  backoff; `X-Dataplatform-Delivery` names the period and batch, so a receiver drops a repeat.
+- a webhook (`https://...`): POSTed as JSON in batches, signed as every webhook delivery is
+  (`dataplatform.core.signing`), tried with backoff; `X-Dataplatform-Delivery` names the period and batch, so a receiver drops a repeat.
 
 A period done is recorded (`export_runs`) and never exported again; one that failed is tried
 again next round, and after `MAX_ATTEMPTS` it is `dead` (the dead letters) and the next period
 goes. Each period exported is written to the audit log as `export.run`.
 """
 
-import hashlib
-import hmac
 import logging
-import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +30,7 @@ from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.engine import run_query, snapshot_files
 from dataplatform.core.query_lineage import answer_lineage
 from dataplatform.core.sandbox import QuerySandbox
+from dataplatform.core.signing import webhook_headers
 from dataplatform.platform.audit import AuditEntry, AuditLog
 from dataplatform.platform.exports._records import Export, ExportRun, Exports
 
@@ -79,12 +76,14 @@ def period_start_of(moment: datetime, period: str) -> datetime:
 
 
 def _due_periods(export: Export, exports: Exports, now: datetime) -> list[datetime]:
+    """The periods over (and `DELAY` past) not yet done or dead, oldest first: one query for
+    what is settled, however long the export has run."""
     step = PERIODS[export.period]
+    settled = exports.settled(export.name)
     start = period_start_of(export.starts_at, export.period)
     due: list[datetime] = []
     while start + step + DELAY <= now and len(due) < PERIODS_PER_ROUND:
-        held = exports.run_of(export.name, start)
-        if held is None or held.status == "failed":
+        if start not in settled:
             due.append(start)
         start += step
     return due
@@ -138,7 +137,8 @@ def _rows(
     lineage = answer_lineage(
         sql, export.tables, {v: f.schema.names for v, f in files.items()}, result.column_names
     )
-    hidden = lineage.revealing({name: pii_columns(name) for name in export.tables.values()})
+    pii = {table: pii_columns(table) for table in lineage.tables_behind()}
+    hidden = lineage.hidden(pii, result.column_names)
     for column in hidden:
         masked = pc.if_else(pc.is_null(result[column]), pa.scalar(None, pa.string()), MASK)
         result = result.set_column(result.column_names.index(column), column, masked)
@@ -192,9 +192,6 @@ def _post(export: Export, start: datetime, end: datetime, rows: pa.Table) -> Non
     import httpx2 as httpx
     import tenacity
 
-    secret = os.environ.get(export.secret_env) if export.secret_env else None
-    if export.secret_env and not secret:
-        raise LookupError(f"The export's signing secret `{export.secret_env}` is not set.")
     batches = rows.to_batches(max_chunksize=WEBHOOK_BATCH_ROWS) or [rows]
     for number, batch in enumerate(batches):
         body = orjson.dumps(
@@ -208,17 +205,8 @@ def _post(export: Export, start: datetime, end: datetime, rows: pa.Table) -> Non
             },
             default=str,
         )
-        headers = {
-            "Content-Type": "application/json",
-            "X-Dataplatform-Delivery": f"{export.name}:{start:%Y-%m-%dT%H%M%SZ}:{number}",
-        }
-        if secret:
-            stamp = str(int(time.time()))
-            digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
-            headers |= {
-                "X-Dataplatform-Timestamp": stamp,
-                "X-Dataplatform-Signature": f"sha256={digest.hexdigest()}",
-            }
+        delivery = f"{export.name}:{start:%Y-%m-%dT%H%M%SZ}:{number}"
+        headers = webhook_headers(delivery, body, export.secret_env, f"Export `{export.name}`")
         for attempt in tenacity.Retrying(
             stop=tenacity.stop_after_attempt(3),
             wait=tenacity.wait_exponential(multiplier=0.5, max=10),

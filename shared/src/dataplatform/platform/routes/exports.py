@@ -17,7 +17,7 @@ from dataplatform.core.access import CATALOG_READ, PII_READ, QUERY_RUN, Principa
 from dataplatform.core.bounds import ReportTime
 from dataplatform.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from dataplatform.core.serving import JSONOut
-from dataplatform.platform.exports import PERIODS, Export, Exports, period_start_of
+from dataplatform.platform.exports import Export, Exports, period_start_of
 from dataplatform.platform.query import check_query
 from dataplatform.platform.routes.query import resolver
 from dataplatform.platform.services import Services, services
@@ -158,6 +158,3 @@ def _checked_source(
 def _folder(platform: Services, folder: str | None) -> Path:
     assert folder is not None  # `ExportIn` holds a folder or a webhook
     return (Path(platform.settings.query.exports_root) / folder).absolute()
-
-
-__all__ = ["PERIODS", "exports_router"]
