@@ -16,15 +16,27 @@ ben /docs 03-29 09:00. In autumn: `Signup Completed` by fay at 00:15 and gus at 
 both 02:15 on Paris clocks (first UTC+2, then UTC+1).
 """
 
+import json
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx2 as httpx
+import pyarrow as pa
 import pytest
 
+from dataplatform.core.insights import check_trend_alerts
+from dataplatform.core.insights._source import job_read
+from dataplatform.core.jobs import JobContext
+from dataplatform.core.product_config import ProductConfigs
+from dataplatform.core.serving import TableSnapshots
+from dataplatform.core.signing import signature_of
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
+from web_user_analytics.product import product
+from web_user_analytics.serving.insights import web_events
 
 PARIS = "Europe/Paris"
 SIGNUP = "Signup Completed"
@@ -87,7 +99,12 @@ class Insights:
 @pytest.fixture(scope="module")
 def insights(make_models, sdk, to_bronze, tmp_path_factory) -> Iterator[Insights]:  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("insights")
-    settings = platform_settings(f"sqlite:///{folder / 'platform.db'}", folder / "lake")
+    # Settings checked on every request: a test's webhooks reach the routes at once.
+    settings = platform_settings(
+        f"sqlite:///{folder / 'platform.db'}",
+        folder / "lake",
+        gateway={"config_check_seconds": 0},
+    )
     with make_models(folder) as models, running_gateway(settings) as gateway:
         to_bronze(models.lake, world(sdk))
         models.run()
@@ -564,3 +581,197 @@ def test_an_unknown_cohort_is_not_found_naming_it(insights: Insights) -> None:
 
     assert response.status_code == 404
     assert "0123456789ab" in response.json()["detail"]
+
+
+# Trend alerts: `Signup Completed` per Paris day is 1, 3, 3, 1 from 03-27 to 03-30; an alert
+# "below 2" fires on the 27th, resolves on the 28th, stays quiet on the 29th and fires again on
+# the 30th, snoozed by then. Each check runs 3 minutes past a Paris midnight.
+SECRET = "a-webhook-secret-of-some-length"
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on loopback answering 500 to the first two tries of each delivery."""
+
+    url: str = ""
+    tries: dict[str, int] = field(default_factory=dict)
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            delivery = self.headers["X-Dataplatform-Delivery"]
+            found.tries[delivery] = found.tries.get(delivery, 0) + 1
+            if found.tries[delivery] <= 2:
+                self.send_response(500)
+                self.end_headers()
+                return
+            stamp = self.headers.get("X-Dataplatform-Timestamp", "")
+            signed = self.headers.get("X-Dataplatform-Signature") == signature_of(
+                SECRET, stamp, body
+            )
+            found.accepted.append({"body": json.loads(body), "signed": signed})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    found.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield found
+    server.shutdown()
+
+
+def configure_webhooks(insights: Insights, webhooks: list[dict[str, Any]]) -> None:
+    changed = httpx.put(
+        f"{insights.gateway.url}/admin/products/web-user-analytics/config",
+        json={"values": {"alert_webhooks": webhooks, "alert_backoff_seconds": 0.01}},
+        headers=insights.admin,
+    )
+    assert changed.status_code == 200, changed.text
+
+
+def run_alert_checks(insights: Insights, now: str) -> dict[str, Any]:
+    """The job's run at `now`, under the settings in force."""
+    services = insights.gateway.services
+    context = JobContext.extending(
+        ProductConfigs(services.store).context_of(product), lake=services.lake
+    )
+    source = web_events(context)
+    read = job_read(TableSnapshots(services.lake), source)
+    return check_trend_alerts(context.settings, services.lake, read, source, at(now))
+
+
+SIGNUPS_BELOW_2 = {
+    "name": "Signups per day below 2",
+    "trend": {"series": [{"event": SIGNUP}], "interval": "day", "timezone": PARIS},
+    "condition": "below",
+    "threshold": 2,
+    "destinations": ["growth"],
+}
+
+
+def test_a_trend_alert_sends_each_firing_and_resolution_once_signed(
+    insights: Insights, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROWTH_SECRET", SECRET)
+    configure_webhooks(
+        insights, [{"name": "growth", "url": receiver.url, "secret_env": "GROWTH_SECRET"}]
+    )
+    url = f"{insights.gateway.url}/web/insights/alerts"
+    created = httpx.post(url, json=SIGNUPS_BELOW_2, headers=insights.admin)
+    assert created.status_code == 201, created.text
+    alert = created.json()
+    # Yesterday (in Paris) had no signup: the alert would fire now.
+    assert (alert["now"]["value"], alert["now"]["firing"]) == (0, True)
+
+    summaries = [
+        run_alert_checks(insights, "03-27T23:03"),  # the 27th: 1, firing
+        run_alert_checks(insights, "03-27T23:04"),  # checked already
+        run_alert_checks(insights, "03-28T23:03"),  # the 28th: 3, resolved
+        run_alert_checks(insights, "03-29T22:03"),  # the 29th (UTC+2 now): 3, quiet
+    ]
+    snoozed = httpx.post(
+        f"{url}/{alert['id']}/snooze",
+        json={"until": "2027-01-01T00:00:00Z"},
+        headers=insights.admin,
+    )
+    assert snoozed.status_code == 200, snoozed.text
+    summaries.append(run_alert_checks(insights, "03-30T22:03"))  # the 30th: 1, firing, snoozed
+
+    assert [(s["checked"], s["firing"], s["deliveries"]) for s in summaries] == [
+        (1, 1, {"delivered": 1}),
+        (0, 0, {}),
+        (1, 0, {"delivered": 1}),
+        (1, 0, {}),
+        (1, 1, {"silenced": 1}),
+    ]
+    # Each news once, after two refusals, signed; the snoozed one never sent.
+    assert [(a["body"]["event"], a["body"]["value"], a["signed"]) for a in receiver.accepted] == [
+        ("firing", 1.0, True),
+        ("resolved", 3.0, True),
+    ]
+    assert sorted(receiver.tries.values()) == [3, 3]
+    assert receiver.accepted[0]["body"]["bucket_start"] == "2026-03-26T23:00:00+00:00"
+
+    detail = httpx.get(f"{url}/{alert['id']}", headers=insights.admin).json()
+    assert [c["value"] for c in detail["checks"]] == [1, 3, 3, 1]  # newest first
+    assert [(d["event"], d["status"], d["attempts"]) for d in detail["deliveries"]] == [
+        ("firing", "silenced", 0),
+        ("resolved", "delivered", 3),
+        ("firing", "delivered", 3),
+    ]
+    deleted = httpx.delete(f"{url}/{alert['id']}", headers=insights.admin)
+    assert deleted.status_code == 204
+    assert httpx.get(f"{url}/{alert['id']}", headers=insights.admin).status_code == 404
+
+
+def test_a_trend_alert_is_refused_naming_what_is_wrong(insights: Insights) -> None:
+    configure_webhooks(insights, [{"name": "growth", "url": "http://127.0.0.1:9/hook"}])
+    url = f"{insights.gateway.url}/web/insights/alerts"
+
+    def refused(body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, str]:
+        response = httpx.post(url, json=body, headers=headers or insights.admin)
+        return response.status_code, response.text
+
+    status, text = refused({**SIGNUPS_BELOW_2, "destinations": ["grwth"]})
+    assert status == 422 and "body.destinations[0]" in text and "growth" in text, text
+    status, text = refused({**SIGNUPS_BELOW_2, "line": "B"})
+    assert status == 422 and "`line`" in text, text
+    status, text = refused(
+        {**SIGNUPS_BELOW_2, "trend": {**SIGNUPS_BELOW_2["trend"], "cohort": "0123456789ab"}}
+    )
+    assert status == 404 and "0123456789ab" in text, text
+    viewer = insights.gateway.headers_for("val", ["viewer"])
+    assert refused(SIGNUPS_BELOW_2, viewer)[0] == 403
+    listed = httpx.get(url, headers=viewer)
+    assert listed.status_code == 200 and "alerts" in listed.json()
+
+
+def test_a_segment_filters_a_trend_alone_or_beside_a_cohort(
+    insights: Insights, repeat_signups: str
+) -> None:
+    # user-segmentation's published tables, as its models would write them: person P1 (ann's
+    # and cat's browsers) is in segment `vip`; ben is in `other`.
+    lake = insights.gateway.services.lake
+    graph = pa.table(
+        {
+            "person_id": ["P1", "P1", "P2"],
+            "identifier": ["ann", "cat", "ben"],
+            "kind": ["anonymous"] * 3,
+        }
+    )
+    members = pa.table({"segment_id": ["vip", "other"], "person_id": ["P1", "P2"]})
+    for name, rows in (("identity_graph", graph), ("segment_membership", members)):
+        table = f"user_segmentation.gold.{name}"
+        lake.create(table, rows.schema)
+        lake.append(table, rows)
+
+    vip = insights.trends(series=[{"event": SIGNUP}], segment="vip", **MARCH)
+    # ann on the 27th and 29th, cat on the 28th and (Paris) 30th.
+    assert values(vip) == [[1, 1, 1, 1], 4]
+    # The cohort of people with 2+ signups (ann, ben, cat), and in `vip` too: ann and cat.
+    both = insights.trends(
+        series=[{"event": SIGNUP, "math": "unique_users"}],
+        segment="vip",
+        cohort=repeat_signups,
+        **MARCH,
+    )
+    assert values(both) == [[1, 1, 1, 1], 2]
+    nobody = insights.trends(series=[{"event": SIGNUP}], segment="nobody-here", **MARCH)
+    assert values(nobody) == [[0, 0, 0, 0], 0]
+    insights.gateway.services.auth.roles.create(
+        "web-trends-only", ["product:web-user-analytics:read"], "test"
+    )
+    web_only = insights.gateway.headers_for("wes", ["web-trends-only"])
+    refused = insights.post(
+        {"series": [{"event": SIGNUP}], "segment": "vip", **MARCH}, headers=web_only
+    )
+    assert refused.status_code == 403, refused.text

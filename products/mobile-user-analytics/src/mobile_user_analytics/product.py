@@ -8,6 +8,7 @@ from mobile_user_analytics.ingestion import STREAMS
 from mobile_user_analytics.monitoring import HEALTH_CHECKS
 from mobile_user_analytics.processing import models
 from mobile_user_analytics.serving import create_router
+from mobile_user_analytics.serving.insights import TREND_ALERTS
 from mobile_user_analytics.settings import MobileUserAnalyticsSettings
 from mobile_user_analytics.storage import MODEL_RETENTION_DAYS, TABLES
 
@@ -25,4 +26,5 @@ product = Product(
     health_checks=HEALTH_CHECKS,
     models=models,
     console=console_pages,
+    jobs=(TREND_ALERTS,),
 )

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from dataplatform.core.config import ProductSettings
+from dataplatform.core.alerting import AlertSettings
 from dataplatform.core.errors import did_you_mean
 
 EventNames = list[Annotated[str, Field(min_length=1, max_length=200)]]
@@ -56,7 +56,7 @@ class EventRoles(BaseModel):
         return self
 
 
-class MobileUserAnalyticsSettings(ProductSettings):
+class MobileUserAnalyticsSettings(AlertSettings):
     """Options of mobile-user-analytics, set in config/product_config.yaml."""
 
     session_timeout_minutes: int = Field(

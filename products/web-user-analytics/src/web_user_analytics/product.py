@@ -8,6 +8,7 @@ from web_user_analytics.ingestion import STREAMS
 from web_user_analytics.monitoring import HEALTH_CHECKS
 from web_user_analytics.processing import models
 from web_user_analytics.serving import create_router
+from web_user_analytics.serving.insights import TREND_ALERTS
 from web_user_analytics.settings import WebUserAnalyticsSettings
 from web_user_analytics.storage import MODEL_RETENTION_DAYS, TABLES
 
@@ -25,4 +26,5 @@ product = Product(
     health_checks=HEALTH_CHECKS,
     models=models,
     console=console_pages,
+    jobs=(TREND_ALERTS,),
 )

@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from dataplatform.core.config import ProductSettings
+from dataplatform.core.alerting import AlertSettings
 from web_user_analytics.funnels import FunnelDefinition
 
 
-class WebUserAnalyticsSettings(ProductSettings):
+class WebUserAnalyticsSettings(AlertSettings):
     """Options of web-user-analytics, set in config/product_config.yaml."""
 
     session_timeout_minutes: int = Field(

@@ -453,6 +453,27 @@ async def gold_page(
     }
 
 
+def lake_rows(
+    snapshots: TableSnapshots,
+    sql: str,
+    tables: Mapping[str, str],
+    params: QueryParams = (),
+    *,
+    within: Mapping[str, Within] | None = None,
+) -> list[dict[str, Any]]:
+    """`gold_rows` for a job, which serves no caller: the same SQL over the same files, pruned
+    the same way, but neither masked nor audited, so its rows must reach no one as they are
+    (a trend alert sends a count). A table not written yet makes no rows."""
+    files = {}
+    for alias, name in tables.items():
+        found = snapshots.files(name)
+        if found is None:
+            return []
+        files[alias] = found
+    result, _ = _answer(_Query(sql, tables, params, within or {}), files)
+    return rows_of(result)
+
+
 @dataclass(frozen=True)
 class _Query:
     """What a route asks: SQL, its tables (alias -> full name), parameters, bounds and keys."""

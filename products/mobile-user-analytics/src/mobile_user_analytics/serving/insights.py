@@ -3,7 +3,13 @@ are `$screen`; identify and alias calls are not events), in UTC unless a request
 
 from fastapi import APIRouter
 
-from dataplatform.core.insights import EventSource, Segments, insights_router
+from dataplatform.core.insights import (
+    AlertTables,
+    EventSource,
+    Segments,
+    insights_router,
+    trend_alerts_job,
+)
 from dataplatform.core.product_context import ProductContext
 from mobile_user_analytics.serving._access import PRODUCT
 from mobile_user_analytics.settings import REPORTING_TIMEZONE, MobileUserAnalyticsSettings
@@ -27,8 +33,9 @@ SEGMENTS = Segments(
 )
 
 
-def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
-    events = EventSource(
+def mobile_events(context: ProductContext[MobileUserAnalyticsSettings]) -> EventSource:
+    """The apps' events as insights read them, and where their cohorts and alerts are kept."""
+    return EventSource(
         table=context.table("silver.app_events"),
         # The signed-in user, else the install: as every mobile table counts people.
         person="coalesce(user_id, anonymous_id)",
@@ -37,5 +44,22 @@ def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings])
         columns=TYPED_PROPERTIES,
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
+        alerts=AlertTables(
+            rules=context.table("gold.trend_alerts"),
+            checks=context.table("gold.trend_alert_checks"),
+            deliveries=context.table("gold.trend_alert_deliveries"),
+        ),
     )
-    return insights_router(PRODUCT, events, timezone=REPORTING_TIMEZONE)
+
+
+def mobile_insights_router(context: ProductContext[MobileUserAnalyticsSettings]) -> APIRouter:
+    return insights_router(
+        PRODUCT,
+        mobile_events(context),
+        timezone=REPORTING_TIMEZONE,
+        webhooks=context.settings.alert_webhooks,
+    )
+
+
+# Trend alerts checked, and their news sent, by the product's runner.
+TREND_ALERTS = trend_alerts_job(mobile_events)

@@ -15,10 +15,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataplatform.core.alerting import SETTLED, Webhook, deliver
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.jobs import Job, JobContext
-from operational_metrics.alerts._webhooks import Attempted, payload, send
-from operational_metrics.settings import AlertWebhook, OperationalMetricsSettings
+from operational_metrics.alerts._webhooks import payload
+from operational_metrics.settings import OperationalMetricsSettings
 from operational_metrics.storage import (
     ALERT_DELIVERIES,
     ALERT_DELIVERIES_SCHEMA,
@@ -26,7 +27,6 @@ from operational_metrics.storage import (
 )
 
 RECENT = timedelta(days=7)
-DONE = ("delivered", "silenced", "dead")
 EVENTS = ("opened", "resolved")
 
 
@@ -45,11 +45,11 @@ def deliver_alerts(context: JobContext[OperationalMetricsSettings]) -> Mapping[s
             for event in _events_of(incident):
                 delivery_id = _delivery_id(incident["incident_id"], event, webhook.name)
                 before = held.get(delivery_id)
-                if before is not None and before["status"] in DONE:
+                if before is not None and before["status"] in SETTLED:
                     continue
                 row = _deliver(settings, webhook, delivery_id, event, incident, before, silences)
                 written.append(row)
-                if row["status"] not in DONE:
+                if row["status"] not in SETTLED:
                     break  # a resolution waits for its opening
     if written:
         rows = pa.Table.from_pylist(written, ALERT_DELIVERIES_SCHEMA)
@@ -67,7 +67,7 @@ def deliver_alerts(context: JobContext[OperationalMetricsSettings]) -> Mapping[s
 
 def _deliver(
     settings: OperationalMetricsSettings,
-    webhook: AlertWebhook,
+    webhook: Webhook,
     delivery_id: str,
     event: str,
     incident: Mapping[str, Any],
@@ -88,32 +88,8 @@ def _deliver(
     }
     if any(_covers(silence, incident) for silence in silences):
         return row | {"status": "silenced", "attempts": 0, "delivered_at": None}
-    try:
-        body = payload(webhook, delivery_id, event, incident)
-        attempted = send(
-            webhook,
-            delivery_id,
-            body,
-            tries=settings.alert_attempts_per_run,
-            backoff_seconds=settings.alert_backoff_seconds,
-        )
-    except LookupError as missing:  # the signing secret's variable is not set
-        attempted = Attempted(False, 1, None, str(missing))
-    attempts = (before["attempts"] if before else 0) + attempted.attempts
-    status = (
-        "delivered"
-        if attempted.delivered
-        else "dead"
-        if attempts >= settings.alert_max_attempts
-        else "failed"
-    )
-    return row | {
-        "status": status,
-        "attempts": attempts,
-        "http_status": attempted.http_status,
-        "error": attempted.error,
-        "delivered_at": now if attempted.delivered else None,
-    }
+    body = payload(webhook, delivery_id, event, incident)
+    return row | deliver(settings, webhook, delivery_id, body, before)
 
 
 def _events_of(incident: Mapping[str, Any]) -> list[str]:

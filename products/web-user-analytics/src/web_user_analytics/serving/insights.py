@@ -3,7 +3,13 @@ are `$pageview` and a path's steps are pages, bots left out), in the reporting t
 
 from fastapi import APIRouter
 
-from dataplatform.core.insights import EventSource, Segments, insights_router
+from dataplatform.core.insights import (
+    AlertTables,
+    EventSource,
+    Segments,
+    insights_router,
+    trend_alerts_job,
+)
 from dataplatform.core.product_context import ProductContext
 from web_user_analytics.serving._access import PRODUCT
 from web_user_analytics.settings import WebUserAnalyticsSettings
@@ -32,8 +38,9 @@ SEGMENTS = Segments(
 )
 
 
-def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
-    events = EventSource(
+def web_events(context: ProductContext[WebUserAnalyticsSettings]) -> EventSource:
+    """The site's events as insights read them, and where its cohorts and alerts are kept."""
+    return EventSource(
         table=context.table("gold.session_events"),
         person="person_id",
         event="case when is_pageview then '$pageview' else event end",
@@ -41,5 +48,22 @@ def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> AP
         columns=TYPED_PROPERTIES,
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
+        alerts=AlertTables(
+            rules=context.table("gold.trend_alerts"),
+            checks=context.table("gold.trend_alert_checks"),
+            deliveries=context.table("gold.trend_alert_deliveries"),
+        ),
     )
-    return insights_router(PRODUCT, events, timezone=context.settings.reporting_timezone)
+
+
+def web_insights_router(context: ProductContext[WebUserAnalyticsSettings]) -> APIRouter:
+    return insights_router(
+        PRODUCT,
+        web_events(context),
+        timezone=context.settings.reporting_timezone,
+        webhooks=context.settings.alert_webhooks,
+    )
+
+
+# Trend alerts checked, and their news sent, by the product's runner.
+TREND_ALERTS = trend_alerts_job(web_events)

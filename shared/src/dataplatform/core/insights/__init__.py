@@ -12,9 +12,28 @@ Every answer goes through `gold_rows`: PII masked by the query's lineage, the re
 the answer kept per table version, so asking again costs nothing until new events land.
 """
 
+from dataplatform.core.insights._alerts import (
+    TREND_ALERT_CHECKS_SCHEMA,
+    TREND_ALERT_DELIVERIES_SCHEMA,
+    TREND_ALERTS_SCHEMA,
+    check_trend_alerts,
+    trend_alerts_job,
+)
 from dataplatform.core.insights._cohorts import COHORTS_SCHEMA
 from dataplatform.core.insights._console import insights_page
 from dataplatform.core.insights._router import insights_router
-from dataplatform.core.insights._source import EventSource, Segments
+from dataplatform.core.insights._source import AlertTables, EventSource, Segments
 
-__all__ = ["COHORTS_SCHEMA", "EventSource", "Segments", "insights_page", "insights_router"]
+__all__ = [
+    "COHORTS_SCHEMA",
+    "TREND_ALERTS_SCHEMA",
+    "TREND_ALERT_CHECKS_SCHEMA",
+    "TREND_ALERT_DELIVERIES_SCHEMA",
+    "AlertTables",
+    "EventSource",
+    "Segments",
+    "check_trend_alerts",
+    "insights_page",
+    "insights_router",
+    "trend_alerts_job",
+]

@@ -115,6 +115,19 @@ class Period:
         return bucket.isoformat()
 
 
+def last_whole_bucket(interval: Interval, zone: ZoneInfo, moment: datetime) -> Period:
+    """The last bucket of `interval` in `zone` that had ended by `moment`: the hour before the
+    current one, yesterday, last week, last month."""
+    if interval in _STEP:
+        current = Period(moment, moment + _STEP[interval], interval, zone).buckets[0]
+        assert isinstance(current, datetime)
+        return Period(current - _STEP[interval], current, interval, zone)
+    today = bucket_of_day(moment.astimezone(zone).date(), interval)
+    before = bucket_of_day(today - timedelta(days=1), interval)
+    start, end = (datetime.combine(day, time(), zone).astimezone(UTC) for day in (before, today))
+    return Period(start, end, interval, zone)
+
+
 def bucket_of_day(day: date, interval: Interval) -> date:
     """The start of the week (Monday) or month holding `day`; `day` itself for days."""
     if interval == "week":

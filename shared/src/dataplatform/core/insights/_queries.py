@@ -152,6 +152,12 @@ class TrendsQuery(PeriodQuery):
     cohort: str | None = Field(
         None, max_length=64, description="Only the people in this saved cohort at the period's end."
     )
+    segment: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Only the people in this rule segment of user-segmentation now (its id).",
+    )
     compare: bool = Field(False, description="Also answer the period just before, as long.")
     formula: str | None = Field(
         None,

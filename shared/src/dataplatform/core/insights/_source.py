@@ -1,15 +1,17 @@
 """Where a product's events are, for insights, and how a property name becomes SQL."""
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import anyio
 from fastapi import Request
 
 from dataplatform.core.access import Principal
 from dataplatform.core.errors import InvalidRequestError
-from dataplatform.core.serving import gold_rows
+from dataplatform.core.serving import TableSnapshots, gold_rows, lake_rows
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,15 @@ class Segments:
     product: str
     membership: str
     identity_graph: str
+
+
+@dataclass(frozen=True)
+class AlertTables:
+    """Where a product keeps its trend alerts, their checks and their deliveries."""
+
+    rules: str
+    checks: str
+    deliveries: str
 
 
 @dataclass(frozen=True)
@@ -43,12 +54,56 @@ class EventSource:
     # The product's table of saved cohorts (`COHORTS_SCHEMA`), and where segment members are.
     cohorts: str | None = None
     segments: Segments | None = None
+    alerts: AlertTables | None = None
 
     def property_sql(self, name: str) -> str:
         """SQL reading property `name` of an event as text (null when the event has none)."""
         if name in self.columns:
             return f"cast(({self.columns[name]}) as varchar)"
         return f"json_extract_string({_quoted(self.properties)}, {_json_path(name)})"
+
+
+# How insights read events: `sql` with `params` over the events as `e` (and `also`'s tables,
+# alias -> name), from `since` to `until`.
+EventRead = Callable[
+    [str, Mapping[str, Any], datetime, datetime, Mapping[str, str] | None],
+    Awaitable[Sequence[Mapping[str, Any]]],
+]
+
+
+def caller_read(request: Request, caller: Principal, source: EventSource) -> EventRead:
+    """Reading `source`'s events for `caller`, as `read_events` does."""
+
+    async def read(
+        sql: str,
+        params: Mapping[str, Any],
+        since: datetime,
+        until: datetime,
+        also: Mapping[str, str] | None,
+    ) -> Sequence[Mapping[str, Any]]:
+        return await read_events(request, caller, source, sql, params, since, until, also)
+
+    return read
+
+
+def job_read(snapshots: TableSnapshots, source: EventSource) -> EventRead:
+    """Reading `source`'s events for a job (`lake_rows`: not masked, so only what it counts
+    may leave it)."""
+
+    async def read(
+        sql: str,
+        params: Mapping[str, Any],
+        since: datetime,
+        until: datetime,
+        also: Mapping[str, str] | None,
+    ) -> Sequence[Mapping[str, Any]]:
+        tables = {"e": source.table, **(also or {})}
+        within = {"e": {source.time: (since, until)}}
+        return await anyio.to_thread.run_sync(
+            functools.partial(lake_rows, snapshots, sql, tables, params, within=within)
+        )
+
+    return read
 
 
 async def read_events(

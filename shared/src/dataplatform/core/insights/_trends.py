@@ -17,12 +17,19 @@ from typing import Any
 from fastapi import Request
 
 from dataplatform.core.access import Principal
-from dataplatform.core.insights._cohorts import CohortSql, cohorts_table, find_cohort, members_sql
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.insights._cohorts import (
+    CohortIn,
+    CohortSql,
+    cohorts_table,
+    find_cohort,
+    members_sql,
+)
 from dataplatform.core.insights._filters import condition_sql
 from dataplatform.core.insights._formula import Formula
 from dataplatform.core.insights._periods import Period, zone_of
 from dataplatform.core.insights._queries import Series, TrendsQuery
-from dataplatform.core.insights._source import EventSource, read_events
+from dataplatform.core.insights._source import EventRead, EventSource, caller_read
 from dataplatform.core.serving import lake_of
 
 _STATISTIC = {
@@ -66,16 +73,36 @@ async def trends(
     query: TrendsQuery,
     default_timezone: str,
 ) -> dict[str, Any]:
-    """The answer to `query` over `source`'s events, as the API shows it."""
+    """The answer to `query` over `source`'s events, as the API shows it to `caller`."""
+    read = caller_read(request, caller, source)
+    return await answer_trends(read, lake_of(request), caller, source, query, default_timezone)
+
+
+async def answer_trends(
+    read: EventRead,
+    lake: Lakehouse,
+    caller: Principal,
+    source: EventSource,
+    query: TrendsQuery,
+    default_timezone: str,
+) -> dict[str, Any]:
+    """The answer to `query`, its events read by `read` (for a caller, or for a job)."""
     zone = zone_of(query.timezone or default_timezone)
     period = Period.parse(query.since, query.until, query.interval, zone)
     letters = ascii_uppercase[: len(query.series)]
     formula = Formula(query.formula, letters) if query.formula else None
-    cohort = None
+    people = None
     if query.cohort is not None:
-        saved = find_cohort(lake_of(request), cohorts_table(source), query.cohort, "body.cohort")
-        cohort = members_sql(source, saved.definition, "cohort", [period.end], caller)
-    asker = _Asker(request, caller, source, query, cohort, period.end)
+        people = find_cohort(lake, cohorts_table(source), query.cohort, "body.cohort").definition
+    if query.segment is not None:  # a cohort of one segment, or one more criterion of the cohort
+        segments = [*(people.segments if people else []), query.segment]
+        people = (
+            people.model_copy(update={"segments": segments})
+            if people
+            else CohortIn(name="segment", segments=segments)
+        )
+    cohort = members_sql(source, people, "cohort", [period.end], caller) if people else None
+    asker = _Asker(read, source, query, cohort, period.end)
     kept = await asker.kept_values(period) if query.breakdown else None
     answers = [await asker.series(series, period, kept) for series in query.series]
     previous = None
@@ -143,14 +170,13 @@ class _Asker:
 
     def __init__(
         self,
-        request: Request,
-        caller: Principal,
+        read: EventRead,
         source: EventSource,
         query: TrendsQuery,
         cohort: CohortSql | None,
         cohort_at: datetime,
     ) -> None:
-        self.request, self.caller, self.source, self.query = request, caller, source, query
+        self.read, self.source, self.query = read, source, query
         # The cohort's people at the asked period's end, for that period and the one before.
         self.cohort, self.cohort_at = cohort, cohort_at
 
@@ -251,14 +277,12 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
 
     async def _rows(
         self, sql: str, params: Mapping[str, Any], period: Period
-    ) -> list[Mapping[str, Any]]:
+    ) -> Sequence[Mapping[str, Any]]:
         first, also = period.start, None
         if self.cohort is not None:
             first, also = min(first, self.cohort_at - self.cohort.lookback), self.cohort.tables
         last = max(period.end, self.cohort_at)
-        return await read_events(
-            self.request, self.caller, self.source, sql, params, first, last, also
-        )
+        return await self.read(sql, params, first, last, also)
 
 
 def _statistic(series: Series) -> str:
