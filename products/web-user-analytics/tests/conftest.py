@@ -98,13 +98,15 @@ class Sdk:
             "context": {"page": {"url": f"{SITE}{path}", "path": path}, "userAgent": user_agent},
         }
 
-    def identify(self, browser: str, user_id: str, at: datetime) -> Item:
+    def identify(
+        self, browser: str, user_id: str, at: datetime, traits: dict[str, Any] | None = None
+    ) -> Item:
         """A Segment `identify` call: `browser` signed in as `user_id`."""
         return "segment", {
             "type": "identify",
             "userId": user_id,
             "anonymousId": browser,
-            "traits": {"plan": "member"},
+            "traits": {"plan": "member"} if traits is None else traits,
             "messageId": self._message_id(None),
             "timestamp": at.isoformat(),
         }

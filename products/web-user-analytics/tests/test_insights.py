@@ -10,6 +10,9 @@ at 01:00 UTC on 2026-10-25. Each browser is one person (nobody signs in).
 - ben 03-29 21:59 (Paris 29th 23:59, free)   - cat 03-29 22:00 (Paris 30th 00:00, pro)
 Per Paris day 27..30: 1, 3, 3, 1; per UTC day: 2, 2, 4, 0.
 
+People's traits (identify): ann tier silver then gold, employees 5; ben tier silver; cat tier
+gold, employees 50; dan and eve none.
+
 `Order Completed` (revenue): ann 03-28 09:00 (10) and 12:00 (30), ben 03-28 13:00 (20),
 cat 03-29 12:00 (40). Page views: ann /pricing 03-28 08:00, dan /pricing 03-29 08:00,
 ben /docs 03-29 09:00. In autumn: `Signup Completed` by fay at 00:15 and gus at 01:15 on 10-25,
@@ -74,6 +77,11 @@ def world(sdk) -> list[Any]:  # type: ignore[no-untyped-def]
         sdk.page("ben", at("03-29T09:00"), "/docs"),
         signup("fay", "10-25T00:15", "pro"),
         signup("gus", "10-25T01:15", "pro"),
+        # Traits set on people (each signs in under their browser's id: no person changes).
+        sdk.identify("ann", "ann", at("03-28T09:30"), {"tier": "silver", "employees": 5}),
+        sdk.identify("ann", "ann", at("03-28T12:30"), {"tier": "gold"}),
+        sdk.identify("ben", "ben", at("03-28T13:30"), {"tier": "silver"}),
+        sdk.identify("cat", "cat", at("03-29T12:30"), {"tier": "gold", "employees": 50}),
     ]
 
 
@@ -775,3 +783,56 @@ def test_a_segment_filters_a_trend_alone_or_beside_a_cohort(
         {"series": [{"event": SIGNUP}], "segment": "vip", **MARCH}, headers=web_only
     )
     assert refused.status_code == 403, refused.text
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"operator": "=", "value": "gold"}, [[1, 1, 1, 1], 4]),  # ann, cat (ann's latest)
+        ({"operator": "!=", "value": "gold"}, [[0, 2, 2, 0], 4]),  # ben, eve, dan
+        ({"operator": "is not set"}, [[0, 1, 1, 0], 2]),  # dan, eve
+        ({"operator": "in", "value": ["silver"]}, [[0, 1, 1, 0], 2]),  # ben
+    ],
+)
+def test_person_property_filters_read_each_persons_latest_trait(
+    insights: Insights, condition: dict[str, Any], expected: list[Any]
+) -> None:
+    answer = insights.trends(
+        series=[{"event": SIGNUP}],
+        filters=[{"property": "tier", "type": "person", **condition}],
+        **MARCH,
+    )
+    assert values(answer) == expected
+
+
+def test_person_property_numbers_and_event_filters_together(insights: Insights) -> None:
+    def signups(*filters: dict[str, Any]) -> list[Any]:
+        return values(
+            insights.trends(series=[{"event": SIGNUP, "filters": list(filters)}], **MARCH)
+        )
+
+    big = {"property": "employees", "type": "person", "operator": ">", "value": 10}
+    small = {"property": "employees", "type": "person", "operator": "<", "value": 10}
+    assert signups(big) == [[0, 1, 0, 1], 2]  # cat
+    assert signups(small) == [[1, 0, 1, 0], 2]  # ann
+    # ann's signups carry plan pro; the event's own `plan` beside the person's `employees`.
+    assert signups(small, {"property": "plan", "value": "pro"}) == [[1, 0, 1, 0], 2]
+    assert signups(big, {"property": "plan", "value": "free"}) == [[0, 1, 0, 0], 1]
+
+
+def test_a_late_trait_older_than_the_one_held_does_not_replace_it(
+    make_models, sdk, to_bronze, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    with make_models(tmp_path) as models:
+        to_bronze(models.lake, [sdk.identify("ann", "ann", at("03-28T12:00"), {"tier": "gold"})])
+        models.run()
+        late = sdk.identify("ann", "ann", at("03-28T09:00"), {"tier": "silver", "seats": 3})
+        to_bronze(models.lake, [late])
+        models.run()
+        after_late = models.rows("silver.person_properties", order_by="property")
+        to_bronze(models.lake, [sdk.identify("ann", "ann", at("03-29T09:00"), {"tier": "free"})])
+        models.run()
+        after_newer = models.rows("silver.person_properties", order_by="property")
+
+    assert [(r["property"], r["value"]) for r in after_late] == [("seats", "3"), ("tier", "gold")]
+    assert [(r["property"], r["value"]) for r in after_newer] == [("seats", "3"), ("tier", "free")]

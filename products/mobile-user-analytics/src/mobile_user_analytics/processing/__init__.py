@@ -1,6 +1,7 @@
 """What mobile-user-analytics computes: its silver and gold models, one `.sql` file per table,
-but for the activity windows (one template, a table per grain) and gold.identity_links (core's
-model, shared with web, over silver.app_events).
+but for the activity windows (one template, a table per grain), gold.identity_links (core's
+model, shared with web, over silver.app_events) and silver.person_properties (core's Python
+model over bronze: each person's latest traits, for insights' person filters).
 
 Silver types and deduplicates the app events, then cuts them into sessions. Gold aggregates:
 activity windows of a minute, an hour and a day; a summary per user, and per user and day;
@@ -23,6 +24,7 @@ from dataplatform.core.processing import (
     Model,
     identity_links_model,
     load_models,
+    person_properties_model,
     load_sql_template,
 )
 from dataplatform.core.product_context import ProductContext
@@ -44,6 +46,7 @@ def models(context: ProductContext[Any]) -> Sequence[Model]:
             for suffix, unit in ACTIVITY_GRAINS.items()
         ),
         identity_links_model("silver.app_events", anonymous_id_of="an install"),
+        person_properties_model("bronze.app_events"),
     ]
 
 

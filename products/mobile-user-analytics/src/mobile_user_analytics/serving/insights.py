@@ -44,6 +44,7 @@ def mobile_events(context: ProductContext[MobileUserAnalyticsSettings]) -> Event
         columns=TYPED_PROPERTIES,
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
+        persons=context.table("silver.person_properties"),
         alerts=AlertTables(
             rules=context.table("gold.trend_alerts"),
             checks=context.table("gold.trend_alert_checks"),

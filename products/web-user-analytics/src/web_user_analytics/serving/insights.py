@@ -48,6 +48,7 @@ def web_events(context: ProductContext[WebUserAnalyticsSettings]) -> EventSource
         columns=TYPED_PROPERTIES,
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
+        persons=context.table("silver.person_properties"),
         alerts=AlertTables(
             rules=context.table("gold.trend_alerts"),
             checks=context.table("gold.trend_alert_checks"),

@@ -2,15 +2,44 @@
 
 from typing import Any
 
+from dataplatform.core.errors import InvalidRequestError
 from dataplatform.core.insights._queries import EventMatch, PropertyFilter
-from dataplatform.core.insights._source import EventSource
+from dataplatform.core.insights._source import PERSONS_ALIAS, EventSource
+
+# The operators a missing value passes.
+_TRUE_WITHOUT_VALUE = ("!=", "not in", "is not set")
 
 
 def condition_sql(
     source: EventSource, condition: PropertyFilter, name: str, params: dict[str, Any]
 ) -> str:
     """SQL keeping the events `condition` keeps; its value goes in `params` as `$name`."""
-    text = source.property_sql(condition.property)
+    if condition.type == "person":
+        return _person_condition_sql(source, condition, name, params)
+    return _value_sql(source.property_sql(condition.property), condition, name, params)
+
+
+def _person_condition_sql(
+    source: EventSource, condition: PropertyFilter, name: str, params: dict[str, Any]
+) -> str:
+    """The events of the people whose latest value of the property passes: those with a row
+    that passes or, when someone without the property passes too (`!=`, `not in`, `is not
+    set`), everyone but those with a row that fails."""
+    if source.persons is None:
+        raise InvalidRequestError(
+            "This product keeps no person properties; filter on the events' own (`type`: `event`).",
+            field="body.filters",
+        )
+    params[f"{name}_property"] = condition.property
+    passes = _value_sql("p.value", condition, name, params)
+    rows = f"select p.person_id from {PERSONS_ALIAS} as p where p.property = ${name}_property"
+    if condition.operator in _TRUE_WITHOUT_VALUE:
+        return f"{source.person} not in ({rows} and not ({passes}))"
+    return f"{source.person} in ({rows} and {passes})"
+
+
+def _value_sql(text: str, condition: PropertyFilter, name: str, params: dict[str, Any]) -> str:
+    """SQL true when the property read by `text` passes `condition`."""
     number = f"try_cast({text} as double)"
     operator, value = condition.operator, condition.value
     if operator == "is set":

@@ -47,6 +47,11 @@ class PropertyFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     property: PropertyName
+    type: Literal["event", "person"] = Field(
+        "event",
+        description="`event`: the event's own property; `person`: the latest value set on "
+        "the person who did it (identify traits, `$set`).",
+    )
     operator: Operator = "="
     value: Scalar | Annotated[list[Scalar], Field(min_length=1, max_length=MAX_VALUES)] | None = (
         None

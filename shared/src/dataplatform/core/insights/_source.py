@@ -23,6 +23,10 @@ class Segments:
     identity_graph: str
 
 
+# What a person filter's subquery calls the product's person properties.
+PERSONS_ALIAS = "person_properties"
+
+
 @dataclass(frozen=True)
 class AlertTables:
     """Where a product keeps its trend alerts, their checks and their deliveries."""
@@ -55,6 +59,9 @@ class EventSource:
     cohorts: str | None = None
     segments: Segments | None = None
     alerts: AlertTables | None = None
+    # The product's `silver.person_properties`: the latest value of each property of a person
+    # (keyed by the ids `person` gives), for filters of `type` `person`.
+    persons: str | None = None
 
     def property_sql(self, name: str) -> str:
         """SQL reading property `name` of an event as text (null when the event has none)."""
@@ -97,7 +104,7 @@ def job_read(snapshots: TableSnapshots, source: EventSource) -> EventRead:
         until: datetime,
         also: Mapping[str, str] | None,
     ) -> Sequence[Mapping[str, Any]]:
-        tables = {"e": source.table, **(also or {})}
+        tables = tables_of(source, sql, also)
         within = {"e": {source.time: (since, until)}}
         return await anyio.to_thread.run_sync(
             functools.partial(lake_rows, snapshots, sql, tables, params, within=within)
@@ -122,10 +129,20 @@ async def read_events(
         request,
         caller,
         sql,
-        {"e": source.table, **(also or {})},
+        tables_of(source, sql, also),
         params,
         within={"e": {source.time: (since, until)}},
     )
+
+
+def tables_of(source: EventSource, sql: str, also: Mapping[str, str] | None) -> dict[str, str]:
+    """The tables `sql` reads: the events as `e`, `also`'s, and the person properties when a
+    person filter names them, and only then: an answer without one neither waits for that
+    table to exist nor is asked again each time a trait is set."""
+    tables = {"e": source.table, **(also or {})}
+    if source.persons is not None and f" {PERSONS_ALIAS} as p " in sql:
+        tables[PERSONS_ALIAS] = source.persons
+    return tables
 
 
 def _quoted(column: str) -> str:

@@ -34,12 +34,17 @@ from dataplatform.core.processing._runner import (
     quarantine_table,
 )
 from dataplatform.core.processing._runs import RecordedEdge, Run, RunLog
-from dataplatform.core.processing._shared_models import identity_links_model
+from dataplatform.core.processing._shared_models import (
+    PERSON_PROPERTIES_SCHEMA,
+    identity_links_model,
+    person_properties_model,
+)
 from dataplatform.core.processing._snapshots import Input, Snapshot
 from dataplatform.core.processing._templates import load_sql_template
 
 __all__ = [
     "MODEL_QUARANTINE_SCHEMA",
+    "PERSON_PROPERTIES_SCHEMA",
     "ROWS",
     "CheckResult",
     "CheckSpec",
@@ -71,6 +76,7 @@ __all__ = [
     "load_sql_model",
     "load_sql_models",
     "load_sql_template",
+    "person_properties_model",
     "python_model",
     "quarantine_table",
     "render",
