@@ -264,8 +264,9 @@ class QuerySettings(BaseModel):
     threads: int = Field(2, ge=1, le=64, description="Threads the SQL queries share.")
     exports_root: str = Field(
         ".data/exports",
-        description="The folder exports write under: an export names a folder inside it, never "
-        "a path of its own, so no export can write elsewhere on the server.",
+        description="The folder exports write under, a local path or an `s3://` URI on the "
+        "lake's store (reached with `storage_options`): an export names a folder inside it, "
+        "never a path of its own, so no export can write elsewhere.",
     )
 
 

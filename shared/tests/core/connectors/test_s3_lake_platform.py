@@ -1,6 +1,7 @@
 """The platform on an `s3://` lake served by a real S3-compatible server (S3Proxy, see
 conftest.py): the web product's models run over a few events, the gateway answers from their
-output, and an erasure removes a person from every file the server keeps, with its report.
+output, a daily export writes its files into the bucket, and an erasure removes a person from
+every file the server keeps, with its report.
 
 Website events in `web_user_analytics.bronze.clickstream`, minutes after START:
 
@@ -12,7 +13,7 @@ So the published pages (views): / 2, /cart 1; zoe's bronze rows: 3, max's: 1.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ from dataplatform.core.processing import ModelRunner
 from dataplatform.core.product import get_product
 from dataplatform.devtools.s3_server import S3Server
 from dataplatform.platform.collector import from_segment
+from dataplatform.platform.exports import Exports, run_due_exports
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 WEB = "web_user_analytics.bronze.clickstream"
+EXPORTS = "s3://lake/exports"  # the exports root, in the lake's bucket
 ZOE = "zoe-4471"
 ZOE_IDS = (ZOE, "anon-zoe-browser")
 MAX = "anon-max-browser"
@@ -77,6 +80,7 @@ class Platform:
     gateway: RunningGateway
     lake: Lakehouse
     stored: Path  # where the server keeps the lake's objects on its disk
+    exported: Path  # and the exports' objects
     pages_before: dict[str, int]
     bronze_before: dict[str, int]
     report: dict[str, Any]
@@ -107,7 +111,10 @@ def platform(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> I
     folder = tmp_path_factory.mktemp("platform")
     root = "s3://lake/platform"  # the bucket the `s3_server` fixture made
     settings = platform_settings(
-        f"sqlite:///{folder / 'platform.db'}", root, storage_options=s3_server.storage_options
+        f"sqlite:///{folder / 'platform.db'}",
+        root,
+        storage_options=s3_server.storage_options,
+        query={"exports_root": EXPORTS},
     )
     with running_gateway(settings) as gateway:
         lake = Lakehouse(root, s3_server.storage_options)
@@ -131,6 +138,7 @@ def platform(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> I
             gateway,
             lake,
             s3_server.stored(root),
+            s3_server.stored(EXPORTS),
             pages_before,
             bronze_before,
             response.json(),
@@ -174,3 +182,44 @@ def test_no_object_on_the_server_names_her(platform: Platform) -> None:
     assert len(files) > 20
     assert any("_change_data" in str(path) for path in files)
     assert naming == []
+
+
+def test_a_daily_export_writes_each_day_once_into_the_bucket(platform: Platform) -> None:
+    gateway = platform.gateway
+    body = {
+        "name": "pages",
+        "source": {"table": "web_user_analytics.gold.pages", "time_column": "day"},
+        "folder": "daily",
+        "period": "day",
+        "starts_at": START.isoformat(),
+    }
+    analyst = gateway.headers_for("ana", ["analyst"])
+    created = httpx.post(f"{gateway.url}/exports", json=body, headers=analyst)
+    assert created.status_code == 201, created.text
+    services = gateway.services
+    day = START.date()
+
+    def run() -> dict[str, int]:
+        return run_due_exports(
+            Exports(services.store),
+            services.lake,
+            services.sandbox,
+            services.catalog.pii_columns,
+            services.audit_log,
+            now=datetime.combine(day + timedelta(days=3), time(1), UTC),  # 3 days over
+        )
+
+    first, again = run(), run()
+
+    # START's day and the two after it, each once; the views (minutes after START) in them.
+    files = sorted((platform.exported / "daily" / "pages").iterdir())
+    assert [f.name for f in files] == [
+        f"{day + timedelta(days=n):%Y-%m-%d}T000000Z.parquet" for n in range(3)
+    ]
+    assert (first["pages"], again["pages"]) == (3, 0)
+    views: dict[str, int] = {}
+    for row in (row for f in files for row in pq.read_table(f).to_pylist()):
+        views[row["path"]] = views.get(row["path"], 0) + row["views"]
+    assert views == {"/": 2, "/cart": 1}
+    runs = httpx.get(f"{gateway.url}/exports/pages/runs", headers=analyst).json()["runs"]
+    assert {run["location"] for run in runs} == {f"{EXPORTS}/daily/pages/{f.name}" for f in files}

@@ -125,13 +125,15 @@ def test_an_export_interrupted_resumes_without_duplicates(
     deliver = export_run._deliver
     calls: list[datetime] = []
 
-    def fails_on_the_second_day(export: Any, start: datetime, end: datetime, rows: Any) -> str:
+    def fails_on_the_second_day(
+        export: Any, start: datetime, end: datetime, rows: Any, options: Any
+    ) -> str:
         if export.name != "resumed":
-            return deliver(export, start, end, rows)
+            return deliver(export, start, end, rows, options)
         calls.append(start)
         if start == DAY + timedelta(days=1):
             raise OSError("disk full")
-        return deliver(export, start, end, rows)
+        return deliver(export, start, end, rows, options)
 
     monkeypatch.setattr(export_run, "_deliver", fails_on_the_second_day)
     world.run(DAY + timedelta(days=3, minutes=10))
@@ -142,6 +144,7 @@ def test_an_export_interrupted_resumes_without_duplicates(
         DAY + timedelta(days=2),
         DAY + timedelta(days=3),
         pa.table({"x": [1]}),
+        None,
     )
     monkeypatch.setattr(export_run, "_deliver", deliver)
     world.run(DAY + timedelta(days=3, minutes=20))

@@ -5,9 +5,10 @@ land first. Its rows are the table's rows whose `time_column` falls in it (the w
 without one) or the saved query's answer then, masked by their lineage as the API masks them
 unless the export was made with `include_pii` by someone holding `pii:read`. They go to:
 
-- a folder: `<destination>/<export>/<period start>.<parquet|csv>`, written under a temporary
-  name and renamed, so a period is one whole file, and a run cut short writes the same name
-  again: never a second copy;
+- a folder under the exports root, on a local disk or in a bucket (`s3://`, through the lake's
+  store and storage options): `<destination>/<export>/<period start>.<parquet|csv>`, written
+  whole or not at all (staged and renamed on a disk, one upload completed in a bucket), so a run
+  cut short writes the same name again: never a second copy;
 - a webhook (`https://...`): POSTed as JSON in batches, signed as every webhook delivery is
   (`dataplatform.core.signing`), tried with backoff; `X-Dataplatform-Delivery` names the period and batch, so a receiver drops a repeat.
 
@@ -16,17 +17,17 @@ again next round, and after `MAX_ATTEMPTS` it is `dead` (the dead letters) and t
 goes. Each period exported is written to the audit log as `export.run`.
 """
 
+import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataplatform.core.access import MASK
-from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.connectors.lakehouse import Lakehouse, put_file
 from dataplatform.core.engine import run_query, snapshot_files
 from dataplatform.core.query_lineage import answer_lineage
 from dataplatform.core.sandbox import QuerySandbox
@@ -102,7 +103,7 @@ def _run_period(
     attempts = (before.attempts if before else 0) + 1
     try:
         rows = _rows(export, start, end, lake, sandbox, pii_columns)
-        location = _deliver(export, start, end, rows)
+        location = _deliver(export, start, end, rows, lake.storage_options)
     except Exception as error:  # recorded on the run, tried again next round
         logger.exception("export %s of %s failed (try %d)", export.name, start, attempts)
         status = "dead" if attempts >= MAX_ATTEMPTS else "failed"
@@ -157,24 +158,27 @@ def _zoned(rows: pa.Table) -> pa.Table:
     return rows.cast(schema)
 
 
-def _deliver(export: Export, start: datetime, end: datetime, rows: pa.Table) -> str:
+def _deliver(
+    export: Export,
+    start: datetime,
+    end: datetime,
+    rows: pa.Table,
+    storage_options: dict[str, str] | None,
+) -> str:
     if export.destination.startswith(("http://", "https://")):
         _post(export, start, end, rows)
         return export.destination
-    folder = Path(export.destination) / export.name
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{start:%Y-%m-%dT%H%M%SZ}.{export.format}"
-    partial = final.with_name(f".{final.name}.partial")
+    buffer = io.BytesIO()
     if export.format == "csv":
         import pyarrow.csv
 
-        pyarrow.csv.write_csv(_flat(rows), partial)
+        pyarrow.csv.write_csv(_flat(rows), buffer)
     else:
         import pyarrow.parquet
 
-        pyarrow.parquet.write_table(rows, partial)
-    partial.replace(final)  # whole or not at all
-    return str(final)
+        pyarrow.parquet.write_table(rows, buffer)
+    name = f"{export.name}/{start:%Y-%m-%dT%H%M%SZ}.{export.format}"
+    return put_file(export.destination, storage_options, name, buffer.getvalue())
 
 
 def _flat(rows: pa.Table) -> pa.Table:

@@ -94,7 +94,7 @@ def exports_router() -> APIRouter:
             tables=dict(tables),
             time_column=body.source.time_column if isinstance(body.source, TableSource) else None,
             format=body.format,
-            destination=body.webhook or str(_folder(platform, body.folder)),
+            destination=body.webhook or _folder(platform, body.folder),
             secret_env=body.secret_env,
             period=body.period,
             include_pii=body.include_pii,
@@ -155,6 +155,9 @@ def _checked_source(
     return f"select * from t0 where {quoted} >= $start and {quoted} < $end", {"t0": table}
 
 
-def _folder(platform: Services, folder: str | None) -> Path:
+def _folder(platform: Services, folder: str | None) -> str:
     assert folder is not None  # `ExportIn` holds a folder or a webhook
-    return (Path(platform.settings.query.exports_root) / folder).absolute()
+    root = platform.settings.query.exports_root
+    if "://" in root:  # a bucket: `s3://exports/prefix`
+        return f"{root.rstrip('/')}/{folder}"
+    return str((Path(root) / folder).absolute())

@@ -1,5 +1,6 @@
 """The Delta lakehouse: tables `<product>.<layer>.<table>` under one lake root, and snapshots of them."""
 
+from dataplatform.core.connectors.lakehouse._files import put_file
 from dataplatform.core.connectors.lakehouse._history import (
     FilesNaming,
     Purged,
@@ -42,6 +43,7 @@ __all__ = [
     "maintain",
     "partition_narrowing",
     "prunes_by_row_group",
+    "put_file",
     "quarantine_of",
     "read_keys",
 ]

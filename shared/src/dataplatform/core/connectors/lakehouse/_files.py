@@ -8,6 +8,8 @@ A write killed part way leaves the file as it was (on a local disk, content past
 part may stay staged beside it as `<file>#<n>`, which the store neither lists nor reads).
 """
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake._internal import DeltaFileSystemHandler
@@ -79,3 +81,12 @@ class TableFiles:
         stream = self._store.open_output_stream(path, None)
         stream.write(content)
         stream.close()  # type: ignore[attr-defined]  # there, but missing from deltalake's stub
+
+
+def put_file(root: str, storage_options: dict[str, str] | None, path: str, content: bytes) -> str:
+    """Write `content` as the file at `path` under `root` (a local folder or an `s3://` URI),
+    whole or not at all, through the same store as the lake's; its full location."""
+    if "://" not in root:  # the local store opens only a folder that exists
+        Path(root).mkdir(parents=True, exist_ok=True)
+    TableFiles(root, storage_options).replace(path, content)
+    return f"{root.rstrip('/')}/{path}"
