@@ -24,8 +24,8 @@ from dataplatform.core.processing import (
     Model,
     identity_links_model,
     load_models,
-    person_properties_model,
     load_sql_template,
+    person_properties_model,
 )
 from dataplatform.core.product_context import ProductContext
 
