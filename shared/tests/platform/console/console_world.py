@@ -2,9 +2,10 @@
 product's models, the gateway's metrics scraped twice, the audit log, catalog, statistics and bus
 lag published, an ML model trained, a retention run, and what an admin would have made (a key, a
 source, a settings version of each product, a deployment, a snapshot, an erasure request, a
-saved query and an export). The
+saved query, an export and a trend alert of web and of mobile). The
 console's browser tests open every page of it; `benchmarks/console_pages.py` times them."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
@@ -34,6 +35,8 @@ OPS = "operational-metrics"
 COMPLIANCE = "compliance-auditing"
 PRODUCTS = (WEB, MOBILE, SEGMENTS, OPS, COMPLIANCE)
 A_USER = "user-000007"  # one of the generated people
+# Where web's and mobile's trend alerts would go (nothing listens: no check runs here).
+GROWTH_HOOK = {"name": "growth", "url": "http://127.0.0.1:9/hook"}
 
 
 def fill_world(gateway: RunningGateway, users: int = 120) -> None:
@@ -95,7 +98,8 @@ def publish_platform_tables(gateway: RunningGateway) -> None:
 
 def keep_records(gateway: RunningGateway) -> None:
     """What an admin would have made by now: a key, a source, a settings version of each
-    product, a deployment, a snapshot, an erasure request, a saved query and an export."""
+    product, a deployment, a snapshot, an erasure request, a saved query, an export, and a trend
+    alert of web and of mobile."""
     made = [
         ("/admin/api-keys", {"name": "reporting", "roles": ["viewer"]}),
         ("/admin/sources", {"name": "shop-app", "kind": "ios", "product": MOBILE}),
@@ -123,8 +127,26 @@ def keep_records(gateway: RunningGateway) -> None:
         assert answer.status_code == 201, answer.text
     for name in PRODUCTS:
         url = f"{gateway.url}/admin/products/{name}/config"
-        answer = httpx.put(url, headers=gateway.admin, json={"comment": "the files' values"})
+        values = {"alert_webhooks": [GROWTH_HOOK]} if name in (WEB, MOBILE) else {}
+        body = {"comment": "the files' values", "values": values}
+        answer = httpx.put(url, headers=gateway.admin, json=body)
         assert answer.status_code == 200, answer.text
+    for prefix, event in (("/web", "$pageview"), ("/mobile", "$screen")):
+        alert = {
+            "name": f"{event} per hour below 1",
+            "trend": {"series": [{"event": event}], "interval": "hour"},
+            "condition": "below",
+            "threshold": 1,
+            "destinations": [GROWTH_HOOK["name"]],
+        }
+        url = f"{gateway.url}{prefix}/insights/alerts"
+        # Made once the gateway has rebuilt the product's routes with the webhook (within
+        # `gateway.config_check_seconds`).
+        deadline = time.monotonic() + 30
+        while (answer := httpx.post(url, headers=gateway.admin, json=alert)).status_code == 422:
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(0.2)
+        assert answer.status_code == 201, answer.text
 
 
 def run_jobs(gateway: RunningGateway, name: str) -> None:

@@ -1,13 +1,13 @@
 """The insights page a product with events adds to its console pages: a trends builder with its
-chart, paths as a Sankey diagram, retention, and saved cohorts with their size over time, each
-a form over the product's own insights routes."""
+chart, paths as a Sankey diagram, retention, saved cohorts with their size over time, and trend
+alerts, each a form over the product's own insights routes."""
 
 import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dataplatform.core.access import QUERY_RUN
-from dataplatform.core.console import EVERY, Answer, ConsolePage, Field, Form
+from dataplatform.core.console import EVERY, Answer, Chart, ConsolePage, Field, Form
 
 DAYS = 30
 MATHS = ("total", "unique_users", "per_user_avg", "sum", "avg", "median", "p90", "p99")
@@ -26,7 +26,18 @@ def insights_page(permission: str, timezone: str, first_event: str) -> ConsolePa
         "insights",
         "Insights",
         permission,
-        description="Ask your own questions of the events: trends, paths, retention, cohorts.",
+        description="Ask your own questions of the events: trends, paths, retention, cohorts; "
+        "and be told when a trend crosses a threshold.",
+        charts=(
+            Chart(
+                "Trend alerts",
+                "/insights/alerts",
+                "name",
+                ("line", "condition", "threshold", "snoozed_until", "id"),
+                rows="alerts",
+                kind="table",
+            ),
+        ),
         forms=(
             Form(
                 "Trends",
@@ -98,6 +109,45 @@ def insights_page(permission: str, timezone: str, first_event: str) -> ConsolePa
                     Field("segments", "In segments", "list", required=False),
                 ),
                 submit="Save",
+                permission=QUERY_RUN,
+            ),
+            Form(
+                "Alert on a trend",
+                "/insights/alerts",
+                fields=(
+                    Field("name", "Name"),
+                    Field(
+                        "trend.series",
+                        "Series",
+                        "rows",
+                        json.dumps([{"event": first_event, "math": "total"}]),
+                        columns=(
+                            Field("event", "Event", required=False, help="Empty: every event."),
+                            Field("math", "Count", "select", "total", options=MATHS),
+                        ),
+                    ),
+                    Field(
+                        "trend.interval",
+                        "Each",
+                        "select",
+                        "hour",
+                        ("minute", "hour", "day", "week", "month"),
+                    ),
+                    Field("condition", "When", "select", "below", ("below", "above")),
+                    Field("threshold", "Threshold", "number"),
+                    Field("destinations", "Send to", "list", help="Webhooks of `alert_webhooks`."),
+                ),
+                submit="Create",
+                permission=QUERY_RUN,
+            ),
+            Form(
+                "Snooze a trend alert",
+                "/insights/alerts/{alert_id}/snooze",
+                fields=(
+                    Field("alert_id", "Alert id"),
+                    Field("until", "Until", help="An ISO 8601 time: 2026-12-24T09:00:00Z."),
+                ),
+                submit="Snooze",
                 permission=QUERY_RUN,
             ),
             Form(
