@@ -4,9 +4,9 @@ are `$screen`; identify and alias calls are not events), in UTC unless a request
 from fastapi import APIRouter
 
 from dataplatform.core.insights import (
-    AlertTables,
     EventSource,
     Segments,
+    alert_tables_of,
     insights_router,
     trend_alerts_job,
 )
@@ -45,11 +45,7 @@ def mobile_events(context: ProductContext[MobileUserAnalyticsSettings]) -> Event
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
         persons=context.table("silver.person_properties"),
-        alerts=AlertTables(
-            rules=context.table("gold.trend_alerts"),
-            checks=context.table("gold.trend_alert_checks"),
-            deliveries=context.table("gold.trend_alert_deliveries"),
-        ),
+        alerts=alert_tables_of(context.table),
     )
 
 

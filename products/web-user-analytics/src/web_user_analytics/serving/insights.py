@@ -4,9 +4,9 @@ are `$pageview` and a path's steps are pages, bots left out), in the reporting t
 from fastapi import APIRouter
 
 from dataplatform.core.insights import (
-    AlertTables,
     EventSource,
     Segments,
+    alert_tables_of,
     insights_router,
     trend_alerts_job,
 )
@@ -49,11 +49,7 @@ def web_events(context: ProductContext[WebUserAnalyticsSettings]) -> EventSource
         cohorts=context.table("gold.cohorts"),
         segments=SEGMENTS,
         persons=context.table("silver.person_properties"),
-        alerts=AlertTables(
-            rules=context.table("gold.trend_alerts"),
-            checks=context.table("gold.trend_alert_checks"),
-            deliveries=context.table("gold.trend_alert_deliveries"),
-        ),
+        alerts=alert_tables_of(context.table),
     )
 
 

@@ -8,12 +8,7 @@ written by the API itself (`POST /web/funnels`).
 import pyarrow as pa
 
 from dataplatform.core.events import ENVELOPE_PII, ENVELOPE_SCHEMA
-from dataplatform.core.insights import (
-    COHORTS_SCHEMA,
-    TREND_ALERT_CHECKS_SCHEMA,
-    TREND_ALERT_DELIVERIES_SCHEMA,
-    TREND_ALERTS_SCHEMA,
-)
+from dataplatform.core.insights import insights_tables
 from dataplatform.core.product import Table
 
 FUNNEL_DEFINITIONS = "gold.funnel_definitions"
@@ -41,28 +36,7 @@ TABLES = (
         "Funnels created through POST /web/funnels: name, ordered steps, conversion window.",
         schema=FUNNEL_DEFINITIONS_SCHEMA,
     ),
-    Table(
-        "gold.cohorts",
-        "Cohorts saved through POST /web/insights/cohorts: name, criteria, who saved them.",
-        schema=COHORTS_SCHEMA,
-    ),
-    Table(
-        "gold.trend_alerts",
-        "Trend alerts created through POST /web/insights/alerts: the trend, its threshold, "
-        "where the news goes, and until when it is snoozed.",
-        schema=TREND_ALERTS_SCHEMA,
-    ),
-    Table(
-        "gold.trend_alert_checks",
-        "Each trend alert's value over each whole interval checked, and whether it fired.",
-        schema=TREND_ALERT_CHECKS_SCHEMA,
-    ),
-    Table(
-        "gold.trend_alert_deliveries",
-        "Each trend alert's firing and resolution sent to each webhook: status, tries, last "
-        "error (the dead letters are `dead`).",
-        schema=TREND_ALERT_DELIVERIES_SCHEMA,
-    ),
+    *insights_tables("/web"),
 )
 
 # Visits, people and their identities are kept 13 months, as the clickstream they come from.

@@ -23,6 +23,7 @@ from dataplatform.core.insights._cohorts import COHORTS_SCHEMA
 from dataplatform.core.insights._console import insights_page
 from dataplatform.core.insights._router import insights_router
 from dataplatform.core.insights._source import AlertTables, EventSource, Segments
+from dataplatform.core.insights._storage import alert_tables_of, insights_tables
 
 __all__ = [
     "COHORTS_SCHEMA",
@@ -32,8 +33,10 @@ __all__ = [
     "AlertTables",
     "EventSource",
     "Segments",
+    "alert_tables_of",
     "check_trend_alerts",
     "insights_page",
     "insights_router",
+    "insights_tables",
     "trend_alerts_job",
 ]
