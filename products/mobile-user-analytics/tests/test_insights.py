@@ -3,7 +3,7 @@
 2026-11-20 (UTC): ana (signed in, app 3.2.0) opens the app at 08:00, views the `Home` and
 `Cart` screens, adds a 12.5 item to her cart at 08:05 and another of 7.5 at 09:10; bo (no
 account: his install counts) on app 3.1.0 opens it at 09:00 and adds a 30 item; ana's identify
-call at 08:01 is no event. 2026-11-21: bo opens the app at 23:30, 08:30 on the 22nd in Tokyo.
+call at 08:01 (trait plan: pro) is no event. 2026-11-21: bo opens the app at 23:30, 08:30 on the 22nd in Tokyo.
 """
 
 from collections.abc import Callable, Iterator
@@ -38,7 +38,9 @@ def gateway(
         pipeline.send(
             [
                 app_event("a1", at(20, "08:00"), "Application Opened"),
-                app_event("a2", at(20, "08:01"), "identify", kind="identify"),
+                app_event(
+                    "a2", at(20, "08:01"), "identify", kind="identify", properties={"plan": "pro"}
+                ),
                 app_event("a3", at(20, "08:02"), "Home", kind="screen"),
                 app_event("a4", at(20, "08:03"), "Cart", kind="screen"),
                 app_event("a5", at(20, "08:05"), ADD, properties={"price": 12.5}),
@@ -110,3 +112,30 @@ def test_a_timezone_moves_events_to_its_own_day(gateway: RunningGateway) -> None
 
     # 08:00 and 09:00 UTC are the 20th in Tokyo too; 23:30 UTC on the 21st is the 22nd there.
     assert answer["lines"][0]["values"] == [2, 0, 1]
+
+
+def test_a_person_property_set_by_identify_filters_people(gateway: RunningGateway) -> None:
+    def additions(operator: str, value: str | None = None) -> Any:
+        condition = {"property": "plan", "type": "person", "operator": operator}
+        if value is not None:
+            condition["value"] = value
+        answer = trends(gateway, series=[{"event": ADD}], filters=[condition], **DAYS)
+        return answer["lines"][0]["values"]
+
+    assert additions("=", "pro") == [2, 0, 0]  # ana's two
+    assert additions("is not set") == [1, 0, 0]  # bo's, whose install has no trait
+
+
+def test_a_trend_alert_needs_a_webhook_the_product_knows(gateway: RunningGateway) -> None:
+    alert = {
+        "name": "No additions for an hour",
+        "trend": {"series": [{"event": ADD}], "interval": "hour"},
+        "condition": "below",
+        "threshold": 1,
+        "destinations": ["oncall"],
+    }
+    response = httpx2.post(
+        f"{gateway.url}/mobile/insights/alerts", json=alert, headers=gateway.admin
+    )
+    assert response.status_code == 422, response.text
+    assert "body.destinations[0]" in response.text and "alert_webhooks" in response.text
