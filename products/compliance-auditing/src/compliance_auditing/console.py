@@ -140,9 +140,17 @@ def console_pages(context: ProductContext[ComplianceAuditingSettings]) -> Sequen
             "access-requests",
             "Access requests",
             READ,
-            description="Right of access and portability: the requests answered. The archive "
-            "(POST /compliance/access-requests) is a download for the person, not a page.",
+            description="Right of access and portability: gather every row about a person "
+            "into an archive to hand them (JSON and CSV with a manifest), and the requests "
+            "answered.",
             forms=(
+                Form(
+                    "Answer a request",
+                    "/access-requests",
+                    fields=(Field("user_id", "User id", help="The person's user id."),),
+                    submit="Gather",
+                    permission=WRITE,
+                ),
                 Form(
                     "Requests answered",
                     "/access-requests",

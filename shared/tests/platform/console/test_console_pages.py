@@ -6,8 +6,10 @@ key once, build a segment, define a funnel, change a product's settings (a bad v
 take and restore a snapshot, erase a person and read the proof; and a viewer, who finds the admin
 pages absent and forbidden and PII masked."""
 
+import json
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -397,6 +399,24 @@ def test_a_products_processes_are_restarted_and_the_request_recorded(
         "restart_requested",
         "admin",
     ]
+
+
+def test_an_access_request_is_gathered_and_its_archive_downloaded(
+    world: RunningGateway, page: "Page"
+) -> None:
+    page.goto(f"{world.url}/console/products/{COMPLIANCE}/access-requests")
+    form = submit_form(page, "Answer a request", {"User id": A_USER})
+    assert form.get_attribute("data-answered") == "ok", form.locator(".status").inner_text()
+    with page.expect_download() as downloading:
+        form.locator("dl.answer a[download]").click()
+    with zipfile.ZipFile(downloading.value.path()) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        files = set(archive.namelist())
+    assert A_USER in manifest["ids"] and manifest["rows"] > 0
+    assert {f"tables/{t['table']}.csv" for t in manifest["tables"]} <= files
+    assert downloading.value.suggested_filename == f"access-{manifest['request_id']}.zip"
+    answered = submit_form(page, "Requests answered", {})
+    assert manifest["request_id"] in answered.inner_text()
 
 
 def test_zz_an_erasure_is_started_and_its_proof_read(world: RunningGateway, page: "Page") -> None:

@@ -42,6 +42,12 @@
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    const type = response.headers.get("Content-Type") || "";
+    if (response.ok && response.status !== 204 && !type.includes("json")) {
+      // A file to hand over (an access request's archive): kept for a download link.
+      const named = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+      return { ok: true, answer: {}, file: { blob: await response.blob(), name: named ? named[1] : "download" } };
+    }
     const answer = response.status === 204 ? {} : await response.json();
     return { ok: response.ok, answer };
   }
@@ -261,6 +267,17 @@
   }
 
   // An answer's fields as a definition list (a write key shown once, a proof, a summary).
+  function showFile(list, file, heading) {
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(file.blob);
+    link.download = file.name;
+    link.textContent = `Download ${file.name}`;
+    const dd = document.createElement("dd");
+    dd.append(link);
+    list.replaceChildren(cell("dt", heading), dd);
+    list.hidden = false;
+  }
+
   function showFields(list, answer, heading) {
     if (!list) return;
     const items = [cell("dt", heading), cell("dd", "")];
@@ -425,7 +442,7 @@
     }
     status.textContent = "Sending…";
     status.classList.remove("error");
-    const { ok, answer } = await call(method, url, body);
+    const { ok, answer, file } = await call(method, url, body);
     form.dataset.answered = ok ? "ok" : "error";
     if (!ok) {
       const reported = answer.errors || (answer.field ? [{ field: answer.field, message: answer.detail }] : []);
@@ -439,7 +456,8 @@
     }
     status.textContent = "Done.";
     const figure = form.querySelector("figure.answer-chart");
-    if (figure) draw(figure, answer);
+    if (file) showFile(form.querySelector(".answer"), file, form.dataset.title);
+    else if (figure) draw(figure, answer);
     else showFields(form.querySelector(".answer"), answer, form.dataset.title);
     // What the form changed shows in the page's tables at once.
     if (method !== "GET") document.querySelectorAll("figure.chart").forEach(load);
