@@ -338,7 +338,7 @@ def test_paths_are_drawn_as_a_sankey_diagram(world: RunningGateway, page: "Page"
     assert paths.locator("canvas").count() == 1
 
 
-def test_sql_is_run_and_answered_in_a_table(world: RunningGateway, page: "Page") -> None:
+def test_sql_is_run_and_answered_in_a_table_and_a_chart(world: RunningGateway, page: "Page") -> None:
     page.goto(f"{world.url}/console/admin/sql")
 
     ran = submit_form(
@@ -353,7 +353,11 @@ def test_sql_is_run_and_answered_in_a_table(world: RunningGateway, page: "Page")
 
     table = ran.locator("figure.answer-chart table")
     assert table.locator("thead th").all_text_contents() == ["device_type", "sessions"]
-    assert table.locator("tbody tr").count() >= 2
+    assert table.locator("tbody tr").count() >= 2 and table.is_visible()
+    bars = ran.locator("figure.answer-chart .plot")
+    assert bars.locator("canvas").count() == 1  # sessions per device type, drawn
+    series = bars.evaluate("e => echarts.getInstanceByDom(e).getOption().series.map(s => s.name)")
+    assert series == ["sessions"]
     assert refused.get_attribute("data-answered") == "error"
     assert "`DROP` statements are refused" in refused.locator(".field-error").first.inner_text()
 

@@ -427,7 +427,8 @@ def _sql() -> ConsolePage:
                     Field("max_rows", "Rows at most", "number", required=False),
                 ),
                 submit="Run",
-                answer=Answer(EVERY, (EVERY,), rows="rows"),
+                # Bars of the numeric columns along the first, above every column's rows.
+                answer=Answer(EVERY, (EVERY,), rows="rows", kind="bar"),
             ),
             Form(
                 "Save a query",

@@ -228,7 +228,8 @@
     const rows = rowsOf(answer, view.rows);
     // `*`: the columns are data (a trend's lines, a query's columns), known from the rows.
     const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-    if (view.x === "*" || view.series.join() === "*") {
+    const columnsFromRows = view.x === "*" || view.series.join() === "*";
+    if (columnsFromRows) {
       if (view.x === "*") view.x = columns[0];
       if (view.series.join() === "*") view.series = columns.filter((name) => name !== view.x);
       const head = figure.querySelector("table.chart-data thead tr");
@@ -237,7 +238,9 @@
     }
     const actions = JSON.parse(figure.dataset.actions || "[]");
     fillTable(figure, rows, view, actions);
-    plot(figure, rows, view);
+    // Columns known only from the rows are drawn when they hold numbers; the table shows all.
+    const numeric = view.series.filter((name) => rows.some((row) => typeof row[name] === "number"));
+    plot(figure, rows, columnsFromRows ? { ...view, series: numeric } : view);
     // A column the chart names that no row holds is a mistake in its declaration: say so.
     const named = view.kind === "heatmap" ? [view.x, view.cells] : [view.x, ...view.series];
     const missing = named.filter((name) => rows.length && rows.every((row) => !(name in row)));
