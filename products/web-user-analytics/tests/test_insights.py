@@ -836,3 +836,23 @@ def test_a_late_trait_older_than_the_one_held_does_not_replace_it(
 
     assert [(r["property"], r["value"]) for r in after_late] == [("seats", "3"), ("tier", "gold")]
     assert [(r["property"], r["value"]) for r in after_newer] == [("seats", "3"), ("tier", "free")]
+
+
+def test_a_cohort_of_a_property_people_have(insights: Insights, repeat_signups: str) -> None:
+    gold = cohort(insights, name="Gold tier", has=[{"property": "tier", "value": "gold"}])
+    assert gold.status_code == 201, gold.text
+    listed = httpx.get(f"{insights.gateway.url}/web/insights/cohorts", headers=insights.admin)
+    saved = next(c for c in listed.json()["cohorts"] if c["id"] == gold.json()["id"])
+    assert saved["has"] == [{"property": "tier", "type": "event", "operator": "=", "value": "gold"}]
+
+    answer = insights.trends(series=[{"event": SIGNUP}], cohort=gold.json()["id"], **MARCH)
+    assert values(answer) == [[1, 1, 1, 1], 4]  # ann and cat
+    sizes = httpx.post(
+        f"{insights.gateway.url}/web/insights/cohorts/{gold.json()['id']}/sizes",
+        json={"from": "2026-03-27", "to": "2026-03-28", "interval": "day"},
+        headers=insights.admin,
+    )
+    assert sizes.status_code == 200, sizes.text
+    assert [row["people"] for row in sizes.json()["rows"]] == [2, 2]  # today's traits, each day
+    empty = cohort(insights, name="Nothing")
+    assert empty.status_code == 422 and "`has` property" in empty.text

@@ -1,9 +1,10 @@
 """Cohorts: saved groups of people, by what they did and which segment they are in.
 
 A cohort holds the people for whom every criterion holds at an instant: each `performed`
-criterion (at least N of an event in the N days before), and each segment (today's members of
+criterion (at least N of an event in the N days before), each segment (today's members of
 user-segmentation's rule segment, matched through its identity graph to the ids this product
-counts people by; membership has no history, so it is today's at every instant). Definitions
+counts people by; membership has no history, so it is today's at every instant), and each
+property it `has` (the latest value set on them, today's at every instant too). Definitions
 are kept in the product's own Delta table (`COHORTS_SCHEMA`).
 
 In SQL, a cohort is CTEs over a spine of instants (`<name>_spine(as_of)`) ending in
@@ -24,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dataplatform.core.access import Principal, product_permission
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.errors import NotFoundError, PermissionDeniedError, did_you_mean
-from dataplatform.core.insights._filters import match_sql
-from dataplatform.core.insights._queries import EventMatch
-from dataplatform.core.insights._source import EventSource, Segments
+from dataplatform.core.insights._filters import match_sql, person_property_sql
+from dataplatform.core.insights._queries import EventMatch, PropertyFilter
+from dataplatform.core.insights._source import PERSONS_ALIAS, EventSource, Segments
 
 _TIME = pa.timestamp("us", tz="UTC")
 COHORTS_SCHEMA = pa.schema(
@@ -60,11 +61,18 @@ class CohortIn(BaseModel):
     segments: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=10)
     ] = Field([], description="Rule segments (ids) of user-segmentation the people are in now.")
+    has: Annotated[list[PropertyFilter], Field(max_length=10)] = Field(
+        [],
+        description="Properties set on the people: the latest value of each passes its filter "
+        "(read as a person property whatever its `type`; only people on whom it was ever set).",
+    )
 
     @model_validator(mode="after")
     def _something_to_hold(self) -> Self:
-        if not self.performed and not self.segments:
-            raise ValueError("a cohort needs at least one `performed` criterion or segment")
+        if not self.performed and not self.segments and not self.has:
+            raise ValueError(
+                "a cohort needs at least one `performed` criterion, segment or `has` property"
+            )
         return self
 
 
@@ -90,7 +98,7 @@ def save_cohort(lake: Lakehouse, table: str, cohort: CohortIn, by: str) -> Cohor
         "cohort_id": saved.cohort_id,
         "name": cohort.name,
         "description": cohort.description,
-        "definition": cohort.model_dump_json(include={"performed", "segments"}),
+        "definition": cohort.model_dump_json(include={"performed", "segments", "has"}),
         "created_by": by,
         "created_at": saved.created_at,
     }
@@ -191,6 +199,17 @@ def members_sql(
 )"""
             )
             parts.append(key)
+    for index, condition in enumerate(cohort.has):
+        key = f"{name}_h{index}"
+        ctes.append(
+            f"""{key} as (
+    select s.as_of, p.person_id as person
+    from {name}_spine as s
+    cross join {PERSONS_ALIAS} as p
+    where {person_property_sql(source, condition, key, params)}
+)"""
+        )
+        parts.append(key)
     ctes.append(
         f"{name}_members as ("
         + " intersect ".join(f"select as_of, person from {part}" for part in parts)

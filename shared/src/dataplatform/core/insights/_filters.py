@@ -25,17 +25,32 @@ def _person_condition_sql(
     """The events of the people whose latest value of the property passes: those with a row
     that passes or, when someone without the property passes too (`!=`, `not in`, `is not
     set`), everyone but those with a row that fails."""
+    named = _property_row_sql(source, condition, name, params)
+    passes = _value_sql("p.value", condition, name, params)
+    rows = f"select p.person_id from {PERSONS_ALIAS} as p where {named}"
+    if condition.operator in _TRUE_WITHOUT_VALUE:
+        return f"{source.person} not in ({rows} and not ({passes}))"
+    return f"{source.person} in ({rows} and {passes})"
+
+
+def person_property_sql(
+    source: EventSource, condition: PropertyFilter, name: str, params: dict[str, Any]
+) -> str:
+    """SQL true for a row `p` of the person properties that is the property and passes."""
+    named = _property_row_sql(source, condition, name, params)
+    return f"{named} and {_value_sql('p.value', condition, name, params)}"
+
+
+def _property_row_sql(
+    source: EventSource, condition: PropertyFilter, name: str, params: dict[str, Any]
+) -> str:
     if source.persons is None:
         raise InvalidRequestError(
             "This product keeps no person properties; filter on the events' own (`type`: `event`).",
             field="body.filters",
         )
     params[f"{name}_property"] = condition.property
-    passes = _value_sql("p.value", condition, name, params)
-    rows = f"select p.person_id from {PERSONS_ALIAS} as p where p.property = ${name}_property"
-    if condition.operator in _TRUE_WITHOUT_VALUE:
-        return f"{source.person} not in ({rows} and not ({passes}))"
-    return f"{source.person} in ({rows} and {passes})"
+    return f"p.property = ${name}_property"
 
 
 def _value_sql(text: str, condition: PropertyFilter, name: str, params: dict[str, Any]) -> str:

@@ -140,7 +140,7 @@ def tables_of(source: EventSource, sql: str, also: Mapping[str, str] | None) -> 
     person filter names them, and only then: an answer without one neither waits for that
     table to exist nor is asked again each time a trait is set."""
     tables = {"e": source.table, **(also or {})}
-    if source.persons is not None and f" {PERSONS_ALIAS} as p " in sql:
+    if source.persons is not None and f" {PERSONS_ALIAS} as p" in sql:
         tables[PERSONS_ALIAS] = source.persons
     return tables
 
