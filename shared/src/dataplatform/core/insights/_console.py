@@ -11,6 +11,7 @@ from dataplatform.core.console import EVERY, Answer, Chart, ConsolePage, Field, 
 
 DAYS = 30
 MATHS = ("total", "unique_users", "per_user_avg", "sum", "avg", "median", "p90", "p99")
+OPERATORS = ("=", "!=", "in", "not in", "contains", ">", "<", "is set", "is not set")
 
 
 def insights_page(permission: str, timezone: str, first_event: str) -> ConsolePage:
@@ -107,6 +108,17 @@ def insights_page(permission: str, timezone: str, first_event: str) -> ConsolePa
                         ),
                     ),
                     Field("segments", "In segments", "list", required=False),
+                    Field(
+                        "has",
+                        "Has",
+                        "rows",
+                        required=False,
+                        columns=(
+                            Field("property", "Person property"),
+                            Field("operator", "Is", "select", "=", options=OPERATORS),
+                            Field("value", "Value", "json", required=False),
+                        ),
+                    ),
                 ),
                 submit="Save",
                 permission=QUERY_RUN,
