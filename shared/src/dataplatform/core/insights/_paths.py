@@ -14,7 +14,7 @@ from fastapi import Request
 
 from dataplatform.core.access import Principal
 from dataplatform.core.insights._filters import match_sql
-from dataplatform.core.insights._periods import Period, zone_of
+from dataplatform.core.insights._periods import Period, local_time_sql, zone_of
 from dataplatform.core.insights._queries import EventMatch, PathsQuery, PeriodQuery, StickinessQuery
 from dataplatform.core.insights._source import EventSource, read_events
 
@@ -138,12 +138,12 @@ def _matched(
 ) -> str:
     """`with matched as (...)`: the period's events for which `kept` holds, with who did
     them, their local time, their step name and whether `start` holds."""
-    params.update(start=period.start, end=period.end, zone=period.zone.key)
+    params.update(start=period.start, end=period.end)
     time = f'"{source.time}"'
     return f"""with matched as (
     select
         {time} as ts,
-        timezone($zone, cast({time} as timestamptz)) as local,
+        {local_time_sql(time, period.zone, period.start, period.end, params)} as local,
         {source.person} as person,
         {source.step} as step,
         {start} as is_start

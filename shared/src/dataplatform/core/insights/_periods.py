@@ -115,6 +115,54 @@ class Period:
         return bucket.isoformat()
 
 
+def local_time_sql(
+    column: str, zone: ZoneInfo, start: datetime, end: datetime, params: dict[str, object]
+) -> str:
+    """SQL for `column` (a naive UTC time) as the wall clock in `zone` reads it, for the times
+    from `start` to `end`: the zone's offset added, switched at each change in that range.
+
+    A CASE over a few instants, because DuckDB's per-row `timezone()` costs ten times the rest of
+    a trend's query (430 ms against 20-60 ms over 6.7 million rows, here)."""
+    changes = offset_changes(zone, start, end)
+    cases = []
+    for index, (since, _) in enumerate(changes[1:], start=1):
+        params[f"tz_change_{index}"] = since.replace(tzinfo=None)
+        cases.append(f"when {column} < $tz_change_{index} then {_seconds(changes[index - 1][1])}")
+    last = _seconds(changes[-1][1])
+    offset = f"case {' '.join(cases)} else {last} end" if cases else last
+    return f"({column} + to_seconds({offset}))"
+
+
+def offset_changes(
+    zone: ZoneInfo, start: datetime, end: datetime
+) -> list[tuple[datetime, timedelta]]:
+    """(from when, offset): the zone's UTC offset at `start`, then at each change before `end`,
+    found to the second (a change is never closer than a day to the next)."""
+
+    def offset_at(second: int) -> timedelta:
+        moment = datetime.fromtimestamp(second, UTC).astimezone(zone)
+        return moment.utcoffset() or timedelta()
+
+    first, last = int(start.timestamp()), int(end.timestamp())
+    changes = [(start, offset_at(first))]
+    day = 24 * 3600
+    for lower in range(first, last, day):
+        upper = min(lower + day, last)
+        if offset_at(upper) == changes[-1][1]:
+            continue
+        while upper - lower > 1:  # the first second at the new offset
+            middle = (lower + upper) // 2
+            lower, upper = (
+                (middle, upper) if offset_at(middle) == changes[-1][1] else (lower, middle)
+            )
+        changes.append((datetime.fromtimestamp(upper, UTC), offset_at(upper)))
+    return changes
+
+
+def _seconds(offset: timedelta) -> int:
+    return int(offset.total_seconds())
+
+
 def last_whole_bucket(interval: Interval, zone: ZoneInfo, moment: datetime) -> Period:
     """The last bucket of `interval` in `zone` that had ended by `moment`: the hour before the
     current one, yesterday, last week, last month."""

@@ -22,7 +22,7 @@ from dataplatform.core.insights._cohorts import (
     members_sql,
 )
 from dataplatform.core.insights._filters import match_sql
-from dataplatform.core.insights._periods import Period, zone_of
+from dataplatform.core.insights._periods import Period, local_time_sql, zone_of
 from dataplatform.core.insights._queries import EventMatch, PeriodQuery
 from dataplatform.core.insights._source import EventSource, read_events
 from dataplatform.core.serving import lake_of
@@ -105,7 +105,6 @@ async def _retention_rows(
         "start": period.start,
         "end": period.end,
         "returns_until": returns_until,
-        "zone": period.zone.key,
         "periods": query.periods,
     }
     starting = match_sql(source, query.start, "s", params)
@@ -122,7 +121,7 @@ async def _retention_rows(
         first = min(first, period.end - members.lookback)
     unit = query.interval
     time = f'"{source.time}"'
-    local = f"timezone($zone, cast({time} as timestamptz))"
+    local = local_time_sql(time, period.zone, first, returns_until, params)
     sql = f"""with {before}firsts as (
     select person, min(bucket) as first
     from (

@@ -27,7 +27,7 @@ from dataplatform.core.insights._cohorts import (
 )
 from dataplatform.core.insights._filters import condition_sql
 from dataplatform.core.insights._formula import Formula
-from dataplatform.core.insights._periods import Period, zone_of
+from dataplatform.core.insights._periods import Period, local_time_sql, zone_of
 from dataplatform.core.insights._queries import Series, TrendsQuery
 from dataplatform.core.insights._source import EventRead, EventSource, caller_read
 from dataplatform.core.serving import lake_of
@@ -235,11 +235,7 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
         """`with matched as (...)`: the series' events in the period, with who did them, the
         value its math reads and the breakdown's value."""
         source = self.source
-        params: dict[str, Any] = {
-            "start": period.start,
-            "end": period.end,
-            "zone": period.zone.key,
-        }
+        params: dict[str, Any] = {"start": period.start, "end": period.end}
         conditions = [f"({source.rows})"]
         if series.event is not None:
             params["events"] = [series.event] if isinstance(series.event, str) else series.event
@@ -265,7 +261,7 @@ group by grouping sets ((bucket, line, line_value), (line, line_value))""",
         sql = f"""with {before}matched as (
     select
         {time} as ts,
-        timezone($zone, cast({time} as timestamptz)) as local,
+        {local_time_sql(time, period.zone, period.start, period.end, params)} as local,
         {source.person} as person,
         {value} as value,
         {breakdown} as breakdown
