@@ -338,7 +338,9 @@ def test_paths_are_drawn_as_a_sankey_diagram(world: RunningGateway, page: "Page"
     assert paths.locator("canvas").count() == 1
 
 
-def test_sql_is_run_and_answered_in_a_table_and_a_chart(world: RunningGateway, page: "Page") -> None:
+def test_sql_is_run_and_answered_in_a_table_and_a_chart(
+    world: RunningGateway, page: "Page"
+) -> None:
     page.goto(f"{world.url}/console/admin/sql")
 
     ran = submit_form(
