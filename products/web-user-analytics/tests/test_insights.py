@@ -671,10 +671,15 @@ def test_a_trend_alert_sends_each_firing_and_resolution_once_signed(
 ) -> None:
     monkeypatch.setenv("GROWTH_SECRET", SECRET)
     configure_webhooks(
-        insights, [{"name": "growth", "url": receiver.url, "secret_env": "GROWTH_SECRET"}]
+        insights,
+        [
+            {"name": "growth", "url": receiver.url, "secret_env": "GROWTH_SECRET"},
+            {"name": "chat", "url": receiver.url, "format": "slack"},
+        ],
     )
     url = f"{insights.gateway.url}/web/insights/alerts"
-    created = httpx.post(url, json=SIGNUPS_BELOW_2, headers=insights.admin)
+    body = {**SIGNUPS_BELOW_2, "destinations": ["growth", "chat"]}
+    created = httpx.post(url, json=body, headers=insights.admin)
     assert created.status_code == 201, created.text
     alert = created.json()
     # Yesterday (in Paris) had no signup: the alert would fire now.
@@ -695,26 +700,40 @@ def test_a_trend_alert_sends_each_firing_and_resolution_once_signed(
     summaries.append(run_alert_checks(insights, "03-30T22:03"))  # the 30th: 1, firing, snoozed
 
     assert [(s["checked"], s["firing"], s["deliveries"]) for s in summaries] == [
-        (1, 1, {"delivered": 1}),
+        (1, 1, {"delivered": 2}),
         (0, 0, {}),
-        (1, 0, {"delivered": 1}),
+        (1, 0, {"delivered": 2}),
         (1, 0, {}),
-        (1, 1, {"silenced": 1}),
+        (1, 1, {"silenced": 2}),
     ]
-    # Each news once, after two refusals, signed; the snoozed one never sent.
-    assert [(a["body"]["event"], a["body"]["value"], a["signed"]) for a in receiver.accepted] == [
+    # Each news once to each webhook, after two refusals; the snoozed one never sent.
+    generic = [a for a in receiver.accepted if "event" in a["body"]]
+    slack = [a["body"]["text"] for a in receiver.accepted if "text" in a["body"]]
+    assert [(a["body"]["event"], a["body"]["value"], a["signed"]) for a in generic] == [
         ("firing", 1.0, True),
         ("resolved", 3.0, True),
     ]
-    assert sorted(receiver.tries.values()) == [3, 3]
-    assert receiver.accepted[0]["body"]["bucket_start"] == "2026-03-26T23:00:00+00:00"
+    assert generic[0]["body"]["bucket_start"] == "2026-03-26T23:00:00+00:00"
+    assert len(slack) == 2 and slack[0].startswith(":rotating_light: Trend alert")
+    assert (
+        "Signups per day below 2" in slack[0]
+        and ": 1 in the day from 2026-03-27 00:00 (Europe/Paris)" in slack[0]
+    )
+    assert slack[1].startswith(":white_check_mark: Resolved") and ": 3 in" in slack[1]
+    assert sorted(receiver.tries.values()) == [3, 3, 3, 3]
 
     detail = httpx.get(f"{url}/{alert['id']}", headers=insights.admin).json()
     assert [c["value"] for c in detail["checks"]] == [1, 3, 3, 1]  # newest first
-    assert [(d["event"], d["status"], d["attempts"]) for d in detail["deliveries"]] == [
-        ("firing", "silenced", 0),
-        ("resolved", "delivered", 3),
-        ("firing", "delivered", 3),
+    assert sorted(
+        (d["bucket_start"][:10], d["destination"], d["status"], d["attempts"])
+        for d in detail["deliveries"]
+    ) == [
+        ("2026-03-26", "chat", "delivered", 3),  # firing
+        ("2026-03-26", "growth", "delivered", 3),
+        ("2026-03-27", "chat", "delivered", 3),  # resolved
+        ("2026-03-27", "growth", "delivered", 3),
+        ("2026-03-29", "chat", "silenced", 0),  # firing, snoozed
+        ("2026-03-29", "growth", "silenced", 0),
     ]
     deleted = httpx.delete(f"{url}/{alert['id']}", headers=insights.admin)
     assert deleted.status_code == 204

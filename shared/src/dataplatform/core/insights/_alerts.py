@@ -421,7 +421,9 @@ def _payload(webhook: Webhook, alert: TrendAlert, row: Mapping[str, Any]) -> byt
         watched = f"`{definition.name}` ({definition.line} {definition.condition} "
         watched += f"{definition.threshold:g})"
         value = "no value" if row["value"] is None else f"{row['value']:g}"
-        bucket = f"the {definition.trend.interval} from {row['bucket_start']:%Y-%m-%d %H:%M} UTC"
+        zone = _zone(definition)
+        start = row["bucket_start"].astimezone(zone)
+        bucket = f"the {definition.trend.interval} from {start:%Y-%m-%d %H:%M} ({zone.key})"
         if row["event"] == "resolved":
             return orjson.dumps(
                 {"text": f":white_check_mark: Resolved: {watched}: {value} in {bucket}."}
