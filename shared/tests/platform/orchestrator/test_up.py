@@ -16,6 +16,7 @@ from dataplatform.core.product_config import ProductConfigs
 from dataplatform.platform.deployments import Deployments
 
 RUNNER = "mobile-user-analytics/models"
+JOBS = "mobile-user-analytics/jobs"
 pytestmark = pytest.mark.slow
 
 
@@ -60,8 +61,10 @@ def test_a_product_process_killed_with_sigkill_comes_back(platform: Any) -> None
     shown = platform.status("--json")
     assert shown.returncode == 0, shown.stderr
     mobile = _product(json.loads(shown.stdout), "mobile-user-analytics")
+    jobs = platform.processes()[JOBS]  # its trend alerts' checks: not killed, not restarted
     assert [(p["name"], p["state"], p["pid"], p["restarts"]) for p in mobile["processes"]] == [
-        (RUNNER, "running", back.pid, 1)
+        (RUNNER, "running", back.pid, 1),
+        (JOBS, "running", jobs.pid, 0),
     ]
 
 
@@ -98,7 +101,7 @@ def test_a_new_product_configuration_restarts_its_runner(platform: Any) -> None:
     latest = Deployments(store).list(product=mobile.name, limit=1)[0]
     assert (latest.status, latest.detail) == (
         "running",
-        f"configuration version {saved.version}; restarted {RUNNER}",
+        f"configuration version {saved.version}; restarted {RUNNER}, {JOBS}",
     )
     store.dispose()
 
