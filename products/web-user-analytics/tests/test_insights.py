@@ -23,15 +23,18 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
-from dataplatform.core.insights import check_trend_alerts
+from dataplatform.core.connectors.lakehouse import Lakehouse
+from dataplatform.core.insights import TREND_ALERT_CHECKS_SCHEMA, check_trend_alerts
 from dataplatform.core.insights._source import job_read
 from dataplatform.core.jobs import JobContext
 from dataplatform.core.product_config import ProductConfigs
@@ -738,6 +741,58 @@ def test_a_trend_alert_sends_each_firing_and_resolution_once_signed(
     deleted = httpx.delete(f"{url}/{alert['id']}", headers=insights.admin)
     assert deleted.status_code == 204
     assert httpx.get(f"{url}/{alert['id']}", headers=insights.admin).status_code == 404
+
+
+def test_a_runs_cost_follows_the_alerts_not_the_history_of_checks(
+    insights: Insights, tmp_path: Path
+) -> None:
+    """The job reads only the checks since the bucket before the due one: 300 days of old checks
+    whose file is unreadable does not stop a run that finds its alert checked already."""
+    configure_webhooks(insights, [{"name": "growth", "url": "http://127.0.0.1:9/hook"}])
+    created = httpx.post(
+        f"{insights.gateway.url}/web/insights/alerts",
+        json={**SIGNUPS_BELOW_2, "name": "Checked every day"},
+        headers=insights.admin,
+    )
+    assert created.status_code == 201, created.text
+    services = insights.gateway.services
+    context = JobContext.extending(
+        ProductConfigs(services.store).context_of(product), lake=services.lake
+    )
+    source = web_events(context)
+    tables = source.alerts
+    assert tables is not None
+    lake = Lakehouse(tmp_path / "lake")
+    rules = services.lake.read(tables.rules)
+    lake.create(tables.rules, rules.schema)
+    lake.append(tables.rules, rules.filter(pc.field("alert_id") == created.json()["id"]))
+
+    def checks(days: list[datetime]) -> pa.Table:
+        rows = [
+            {
+                "alert_id": created.json()["id"],
+                "bucket_start": day,
+                "bucket_end": day,
+                "checked_at": day,
+                "value": 5.0,
+                "firing": False,
+                "error": None,
+            }
+            for day in days
+        ]
+        return pa.Table.from_pylist(rows, TREND_ALERT_CHECKS_SCHEMA)
+
+    lake.create(tables.checks, TREND_ALERT_CHECKS_SCHEMA)
+    lake.append(tables.checks, checks([at("01-01T23:00") + timedelta(days=d) for d in range(300)]))
+    (old_file,) = lake.table(tables.checks).file_uris()
+    lake.append(tables.checks, checks([at("12-01T23:00")]))  # the Paris day 2026-12-02
+    Path(old_file.removeprefix("file://")).write_bytes(b"not parquet")
+
+    read = job_read(TableSnapshots(lake), source)
+    summary = check_trend_alerts(context.settings, lake, read, source, at("12-02T23:03"))
+    assert (summary["alerts"], summary["checked"]) == (1, 0)
+    with pytest.raises(pa.ArrowInvalid, match="Parquet"):  # read when it has to be
+        lake.read(tables.checks)
 
 
 def test_a_trend_alert_is_refused_naming_what_is_wrong(insights: Insights) -> None:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dataplatform.core.access import ADMIN, Principal
@@ -239,14 +240,14 @@ def find_alert(lake: Lakehouse, table: str, alert_id: str, field: str) -> TrendA
 def alert_history(
     lake: Lakehouse, tables: AlertTables, alert_id: str, limit: int = 50
 ) -> dict[str, list[dict[str, Any]]]:
-    """An alert's latest checks and deliveries, newest first."""
+    """An alert's latest checks and deliveries, newest first. Asked by a person, not every run:
+    the files are pruned by the alert's id only, so this read grows with the history."""
     history = {}
     for key, table, order in (
         ("checks", tables.checks, "bucket_start"),
         ("deliveries", tables.deliveries, "created_at"),
     ):
-        rows = lake.read(table).to_pylist() if lake.exists(table) else []
-        mine = [row for row in rows if row["alert_id"] == alert_id]
+        mine = _rows(lake, table, pc.field("alert_id") == alert_id)
         history[key] = sorted(mine, key=lambda r: r[order], reverse=True)[:limit]
     return history
 
@@ -291,7 +292,7 @@ def check_trend_alerts(
     now = now or datetime.now(UTC)
     tables = alert_tables(source)
     alerts = saved_alerts(lake, tables.rules)
-    last_checks = _latest_checks(lake, tables.checks)
+    last_checks = _latest_checks(lake, tables.checks, alerts, now)
     checks, news = [], []
     for alert in alerts:
         check = _check(read, lake, source, alert, now, last_checks.get(alert.alert_id))
@@ -372,17 +373,14 @@ def _deliver_due(
 ) -> list[dict[str, Any]]:
     """Try every delivery not settled, oldest first; one still unsettled holds back the later
     ones of its alert and destination."""
-    if not lake.exists(tables.deliveries):
-        return []
-    rows = sorted(
-        lake.read(tables.deliveries).to_pylist(), key=lambda r: (r["created_at"], r["event"])
-    )
+    unsettled = _rows(lake, tables.deliveries, ~pc.field("status").isin(list(SETTLED)))
+    rows = sorted(unsettled, key=lambda r: (r["created_at"], r["event"]))
     webhooks = {webhook.name: webhook for webhook in settings.alert_webhooks}
     held_back: set[tuple[str, str]] = set()
     written = []
     for row in rows:
         route = (row["alert_id"], row["destination"])
-        if row["status"] in SETTLED or route in held_back:
+        if route in held_back:
             continue
         row = row | {"last_attempt_at": now} | _attempt(settings, webhooks, alerts, row, now)
         written.append(row)
@@ -453,15 +451,42 @@ def _delivery_id(alert_id: str, bucket: datetime, event: str, destination: str) 
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _latest_checks(lake: Lakehouse, table: str) -> dict[str, dict[str, Any]]:
-    if not lake.exists(table):
+def _latest_checks(
+    lake: Lakehouse, table: str, alerts: Sequence[TrendAlert], now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Each alert's latest check. Only the checks since the bucket before the ones due now are
+    read (older files are skipped by their statistics, so a run's cost follows the alerts, not
+    the history); an alert with none there (new, or the job was down) has its older ones read."""
+    if not alerts:
         return {}
+    since = min(_bucket_before_due(alert, now) for alert in alerts)
+    latest = _newest_each(_rows(lake, table, pc.field("bucket_start") >= since))
+    missing = [alert.alert_id for alert in alerts if alert.alert_id not in latest]
+    if missing:
+        latest |= _newest_each(_rows(lake, table, pc.field("alert_id").isin(missing)))
+    return latest
+
+
+def _bucket_before_due(alert: TrendAlert, now: datetime) -> datetime:
+    interval, zone = alert.definition.trend.interval, _zone(alert.definition)
+    due = last_whole_bucket(interval, zone, now - SETTLE)
+    return last_whole_bucket(interval, zone, due.start).start
+
+
+def _newest_each(checks: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
-    for row in lake.read(table).to_pylist():
+    for row in checks:
         held = latest.get(row["alert_id"])
         if held is None or row["bucket_start"] > held["bucket_start"]:
-            latest[row["alert_id"]] = row
+            latest[row["alert_id"]] = dict(row)
     return latest
+
+
+def _rows(lake: Lakehouse, table: str, where: pc.Expression) -> list[dict[str, Any]]:
+    """The rows of `table` matching `where`, its files skipped by their statistics."""
+    if not lake.exists(table):
+        return []
+    return lake.dataset(table).to_table(filter=where).to_pylist()
 
 
 def _write_rules(lake: Lakehouse, table: str, alerts: Sequence[TrendAlert]) -> None:
