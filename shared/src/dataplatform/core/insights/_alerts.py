@@ -486,7 +486,8 @@ def _rows(lake: Lakehouse, table: str, where: pc.Expression) -> list[dict[str, A
     """The rows of `table` matching `where`, its files skipped by their statistics."""
     if not lake.exists(table):
         return []
-    return lake.dataset(table).to_table(filter=where).to_pylist()
+    rows: list[dict[str, Any]] = lake.dataset(table).to_table(filter=where).to_pylist()
+    return rows
 
 
 def _write_rules(lake: Lakehouse, table: str, alerts: Sequence[TrendAlert]) -> None:
