@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs (from Debian's packages, when missing) and starts the services the tests talk to:
 # PostgreSQL at 127.0.0.1:5432 (trust auth on loopback, database `test`) and Redis at
-# 127.0.0.1:6379. Idempotent: a service that already answers is left alone. No service runs when
-# a machine starts, so `.ci/run` and `make services` both call this.
+# 127.0.0.1:6379; and the monitoring tools the tests start themselves (Prometheus, Alertmanager).
+# Idempotent: a service that already answers is left alone. No service runs when a machine
+# starts, so `.ci/run` and `make services` both call this.
 set -euo pipefail
 
 STATE_DIR="${DATAPLATFORM_SERVICES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dataplatform/services}"
@@ -65,5 +66,13 @@ start_redis() {
     say "Redis started at 127.0.0.1:6379"
 }
 
+# The tools the monitoring tests run for real: promtool checks and unit-tests the generated rules,
+# a Prometheus scrapes a gateway, amtool checks the routes and an Alertmanager delivers an alert.
+install_monitoring_tools() {
+    apt_install prometheus prometheus-alertmanager
+    say "promtool, prometheus, amtool and prometheus-alertmanager at hand"
+}
+
 start_postgres
 start_redis
+install_monitoring_tools

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
-from dataplatform.cli._common import console
+from dataplatform.cli._common import (
+    MetricsHostOption,
+    MetricsPortOption,
+    console,
+    serving_metrics,
+)
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -129,18 +134,24 @@ def models_run(
     continuous: Annotated[
         bool, typer.Option(help="Run again every schedule_seconds until stopped.")
     ] = False,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Run the product's models until they have caught up with their inputs (each run reads
     only what its inputs gained, at most `models.max_rows_per_run` rows of each), or
     continuously."""
+    from dataplatform.core.metrics import observe_model_runs
+
     declared = _product(product)
     runner = _runner(declared, engine)
     catalog = _catalog(runner, declared)
+    stop_metrics = serving_metrics(metrics_host, metrics_port, f"{declared.name}/models")
     if not continuous:
         passes: list[list[RunResult]] = []
 
         def one_pass(results: "list[RunResult]") -> None:
             catalog.record_runs(declared, results)
+            observe_model_runs(declared.name, results)
             passes.append(results)
             _report_progress(len(passes), results)
 
@@ -149,6 +160,7 @@ def models_run(
             read = sum(result.rows_in for results in passes for result in results)
             console.print(f"caught up in {len(passes)} passes, {read:,} rows read; the last pass:")
         _report(passes[-1])
+        stop_metrics()
         return
     from dataplatform.core.product_config import ProductConfigs
 
@@ -160,9 +172,11 @@ def models_run(
 
     def cycle(results: "list[RunResult]") -> None:
         catalog.record_runs(declared, results)
+        observe_model_runs(declared.name, results)
         _report(results, exit_on_failure=False)
 
     runner.run_continuously(every, stop, model, on_cycle=cycle)
+    stop_metrics()
 
 
 @models_app.command("backfill")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import httpx2 as httpx
 import tenacity
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dataplatform.core.config import ProductSettings
 from dataplatform.core.signing import webhook_headers
@@ -133,3 +133,48 @@ def _post(
 
     delivered = attempt()
     return delivered, outcome["tries"], outcome["http_status"], outcome["error"]
+
+
+class BurnRateSettings(AlertSettings):
+    """The SLO burn-rate alerts, as the SRE workbook's multi-window alerts: one fires when the
+    error budget burns faster than its rate over both its long and its short window.
+
+    Declared once, by the product that evaluates SLOs (operational-metrics): its own incidents
+    and the Prometheus rules generated for every product (`dataplatform monitoring generate`)
+    follow the same rates and windows.
+    """
+
+    fast_burn_rate: float = Field(
+        14.4, gt=1, description="Burn rate over which a fast-burn alert fires (both windows)."
+    )
+    fast_burn_long_window_minutes: int = Field(
+        60, gt=0, description="Long window of the fast-burn alert."
+    )
+    fast_burn_short_window_minutes: int = Field(
+        5,
+        gt=0,
+        description="Short window of the fast-burn alert; below the rate there, it resolves.",
+    )
+    slow_burn_rate: float = Field(
+        6.0, gt=1, description="Burn rate over which a slow-burn alert fires (both windows)."
+    )
+    slow_burn_long_window_minutes: int = Field(
+        360, gt=0, description="Long window of the slow-burn alert."
+    )
+    slow_burn_short_window_minutes: int = Field(
+        30,
+        gt=0,
+        description="Short window of the slow-burn alert; below the rate there, it resolves.",
+    )
+
+    @model_validator(mode="after")
+    def _short_windows_are_shorter(self) -> "BurnRateSettings":
+        for alert in ("fast", "slow"):
+            short = getattr(self, f"{alert}_burn_short_window_minutes")
+            long = getattr(self, f"{alert}_burn_long_window_minutes")
+            if short >= long:
+                raise ValueError(
+                    f"`{alert}_burn_short_window_minutes` ({short}) must be shorter than "
+                    f"`{alert}_burn_long_window_minutes` ({long})"
+                )
+        return self

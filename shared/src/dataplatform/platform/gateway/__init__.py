@@ -8,6 +8,7 @@ from dataplatform.core.logging import configure_logging
 from dataplatform.core.product import Product, discover_products
 from dataplatform.platform.gateway._app import create_app, gateway_routers
 from dataplatform.platform.gateway._probes import probes_router
+from dataplatform.platform.gateway._problems import install_problem_handlers
 from dataplatform.platform.routes import auth_router
 from dataplatform.platform.services import Services
 
@@ -17,6 +18,7 @@ __all__ = [
     "create_gateway",
     "create_product_app",
     "gateway_routers",
+    "install_problem_handlers",
 ]
 
 

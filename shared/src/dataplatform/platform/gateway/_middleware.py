@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataplatform.core.access import route_template
 from dataplatform.core.logging import log_context
+from dataplatform.core.metrics import HTTP_LATENCY_BUCKETS
 from dataplatform.platform.http_context import RequestIdsAndErrors
 
 access_log = logging.getLogger("dataplatform.access")
@@ -26,7 +27,7 @@ LATENCY = Histogram(
     "dataplatform_http_request_duration_seconds",
     "Time from request to the end of the response, by service and route template.",
     ["service", "route", "method"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10),
+    buckets=HTTP_LATENCY_BUCKETS,
 )
 
 
