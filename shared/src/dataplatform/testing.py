@@ -7,6 +7,7 @@ except under `CI=true`, where a missing service fails the test: CI must never pa
 import contextlib
 import math
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -89,6 +90,18 @@ def service_missing(reason: str) -> None:
         pytest.fail(f"{reason} (CI=true: a missing service fails instead of skipping)")
     else:
         pytest.skip(reason)
+
+
+def installed(command: str) -> str:
+    """The path of `command`, which infrastructure/local/services.sh installs; a missing one
+    fails under CI=true and skips elsewhere."""
+    found = shutil.which(command)
+    if found is None:
+        service_missing(
+            f"`{command}` is not installed (infrastructure/local/services.sh installs it)"
+        )
+    assert found is not None
+    return found
 
 
 def _redis_test_url() -> str:

@@ -5,7 +5,6 @@ query names a metric the services export or a rule records."""
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,18 +24,10 @@ from dataplatform.platform.observability import (
     prometheus_config,
     stale_files,
 )
-from dataplatform.testing import service_missing
+from dataplatform.testing import installed
 
 MONITORING = Path(__file__).parents[4] / "infrastructure" / "monitoring"
 PRODUCTS = discover_products()
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        service_missing(f"`{name}` is not installed (infrastructure/local/services.sh installs it)")
-    assert found is not None
-    return found
 
 
 def run(*command: str, cwd: Path = MONITORING) -> str:
@@ -80,14 +71,16 @@ def test_promtool_accepts_every_rule_file() -> None:
         str(p.relative_to(MONITORING)) for p in MONITORING.glob("prometheus/rules/*.yml")
     )
     assert len(files) == len(PRODUCTS)
-    output = run(tool("promtool"), "check", "rules", *files)
+    output = run(installed("promtool"), "check", "rules", *files)
     assert output.count("SUCCESS") == len(PRODUCTS), output
 
 
 def test_promtool_unit_tests_fire_and_resolve_every_burn_rate_alert() -> None:
     tests = sorted(p.name for p in MONITORING.glob("prometheus/tests/*.test.yml"))
     assert len(tests) == len(PRODUCTS)
-    output = run(tool("promtool"), "test", "rules", *tests, cwd=MONITORING / "prometheus/tests")
+    output = run(
+        installed("promtool"), "test", "rules", *tests, cwd=MONITORING / "prometheus/tests"
+    )
     assert output.count("SUCCESS") == len(PRODUCTS), output
 
 
@@ -99,7 +92,7 @@ def test_promtool_refuses_a_rule_whose_alert_would_not_fire(tmp_path: Path) -> N
         text = (MONITORING / "prometheus" / kind).read_text()
         (tmp_path / kind).write_text(text.replace("> (14.4 *", "> (1440 *"))
     done = subprocess.run(
-        [tool("promtool"), "test", "rules", "web-user-analytics.test.yml"],
+        [installed("promtool"), "test", "rules", "web-user-analytics.test.yml"],
         cwd=tmp_path / "tests",
         capture_output=True,
         text=True,
@@ -121,12 +114,12 @@ def test_promtool_accepts_the_scrape_config(tmp_path: Path) -> None:
     )
     config = tmp_path / "prometheus.yml"
     config.write_text(yaml.safe_dump(prometheus_config(PRODUCTS, targets)))
-    output = run(tool("promtool"), "check", "config", str(config))
+    output = run(installed("promtool"), "check", "config", str(config))
     assert "SUCCESS" in output, output
 
 
 def test_amtool_accepts_the_alertmanager_routes() -> None:
-    output = run(tool("amtool"), "check-config", "alertmanager/alertmanager.yml")
+    output = run(installed("amtool"), "check-config", "alertmanager/alertmanager.yml")
     assert "SUCCESS" in output, output
     config = yaml.safe_load((MONITORING / "alertmanager/alertmanager.yml").read_text())
     teams = {route["receiver"] for route in config["route"]["routes"]}
@@ -182,7 +175,7 @@ def test_every_dashboard_query_names_a_metric_the_services_export(tmp_path: Path
         ]
     }
     (tmp_path / "queries.yml").write_text(yaml.safe_dump(rules))
-    assert "SUCCESS" in run(tool("promtool"), "check", "rules", str(tmp_path / "queries.yml"))
+    assert "SUCCESS" in run(installed("promtool"), "check", "rules", str(tmp_path / "queries.yml"))
 
 
 @pytest.mark.parametrize(
