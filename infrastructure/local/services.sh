@@ -73,6 +73,15 @@ install_monitoring_tools() {
     say "promtool, prometheus, amtool and prometheus-alertmanager at hand"
 }
 
+# `kubectl kustomize` renders the Kubernetes overlays in the tests. The overlays use kustomize 5's
+# `labels` and inline `patches`; Debian's kubernetes-client (1.20) is taken only when no kubectl
+# is on the machine, and a kustomize too old for them makes the render test name its error.
+install_kubectl() {
+    command -v kubectl >/dev/null || apt_install kubernetes-client
+    say "kubectl at hand: $(kubectl version --client 2>/dev/null | tr '\n' ' ')"
+}
+
 start_postgres
 start_redis
 install_monitoring_tools
+install_kubectl

@@ -9,10 +9,10 @@ from dataplatform.cli.audit import audit_app
 from dataplatform.cli.config import config_app, version
 from dataplatform.cli.db import db_app
 from dataplatform.cli.generate import generate
+from dataplatform.cli.infra import infra_app
 from dataplatform.cli.ingest import ingest_app
 from dataplatform.cli.lake import lake_app
 from dataplatform.cli.models import models_app
-from dataplatform.cli.monitoring import monitoring_app
 from dataplatform.cli.orchestrator import jobs_app, status, up
 from dataplatform.cli.report import report
 from dataplatform.cli.serve import serve
@@ -39,7 +39,7 @@ for group, name in (
     (keys_app, "keys"),
     (audit_app, "audit"),
     (jobs_app, "jobs"),
-    (monitoring_app, "monitoring"),
+    (infra_app, "infra"),
 ):
     app.add_typer(group, name=name)
 

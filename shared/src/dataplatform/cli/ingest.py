@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dataplatform.cli._common import console, errors
+from dataplatform.cli._common import (
+    MetricsHostOption,
+    MetricsPortOption,
+    console,
+    errors,
+    serving_metrics,
+)
 from dataplatform.core.logging import configure_logging
 
 if TYPE_CHECKING:
@@ -24,6 +30,8 @@ def ingest_run(
     consumer: Annotated[
         str, typer.Option(help="This worker's stable name in the consumer group.")
     ] = "worker-1",
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Write the product's streams (and their quarantine) from the bus into Delta until stopped;
     an erased person's new events are dropped (the metadata store holds the suppression list).
@@ -59,9 +67,11 @@ def ingest_run(
     ]
     for thread in threads:
         thread.start()
+    stop_metrics = serving_metrics(metrics_host, metrics_port, f"{declared.name}/ingestion")
     console.print(f"ingesting {', '.join(tables)} from {settings.bus}; Ctrl-C stops")
     for thread in threads:
         thread.join()
+    stop_metrics()
     if failed:
         for table, error in failed.items():
             errors.print(

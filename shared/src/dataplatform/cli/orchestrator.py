@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from dataplatform.cli._common import cli_settings, console, errors
+from dataplatform.cli._common import (
+    MetricsHostOption,
+    MetricsPortOption,
+    cli_settings,
+    console,
+    errors,
+    serving_metrics,
+)
 from dataplatform.core.config import PlatformSettings, load_settings
 from dataplatform.core.logging import configure_logging
 
@@ -116,6 +123,8 @@ def jobs_run(
         str | None,
         typer.Option(help="The gateway's /metrics URL, sampled each round into the lake."),
     ] = None,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Publish the audit log, lineage and bus lag to the lake and refresh the catalog's
     statistics every EVERY seconds until stopped (a round in progress finishes, then the audit
@@ -134,6 +143,24 @@ def jobs_run(
     store = MetadataStore(settings.database_url)
     lake = Lakehouse(settings.lake_root, settings.storage_options)
     protect(lake, store, declared_person_columns())  # no job writes an erased person back
+    service = f"{product}/jobs" if product else "jobs"
+    stop_metrics = serving_metrics(metrics_host, None if once else metrics_port, service)
+    try:
+        _jobs(settings, store, lake, stop, product, once, scrape_gateway, every)
+    finally:
+        stop_metrics()
+
+
+def _jobs(
+    settings: PlatformSettings,
+    store: "MetadataStore",
+    lake: "Lakehouse",
+    stop: threading.Event,
+    product: str | None,
+    once: bool,
+    scrape_gateway: str | None,
+    every: float,
+) -> None:
     if product is not None:
         _product_jobs(product, store, lake, stop, once)
         return

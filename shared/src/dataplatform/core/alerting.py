@@ -140,7 +140,7 @@ class BurnRateSettings(AlertSettings):
     error budget burns faster than its rate over both its long and its short window.
 
     Declared once, by the product that evaluates SLOs (operational-metrics): its own incidents
-    and the Prometheus rules generated for every product (`dataplatform monitoring generate`)
+    and the Prometheus rules generated for every product (`dataplatform infra generate`)
     follow the same rates and windows.
     """
 

@@ -38,7 +38,7 @@ def run(*command: str, cwd: Path = MONITORING) -> str:
 
 def test_the_committed_files_are_what_the_declarations_generate() -> None:
     assert stale_files(MONITORING, generate(PRODUCTS)) == [], (
-        "run `dataplatform monitoring generate`"
+        "run `dataplatform infra generate`"
     )
 
 
