@@ -13,7 +13,8 @@ import yaml
 
 from dataplatform.core.product import discover_products
 from dataplatform.platform import kubernetes
-from dataplatform.platform.observability import burn_policy, rule_groups_of, stale_files
+from dataplatform.platform.generated_files import stale_files
+from dataplatform.platform.observability import burn_policy, rule_groups_of
 from dataplatform.testing import installed
 
 K8S = Path(__file__).parents[3] / "infrastructure" / "k8s"

@@ -17,12 +17,12 @@ import dataplatform.platform.collector
 import dataplatform.platform.gateway
 import dataplatform.platform.metrics_server  # noqa: F401  (their metrics register on import)
 from dataplatform.core.product import discover_products
+from dataplatform.platform.generated_files import stale_files
 from dataplatform.platform.observability import (
     Targets,
     burn_policy,
     generate,
     prometheus_config,
-    stale_files,
 )
 from dataplatform.testing import installed
 
@@ -37,9 +37,7 @@ def run(*command: str, cwd: Path = MONITORING) -> str:
 
 
 def test_the_committed_files_are_what_the_declarations_generate() -> None:
-    assert stale_files(MONITORING, generate(PRODUCTS)) == [], (
-        "run `dataplatform infra generate`"
-    )
+    assert stale_files(MONITORING, generate(PRODUCTS)) == [], "run `dataplatform infra generate`"
 
 
 def test_each_alert_follows_its_slos_target_and_the_burn_policy() -> None:
