@@ -43,9 +43,11 @@ lint: install
 # slowest twenty tests are listed so that a slow one is seen. Tests marked `serial` (schemathesis'
 # subtests, which xdist's workers never run) follow in a pytest of their own. browser.sh first
 # installs Chromium and the browser SDKs' npm packages when missing (the browser tests need them);
-# jvm.sh brings the JVM parts the tests start themselves (the Kafka broker's jars, by Maven).
+# linters.sh the npm linters (dockerfile-utils); jvm.sh brings the JVM parts the tests start
+# themselves (the Kafka broker's jars, by Maven).
 test: lint
 	infrastructure/local/browser.sh
+	infrastructure/local/linters.sh
 	infrastructure/local/jvm.sh
 	$(BIN)/pytest -n auto --dist loadfile --durations=20 -m "not serial"
 	$(BIN)/pytest -m serial

@@ -15,6 +15,7 @@ from dataplatform.core.config import PlatformSettings
 from dataplatform.core.product import discover_products
 from dataplatform.platform import delivery, kubernetes
 from dataplatform.platform.generated_files import stale_files
+from dataplatform.testing import service_missing
 
 ROOT = Path(__file__).parents[3]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -136,8 +137,49 @@ def test_every_setting_the_deployments_give_is_one_the_platform_reads() -> None:
     assert not setting_exists(PlatformSettings, "DATAPLATFORM_KAFKA__BOOTSTRAP_SERVERS")
 
 
+DOCKERFILES = [
+    ROOT / "infrastructure/docker/base.Dockerfile",
+    *(p.config_dir.parent / "Dockerfile" for p in PRODUCTS),
+]
+LINTER = ROOT / "infrastructure/docker/lint/node_modules/.bin/dockerfile-utils"
+
+
+def lint_dockerfile(path: Path) -> subprocess.CompletedProcess[str]:
+    if not LINTER.exists():
+        service_missing("dockerfile-utils is not installed (infrastructure/local/linters.sh)")
+    return subprocess.run(
+        [str(LINTER), "lint", str(path)], capture_output=True, text=True, check=False
+    )
+
+
+def test_every_dockerfile_passes_the_linter() -> None:
+    for path in DOCKERFILES:
+        done = lint_dockerfile(path)
+        assert done.returncode == 0, f"{path}: {done.stdout}{done.stderr}"
+
+
+def test_the_linter_refuses_a_broken_dockerfile(tmp_path: Path) -> None:
+    broken = tmp_path / "Dockerfile"
+    text = (ROOT / "products/web-user-analytics/Dockerfile").read_text()
+    broken.write_text(text.replace("HEALTHCHECK CMD [", "HEALTHCHECK CMD\n# ["))
+    done = lint_dockerfile(broken)
+    assert done.returncode != 0 and "HEALTHCHECK" in done.stdout + done.stderr
+
+
+def test_every_image_builds_in_stages_and_runs_as_a_user_with_a_healthcheck() -> None:
+    for path in DOCKERFILES:
+        lines = path.read_text().splitlines()
+        stages = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
+        final = lines[stages[-1] :]
+        assert len(stages) >= 2, f"{path}: one stage"
+        assert "USER dataplatform" in final, f"{path}: the final stage runs as root"
+        assert any(line.startswith("HEALTHCHECK CMD") for line in final), f"{path}: no healthcheck"
+    base = DOCKERFILES[0].read_text()
+    assert "@sha256:" in base and "npm ci" in base  # pinning by digest; the console built inside
+
+
 def entry_commands() -> set[tuple[str, ...]]:
-    """Every command the images are started with, in compose and in Kubernetes."""
+    """Every command the images are started with: their CMD, compose's and Kubernetes'."""
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     commands = {
         tuple(s["command"])

@@ -1,9 +1,11 @@
-"""How the platform is built and shipped, generated from what the products declare: a GitHub
-Actions workflow per product (path-filtered to its folder and core) and the platform's own, and
-`compose.yaml` for the whole stack on one host. `dataplatform infra generate` writes them."""
+"""How the platform is built and shipped, generated from what the products declare: each
+product's Dockerfile, a GitHub Actions workflow per product (path-filtered to its folder and
+core) and the platform's own, and `compose.yaml` for the whole stack on one host.
+`dataplatform infra generate` writes them."""
 
 from dataplatform.core.product import Product
 from dataplatform.platform.delivery._compose import compose
+from dataplatform.platform.delivery._images import dockerfile
 from dataplatform.platform.delivery._workflows import (
     CORE_PATHS,
     PLATFORM_PATHS,
@@ -24,5 +26,6 @@ def generate(products: list[Product]) -> dict[str, str]:
     files = {".github/workflows/platform.yml": yaml_text(platform_workflow(products))}
     for product in products:
         files[f".github/workflows/{product.name}.yml"] = yaml_text(product_workflow(product))
+        files[f"products/{product.name}/Dockerfile"] = dockerfile(product)
     files["compose.yaml"] = yaml_text(compose(products))
     return files
