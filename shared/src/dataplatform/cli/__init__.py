@@ -6,6 +6,7 @@ import typer
 
 from dataplatform.cli._common import errors
 from dataplatform.cli.audit import audit_app
+from dataplatform.cli.backup import backup_app
 from dataplatform.cli.config import config_app, version
 from dataplatform.cli.db import db_app
 from dataplatform.cli.generate import generate
@@ -30,6 +31,7 @@ for command in (report, up, status, version, generate, serve):
 for group, name in (
     (config_app, "config"),
     (snapshot_app, "snapshot"),
+    (backup_app, "backup"),
     (lake_app, "lake"),
     (db_app, "db"),
     (sources_app, "sources"),

@@ -348,6 +348,11 @@ class PlatformSettings(LayeredSettings):
     database_url: str = Field(
         "sqlite:///.data/metadata.db", description="SQLAlchemy URL of the metadata store."
     )
+    backup_location: str | None = Field(
+        None,
+        description="Folder or s3:// URI of `dataplatform backup`; when set, the platform's jobs "
+        "also copy every erasure there within a round, so a restore never resurrects anyone.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     bus: Literal["embedded", "redis", "kafka"] = Field(

@@ -34,11 +34,17 @@ class SuppressionList:
         self.store = store
         self._hashes: frozenset[str] = frozenset()
 
-    @retry(attempts=3)
     def add(self, ids: Iterable[str], request_id: str, now: datetime | None = None) -> int:
         """Put `ids` on the list for erasure `request_id`; how many were not on it yet."""
-        hashes = {id_hash(value) for value in ids}
-        new = sorted(hashes - self.listed())
+        return self.add_hashes({id_hash(value) for value in ids}, request_id, now)
+
+    @retry(attempts=3)
+    def add_hashes(
+        self, hashes: Iterable[str], request_id: str, now: datetime | None = None
+    ) -> int:
+        """Put ids already hashed on the list (a restore replaying the erasures a backup
+        location kept); how many were not on it yet."""
+        new = sorted(set(hashes) - self.listed())
         erased_at = now or datetime.now(UTC)
         try:
             with self.store.session() as session:

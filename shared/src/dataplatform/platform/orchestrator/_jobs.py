@@ -109,6 +109,7 @@ def _jobs(
         from dataplatform.core.product import discover_products
         from dataplatform.core.sandbox import QuerySandbox
         from dataplatform.platform.audit import AuditLog, publish_audit_log, publish_lineage
+        from dataplatform.platform.backups import Backups
         from dataplatform.platform.catalog import DataCatalog
         from dataplatform.platform.exports import Exports, run_due_exports
         from dataplatform.platform.orchestrator._maintenance import maintain_lake
@@ -132,7 +133,7 @@ def _jobs(
         threads=query.threads,
         timeout_seconds=query.timeout_seconds,
     )
-    return {
+    jobs: dict[str, Callable[[], object]] = {
         "publish_audit_log": lambda: publish_audit_log(store, lake),
         "publish_lineage": lambda: publish_lineage(store, lake),
         "publish_model_runs": lambda: publish_model_runs(store, lake),
@@ -148,3 +149,9 @@ def _jobs(
             clock,
         ),
     }
+    if settings.backup_location is not None:
+        # The erasure log outlives the store: a backup taken before an erasure restores
+        # without the person (platform/backups.py).
+        backups = Backups(settings.backup_location, settings.storage_options)
+        jobs["copy_erasures_to_backups"] = lambda: backups.record_erasures(store)
+    return jobs

@@ -1,6 +1,6 @@
 """The Delta lakehouse: tables `<product>.<layer>.<table>` under one lake root, and snapshots of them."""
 
-from dataplatform.core.connectors.lakehouse._files import put_file
+from dataplatform.core.connectors.lakehouse._files import TableFiles, put_file
 from dataplatform.core.connectors.lakehouse._history import (
     FilesNaming,
     Purged,
@@ -36,6 +36,7 @@ __all__ = [
     "Scrubbed",
     "Snapshot",
     "Snapshots",
+    "TableFiles",
     "TableName",
     "Txn",
     "WriteResult",
