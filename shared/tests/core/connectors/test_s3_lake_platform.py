@@ -26,15 +26,18 @@ import pytest
 from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.connectors.lakehouse import Lakehouse
 from dataplatform.core.events import ENVELOPE_SCHEMA
+from dataplatform.core.governance import protect
 from dataplatform.core.processing import ModelRunner
-from dataplatform.core.product import get_product
+from dataplatform.core.product import declared_person_columns, get_product
 from dataplatform.devtools.s3_server import S3Server
+from dataplatform.platform.backups import Backups
 from dataplatform.platform.collector import from_segment
 from dataplatform.platform.exports import Exports, run_due_exports
 from dataplatform.testing import RunningGateway, platform_settings, running_gateway
 
 WEB = "web_user_analytics.bronze.clickstream"
 EXPORTS = "s3://lake/exports"  # the exports root, in the lake's bucket
+BACKUPS = "s3://lake/backups"
 ZOE = "zoe-4471"
 ZOE_IDS = (ZOE, "anon-zoe-browser")
 MAX = "anon-max-browser"
@@ -84,6 +87,8 @@ class Platform:
     pages_before: dict[str, int]
     bronze_before: dict[str, int]
     report: dict[str, Any]
+    store: MetadataStore
+    backup_id: str  # taken before the erasure
 
 
 def views(gateway: RunningGateway) -> dict[str, int]:
@@ -129,6 +134,7 @@ def platform(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> I
         assert failed == [], failed
         pages_before = views(gateway)
         bronze_before = {"zoe": rows_of(lake, WEB, ZOE_IDS), "max": rows_of(lake, WEB, (MAX,))}
+        backup = Backups(BACKUPS, s3_server.storage_options).create(lake, store)
         eraser = gateway.headers_for("gus", ["compliance-auditing-owner"])
         response = httpx.post(
             f"{gateway.url}/compliance/erasure", json={"user_id": ZOE}, headers=eraser, timeout=120
@@ -142,6 +148,8 @@ def platform(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> I
             pages_before,
             bronze_before,
             response.json(),
+            store,
+            backup.backup_id,
         )
         store.dispose()
 
@@ -223,3 +231,25 @@ def test_a_daily_export_writes_each_day_once_into_the_bucket(platform: Platform)
     assert views == {"/": 2, "/cart": 1}
     runs = httpx.get(f"{gateway.url}/exports/pages/runs", headers=analyst).json()["runs"]
     assert {run["location"] for run in runs} == {f"{EXPORTS}/daily/pages/{f.name}" for f in files}
+
+
+def test_a_backup_in_the_bucket_restores_without_the_person_erased_since(
+    platform: Platform, s3_server: S3Server, tmp_path: Path
+) -> None:
+    backups = Backups(BACKUPS, s3_server.storage_options)
+    assert backups.verify(platform.backup_id) == []
+    backups.record_erasures(platform.store)  # as the platform's jobs do each round
+    store = MetadataStore(f"sqlite:///{tmp_path / 'restored.db'}")
+    store.upgrade()
+    lake = Lakehouse("s3://lake/restored", s3_server.storage_options)
+    people = declared_person_columns()
+    protect(lake, store, people)
+
+    restored = backups.restore(platform.backup_id, lake, store, people)
+
+    assert (
+        restored["tables"] == len(platform.lake.tables()) - 1
+    )  # the erasure wrote its report since
+    assert restored["rows_erased_again"] >= platform.bronze_before["zoe"]
+    assert rows_of(lake, WEB, ZOE_IDS) == 0
+    assert rows_of(lake, WEB, (MAX,)) == 1
