@@ -189,8 +189,11 @@ def entry_commands() -> set[tuple[str, ...]]:
     for document in yaml.safe_load_all(
         (ROOT / "infrastructure/k8s/base/platform.yaml").read_text()
     ):
-        if document["kind"] == "Deployment":
-            commands.add(tuple(document["spec"]["template"]["spec"]["containers"][0]["command"]))
+        spec = document["spec"]
+        if document["kind"] == "CronJob":
+            spec = spec["jobTemplate"]["spec"]
+        if document["kind"] in ("Deployment", "CronJob"):
+            commands.add(tuple(spec["template"]["spec"]["containers"][0]["command"]))
     return commands
 
 

@@ -25,6 +25,7 @@ PRODUCTS = discover_products()
 VALIDATOR = str(Path(sys.executable).with_name("kubernetes-validate"))
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
 WORKLOADS = {"Deployment", "StatefulSet"}
+SCHEDULED = {"CronJob"}  # runs to completion: no probes
 
 
 def render(overlay: Path) -> list[dict[str, Any]]:
@@ -78,6 +79,9 @@ def test_kubectl_renders_each_overlay_into_its_namespace(
     } | CUSTOM_KINDS <= kinds
     stateful = {o["metadata"]["name"] for o in objects if o["kind"] == "StatefulSet"}
     assert stateful == ({"postgres", "kafka"} if environment == "dev" else set())
+    (backup,) = [o for o in objects if o["kind"] == "CronJob"]
+    container = backup["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["dataplatform", "backup", "create"]
     assert not [o for o in objects if o["kind"] == "Secret"]  # templates only, never a value
 
 
@@ -106,8 +110,11 @@ def test_the_validator_refuses_an_unknown_field(tmp_path: Path) -> None:
 def policy_violations(objects: list[dict[str, Any]]) -> list[str]:
     """What a workload misses: limits, liveness and readiness probes, a non-root user."""
     found = []
-    for workload in (o for o in objects if o["kind"] in WORKLOADS):
-        pod = workload["spec"]["template"]["spec"]
+    for workload in (o for o in objects if o["kind"] in WORKLOADS | SCHEDULED):
+        spec = workload["spec"]
+        pod = (spec["jobTemplate"]["spec"] if workload["kind"] in SCHEDULED else spec)["template"][
+            "spec"
+        ]
         pod_security = pod.get("securityContext", {})
         for container in pod["containers"]:
             where = f"{workload['kind']}/{workload['metadata']['name']}/{container['name']}"
@@ -116,7 +123,7 @@ def policy_violations(objects: list[dict[str, Any]]) -> list[str]:
             if not {"cpu", "memory"} <= set(limits):
                 found.append(f"{where}: no cpu and memory limits")
             for probe in ("livenessProbe", "readinessProbe"):
-                if probe not in container:
+                if workload["kind"] in WORKLOADS and probe not in container:
                     found.append(f"{where}: no {probe}")
             if security.get("runAsNonRoot") is not True or not security.get("runAsUser"):
                 found.append(f"{where}: may run as root")

@@ -25,6 +25,7 @@ from dataplatform.platform.kubernetes._workloads import (
     SECRETS,
     Workload,
     autoscaler,
+    cron_job,
     deployment,
     disruption_budget,
     service,
@@ -34,6 +35,8 @@ from dataplatform.platform.observability import burn_policy, rule_groups_of
 __all__ = ["HTTP_PORT", "METRICS_PORT", "generate"]
 
 PLATFORM_TEAM = "platform-team"
+# Daily, at an hour of little traffic; the platform's jobs copy erasures there meanwhile.
+BACKUP_SCHEDULE = "17 3 * * *"
 PLATFORM_IMAGE = "dataplatform-base"
 METRICS_CREDENTIAL = "dataplatform-metrics"
 _SCALE = {  # per environment: (API replicas, most API replicas)
@@ -237,7 +240,24 @@ def platform_objects(products: list[Product]) -> list[dict[str, Any]]:
     }
     gateway = _network_policy("gateway", {"app.kubernetes.io/name": "gateway"}, True)
     jobs = _network_policy("platform-jobs", {"app.kubernetes.io/name": "platform-jobs"}, False)
-    return [*_objects_of(platform_workloads(), _SCALE["prod"][1]), ingress, gateway, jobs]
+    backup = Workload(
+        name="backup",
+        component="backup",
+        image=PLATFORM_IMAGE,
+        # To the environment's DATAPLATFORM_BACKUP_LOCATION, each file once (docs/disaster-recovery.md).
+        command=["dataplatform", "backup", "create"],
+        port=METRICS_PORT,
+        team=PLATFORM_TEAM,
+        memory=("512Mi", "2Gi"),
+        config_maps=["dataplatform-env"],
+    )
+    return [
+        *_objects_of(platform_workloads(), _SCALE["prod"][1]),
+        cron_job(backup, BACKUP_SCHEDULE),
+        ingress,
+        gateway,
+        jobs,
+    ]
 
 
 def _path(prefix: str, service_name: str) -> dict[str, Any]:
@@ -316,6 +336,7 @@ def environment_objects(products: list[Product], environment: Environment) -> li
             "DATAPLATFORM_LOG_FORMAT": "json",
             "DATAPLATFORM_BUS": "kafka",
             "DATAPLATFORM_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
+            "DATAPLATFORM_BACKUP_LOCATION": f"s3://dataplatform-backups/{environment}",
         },
     }
     products_env = [

@@ -149,6 +149,29 @@ def _container(workload: Workload) -> dict[str, Any]:
     }
 
 
+def cron_job(workload: Workload, schedule: str) -> dict[str, Any]:
+    """`workload`'s pod on a schedule: one at a time, retried twice, its last runs kept."""
+    template = deployment(workload)["spec"]["template"]
+    pod = template["spec"]
+    pod["restartPolicy"] = "OnFailure"
+    del pod["topologySpreadConstraints"]
+    for container in pod["containers"]:
+        for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe"):
+            container.pop(key)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": workload.name, "labels": workload.labels},
+        "spec": {
+            "schedule": schedule,
+            "concurrencyPolicy": "Forbid",
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {"spec": {"backoffLimit": 2, "template": template}},
+        },
+    }
+
+
 def service(workload: Workload) -> dict[str, Any]:
     port_name = "http" if workload.serves_api else "metrics"
     return {
