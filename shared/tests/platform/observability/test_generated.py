@@ -4,8 +4,10 @@ on a bad hour and resolves after it), amtool checks Alertmanager's routes, and e
 query names a metric the services export or a rule records."""
 
 import json
+import logging
 import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import dataplatform.platform.audit
 import dataplatform.platform.collector
 import dataplatform.platform.gateway
 import dataplatform.platform.metrics_server  # noqa: F401  (their metrics register on import)
+from dataplatform.core.logging import configure_logging, log_context
 from dataplatform.core.product import discover_products
 from dataplatform.platform.generated_files import stale_files
 from dataplatform.platform.observability import (
@@ -181,3 +184,23 @@ def test_every_dashboard_query_names_a_metric_the_services_export(tmp_path: Path
 )
 def test_the_metrics_the_rules_read_are_exported(metric: str) -> None:
     assert metric in exported_metrics()
+
+
+def test_the_log_shipping_config_reads_the_fields_the_services_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Fluent Bit's parser and labels name fields a JSON log line really has, and its time
+    format reads the line's time."""
+    config = yaml.safe_load((MONITORING / "logging/fluent-bit.yaml").read_text())
+    (parser,) = config["parsers"]
+    configure_logging("INFO", "json")
+    with log_context(request_id="req-1"):
+        logging.getLogger("dataplatform.access").info(
+            "GET /web/overview 200", extra={"status": 200}
+        )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert {parser["time_key"], "level", "request_id", "status"} <= set(line)
+    strptime = parser["time_format"].replace("%L", "%f")
+    assert datetime.strptime(line[parser["time_key"]], strptime).tzinfo is not None
+    labels = config["pipeline"]["outputs"][0]["labels"]
+    assert "level=$level" in labels and "dataplatform.io/team" in labels
