@@ -64,6 +64,7 @@ bench: install
 	$(BIN)/python benchmarks/history_ticks.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/insights.py --write docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/engines.py --write docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/backups.py --write docs/BENCHMARKS.md
 	infrastructure/local/browser.sh
 	$(BIN)/python benchmarks/console_pages.py --write docs/BENCHMARKS.md
 

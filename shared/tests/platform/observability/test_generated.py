@@ -204,3 +204,12 @@ def test_the_log_shipping_config_reads_the_fields_the_services_log(
     assert datetime.strptime(line[parser["time_key"]], strptime).tzinfo is not None
     labels = config["pipeline"]["outputs"][0]["labels"]
     assert "level=$level" in labels and "dataplatform.io/team" in labels
+
+
+def test_every_alert_links_to_its_section_of_the_runbook() -> None:
+    runbook = (MONITORING.parents[1] / "docs" / "runbook.md").read_text()
+    sections = {line[3:].strip().lower() for line in runbook.splitlines() if line.startswith("## ")}
+    for path in MONITORING.glob("prometheus/rules/*.yml"):
+        for rule in yaml.safe_load(path.read_text())["groups"][1]["rules"]:
+            anchor = rule["annotations"]["runbook_url"].split("#")[1]
+            assert anchor in sections, f"{rule['alert']}: no section `{anchor}` in docs/runbook.md"
