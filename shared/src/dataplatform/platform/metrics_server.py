@@ -20,7 +20,7 @@ from dataplatform.core.connectors.db import MetadataStore
 from dataplatform.core.product import discover_products
 from dataplatform.core.serving import JSONOut
 from dataplatform.platform.audit import AuditLog, AuditWriter
-from dataplatform.platform.auth import Auth, PlatformAccess, RateLimiter
+from dataplatform.platform.auth import Auth, PlatformAccess
 from dataplatform.platform.gateway import install_problem_handlers
 from dataplatform.platform.http_context import RequestIdsAndErrors
 
@@ -50,15 +50,7 @@ def serve_metrics(
     audit = AuditWriter(
         AuditLog(store), settings.audit.flush_interval_ms, settings.audit.batch_size
     )
-    gateway = settings.gateway
-    access = PlatformAccess(
-        auth.users,
-        auth.keys,
-        auth.tokens,
-        RateLimiter(gateway.rate_limit, gateway.rate_limit_storage),
-        audit,
-        lambda _table: frozenset(),
-    )
+    access = auth.access(settings, audit, lambda _table: frozenset())
     app = RequestIdsAndErrors(metrics_app(access), service)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

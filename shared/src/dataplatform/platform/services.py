@@ -63,14 +63,7 @@ class Services:
         catalog = DataCatalog(store, lake)
         catalog.register_products(products)
         gateway = settings.gateway
-        access = PlatformAccess(
-            auth.users,
-            auth.keys,
-            auth.tokens,
-            RateLimiter(gateway.rate_limit, gateway.rate_limit_storage),
-            audit,
-            catalog.pii_columns,
-        )
+        access = auth.access(settings, audit, catalog.pii_columns)
         return cls(
             settings=settings,
             store=store,

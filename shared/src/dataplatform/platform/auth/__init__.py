@@ -1,10 +1,12 @@
 """Authentication and RBAC: users with argon2 hashes, JWT access tokens, hashed API keys, roles."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
 from dataplatform.core.config import PlatformSettings
 from dataplatform.core.connectors.db import MetadataStore
+from dataplatform.platform.audit import AuditWriter
 from dataplatform.platform.auth._access import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -43,6 +45,17 @@ class Auth:
             settings.auth.access_token_minutes,
         )
         return cls(roles, Users(store, roles, cache), ApiKeys(store, roles, cache), tokens)
+
+    def access(
+        self,
+        settings: PlatformSettings,
+        audit: AuditWriter,
+        pii_lookup: Callable[[str], frozenset[str]],
+    ) -> PlatformAccess:
+        """How an app of the platform authenticates its callers, limited as the gateway says."""
+        gateway = settings.gateway
+        limiter = RateLimiter(gateway.rate_limit, gateway.rate_limit_storage)
+        return PlatformAccess(self.users, self.keys, self.tokens, limiter, audit, pii_lookup)
 
 
 __all__ = [
