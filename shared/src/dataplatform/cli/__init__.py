@@ -14,6 +14,7 @@ from dataplatform.cli.infra import infra_app
 from dataplatform.cli.ingest import ingest_app
 from dataplatform.cli.lake import lake_app
 from dataplatform.cli.models import models_app
+from dataplatform.cli.new_product import new_product
 from dataplatform.cli.orchestrator import jobs_app, status, up
 from dataplatform.cli.report import report
 from dataplatform.cli.serve import serve
@@ -26,7 +27,7 @@ app = typer.Typer(
     no_args_is_help=True, help="Data Platform: lakehouse, metadata store and products."
 )
 # Commands, then groups, each in the order `--help` lists them.
-for command in (report, up, status, version, generate, serve):
+for command in (report, up, status, version, generate, serve, new_product):
     app.command()(command)
 for group, name in (
     (config_app, "config"),
