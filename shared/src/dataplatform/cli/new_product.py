@@ -24,7 +24,7 @@ def new_product(
     """Create products/NAME: its declaration, streams, incremental models, route, health
     checks, SLOs, console page and tests; register it in the import contracts, install it and
     generate its Dockerfile, Kubernetes objects, alerts, dashboard and workflow."""
-    from dataplatform.platform.scaffold import DEFAULT_STREAM, install, plan, write
+    from dataplatform.platform.scaffold import DEFAULT_STREAM, install, plan, tidy, write
 
     started = time.monotonic()
     made = plan(root, name, team, prefix, stream or [DEFAULT_STREAM])
@@ -36,6 +36,7 @@ def new_product(
     if dry_run:
         return
     write(root, made)
+    tidy(root, name)
     install(root, name)
     typer.echo(
         f"{name} made, installed and generated in {time.monotonic() - started:.1f} s; "

@@ -20,7 +20,7 @@ from pathlib import Path
 import jinja2
 
 from dataplatform.core.config import ProductSettings
-from dataplatform.core.errors import InvalidRequestError
+from dataplatform.core.errors import InvalidRequestError, TerminalError
 from dataplatform.core.product import Product, discover_products
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -76,7 +76,8 @@ def plan(
         "team": team,
         "prefix": prefix,
         "title": name.replace("-", " ").capitalize(),
-        "description": f"{', '.join(s.name for s in specs)} events: what happened each day.",
+        "description": f"Events and people per day and event name, from its "
+        f"{', '.join(s.name for s in specs)} stream{'s' if len(specs) > 1 else ''}.",
         "settings_class": "".join(part.capitalize() for part in name.split("-")) + "Settings",
         "env_prefix": f"DATAPLATFORM_{package.upper()}_",
         "streams": specs,
@@ -188,7 +189,7 @@ def register(text: str, package: str, existing: Sequence[str]) -> str:
             items = []
         out.append(line)
     contract = (
-        "\n[[tool.importlinter.contracts]]\n"
+        "[[tool.importlinter.contracts]]\n"
         f'name = "{package} is layered: product, then serving and monitoring, then what they use"\n'
         'type = "layers"\n'
         f'containers = ["{package}"]\n'
@@ -202,6 +203,20 @@ def register(text: str, package: str, existing: Sequence[str]) -> str:
     return (
         registered[:after_contracts] + "\n" + contract.rstrip("\n") + registered[after_contracts:]
     )
+
+
+def tidy(root: Path, name: str) -> None:
+    """Sort the new product's imports and format it as the repository's own code is: where its
+    package sorts among the first-party ones depends on its name."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        raise TerminalError(
+            "ruff is not installed, so the new product cannot be formatted; install the "
+            "development requirements (`make install`) and run new-product again."
+        )
+    folder = str(root / "products" / name)
+    for command in (["check", "--select", "I", "--fix", "--quiet"], ["format", "--quiet"]):
+        subprocess.run([ruff, *command, folder], cwd=root, check=True)  # noqa: S603
 
 
 def install(root: Path, name: str) -> float:
