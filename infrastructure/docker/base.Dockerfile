@@ -8,13 +8,15 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# The console's htmx and ECharts, from npm at the lockfile's versions.
+# The console's htmx and ECharts and the API docs' Swagger UI, from npm at the lockfile's versions.
 FROM ${NODE_IMAGE} AS console
 WORKDIR /frontend
 COPY shared/src/dataplatform/platform/console/frontend/package.json shared/src/dataplatform/platform/console/frontend/package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error \
+RUN SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error \
     && mkdir /vendor \
-    && cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js /vendor/
+    && cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js \
+       node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+       node_modules/swagger-ui-dist/favicon-32x32.png /vendor/
 
 # The SHARED layer in a virtual environment, with the optional parts a deployment chooses by
 # setting (bus, PostgreSQL store); Spark, which also needs Java, is left out.

@@ -2,6 +2,6 @@
 htmx and Apache ECharts from npm (installed by `make install`, never a CDN), behind the same
 login and RBAC as the API. Each product's pages come from its own `Product.console`."""
 
-from dataplatform.platform.console._routes import console_error, console_router
+from dataplatform.platform.console._routes import VENDOR, console_error, console_router
 
-__all__ = ["console_error", "console_router"]
+__all__ = ["VENDOR", "console_error", "console_router"]

@@ -46,6 +46,8 @@ from dataplatform.platform.services import Services, services
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
+# The libraries from npm (htmx, ECharts, Swagger UI), copied here by make install.
+VENDOR = STATIC / "vendor"
 PREFIX = "/console"
 LOGIN = f"{PREFIX}/login"
 EVENTS_MINUTES = 60
@@ -224,7 +226,7 @@ def console_router() -> APIRouter:
 
     @router.get("/static/vendor/{name}", dependencies=[public("the console's libraries")])
     async def vendor(name: str) -> FileResponse:
-        return FileResponse(_static_file(name, STATIC / "vendor"))
+        return FileResponse(_static_file(name, VENDOR))
 
     return router
 

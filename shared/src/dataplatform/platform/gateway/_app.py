@@ -18,6 +18,7 @@ from dataplatform.core.access import PUBLIC, declared_routes, routes_without_per
 from dataplatform.core.errors import TerminalError
 from dataplatform.core.product import Product
 from dataplatform.core.product_config import ProductConfigs
+from dataplatform.platform.gateway._docs import docs_router
 from dataplatform.platform.gateway._middleware import PathDispatch, RequestContext, first_segment
 from dataplatform.platform.gateway._probes import probes_router
 from dataplatform.platform.gateway._problems import install_problem_handlers
@@ -58,7 +59,10 @@ def create_app(
                 await result
         platform.close()
 
-    app = FastAPI(title=title, version=__version__, lifespan=lifespan)
+    # /docs is the app's own route, with local files (`_docs.py`); ReDoc would load a CDN's.
+    app = FastAPI(
+        title=title, version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.services = platform
     app.state.access = platform.access
     app.state.lake = platform.lake
@@ -74,7 +78,7 @@ def create_app(
     )
     product_routes.mount()
     app.state.product_routes = product_routes
-    for router in routers:
+    for router in [*routers, docs_router(title)]:
         app.include_router(router)
     app.state.route_templates = route_templates(app.routes)
     missing = routes_without_permission(app.routes)
